@@ -1,0 +1,32 @@
+# launderbench: two commands do everything on a fresh machine (see README).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench lint clean venv
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/launderbench run --suite default --out reports/demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider --benchmark-disable tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python -m pytest -q benchmarks --benchmark-only --benchmark-json=reports/bench.json
+
+lint: $(STAMP)
+	$(BIN)/ruff check simulator detectors benchmarks tests
+
+clean:
+	rm -rf $(VENV) reports build *.egg-info

@@ -1,0 +1,360 @@
+"""Datasets: columnar tables in memory (numpy), Parquet plus ``meta.json`` on disk.
+
+>>> from simulator import make
+>>> ds = make("benign-v1", transactions=2000, seed=1)     # doctest: +SKIP
+>>> view = ds.observable()                                 # what detectors receive
+>>> ds.save("data/benign")                                 # atomic write
+>>> Dataset.load("data/benign").meta["content_hash"] == ds.meta["content_hash"]   # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .errors import DatasetError
+from .schema import (
+    ALL_TABLES,
+    OBSERVABLE_TABLES,
+    SCHEMA_VERSION,
+    TRUTH_TABLES,
+    ChainModel,
+    enum_names,
+)
+
+META_FILE = "meta.json"
+
+#: meta.json keys that describe the truth and so are removed from the observable view.
+_TRUTH_META_KEYS = ("incidents",)
+
+
+class Table(Mapping):
+    """An immutable-by-convention set of equally long numpy columns with a known schema."""
+
+    __slots__ = ("name", "_cols", "_n")
+
+    def __init__(self, name: str, columns: Mapping[str, np.ndarray]):
+        schema = ALL_TABLES[name]
+        missing = [f.name for f in schema if f.name not in columns]
+        if missing:
+            raise DatasetError(f"table '{name}' is missing column(s): {', '.join(missing)}")
+        cols = {}
+        n = None
+        for field in schema:
+            arr = np.asarray(columns[field.name])
+            if pa.types.is_string(field.type):
+                arr = arr.astype(object)
+            else:
+                arr = arr.astype(field.type.to_pandas_dtype(), copy=False)
+            if n is None:
+                n = len(arr)
+            elif len(arr) != n:
+                raise DatasetError(
+                    f"table '{name}': column '{field.name}' has {len(arr)} rows, expected {n}"
+                )
+            cols[field.name] = arr
+        self.name = name
+        self._cols = cols
+        self._n = n or 0
+
+    # Mapping interface: table["amount"] -> numpy array
+    def __getitem__(self, key: str) -> np.ndarray:
+        try:
+            return self._cols[key]
+        except KeyError:
+            raise KeyError(f"table '{self.name}' has no column '{key}'") from None
+
+    def __iter__(self):
+        return iter(self._cols)
+
+    def __len__(self) -> int:
+        return len(self._cols)
+
+    @property
+    def num_rows(self) -> int:
+        return self._n
+
+    def take(self, idx: np.ndarray) -> Table:
+        return Table(self.name, {k: v[idx] for k, v in self._cols.items()})
+
+    def to_arrow(self) -> pa.Table:
+        schema = ALL_TABLES[self.name]
+        arrays = []
+        for f in schema:
+            col = self._cols[f.name]
+            if pa.types.is_string(f.type):
+                arrays.append(pa.array(list(col), type=f.type))
+            else:
+                arrays.append(pa.array(col, type=f.type))
+        return pa.Table.from_arrays(arrays, schema=schema)
+
+    @classmethod
+    def from_arrow(cls, name: str, table: pa.Table) -> Table:
+        cols = {}
+        for f in ALL_TABLES[name]:
+            if f.name not in table.column_names:
+                raise DatasetError(f"table '{name}' is missing column '{f.name}'")
+            col = table.column(f.name)
+            if pa.types.is_string(f.type):
+                cols[f.name] = np.array(col.to_pylist(), dtype=object)
+            else:
+                cols[f.name] = col.to_numpy(zero_copy_only=False)
+        return cls(name, cols)
+
+    @classmethod
+    def empty(cls, name: str) -> Table:
+        cols = {}
+        for f in ALL_TABLES[name]:
+            dtype = object if pa.types.is_string(f.type) else f.type.to_pandas_dtype()
+            cols[f.name] = np.zeros(0, dtype=dtype)
+        return cls(name, cols)
+
+    def __repr__(self) -> str:
+        return f"Table({self.name!r}, rows={self._n}, columns={list(self._cols)})"
+
+
+class ObservableView:
+    """What an investigator sees: transactions, legs, addresses with public labels, and seeds.
+
+    Detectors receive only this object. It has no truth tables and no truth metadata.
+    Attributes are :class:`Table` objects named as in :mod:`simulator.schema`.
+    """
+
+    def __init__(self, tables: Mapping[str, Table], meta: Mapping):
+        for name in OBSERVABLE_TABLES:
+            setattr(self, name, tables[name])
+        self.meta = {k: v for k, v in meta.items() if k not in _TRUTH_META_KEYS}
+        self._cache: dict = {}
+
+    # -- derived, cached helpers shared by detectors -------------------------------------
+    @property
+    def n_addresses(self) -> int:
+        return self.addresses.num_rows
+
+    @property
+    def n_transactions(self) -> int:
+        return self.transactions.num_rows
+
+    def chain_model(self) -> np.ndarray:
+        """Chain model code per transaction (``ChainModel``)."""
+        if "chain_model" not in self._cache:
+            models = np.zeros(max(self.chains["chain_id"].max(initial=-1) + 1, 1), dtype=np.int8)
+            models[self.chains["chain_id"]] = self.chains["model"]
+            self._cache["chain_model"] = models[self.transactions["chain_id"]]
+        return self._cache["chain_model"]
+
+    def is_utxo_tx(self) -> np.ndarray:
+        return self.chain_model() == ChainModel.UTXO
+
+    def usd_per_base_unit(self) -> np.ndarray:
+        """USD value of one base unit of each asset, indexed by asset id."""
+        a = self.assets
+        out = np.zeros(max(a["asset_id"].max(initial=-1) + 1, 1))
+        out[a["asset_id"]] = a["usd_price"] / (10.0 ** a["decimals"].astype(np.float64))
+        return out
+
+    def transfers(self) -> dict[str, np.ndarray]:
+        """Address-to-address value flow, one row per (input address, output) pair.
+
+        For a transaction with inputs I and outputs O each output's value is attributed to the
+        input addresses in proportion to their input amounts. Columns: ``src``, ``dst``,
+        ``amount`` (float, base units), ``usd``, ``tx_id``, ``timestamp``, ``asset_id``.
+        Cached; used by graph detectors.
+        """
+        if "transfers" not in self._cache:
+            self._cache["transfers"] = _address_transfers(self)
+        return self._cache["transfers"]
+
+    def __repr__(self) -> str:
+        return (
+            f"ObservableView(transactions={self.n_transactions}, addresses={self.n_addresses}, "
+            f"seeds={self.seeds.num_rows})"
+        )
+
+
+def _address_transfers(view: ObservableView) -> dict[str, np.ndarray]:
+    tx = view.transactions
+    ins, outs = view.inputs, view.outputs
+    n_tx = tx.num_rows
+    # Per-transaction input total and, per input, its share.
+    in_tot = np.bincount(ins["tx_id"], weights=ins["amount"], minlength=n_tx)
+    # Pair each output with each input of its transaction (inputs sorted by tx_id).
+    order = np.argsort(ins["tx_id"], kind="stable")
+    in_tx = ins["tx_id"][order]
+    start = np.searchsorted(in_tx, np.arange(n_tx), "left")
+    count = np.searchsorted(in_tx, np.arange(n_tx), "right") - start
+    o_tx = outs["tx_id"]
+    reps = count[o_tx]
+    out_rep = np.repeat(np.arange(outs.num_rows), reps)
+    # position of each pair within its tx's input block
+    offs = np.arange(len(out_rep)) - np.repeat(np.cumsum(reps) - reps, reps)
+    in_rows = order[start[o_tx[out_rep]] + offs]
+    share = ins["amount"][in_rows] / np.maximum(in_tot[o_tx[out_rep]], 1)
+    amount = outs["amount"][out_rep] * share
+    usd = view.usd_per_base_unit()[outs["asset_id"][out_rep]] * amount
+    t = o_tx[out_rep]
+    return {
+        "src": ins["address_id"][in_rows],
+        "dst": outs["address_id"][out_rep],
+        "amount": amount,
+        "usd": usd,
+        "tx_id": t,
+        "output_id": out_rep.astype(np.int64),
+        "timestamp": tx["timestamp"][t],
+        "asset_id": outs["asset_id"][out_rep],
+    }
+
+
+class Dataset:
+    """A generated (or imported) ledger: the observable view plus the ground truth.
+
+    Parameters
+    ----------
+    tables : mapping of table name to :class:`Table` (or to a mapping of numpy columns)
+    meta : dict, the content of ``meta.json`` (scenario id, parameters, seed, ...)
+    """
+
+    def __init__(self, tables: Mapping[str, Table | Mapping], meta: Mapping):
+        self.tables: dict[str, Table] = {}
+        for name in ALL_TABLES:
+            t = tables.get(name)
+            if t is None:
+                t = Table.empty(name)
+            elif not isinstance(t, Table):
+                t = Table(name, t)
+            self.tables[name] = t
+        self.meta = dict(meta)
+        self.meta.setdefault("schema_version", SCHEMA_VERSION)
+        if "content_hash" not in self.meta:
+            self.meta["content_hash"] = self.content_hash()
+
+    def __getattr__(self, name: str) -> Table:
+        tables = self.__dict__.get("tables", {})
+        if name in tables:
+            return tables[name]
+        raise AttributeError(name)
+
+    def observable(self) -> ObservableView:
+        """The view handed to detectors: every truth table and truth key dropped."""
+        return ObservableView({k: self.tables[k] for k in OBSERVABLE_TABLES}, self.meta)
+
+    # -- persistence ------------------------------------------------------------------------
+    def _parquet_bytes(self, name: str) -> bytes:
+        buf = io.BytesIO()
+        pq.write_table(
+            self.tables[name].to_arrow(),
+            buf,
+            compression="zstd",
+            use_dictionary=["name", "symbol", "service_name"],
+            write_statistics=False,
+        )
+        return buf.getvalue()
+
+    def content_hash(self) -> str:
+        """SHA-256 over every table's columns (independent of Parquet encoding)."""
+        h = hashlib.sha256()
+        for name in sorted(ALL_TABLES):
+            t = self.tables[name]
+            h.update(name.encode())
+            for col in ALL_TABLES[name].names:
+                arr = t[col]
+                h.update(col.encode())
+                if arr.dtype == object:
+                    h.update("\x1f".join("" if v is None else str(v) for v in arr).encode())
+                else:
+                    h.update(np.ascontiguousarray(arr).tobytes())
+        return h.hexdigest()
+
+    def save(self, path: str | os.PathLike, overwrite: bool = True) -> Path:
+        """Write the dataset atomically: into a temporary sibling directory, then rename."""
+        path = Path(path)
+        if path.exists() and not overwrite:
+            raise DatasetError(f"{path} already exists")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+        try:
+            for name in ALL_TABLES:
+                (tmp / f"{name}.parquet").write_bytes(self._parquet_bytes(name))
+            meta = dict(self.meta)
+            meta["enums"] = enum_names()
+            (tmp / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+            if path.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
+                os.rename(path, old / "d")
+                os.rename(tmp, path)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.rename(tmp, path)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, tables: Iterable[str] | None = None) -> Dataset:
+        """Read a dataset directory; any missing or corrupt part raises :class:`DatasetError`."""
+        path = Path(path)
+        if not path.is_dir():
+            raise DatasetError(f"dataset directory not found: {path}")
+        meta_path = path / META_FILE
+        if not meta_path.is_file():
+            raise DatasetError(f"not a launderbench dataset (no {META_FILE}): {path}")
+        try:
+            meta = json.loads(meta_path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise DatasetError(f"corrupt {meta_path}: {e}") from None
+        if not isinstance(meta, dict):
+            raise DatasetError(f"corrupt {meta_path}: expected a JSON object")
+        version = meta.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise DatasetError(
+                f"{path}: schema version {version!r}, this launderbench reads {SCHEMA_VERSION}"
+            )
+        meta.pop("enums", None)
+        names = list(ALL_TABLES) if tables is None else list(tables)
+        loaded = {}
+        for name in names:
+            f = path / f"{name}.parquet"
+            if not f.is_file():
+                raise DatasetError(f"{path}: missing table file {f.name}")
+            try:
+                at = pq.read_table(f)
+            except (pa.ArrowException, OSError) as e:
+                msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+                raise DatasetError(f"corrupt table file {f}: {msg}") from None
+            loaded[name] = Table.from_arrow(name, at)
+        return cls(loaded, meta)
+
+    # -- export -----------------------------------------------------------------------------
+    def to_networkx(self, addresses: Iterable[int] | None = None, hops: int = 1,
+                    max_edges: int = 200_000):
+        """Address graph as a networkx MultiDiGraph (one edge per input-address/output pair).
+
+        With ``addresses``, only their ``hops``-neighbourhood is exported. Nodes carry the public
+        attribution and the truth role; edges carry tx id, timestamp, asset, amount and, when
+        tainted, the incident. Meant for small graphs, teaching and drawing.
+        """
+        from .export import to_networkx
+
+        return to_networkx(self, addresses=addresses, hops=hops, max_edges=max_edges)
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset(scenario={self.meta.get('scenario')!r}, seed={self.meta.get('seed')!r}, "
+            f"transactions={self.transactions.num_rows}, addresses={self.addresses.num_rows}, "
+            f"incidents={len(self.meta.get('incidents', []))})"
+        )
+
+
+__all__ = ["Dataset", "ObservableView", "Table", "TRUTH_TABLES", "OBSERVABLE_TABLES"]

@@ -1,0 +1,488 @@
+"""The ledger kernel: executes ops in time order against real balances (numba).
+
+This is the one truly sequential step of generation: whether a wallet can pay depends on
+everything before it. The kernel keeps, per UTXO wallet, a first-in-first-out linked list of
+its unspent outputs (coin selection pops from the head), and per account address a balance per
+asset. It emits transactions, input legs, output legs, the hidden links of LINKED ops and the
+taint incident of each output. By construction:
+
+* no wallet or address ever spends more than it holds at that moment;
+* every transaction conserves value: sum(inputs) == sum(outputs) + fee (issuance excepted);
+* every UTXO output is spent at most once, by a later transaction.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .ops import OP_COINJOIN, OP_ISSUE, OP_LINKED, OP_PAY, OP_SPLIT
+
+# status codes
+OK = 0
+ERR_HARD_FUNDS = 1  # a hard op could not be funded
+ERR_CAPACITY = 2  # internal: preallocated capacity exceeded
+ERR_LINK = 3  # a hard LINKED op refers to an op that did not execute
+
+UTXO_TX_OVERHEAD = 11
+UTXO_IN_SIZE = 68
+UTXO_OUT_SIZE = 31
+GAS_NATIVE = 21000
+GAS_TOKEN = 65000
+GAS_EXTRA_OUTPUT = 25000
+
+
+@njit(cache=True)
+def _utxo_fee(rate, n_in, n_out):
+    return rate * (UTXO_TX_OVERHEAD + UTXO_IN_SIZE * n_in + UTXO_OUT_SIZE * n_out)
+
+
+@njit(cache=True)
+def _acct_fee(rate, native, n_out):
+    gas = GAS_NATIVE if native else GAS_TOKEN
+    if n_out > 1:
+        gas += GAS_EXTRA_OUTPUT * (n_out - 1)
+    return rate * gas
+
+
+@njit(cache=True)
+def _peek_select(w_head, o_next, o_amount, w, target, rate, n_out):
+    """How many coins (from the head) a wallet needs to pay target + fee; -1 if it cannot."""
+    k = 0
+    s = 0
+    o = w_head[w]
+    while o >= 0:
+        s += o_amount[o]
+        k += 1
+        if s >= target + _utxo_fee(rate, k, n_out):
+            return k, s
+        o = o_next[o]
+    return -1, s
+
+
+@njit(cache=True)
+def _count_coins(w_head, o_next, w):
+    k = 0
+    o = w_head[w]
+    while o >= 0:
+        k += 1
+        o = o_next[o]
+    return k
+
+
+@njit(cache=True)
+def execute(
+    # ops (sorted by time)
+    op_code, op_chain, op_asset, op_src, op_amount, op_fee_rate, op_change, op_hard,
+    op_incident, op_link, op_link_kind, op_rate, op_aux, op_out_start, op_out_count,
+    op_part_start, op_part_count,
+    # op outputs and coinjoin participants
+    od_addr, od_wallet, od_value, od_incident, pt_wallet, pt_addr,
+    # static tables
+    chain_model, asset_local, asset_native, asset_dust, n_local,
+    # addresses and wallets (capacity-sized, first n_addr filled)
+    addr_wallet, addr_chain, n_addr0, wallet_incident, wallet_main, n_wallets,
+    # capacities
+    cap_tx, cap_in, cap_out, cap_link,
+):
+    n_ops = op_code.shape[0]
+    cap_addr = addr_wallet.shape[0]
+    # outputs
+    tx_op = np.empty(cap_tx, np.int64)
+    tx_fee = np.empty(cap_tx, np.int64)
+    tx_nin = np.empty(cap_tx, np.int32)
+    tx_nout = np.empty(cap_tx, np.int32)
+    in_tx = np.empty(cap_in, np.int64)
+    in_idx = np.empty(cap_in, np.int32)
+    in_addr = np.empty(cap_in, np.int64)
+    in_amount = np.empty(cap_in, np.int64)
+    in_spent = np.empty(cap_in, np.int64)
+    o_tx = np.empty(cap_out, np.int64)
+    o_idx = np.empty(cap_out, np.int32)
+    o_addr = np.empty(cap_out, np.int64)
+    o_amount = np.empty(cap_out, np.int64)
+    o_inc = np.empty(cap_out, np.int32)
+    o_next = np.full(cap_out, -1, np.int64)
+    l_kind = np.empty(cap_link, np.int8)
+    l_in = np.empty(cap_link, np.int64)
+    l_out = np.empty(cap_link, np.int64)
+    l_inc = np.empty(cap_link, np.int32)
+    l_ain = np.empty(cap_link, np.int64)
+    l_aout = np.empty(cap_link, np.int64)
+    realized = np.zeros(n_ops, np.int64)
+    op_tx = np.full(n_ops, -1, np.int64)
+    # state
+    w_head = np.full(n_wallets, -1, np.int64)
+    w_tail = np.full(n_wallets, -1, np.int64)
+    w_bal = np.zeros(n_wallets, np.int64)
+    bal = np.zeros((cap_addr, n_local), np.int64)
+    # scratch
+    amts = np.empty(4096, np.int64)
+    dsts = np.empty(4096, np.int64)
+    incs = np.empty(4096, np.int32)
+    pk = np.empty(4096, np.int64)
+    ps = np.empty(4096, np.int64)
+    pchg = np.empty(4096, np.int64)
+
+    ntx = 0
+    nin = 0
+    nout = 0
+    nlink = 0
+    naddr = n_addr0
+    status = OK
+    bad_op = -1
+
+    for i in range(n_ops):
+        code = op_code[i]
+        chain = op_chain[i]
+        asset = op_asset[i]
+        utxo = chain_model[chain] == 0
+        la = asset_local[asset]
+        dust = asset_dust[asset]
+        rate = op_fee_rate[i]
+        hard = op_hard[i]
+        s0 = op_out_start[i]
+        m = op_out_count[i]
+        if m > 4000 or op_part_count[i] > 4000:
+            status = ERR_CAPACITY
+            bad_op = i
+            break
+        if ntx >= cap_tx or nout + m + 2 * op_part_count[i] + 2 > cap_out or nlink >= cap_link:
+            status = ERR_CAPACITY
+            bad_op = i
+            break
+        src = op_src[i]
+        # wallet of the payer and its incident (truth)
+        if code == OP_ISSUE or code == OP_COINJOIN:
+            src_w = -1
+        elif utxo:
+            src_w = src
+        else:
+            src_w = addr_wallet[src]
+        src_inc = wallet_incident[src_w] if src_w >= 0 else -1
+
+        # ---------------------------------------------------------------- resolve outputs
+        # desired amounts (PAY/ISSUE) or weights (SPLIT/LINKED) -> amts[0:m]
+        for j in range(m):
+            amts[j] = od_value[s0 + j]
+            dsts[j] = od_addr[s0 + j]
+            incs[j] = od_incident[s0 + j] if od_incident[s0 + j] >= 0 else src_inc
+        total_in = 0  # amount taken from the payer
+        n_sel = 0  # UTXO coins to take from the head
+        fee = 0
+        change = 0
+        ok = True
+        if code == OP_ISSUE:
+            pass
+        elif code == OP_PAY:
+            want = 0
+            for j in range(m):
+                want += amts[j]
+            if utxo:
+                k, s = _peek_select(w_head, o_next, o_amount, src_w, want, rate, m + 1)
+                if k >= 0:
+                    n_sel = k
+                    fee = _utxo_fee(rate, k, m + 1)
+                    change = s - want - fee
+                    if change < dust:
+                        fee += change
+                        change = 0
+                    total_in = s
+                else:
+                    ok = False
+                    if not hard:
+                        kall = _count_coins(w_head, o_next, src_w)
+                        fee = _utxo_fee(rate, kall, m)
+                        avail = w_bal[src_w] - fee
+                        if kall > 0 and avail >= dust * m and want > 0:
+                            # shrink the payment to everything the wallet has
+                            acc = 0
+                            for j in range(m):
+                                amts[j] = amts[j] * avail // want
+                                acc += amts[j]
+                            amts[m - 1] += avail - acc
+                            n_sel = kall
+                            total_in = w_bal[src_w]
+                            change = 0
+                            ok = True
+            else:
+                fee = _acct_fee(rate, asset_native[asset], m)
+                have = bal[src, la]
+                if have >= want + fee:
+                    total_in = want + fee
+                else:
+                    ok = False
+                    if not hard:
+                        avail = have - fee
+                        if avail >= dust * m and want > 0:
+                            acc = 0
+                            for j in range(m):
+                                amts[j] = amts[j] * avail // want
+                                acc += amts[j]
+                            amts[m - 1] += avail - acc
+                            total_in = have
+                            ok = True
+        elif code == OP_SPLIT or code == OP_LINKED:
+            if code == OP_LINKED:
+                ref = op_link[i]
+                if ref < 0 or realized[ref] <= 0:
+                    ok = False
+                    if hard:
+                        status = ERR_LINK
+                        bad_op = i
+                        break
+                    target = 0
+                else:
+                    target = np.int64(np.floor(realized[ref] * op_rate[i]))
+            if ok:
+                if utxo:
+                    if code == OP_SPLIT:
+                        n_sel = _count_coins(w_head, o_next, src_w)
+                        s = w_bal[src_w]
+                        fee = _utxo_fee(rate, n_sel, m)
+                        avail = s - fee
+                        total_in = s
+                    else:
+                        # the service pays exactly `target`; change returns to its wallet
+                        k, s = _peek_select(w_head, o_next, o_amount, src_w, target, 0, m + 1)
+                        fee = _utxo_fee(rate, max(k, 1), m + 1)
+                        avail = target - fee
+                        n_sel = k
+                        change = s - target
+                        total_in = s
+                        if k < 0:
+                            ok = False
+                        elif change < dust:
+                            avail += change
+                            change = 0
+                else:
+                    fee = _acct_fee(rate, asset_native[asset], m)
+                    if code == OP_SPLIT:
+                        total_in = bal[src, la]
+                    else:
+                        total_in = target
+                        if bal[src, la] < target:
+                            ok = False
+                    avail = total_in - fee
+                if ok and (n_sel == 0 and utxo or avail < dust * m or total_in <= 0):
+                    ok = False
+                if ok:
+                    wsum = 0
+                    for j in range(m):
+                        wsum += amts[j]
+                    acc = 0
+                    for j in range(m):
+                        amts[j] = np.int64(np.floor(avail * (amts[j] / wsum)))
+                        acc += amts[j]
+                    amts[0] += avail - acc
+                    for j in range(m):
+                        if amts[j] <= 0:
+                            ok = False
+        elif code == OP_COINJOIN:
+            denom = op_amount[i]
+            p0 = op_part_start[i]
+            npart = op_part_count[i]
+            nok = 0
+            for q in range(npart):
+                w = pt_wallet[p0 + q]
+                # each participant pays its share of the fee (its inputs and two outputs)
+                k, s = _peek_select(w_head, o_next, o_amount, w, denom, rate, 2)
+                pk[q] = k
+                ps[q] = s
+                if k < 0:
+                    if hard and wallet_incident[w] >= 0:
+                        status = ERR_HARD_FUNDS
+                        bad_op = i
+                        break
+                else:
+                    nok += 1
+            if status != OK:
+                break
+            if nok < 2:
+                ok = False
+        if not ok:
+            if hard:
+                status = ERR_HARD_FUNDS
+                bad_op = i
+                break
+            continue
+
+        # ---------------------------------------------------------------- emit transaction
+        t = ntx
+        ntx += 1
+        tx_op[t] = i
+        op_tx[i] = t
+        ni = 0
+        no = 0
+        if code == OP_COINJOIN:
+            denom = op_amount[i]
+            p0 = op_part_start[i]
+            npart = op_part_count[i]
+            fee_total = 0
+            nchg = 0
+            for q in range(npart):
+                if pk[q] < 0:
+                    continue
+                w = pt_wallet[p0 + q]
+                share = _utxo_fee(rate, pk[q], 2)
+                for _ in range(pk[q]):
+                    o = w_head[w]
+                    w_head[w] = o_next[o]
+                    if w_head[w] < 0:
+                        w_tail[w] = -1
+                    w_bal[w] -= o_amount[o]
+                    in_tx[nin] = t
+                    in_idx[nin] = ni
+                    in_addr[nin] = o_addr[o]
+                    in_amount[nin] = o_amount[o]
+                    in_spent[nin] = o
+                    nin += 1
+                    ni += 1
+                c = ps[q] - denom - share
+                if c < dust:
+                    share += c
+                    c = 0
+                pchg[q] = c
+                fee_total += share
+            # equal outputs first, then change outputs
+            for phase in range(2):
+                for q in range(npart):
+                    if pk[q] < 0:
+                        continue
+                    w = pt_wallet[p0 + q]
+                    if phase == 0:
+                        a = pt_addr[p0 + q]
+                        v = denom
+                    else:
+                        if pchg[q] <= 0:
+                            continue
+                        a = -1
+                        v = pchg[q]
+                    if a < 0:
+                        a = naddr
+                        naddr += 1
+                        addr_wallet[a] = w
+                        addr_chain[a] = chain
+                    o = nout
+                    nout += 1
+                    o_tx[o] = t
+                    o_idx[o] = no
+                    o_addr[o] = a
+                    o_amount[o] = v
+                    o_inc[o] = wallet_incident[w]
+                    no += 1
+                    wa = addr_wallet[a]
+                    if w_tail[wa] >= 0:
+                        o_next[w_tail[wa]] = o
+                    else:
+                        w_head[wa] = o
+                    w_tail[wa] = o
+                    w_bal[wa] += v
+                    nchg += 1
+            tx_fee[t] = fee_total
+            tx_nin[t] = ni
+            tx_nout[t] = no
+            realized[i] = denom
+            continue
+
+        # inputs
+        if code != OP_ISSUE:
+            if utxo:
+                for _ in range(n_sel):
+                    o = w_head[src_w]
+                    w_head[src_w] = o_next[o]
+                    if w_head[src_w] < 0:
+                        w_tail[src_w] = -1
+                    w_bal[src_w] -= o_amount[o]
+                    in_tx[nin] = t
+                    in_idx[nin] = ni
+                    in_addr[nin] = o_addr[o]
+                    in_amount[nin] = o_amount[o]
+                    in_spent[nin] = o
+                    nin += 1
+                    ni += 1
+            else:
+                bal[src, la] -= total_in
+                in_tx[nin] = t
+                in_idx[nin] = 0
+                in_addr[nin] = src
+                in_amount[nin] = total_in
+                in_spent[nin] = -1
+                nin += 1
+                ni = 1
+        # outputs, with the change output at a position drawn by the op's aux bits
+        n_emit = m + (1 if change > 0 else 0)
+        chg_pos = op_aux[i] % n_emit if change > 0 else -1
+        j = 0
+        paid = 0
+        for pos in range(n_emit):
+            if pos == chg_pos:
+                a = op_change[i]
+                v = change
+                inc = src_inc
+                if a < 0:
+                    a = wallet_main[src_w] if a == -2 else -1
+                if a < 0:
+                    a = naddr
+                    naddr += 1
+                    addr_wallet[a] = src_w
+                    addr_chain[a] = chain
+            else:
+                a = dsts[j]
+                v = amts[j]
+                inc = incs[j]
+                if a < 0:
+                    a = naddr
+                    naddr += 1
+                    addr_wallet[a] = od_wallet[s0 + j]
+                    addr_chain[a] = chain
+                j += 1
+                paid += v
+            o = nout
+            nout += 1
+            o_tx[o] = t
+            o_idx[o] = no
+            o_addr[o] = a
+            o_amount[o] = v
+            o_inc[o] = inc
+            no += 1
+            if utxo:
+                wa = addr_wallet[a]
+                if w_tail[wa] >= 0:
+                    o_next[w_tail[wa]] = o
+                else:
+                    w_head[wa] = o
+                w_tail[wa] = o
+                w_bal[wa] += v
+            else:
+                bal[a, la] += v
+        if code == OP_ISSUE:
+            fee = 0
+        else:
+            fee = total_in - paid - change
+        tx_fee[t] = fee
+        tx_nin[t] = ni
+        tx_nout[t] = no
+        realized[i] = paid
+        if code == OP_LINKED:
+            ref = op_link[i]
+            l_kind[nlink] = op_link_kind[i]
+            l_in[nlink] = op_tx[ref]
+            l_out[nlink] = t
+            l_inc[nlink] = op_incident[i]
+            l_ain[nlink] = realized[ref]
+            l_aout[nlink] = paid
+            nlink += 1
+        if naddr > cap_addr - 4100:
+            status = ERR_CAPACITY
+            bad_op = i
+            break
+
+    return (
+        status, bad_op, ntx, nin, nout, nlink, naddr,
+        tx_op, tx_fee, tx_nin, tx_nout,
+        in_tx, in_idx, in_addr, in_amount, in_spent,
+        o_tx, o_idx, o_addr, o_amount, o_inc,
+        l_kind, l_in, l_out, l_inc, l_ain, l_aout,
+        realized, op_tx,
+    )

@@ -1,0 +1,183 @@
+"""Intents ("ops"): what wallets want to do, before the ledger kernel executes them.
+
+Benign behaviours and laundering playbooks both describe their activity as ops; the ledger
+kernel (:mod:`simulator.kernel`) then executes every op in time order against real balances,
+so no generated transaction can overspend, every UTXO is spent at most once, and value is
+conserved per asset. An op is one of:
+
+``ISSUE``     new coins (coinbase, mint, genesis allocation): explicit amounts, no inputs.
+``PAY``       explicit amounts to outputs; a UTXO wallet selects coins first-in-first-out and
+              returns change to ``change`` (``FRESH``: a new address of the paying wallet).
+``SPLIT``     spend the whole balance of ``src`` (all its coins) minus the fee, divided among
+              the outputs in proportion to their weights (sweeps, fan-outs, peels, hops).
+``LINKED``    a service payout whose total is ``floor(realized[link] * rate)`` where ``link``
+              is an earlier op (mixer withdrawal, bridge release, swap payout, OTC payout);
+              the fee comes out of that total and the rest is split by weights. The kernel
+              records the hidden link (truth).
+``COINJOIN``  several wallets each pay ``amount`` to one output and take change: equal outputs.
+
+``src`` is a wallet id on UTXO chains (a wallet pools the coins of several addresses, which is
+what the multi-input heuristic discovers) and an address id on account chains. Soft ops
+(benign) shrink or are skipped when funds are short; hard ops (laundering) must succeed or the
+scenario is reported as unsatisfiable.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+OP_ISSUE = 0
+OP_PAY = 1
+OP_SPLIT = 2
+OP_LINKED = 3
+OP_COINJOIN = 4
+
+#: address placeholder: create a fresh address in the given wallet when the op executes.
+FRESH = -1
+#: change placeholder: return change to the paying wallet's main address (address reuse).
+CHANGE_MAIN = -2
+
+_OP_FIELDS = {
+    "t": np.int64,
+    "chain": np.int16,
+    "asset": np.int16,
+    "code": np.int8,
+    "src": np.int64,
+    "amount": np.int64,
+    "fee_rate": np.int64,
+    "change": np.int64,
+    "hard": np.bool_,
+    "incident": np.int32,
+    "stage": np.int8,
+    "typology": np.int8,
+    "link": np.int64,
+    "link_kind": np.int8,
+    "rate": np.float64,
+    "aux": np.int64,
+    "memo": np.int64,
+    "out_count": np.int64,
+    "part_count": np.int64,
+}
+_OUT_FIELDS = {"addr": np.int64, "wallet": np.int64, "value": np.int64, "incident": np.int32}
+_PART_FIELDS = {"wallet": np.int64, "addr": np.int64}
+
+_DEFAULTS = {
+    "amount": 0,
+    "fee_rate": 1,
+    "change": FRESH,
+    "hard": False,
+    "incident": -1,
+    "stage": 0,
+    "typology": 0,
+    "link": -1,
+    "link_kind": -1,
+    "rate": 1.0,
+    "aux": 0,
+    "memo": -1,
+    "part_count": 0,
+}
+
+
+class OpStream:
+    """Accumulates batches of ops (struct of arrays) and returns them sorted by time.
+
+    Each ``add`` returns the global indices of the ops it added, so that later ops can link to
+    them (``link=``). Indices refer to insertion order; :meth:`finalize` remaps them.
+    """
+
+    def __init__(self):
+        self._ops: list[dict[str, np.ndarray]] = []
+        self._outs: list[dict[str, np.ndarray]] = []
+        self._parts: list[dict[str, np.ndarray]] = []
+        self.n = 0
+
+    def add(self, *, t, chain, asset, code, src, out_count, out_addr, out_wallet=None,
+            out_value, out_incident=None, part_count=None, part_wallet=None, part_addr=None,
+            **fields) -> np.ndarray:
+        """Add a batch of ops. Scalars broadcast; ``out_*`` are flat arrays of length
+        ``sum(out_count)``; ``part_*`` likewise for COINJOIN participants."""
+        t = np.atleast_1d(np.asarray(t, dtype=np.int64))
+        n = len(t)
+        batch = {"t": t}
+        given = {"chain": chain, "asset": asset, "code": code, "src": src,
+                 "out_count": out_count, **fields}
+        if part_count is not None:
+            given["part_count"] = part_count
+        for k, dt in _OP_FIELDS.items():
+            if k == "t":
+                continue
+            v = given.get(k, _DEFAULTS.get(k))
+            if v is None:
+                raise ValueError(f"op field '{k}' is required")
+            arr = np.asarray(v, dtype=dt)
+            batch[k] = np.broadcast_to(arr, (n,)).copy() if arr.ndim == 0 else arr
+            if len(batch[k]) != n:
+                raise ValueError(f"op field '{k}' has {len(batch[k])} values for {n} ops")
+        unknown = set(fields) - set(_OP_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown op field(s): {sorted(unknown)}")
+        m = int(batch["out_count"].sum())
+        outs = {
+            "addr": np.asarray(out_addr, dtype=np.int64),
+            "wallet": np.full(m, -1, np.int64) if out_wallet is None
+            else np.asarray(out_wallet, dtype=np.int64),
+            "value": np.asarray(out_value, dtype=np.int64),
+            "incident": np.full(m, -1, np.int32) if out_incident is None
+            else np.asarray(out_incident, dtype=np.int32),
+        }
+        for k, v in outs.items():
+            if v.ndim == 0:
+                outs[k] = np.full(m, v, dtype=v.dtype)
+            elif len(v) != m:
+                raise ValueError(f"out_{k} has {len(v)} values, expected {m}")
+        pm = int(batch["part_count"].sum())
+        parts = {
+            "wallet": np.asarray(part_wallet if part_wallet is not None else [], np.int64),
+            "addr": np.asarray(part_addr if part_addr is not None else [], np.int64),
+        }
+        for k, v in parts.items():
+            if v.ndim == 0:
+                parts[k] = np.full(pm, v, dtype=np.int64)
+            elif len(parts[k]) != pm:
+                raise ValueError(f"part_{k} has {len(parts[k])} values, expected {pm}")
+        self._ops.append(batch)
+        self._outs.append(outs)
+        self._parts.append(parts)
+        idx = np.arange(self.n, self.n + n, dtype=np.int64)
+        self.n += n
+        return idx
+
+    def position(self, idx: np.ndarray) -> np.ndarray:
+        """Sorted position of ops given by insertion index (after :meth:`finalize`)."""
+        return self._inv[np.asarray(idx, dtype=np.int64)]
+
+    def finalize(self) -> tuple[dict, dict, dict]:
+        """Concatenate and sort by time (stable: insertion order breaks ties).
+
+        Returns ``(ops, outs, parts)``; ``ops`` gains ``out_start`` and ``part_start`` and its
+        ``link`` column is remapped to sorted positions. A link must point to an earlier op.
+        """
+        if self.n == 0:
+            ops = {k: np.zeros(0, dt) for k, dt in _OP_FIELDS.items()}
+            ops["out_start"] = np.zeros(0, np.int64)
+            ops["part_start"] = np.zeros(0, np.int64)
+            return ops, {k: np.zeros(0, dt) for k, dt in _OUT_FIELDS.items()}, \
+                {k: np.zeros(0, dt) for k, dt in _PART_FIELDS.items()}
+        ops = {k: np.concatenate([b[k] for b in self._ops]) for k in _OP_FIELDS}
+        outs = {k: np.concatenate([b[k] for b in self._outs]) for k in _OUT_FIELDS}
+        parts = {k: np.concatenate([b[k] for b in self._parts]) for k in _PART_FIELDS}
+        out_start = np.cumsum(ops["out_count"]) - ops["out_count"]
+        part_start = np.cumsum(ops["part_count"]) - ops["part_count"]
+        order = np.argsort(ops["t"], kind="stable")
+        inv = np.empty_like(order)
+        inv[order] = np.arange(len(order))
+        self._inv = inv
+        ops = {k: v[order] for k, v in ops.items()}
+        ops["out_start"] = out_start[order]
+        ops["part_start"] = part_start[order]
+        has = ops["link"] >= 0
+        ops["link"][has] = inv[ops["link"][has]]
+        bad = has & (ops["link"] >= np.arange(len(order)))
+        if bad.any():
+            raise ValueError("an op links to an op that does not happen before it")
+        return ops, outs, parts
