@@ -2,6 +2,20 @@
 
 The simulator owns the data model (:mod:`simulator.schema`, :class:`Dataset`) and knows
 nothing of detectors.
+
+>>> import simulator
+>>> ds = simulator.make("benign-v1", transactions=5000, seed=1)   # doctest: +SKIP
+>>> view = ds.observable()                                        # what detectors see
 """
 
 __version__ = "0.1.0"
+
+from .dataset import Dataset, ObservableView, Table  # noqa: E402
+from .errors import ConfigError, DatasetError, LaunderbenchError, ScenarioUnsatisfiable  # noqa: E402
+from .generate import generate, make  # noqa: E402
+from .registry import list_scenarios, register  # noqa: E402
+
+__all__ = [
+    "Dataset", "ObservableView", "Table", "make", "generate", "register", "list_scenarios",
+    "LaunderbenchError", "ConfigError", "DatasetError", "ScenarioUnsatisfiable",
+]
