@@ -35,6 +35,10 @@ BUILTIN: dict[str, str] = {
     "tiho": "detectors.tracing.detectors:TIHO",
     # clustering (detectors/clustering)
     "cluster-expansion": "detectors.clustering.detectors:ClusterExpansion",
+    # graph methods (detectors/graph) and the composite investigator (detectors/composite)
+    "ppr": "detectors.graph.detectors:PPR",
+    "flowscope": "detectors.graph.detectors:FlowScope",
+    "fraudar": "detectors.graph.detectors:Fraudar",
 }
 
 # Registered at run time: name -> entry point string or Detector subclass.
