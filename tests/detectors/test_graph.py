@@ -1,0 +1,224 @@
+"""Graph detectors (PPR, FlowScope, Fraudar) on hand-built ledgers with known answers."""
+
+from __future__ import annotations
+
+import itertools
+
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import detectors
+from detectors.graph._common import aggregate_pairs
+from detectors.graph.flowscope import flowscope_blocks
+from detectors.graph.fraudar import fraudar_blocks
+from detectors.graph.ppr import personalized_pagerank
+from detectors.testing import check_detector
+from simulator.errors import ConfigError
+from simulator.toy import ToyLedger
+
+GWEI = 1_000_000_000
+
+
+def eth_ledger(n_addr, edges, seed_edges=()):
+    """Account-model ledger: every address is funded, then ``edges`` = [(src, dst, eth)] run in
+    order; ``seed_edges`` (indices into edges) are announced as hack transactions."""
+    led = ToyLedger()
+    addrs = [led.address("ethereum") for _ in range(n_addr)]
+    led.issue(0, [(a, 1_000_000 * GWEI) for a in addrs], asset="ETH")
+    for k, (s, d, eth) in enumerate(edges):
+        tx, _ = led.transfer(10 + k, addrs[s], addrs[d], int(eth * GWEI))
+        if k in seed_edges:
+            led.seed(0, tx)
+    return led.build().observable()
+
+
+@pytest.mark.parametrize("name", ["ppr", "flowscope", "fraudar"])
+def test_conformance(name):
+    check_detector(detectors.make(name))
+
+
+# ------------------------------------------------------------------------------------- PPR
+
+
+def test_ppr_ranks_downstream_of_seed_above_unrelated_component():
+    # 0 -> 1 is the hack; 1 -> 2 -> 3 -> 4 launders; 5 -> 6 -> 7 -> 5 is an unrelated (larger)
+    # component; 8 paid the victim before the hack (upstream).
+    edges = [(8, 0, 5), (0, 1, 100), (1, 2, 60), (1, 3, 39), (2, 4, 59), (3, 4, 38),
+             (5, 6, 500), (6, 7, 499), (7, 5, 498)]
+    view = eth_ledger(9, edges, seed_edges={1})
+    s = detectors.make("ppr").fit(view).score(view)
+    down = s.address[[1, 2, 3, 4]]
+    assert down.min() > 0
+    assert down.min() > s.address[[5, 6, 7, 8]].max()
+    assert np.all(s.address[[5, 6, 7, 8]] == 0)  # unreachable forward
+    assert s.address.sum() == pytest.approx(1.0)
+    # walking both ways reaches the upstream payer, never the unrelated component
+    b = detectors.make("ppr", direction="both").fit(view).score(view)
+    assert b.address[8] > 0 and np.all(b.address[[5, 6, 7]] == 0)
+
+
+def test_ppr_matches_networkx_reference():
+    rng = np.random.default_rng(3)
+    n = 30
+    src, dst = rng.integers(0, n, 120), rng.integers(0, n, 120)
+    w = rng.uniform(1, 10, 120)
+    s, d, ws = aggregate_pairs(src, dst, w, n)
+    r = np.zeros(n)
+    r[[0, 4]] = [2.0, 1.0]
+    x, _ = personalized_pagerank(s, d, ws, n, r, alpha=0.85)
+    g = nx.DiGraph()
+    g.add_nodes_from(range(n))
+    g.add_weighted_edges_from(zip(s.tolist(), d.tolist(), ws.tolist()))
+    pers = {i: r[i] for i in range(n)}
+    ref = nx.pagerank(g, alpha=0.85, personalization=pers, dangling=pers, tol=1e-12,
+                      max_iter=500)
+    assert np.allclose(x, [ref[i] for i in range(n)], atol=1e-8)
+
+
+def test_ppr_rejects_bad_parameters():
+    view = eth_ledger(3, [(0, 1, 1), (1, 2, 1)], seed_edges={0})
+    for bad in ({"alpha": 1.5}, {"direction": "sideways"}, {"weight": "btc"}):
+        with pytest.raises(ConfigError):
+            detectors.make("ppr", **bad).fit(view)
+
+
+# ------------------------------------------------------------------------------- FlowScope
+
+
+def flowscope_objective(s, d, w, block, alpha):
+    """g(S) recomputed from scratch (pure Python), for checking the peeling's bookkeeping."""
+    x, m, z = set(block["x"]), set(block["m"]), set(block["z"])
+    f = dict.fromkeys(m, 0.0)
+    q = dict.fromkeys(m, 0.0)
+    for a, b, ww in zip(s, d, w):
+        if a in x and b in m:
+            f[b] += ww
+        if a in m and b in z:
+            q[a] += ww
+    num = sum(min(f[j], q[j]) - alpha * abs(f[j] - q[j]) for j in m)
+    return num / (len(x) + len(m) + len(z))
+
+
+def laundering_flow_ledger():
+    """X = 0..4 each send 10 ETH to every M = 5..9; each M passes 9.9 ETH to every Z = 10..14.
+    Hub 15 only receives (large amounts from 16..35). Background: 36..75 pay each other."""
+    rng = np.random.default_rng(7)
+    edges = []
+    for x in range(0, 5):
+        for m in range(5, 10):
+            edges.append((x, m, 10.0))
+    for m in range(5, 10):
+        for z in range(10, 15):
+            edges.append((m, z, 9.9))
+    for u in range(16, 36):
+        edges.append((u, 15, 200.0))
+    for _ in range(120):
+        a, b = rng.choice(np.arange(36, 76), 2, replace=False)
+        edges.append((int(a), int(b), float(rng.uniform(0.1, 3.0))))
+    return eth_ledger(76, edges)
+
+
+def test_flowscope_finds_balanced_layered_flow_and_ignores_receiving_hub():
+    view = laundering_flow_ledger()
+    s = detectors.make("flowscope", n_blocks=3).fit(view).score(view)
+    top = s.info["blocks"][0]
+    assert sorted(top["m"]) == list(range(5, 10))
+    assert sorted(top["x"]) == list(range(0, 5))
+    assert sorted(top["z"]) == list(range(10, 15))
+    # the hub (receives 4,000 ETH, sends nothing) is never a middle node of any block
+    assert all(15 not in b["m"] for b in s.info["blocks"])
+    assert s.address[15] < s.address[5:10].min()
+    assert s.address[36:].max() < s.address[5:10].min()
+    # transactions of the flow are flagged, the hub's deposits score below them
+    tx_flow = view.transactions["tx_id"][1:51]
+    assert s.transaction[tx_flow].min() > s.transaction[51:71].max()
+    # the block's score is its objective
+    tr = view.transfers()
+    a, b, w = aggregate_pairs(tr["src"], tr["dst"], tr["usd"], view.n_addresses)
+    assert top["score"] == pytest.approx(flowscope_objective(a, b, w, top, 4.0), rel=1e-9)
+
+
+def test_flowscope_imbalance_penalty_separates_pass_through_from_accumulation():
+    # Two equally heavy middles: 3 passes 100% on, 4 keeps 90% of what it gets.
+    edges = [(0, 3, 10), (1, 3, 10), (3, 5, 10), (3, 6, 10),
+             (0, 4, 10), (1, 4, 10), (4, 7, 2), (8, 9, 1)]
+    view = eth_ledger(10, edges)
+    s = detectors.make("flowscope", n_blocks=1).fit(view).score(view)
+    assert s.info["blocks"][0]["m"].tolist() == [3]
+    assert s.address[3] > s.address[4]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7), st.floats(0.1, 100.0)),
+                min_size=1, max_size=30), st.floats(0.0, 5.0))
+def test_flowscope_reported_score_is_the_objective(edges, alpha):
+    src, dst, w = (np.array(c) for c in zip(*edges))
+    blocks = flowscope_blocks(src, dst, w, 8, alpha=alpha, n_blocks=1)
+    a, b, ws = aggregate_pairs(src, dst, w, 8)
+    for blk in blocks:
+        assert blk["score"] > 0
+        assert blk["score"] == pytest.approx(flowscope_objective(a, b, ws, blk, alpha),
+                                             rel=1e-6, abs=1e-9)
+
+
+# --------------------------------------------------------------------------------- Fraudar
+
+
+def fraudar_g(s, d, block):
+    """Fraudar's g(S) recomputed from scratch with column weights of the full graph."""
+    deg = np.bincount(d, minlength=max(d.max() + 1, 1))
+    rows, cols = set(block["rows"]), set(block["cols"])
+    f = sum(1.0 / np.log(deg[b] + 5) for a, b in zip(s, d) if a in rows and b in cols)
+    return f / (len(rows) + len(cols))
+
+
+def test_fraudar_finds_injected_block_despite_camouflage():
+    rng = np.random.default_rng(11)
+    n = 160
+    fraud_rows, fraud_cols = np.arange(0, 10), np.arange(10, 20)
+    popular = np.arange(20, 25)
+    edges = [(int(a), int(b), 1.0) for a in fraud_rows for b in fraud_cols]
+    # camouflage: each fraudster also pays popular honest addresses and a few random ones
+    for a in fraud_rows:
+        for b in rng.choice(np.arange(25, n), 4, replace=False):
+            edges.append((int(a), int(b), 1.0))
+        for b in popular:
+            edges.append((int(a), int(b), 1.0))
+    # honest background: sparse random payments, popular addresses receive a lot
+    for _ in range(350):
+        a = int(rng.integers(25, n))
+        b = int(rng.choice(popular)) if rng.random() < 0.3 else int(rng.integers(25, n))
+        if a != b:
+            edges.append((a, b, float(rng.uniform(0.1, 2.0))))
+    view = eth_ledger(n, edges)
+    s = detectors.make("fraudar", n_blocks=2).fit(view).score(view)
+    top = s.info["blocks"][0]
+    assert sorted(top["rows"].tolist()) == fraud_rows.tolist()  # no honest sender
+    assert set(fraud_cols) <= set(top["cols"].tolist())
+    # collateral is at most the camouflage targets that every fraudster pays
+    assert set(top["cols"].tolist()) <= set(fraud_cols) | set(popular)
+    assert s.address[:20].min() > np.median(s.address[25:])
+    tr = view.transfers()
+    a, b, _ = aggregate_pairs(tr["src"], tr["dst"], tr["usd"], n)
+    assert top["score"] == pytest.approx(fraudar_g(a, b, top), rel=1e-9)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.sets(st.tuples(st.integers(0, 3), st.integers(4, 7)), min_size=1, max_size=16))
+def test_fraudar_greedy_is_a_2_approximation(pairs):
+    """Hooi et al. Thm 1: the greedy block's density is at least half the optimum."""
+    s = np.array([p[0] for p in pairs])
+    d = np.array([p[1] for p in pairs])
+    (blk,) = fraudar_blocks(s, d, 8, n_blocks=1)
+    rows, cols = sorted(set(s.tolist())), sorted(set(d.tolist()))
+    best = 0.0
+    for kr in range(1, len(rows) + 1):
+        for rs in itertools.combinations(rows, kr):
+            for kc in range(1, len(cols) + 1):
+                for cs in itertools.combinations(cols, kc):
+                    best = max(best, fraudar_g(s, d, {"rows": rs, "cols": cs}))
+    assert blk["score"] >= best / 2 - 1e-12
+    assert blk["score"] == pytest.approx(fraudar_g(s, d, blk))
