@@ -39,6 +39,12 @@ BUILTIN: dict[str, str] = {
     "ppr": "detectors.graph.detectors:PPR",
     "flowscope": "detectors.graph.detectors:FlowScope",
     "fraudar": "detectors.graph.detectors:Fraudar",
+    # shortcut baselines (benchmarks/baselines.py): must stay near chance on every preset
+    "random": "benchmarks.baselines:RandomScores",
+    "degree": "benchmarks.baselines:DegreeScores",
+    "amount": "benchmarks.baselines:AmountScores",
+    "address-age": "benchmarks.baselines:AddressAgeScores",
+    "raw-tx-classifier": "benchmarks.baselines:RawTxClassifier",
 }
 
 # Registered at run time: name -> entry point string or Detector subclass.

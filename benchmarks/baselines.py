@@ -1,0 +1,275 @@
+"""Shortcut baselines: scores that use no laundering knowledge, to expose leaks in the data.
+
+A benchmark leaks when a trivial feature separates laundering from benign activity (the
+"payment format" of AMLworld, see Altman et al. 2023 and the re-evaluation in arXiv
+2604.19514). Each baseline below scores with one such feature only; on every preset they must
+stay near chance (``tests/benchmarks/test_shortcuts.py``), and the report shows them beside the
+real detectors.
+
+``random``             uniform random scores (the chance level itself).
+``degree``             number of transaction legs touching an address / of a transaction.
+``amount``             USD volume received by an address / moved by a transaction.
+``address-age``        short-lived addresses and transactions between fresh addresses first.
+``raw-tx-classifier``  a gradient-boosted classifier on raw per-transaction fields only
+                       (value, fee, fee rate, input and output counts, chain, asset, memo,
+                       hour of day), trained on the training period: the "LightGBM on raw
+                       transaction features" baseline of Egressy et al. (AAAI 2024).
+
+Address scores derived from transaction scores (and back) take the maximum over the
+transaction's legs / the address's transactions.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from detectors.base import Detector, Scores
+
+__all__ = ["RandomScores", "DegreeScores", "AmountScores", "AddressAgeScores",
+           "RawTxClassifier", "tx_to_address", "address_to_tx", "legs"]
+
+_BOTH = ("address", "transaction")
+
+
+def legs(view) -> tuple[np.ndarray, np.ndarray]:
+    """(tx_id, address_id) of every input and output leg."""
+    tx = np.concatenate([view.inputs["tx_id"], view.outputs["tx_id"]]).astype(np.int64)
+    ad = np.concatenate([view.inputs["address_id"],
+                         view.outputs["address_id"]]).astype(np.int64)
+    return tx, ad
+
+
+def tx_to_address(view, tx_score: np.ndarray, fill: float | None = None) -> np.ndarray:
+    """Address score = maximum score of the transactions it takes part in."""
+    tx, ad = legs(view)
+    lo = float(tx_score.min()) if len(tx_score) else 0.0
+    out = np.full(view.n_addresses, lo if fill is None else fill, dtype=np.float64)
+    if len(tx):
+        np.maximum.at(out, ad, tx_score[tx])
+    return out
+
+
+def address_to_tx(view, addr_score: np.ndarray, fill: float | None = None) -> np.ndarray:
+    """Transaction score = maximum score of the addresses on its legs."""
+    tx, ad = legs(view)
+    lo = float(addr_score.min()) if len(addr_score) else 0.0
+    out = np.full(view.n_transactions, lo if fill is None else fill, dtype=np.float64)
+    if len(tx):
+        np.maximum.at(out, tx, addr_score[ad])
+    return out
+
+
+def _tx_usd(view) -> np.ndarray:
+    outs = view.outputs
+    usd = view.usd_per_base_unit()[outs["asset_id"]] * outs["amount"]
+    return np.bincount(outs["tx_id"], weights=usd, minlength=view.n_transactions)[
+        :view.n_transactions].astype(np.float64)
+
+
+class RandomScores(Detector):
+    """Uniform random scores for addresses and transactions: the chance level.
+
+    Parameters
+    ----------
+    seed : int, default 0
+        Seed of :func:`numpy.random.default_rng`.
+
+    References
+    ----------
+    The random-ranking reference of every information-retrieval evaluation; Saito & Rehmsmeier,
+    "The precision-recall plot is more informative than the ROC plot when evaluating binary
+    classifiers on imbalanced datasets", PLoS ONE 10(3), 2015 (chance PR-AUC = base rate).
+    """
+
+    name: ClassVar[str] = "random"
+    description: ClassVar[str] = "Shortcut baseline: uniform random scores (chance level)"
+    tags: ClassVar[dict] = {"needs_seeds": False, "needs_labels": False, "outputs": _BOTH}
+
+    def __init__(self, seed=0):
+        self.seed = seed
+
+    def _score(self, view) -> Scores:
+        rng = np.random.default_rng(self.seed)
+        return Scores(address=rng.random(view.n_addresses),
+                      transaction=rng.random(view.n_transactions))
+
+
+class DegreeScores(Detector):
+    """Degree: the number of transaction legs of an address, and of a transaction.
+
+    A structural shortcut: if laundering addresses are busier (or quieter) than benign ones
+    by construction, this baseline finds them without any laundering knowledge.
+
+    References
+    ----------
+    Weber et al., "Anti-money laundering in Bitcoin: experimenting with graph convolutional
+    networks for financial forensics", KDD workshop 2019 (degree features of the Elliptic data).
+    """
+
+    name: ClassVar[str] = "degree"
+    description: ClassVar[str] = "Shortcut baseline: number of transaction legs (degree)"
+    tags: ClassVar[dict] = {"needs_seeds": False, "needs_labels": False, "outputs": _BOTH}
+
+    def __init__(self):
+        pass
+
+    def _score(self, view) -> Scores:
+        tx, ad = legs(view)
+        a = np.bincount(ad, minlength=view.n_addresses)[:view.n_addresses]
+        t = np.bincount(tx, minlength=view.n_transactions)[:view.n_transactions]
+        return Scores(address=a.astype(np.float64), transaction=t.astype(np.float64))
+
+
+class AmountScores(Detector):
+    """Amount: the USD value an address receives, and that a transaction moves.
+
+    References
+    ----------
+    Altman et al., "Realistic synthetic financial transactions for anti-money laundering
+    models", NeurIPS 2023 Datasets and Benchmarks (amount as a raw transaction feature).
+    """
+
+    name: ClassVar[str] = "amount"
+    description: ClassVar[str] = "Shortcut baseline: USD value received / moved"
+    tags: ClassVar[dict] = {"needs_seeds": False, "needs_labels": False, "outputs": _BOTH}
+
+    def __init__(self):
+        pass
+
+    def _score(self, view) -> Scores:
+        outs = view.outputs
+        usd = view.usd_per_base_unit()[outs["asset_id"]] * outs["amount"]
+        a = np.bincount(outs["address_id"], weights=usd, minlength=view.n_addresses)
+        return Scores(address=np.log1p(a[:view.n_addresses]),
+                      transaction=np.log1p(_tx_usd(view)))
+
+
+class AddressAgeScores(Detector):
+    """Address age: short-lived addresses, and transactions between fresh addresses, first.
+
+    Address score = −(last − first time the address is seen), in days. Transaction score =
+    share of its legs whose address appears for the first time in this transaction.
+
+    References
+    ----------
+    Address age and lifetime are standard features of Bitcoin illicit-activity classifiers,
+    e.g. Harlev et al., "Breaking bad: de-anonymising entity types on the Bitcoin blockchain
+    using supervised machine learning", HICSS 2018.
+    """
+
+    name: ClassVar[str] = "address-age"
+    description: ClassVar[str] = "Shortcut baseline: short-lived / fresh addresses first"
+    tags: ClassVar[dict] = {"needs_seeds": False, "needs_labels": False, "outputs": _BOTH}
+
+    def __init__(self):
+        pass
+
+    def _score(self, view) -> Scores:
+        tx, ad = legs(view)
+        ts = view.transactions["timestamp"].astype(np.float64)
+        n_a, n_t = view.n_addresses, view.n_transactions
+        first = np.full(n_a, np.inf)
+        last = np.full(n_a, -np.inf)
+        first_tx = np.full(n_a, np.iinfo(np.int64).max, dtype=np.int64)
+        if len(tx):
+            np.minimum.at(first, ad, ts[tx])
+            np.maximum.at(last, ad, ts[tx])
+            np.minimum.at(first_tx, ad, tx)
+        seen = np.isfinite(first)
+        addr = np.zeros(n_a)
+        addr[seen] = -(last[seen] - first[seen]) / 86_400.0
+        fresh = (first_tx[ad] == tx).astype(np.float64) if len(tx) else np.zeros(0)
+        cnt = np.bincount(tx, minlength=n_t)[:n_t]
+        share = np.bincount(tx, weights=fresh, minlength=n_t)[:n_t] / np.maximum(cnt, 1)
+        return Scores(address=addr, transaction=share.astype(np.float64))
+
+
+class RawTxClassifier(Detector):
+    """Gradient-boosted trees on raw per-transaction fields only (no graph features).
+
+    Features per transaction: log USD value, log USD fee, fee rate, number of inputs and
+    outputs, chain, asset, whether it carries a memo, whether it is an issuance, hour of day.
+    Transaction labels come from the address labels (a transaction is laundering when one of
+    its addresses is labelled illicit, benign when all are labelled licit). Only transactions
+    up to the last first-appearance of a labelled address are used for training, so that a
+    temporal split stays temporal. Address scores are the maximum over their transactions.
+
+    Parameters
+    ----------
+    max_iter : int, default 100
+        Boosting iterations of :class:`sklearn.ensemble.HistGradientBoostingClassifier`.
+    learning_rate : float, default 0.1
+    seed : int, default 0
+
+    References
+    ----------
+    Egressy et al., "Provably powerful graph neural networks for directed multigraphs",
+    AAAI 2024 ("LightGBM on raw transaction features", F1 21.3 on AMLworld HI-Small);
+    Ke et al., "LightGBM", NeurIPS 2017 (histogram gradient boosting).
+    """
+
+    name: ClassVar[str] = "raw-tx-classifier"
+    description: ClassVar[str] = (
+        "Shortcut baseline: gradient boosting on raw per-transaction fields (needs labels)")
+    tags: ClassVar[dict] = {"needs_seeds": False, "needs_labels": True, "outputs": _BOTH}
+
+    def __init__(self, max_iter=100, learning_rate=0.1, seed=0):
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.seed = seed
+
+    @staticmethod
+    def features(view) -> np.ndarray:
+        """Raw per-transaction fields, shape (n_transactions, 10)."""
+        t = view.transactions
+        n = view.n_transactions
+        price = view.usd_per_base_unit()[t["asset_id"]] if n else np.zeros(0)
+        return np.column_stack([
+            np.log1p(_tx_usd(view)),
+            np.log1p(t["fee"] * price),
+            np.log1p(np.maximum(t["fee_rate"], 0)),
+            t["n_inputs"], t["n_outputs"], t["chain_id"], t["asset_id"],
+            (t["memo"] >= 0), t["is_issuance"],
+            (t["timestamp"] // 3600) % 24,
+        ]).astype(np.float64).reshape(n, 10)
+
+    @staticmethod
+    def tx_labels(view, labels) -> np.ndarray:
+        """Transaction labels from address labels: 1, 0 or -1 (unknown)."""
+        tx, ad = legs(view)
+        n = view.n_transactions
+        lab = np.asarray(labels)[ad]
+        pos = np.bincount(tx, weights=(lab == 1), minlength=n)[:n] > 0
+        unk = np.bincount(tx, weights=(lab < 0), minlength=n)[:n] > 0
+        out = np.where(pos, 1, np.where(unk, -1, 0)).astype(np.int64)
+        return out
+
+    def _fit(self, view, labels=None) -> None:
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        y = self.tx_labels(view, labels)
+        # the labelled period ends at the last first appearance of a labelled address
+        tx, ad = legs(view)
+        known = np.asarray(labels)[ad] >= 0
+        ts = view.transactions["timestamp"]
+        cutoff = ts[tx[known]].max() if known.any() else -np.inf
+        train = (y >= 0) & (ts <= cutoff)
+        self.n_train_ = int(train.sum())
+        if train.sum() == 0 or len(np.unique(y[train])) < 2:
+            self.model_ = None
+            self.constant_ = float(y[train].mean()) if train.any() else 0.0
+            return
+        self.model_ = HistGradientBoostingClassifier(
+            max_iter=self.max_iter, learning_rate=self.learning_rate, random_state=self.seed,
+            class_weight="balanced")
+        self.model_.fit(self.features(view)[train], y[train])
+
+    def _score(self, view) -> Scores:
+        n = view.n_transactions
+        if self.model_ is None or n == 0:
+            t = np.full(n, getattr(self, "constant_", 0.0), dtype=np.float64)
+        else:
+            t = self.model_.predict_proba(self.features(view))[:, 1].astype(np.float64)
+        return Scores(address=tx_to_address(view, t, fill=0.0), transaction=t)
