@@ -133,7 +133,7 @@ def _params_equal(a, b) -> bool:
         if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
             if not np.array_equal(np.asarray(x), np.asarray(y)):
                 return False
-        elif x != y and not (x is y):
+        elif x != y and x is not y:
             return False
     return True
 

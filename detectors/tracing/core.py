@@ -1,0 +1,189 @@
+"""Taint tracing from announced hack transactions: leg preparation and the policy table.
+
+:func:`trace` runs one policy over an :class:`~simulator.dataset.ObservableView` and returns
+the tainted amount of every output. UTXO transactions spend named outputs; account transfers
+draw on per-(address, asset) balances (lots under Clayton's case for the ordered policies).
+
+Policies
+--------
+``poison``  Möser, Böhme & Breuker (2014): every output of a transaction with a tainted input
+            is fully tainted.
+``haircut`` Möser, Böhme & Breuker (2014): outputs get taint in proportion to their value,
+            ``t_j = w_j * T / (sum(w) + fee)``; the fee takes the rest.
+``fifo``    Anderson, Shumailov, Ahmed & Rietmann, "Bitcoin Redux" (WEIS 2018): inputs and
+            outputs in their natural order on one value line, the fee is the last segment.
+``lifo``    Tironsakkul, Maarek, Eross & Just, "Probing the mystery of cryptocurrency theft"
+            (CRC 2019): inputs reversed, outputs in natural order, fee removed pro rata.
+``tiho``    Tironsakkul et al. (2019): tainted inputs first, highest-value outputs first, fee
+            removed pro rata; taint lands in the largest outputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulator.errors import ConfigError
+from simulator.schema import ServiceKind
+
+from . import kernels as K
+
+__all__ = ["POLICIES", "STOP_SERVICES", "TraceResult", "trace", "seed_mask"]
+
+#: policy -> (kind, input order, output order, fee last by default)
+POLICIES = {
+    "poison": ("scalar", None, None, True),
+    "haircut": ("scalar", None, None, True),
+    "fifo": ("ordered", K.IN_F, K.OUT_F, True),
+    "lifo": ("ordered", K.IN_L, K.OUT_F, False),
+    "tiho": ("ordered", K.IN_T, K.OUT_H, False),
+}
+_IN_CODES = {"F": K.IN_F, "L": K.IN_L, "T": K.IN_T, "C": K.IN_C, "H": K.IN_H, "S": K.IN_S}
+_OUT_CODES = {"F": K.OUT_F, "L": K.OUT_L, "H": K.OUT_H, "S": K.OUT_S}
+
+#: Publicly attributed services where investigators stop: custodial cash-out points whose
+#: later spends are the service's own funds, not the depositor's.
+STOP_SERVICES = (ServiceKind.EXCHANGE, ServiceKind.OTC, ServiceKind.MARKETPLACE,
+                 ServiceKind.PAYMENT_PROCESSOR)
+
+
+@dataclass
+class TraceResult:
+    """Result of :func:`trace`.
+
+    Attributes
+    ----------
+    output_taint : float64 per output, tainted amount in base units of the output's asset
+    output_depth : int64 per output, transactions from the seed (0 = a seed output), -1 clean
+    output_usd : float64 per output, ``output_taint`` in USD
+    """
+
+    output_taint: np.ndarray
+    output_depth: np.ndarray
+    output_usd: np.ndarray
+
+
+def seed_mask(view) -> np.ndarray:
+    """Boolean per transaction: announced hack transactions (``view.seeds``)."""
+    m = np.zeros(view.n_transactions, dtype=bool)
+    ids = np.asarray(view.seeds["tx_id"], dtype=np.int64)
+    ids = ids[(ids >= 0) & (ids < view.n_transactions)]
+    m[ids] = True
+    return m
+
+
+def _csr(tx_ids: np.ndarray, index: np.ndarray, n_tx: int):
+    order = np.lexsort((index, tx_ids)).astype(np.int64)
+    counts = np.bincount(tx_ids, minlength=n_tx)
+    start = np.zeros(n_tx + 1, dtype=np.int64)
+    np.cumsum(counts, out=start[1:])
+    return start, order
+
+
+def _legs(view) -> dict:
+    """Leg arrays shared by all policies (cached on the view)."""
+    cache = getattr(view, "_cache", None)
+    if cache is not None and "tracing_legs" in cache:
+        return cache["tracing_legs"]
+    tx, ins, outs = view.transactions, view.inputs, view.outputs
+    n_tx = view.n_transactions
+    utxo = np.asarray(view.is_utxo_tx(), dtype=bool) if n_tx else np.zeros(0, bool)
+    in_start, in_rows = _csr(ins["tx_id"], ins["index"], n_tx)
+    out_start, out_rows = _csr(outs["tx_id"], outs["index"], n_tx)
+    n_assets = int(max(view.assets["asset_id"].max(initial=-1) + 1, 1))
+    in_acct = ~utxo[ins["tx_id"]] if ins.num_rows else np.zeros(0, bool)
+    out_acct = ~utxo[outs["tx_id"]] if outs.num_rows else np.zeros(0, bool)
+    key_in = ins["address_id"] * n_assets + ins["asset_id"]
+    key_out = outs["address_id"] * n_assets + outs["asset_id"]
+    keys = np.concatenate([key_in[in_acct], key_out[out_acct]])
+    uniq, inv = np.unique(keys, return_inverse=True)
+    in_pair = np.full(ins.num_rows, -1, dtype=np.int64)
+    out_pair = np.full(outs.num_rows, -1, dtype=np.int64)
+    n_in_acct = int(in_acct.sum())
+    in_pair[in_acct] = inv[:n_in_acct]
+    out_pair[out_acct] = inv[n_in_acct:]
+    spent = np.asarray(ins["spent_output_id"], dtype=np.int64)
+    spent = np.where((spent >= 0) & (spent < outs.num_rows), spent, -1)
+    legs = {
+        "tx_utxo": utxo, "in_start": in_start, "in_rows": in_rows,
+        "in_amt": ins["amount"].astype(np.float64), "in_spent": spent, "in_pair": in_pair,
+        "out_start": out_start, "out_rows": out_rows,
+        "out_amt": outs["amount"].astype(np.float64), "out_pair": out_pair,
+        "n_pairs": len(uniq),
+    }
+    if cache is not None:
+        cache["tracing_legs"] = legs
+    return legs
+
+
+def stop_mask(view, stop_at_services: bool = True, kinds=STOP_SERVICES) -> np.ndarray:
+    """Boolean per output: paid to a publicly attributed stop service."""
+    outs = view.outputs
+    if not stop_at_services or outs.num_rows == 0:
+        return np.zeros(outs.num_rows, dtype=bool)
+    svc = np.isin(view.addresses["service_kind"], np.asarray(kinds, dtype=np.int64))
+    return svc[outs["address_id"]]
+
+
+def trace(view, policy: str = "haircut", *, max_hops: int | None = None,
+          stop_at_services: bool = True, fee: str | None = None,
+          orders: str | None = None) -> TraceResult:
+    """Propagate the taint of the seed transactions' outputs through the ledger.
+
+    Parameters
+    ----------
+    view : ObservableView
+    policy : {"poison", "haircut", "fifo", "lifo", "tiho"}
+    max_hops : int or None
+        Taint crosses at most this many transactions after the seed (None: unlimited).
+    stop_at_services : bool
+        Taint reaching a publicly attributed exchange, OTC desk, marketplace or payment
+        processor is recorded but not propagated further.
+    fee : {"last", "prorata"} or None
+        Fee handling of the ordered policies (None: the policy's own convention).
+    orders : str or None
+        Two XIYO letters overriding the ordered policy's input and output orders, e.g. ``"TH"``
+        (inputs: F, L, T, C, H, S; outputs: F, L, H, S).
+
+    Returns
+    -------
+    TraceResult
+    """
+    if policy not in POLICIES:
+        import difflib
+
+        close = difflib.get_close_matches(str(policy), list(POLICIES), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else f" (one of {', '.join(POLICIES)})"
+        raise ConfigError(f"unknown tracing policy '{policy}'{hint}")
+    if max_hops is not None and (not isinstance(max_hops, int | np.integer) or max_hops < 0):
+        raise ConfigError(f"max_hops must be a non-negative integer or None, got {max_hops!r}")
+    if fee not in (None, "last", "prorata"):
+        raise ConfigError(f"fee must be 'last' or 'prorata', got {fee!r}")
+    kind, in_code, out_code, fee_last = POLICIES[policy]
+    if orders is not None:
+        if (kind != "ordered" or len(orders) != 2 or orders[0] not in _IN_CODES
+                or orders[1] not in _OUT_CODES):
+            raise ConfigError(f"bad XIYO orders {orders!r} for policy '{policy}'")
+        in_code, out_code = _IN_CODES[orders[0]], _OUT_CODES[orders[1]]
+    if fee is not None:
+        fee_last = fee == "last"
+    n_out = view.outputs.num_rows
+    seeds = seed_mask(view)
+    if n_out == 0 or not seeds.any():
+        z = np.zeros(n_out)
+        return TraceResult(z, np.full(n_out, -1, np.int64), z.copy())
+    legs = _legs(view)
+    hops = K.NO_LIMIT if max_hops is None else int(max_hops)
+    stop = stop_mask(view, stop_at_services)
+    common = (legs["tx_utxo"], seeds, legs["in_start"], legs["in_rows"], legs["in_amt"],
+              legs["in_spent"], legs["in_pair"], legs["out_start"], legs["out_rows"],
+              legs["out_amt"], legs["out_pair"], stop, legs["n_pairs"])
+    if kind == "scalar":
+        taint, depth = K.trace_scalar(*common, policy == "poison", hops)
+    else:
+        taint, depth = K.trace_ordered(*common, in_code, out_code, fee_last, hops)
+    # float noise must not exceed the output value
+    taint = np.minimum(taint, legs["out_amt"])
+    usd = taint * view.usd_per_base_unit()[view.outputs["asset_id"]]
+    return TraceResult(taint, depth, usd)

@@ -1,0 +1,150 @@
+"""Tracing detectors: follow the stolen value from the announced hack transactions.
+
+Each detector scores an address by the tainted value (USD) it received under its policy and a
+transaction by the tainted value (USD) of its outputs. All need seeds (``view.seeds``); without
+seeds every score is zero.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..base import Detector, Scores
+from .core import trace
+
+__all__ = ["TaintDetector", "Poison", "Haircut", "FIFO", "LIFO", "TIHO"]
+
+
+class TaintDetector(Detector):
+    """Base class of the tracing detectors (the policy is a class variable).
+
+    Parameters
+    ----------
+    max_hops : int or None, default None
+        Taint crosses at most this many transactions after the seed; None is unlimited.
+    stop_at_services : bool, default True
+        Taint reaching a publicly attributed exchange, OTC desk, marketplace or payment
+        processor (a cash-out point) is recorded but not propagated, as investigators do.
+
+    Scores
+    ------
+    address : USD of tainted value received; transaction : USD of tainted value output.
+    ``info``: ``output_taint`` (base units per output), ``output_depth`` (hops from the seed,
+    -1 if clean), ``output_usd``, ``cashout`` (USD of taint per stop-service address).
+    """
+
+    policy = ""
+    tags = {"needs_seeds": True, "needs_labels": False, "outputs": ("address", "transaction")}
+
+    def __init__(self, max_hops=None, stop_at_services=True):
+        self.max_hops = max_hops
+        self.stop_at_services = stop_at_services
+
+    def _trace_kwargs(self) -> dict:
+        return {"max_hops": self.max_hops, "stop_at_services": self.stop_at_services}
+
+    def _score(self, view) -> Scores:
+        res = trace(view, self.policy, **self._trace_kwargs())
+        outs = view.outputs
+        addr = np.bincount(outs["address_id"], weights=res.output_usd,
+                           minlength=view.n_addresses).astype(np.float64)
+        txs = np.bincount(outs["tx_id"], weights=res.output_usd,
+                          minlength=view.n_transactions).astype(np.float64)
+        from .core import STOP_SERVICES
+
+        svc = np.isin(view.addresses["service_kind"], np.asarray(STOP_SERVICES, np.int64))
+        hit = np.flatnonzero(svc & (addr > 0))
+        return Scores(address=addr, transaction=txs, info={
+            "policy": self.policy,
+            "output_taint": res.output_taint, "output_depth": res.output_depth,
+            "output_usd": res.output_usd,
+            "cashout": {"address_id": hit, "usd": addr[hit]},
+        })
+
+
+class Poison(TaintDetector):
+    """Poison tainting: any tainted input taints every output in full.
+
+    Source: M. Möser, R. Böhme, D. Breuker, "Towards Risk Scoring of Bitcoin Transactions",
+    FC 2014 Workshops (Bitcoin). The most aggressive policy: taint spreads without dilution.
+    On account chains an address balance that received any taint is wholly tainted until spent.
+    """
+
+    name = "poison"
+    description = "Poison taint from the seeds (Möser, Böhme & Breuker 2014)"
+    policy = "poison"
+
+
+class Haircut(TaintDetector):
+    """Haircut tainting: outputs receive taint in proportion to their value.
+
+    Source: M. Möser, R. Böhme, D. Breuker, "Towards Risk Scoring of Bitcoin Transactions",
+    FC 2014 Workshops; rule as in BlockSci's haircut taint. A transaction with inputs worth V
+    of which T is tainted gives output j ``w_j * T / V``; the fee absorbs the rest. On account
+    chains each address balance keeps its tainted share.
+    """
+
+    name = "haircut"
+    description = "Haircut (proportional) taint from the seeds (Möser, Böhme & Breuker 2014)"
+    policy = "haircut"
+
+
+class _Ordered(TaintDetector):
+    """Shared parameters of the ordered policies (one allocator, see tracing.kernels)."""
+
+    def __init__(self, max_hops=None, stop_at_services=True, fee=None):
+        self.max_hops = max_hops
+        self.stop_at_services = stop_at_services
+        self.fee = fee
+
+    def _trace_kwargs(self) -> dict:
+        return {**super()._trace_kwargs(), "fee": self.fee}
+
+
+class FIFO(_Ordered):
+    """First-in-first-out taint (Clayton's case).
+
+    Source: R. Anderson, I. Shumailov, M. Ahmed, A. Rietmann, "Bitcoin Redux", WEIS 2018.
+    Inputs and outputs are laid on one value line in their natural order, the fee being the
+    last segment (``fee="last"``); each output is tainted by the overlap of its interval with
+    the tainted input intervals. Positions inside a coin are kept (lossless). On account chains
+    each address keeps a queue of received lots and spends the oldest first.
+
+    Parameters
+    ----------
+    fee : {"last", "prorata"} or None
+        None keeps the paper's convention (``"last"``).
+    """
+
+    name = "fifo"
+    description = "FIFO / Clayton's-case taint from the seeds (Anderson et al. 2018)"
+    policy = "fifo"
+
+
+class LIFO(_Ordered):
+    """Last-in-first-out taint.
+
+    Source: T. Tironsakkul, M. Maarek, A. Eross, M. Just, "Probing the Mystery of
+    Cryptocurrency Theft: An Investigation into Methods for Taint Analysis", CRC 2019 (LIFO
+    policy; reference code ``tintiron/taintedtx``). Inputs reversed, outputs in natural order,
+    fee removed pro rata from the inputs (``fee=None``). On account chains the most recently
+    received lot is spent first.
+    """
+
+    name = "lifo"
+    description = "LIFO taint from the seeds (Tironsakkul et al. 2019)"
+    policy = "lifo"
+
+
+class TIHO(_Ordered):
+    """Taint-in, highest-out taint.
+
+    Source: T. Tironsakkul, M. Maarek, A. Eross, M. Just, CRC 2019 (TIHO policy). Tainted
+    inputs first, outputs by descending value, fee removed pro rata: taint lands in the largest
+    outputs, following a thief who moves the loot on in the biggest payments. On account chains
+    tainted lots are spent before clean ones.
+    """
+
+    name = "tiho"
+    description = "TIHO (taint in, highest out) taint from the seeds (Tironsakkul et al. 2019)"
+    policy = "tiho"

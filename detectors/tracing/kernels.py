@@ -1,0 +1,504 @@
+"""Numba kernels for taint tracing: one pass over the transactions in time (tx_id) order.
+
+Two kernels:
+
+* :func:`trace_ordered` — the ordered allocator shared by FIFO, LIFO, TIHO (and every XIYO
+  order of Tironsakkul et al.). Value is a line of *runs* ``(amount, label)``; label 0 is clean,
+  label ``d + 1`` is taint at depth ``d`` (``d = 0`` for the seed outputs). A transaction's input
+  runs are laid out in the policy's input order, the fee is removed (last segment, or pro rata),
+  and the runs are water-filled onto the outputs in the policy's output order. UTXO outputs keep
+  their run list (lossless, so positions inside a coin are preserved); account addresses keep a
+  queue of received lots per (address, asset) (Clayton's case), popped from the front (FIFO),
+  the back (LIFO), tainted lots first (TIHO) or clean lots first.
+* :func:`trace_scalar` — poison and haircut, which need only the tainted amount of each coin
+  and of each account balance.
+
+Both only touch transactions that carry taint; clean UTXO transactions cost one look-up per
+input and clean account transfers an O(1) balance update.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+EPS = 1e-6  # base units; runs smaller than this are dropped
+
+# input orders (Tironsakkul et al.'s XIYO letters)
+IN_F, IN_L, IN_T, IN_C, IN_H, IN_S = 0, 1, 2, 3, 4, 5
+# output orders
+OUT_F, OUT_L, OUT_H, OUT_S = 0, 1, 2, 3
+NO_LIMIT = np.iinfo(np.int64).max // 4
+
+
+@njit(cache=True)
+def _grow_f(a, need):
+    n = max(need, 2 * a.shape[0], 16)
+    b = np.empty(n, dtype=a.dtype)
+    b[: a.shape[0]] = a
+    return b
+
+
+@njit(cache=True)
+def _grow_i(a, need):
+    n = max(need, 2 * a.shape[0], 16)
+    b = np.empty(n, dtype=a.dtype)
+    b[: a.shape[0]] = a
+    return b
+
+
+@njit(cache=True)
+def _order(vals, code_rev, code_desc, code_asc, code):
+    """Positions 0..k-1 in natural order, reversed, by value descending or ascending."""
+    k = vals.shape[0]
+    if code == code_rev:
+        return np.arange(k - 1, -1, -1)
+    if code == code_desc:
+        return np.argsort(-vals, kind="mergesort")
+    if code == code_asc:
+        return np.argsort(vals, kind="mergesort")
+    return np.arange(k)
+
+
+@njit(cache=True)
+def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair,
+                  out_start, out_rows, out_amt, out_pair, out_stop, n_pairs,
+                  in_code, out_code, fee_last, max_hops):
+    """Ordered (FIFO-family) taint propagation.
+
+    Parameters
+    ----------
+    tx_utxo, tx_seed : bool[n_tx]
+    in_start, out_start : int64[n_tx + 1], CSR offsets into ``in_rows`` / ``out_rows``
+    in_rows, out_rows : int64, leg rows grouped by transaction, in leg-index order
+    in_amt, out_amt : float64 per leg row; in_spent: spent output id per input row (-1: none)
+    in_pair, out_pair : (address, asset) pair id per leg row on account chains, -1 on UTXO
+    out_stop : bool per output row: taint is recorded there but not propagated
+    in_code, out_code : policy orders; fee_last : fee is the last segment (else pro rata)
+    max_hops : taint propagates through at most this many transactions after the seed
+
+    Returns
+    -------
+    out_taint : float64 per output row (tainted base units)
+    out_depth : int64 per output row (hops from the seed, -1 when clean)
+    """
+    n_tx = tx_utxo.shape[0]
+    n_out = out_amt.shape[0]
+    out_taint = np.zeros(n_out)
+    out_depth = np.full(n_out, -1, dtype=np.int64)
+    # UTXO run storage
+    out_ptr = np.full(n_out, -1, dtype=np.int64)
+    out_cnt = np.zeros(n_out, dtype=np.int64)
+    pool_amt = np.empty(1024)
+    pool_lab = np.empty(1024, dtype=np.int64)
+    pool_n = 0
+    # account lot queues: doubly linked lists of nodes
+    pair_bal = np.zeros(n_pairs)
+    pair_taint = np.zeros(n_pairs)
+    head = np.full(n_pairs, -1, dtype=np.int64)
+    tail = np.full(n_pairs, -1, dtype=np.int64)
+    node_amt = np.empty(1024)
+    node_lab = np.empty(1024, dtype=np.int64)
+    node_next = np.empty(1024, dtype=np.int64)
+    node_prev = np.empty(1024, dtype=np.int64)
+    node_n = 0
+    free = -1
+    # scratch: the transaction's line of runs and one output's runs
+    line_amt = np.empty(256)
+    line_lab = np.empty(256, dtype=np.int64)
+    tmp_amt = np.empty(256)
+    tmp_lab = np.empty(256, dtype=np.int64)
+
+    for t in range(n_tx):
+        i0, i1 = in_start[t], in_start[t + 1]
+        o0, o1 = out_start[t], out_start[t + 1]
+        seed = tx_seed[t]
+        line_n = 0
+        if tx_utxo[t]:
+            if not seed:
+                dirty = False
+                for k in range(i0, i1):
+                    o = in_spent[in_rows[k]]
+                    if o >= 0 and out_ptr[o] >= 0:
+                        dirty = True
+                        break
+                if not dirty:
+                    continue
+            vals = np.empty(i1 - i0)
+            for k in range(i0, i1):
+                vals[k - i0] = in_amt[in_rows[k]]
+            order = _order(vals, IN_L, IN_H, IN_S, in_code)
+            for q in range(order.shape[0]):
+                r = in_rows[i0 + order[q]]
+                o = in_spent[r]
+                if (not seed) and o >= 0 and out_ptr[o] >= 0:
+                    c = out_cnt[o]
+                    if line_n + c > line_amt.shape[0]:
+                        line_amt = _grow_f(line_amt, line_n + c)
+                        line_lab = _grow_i(line_lab, line_n + c)
+                    p = out_ptr[o]
+                    for z in range(c):
+                        line_amt[line_n] = pool_amt[p + z]
+                        line_lab[line_n] = pool_lab[p + z]
+                        line_n += 1
+                else:
+                    if line_n + 1 > line_amt.shape[0]:
+                        line_amt = _grow_f(line_amt, line_n + 1)
+                        line_lab = _grow_i(line_lab, line_n + 1)
+                    line_amt[line_n] = in_amt[r]
+                    line_lab[line_n] = 0
+                    line_n += 1
+        else:
+            # account transfer (or issuance when it has no input)
+            src = -1
+            a = 0.0
+            if i1 > i0:
+                src = in_pair[in_rows[i0]]
+                a = in_amt[in_rows[i0]]
+            if (not seed) and (src < 0 or pair_taint[src] <= EPS):
+                # clean fast path: O(1) balance updates, clean lots appended where needed
+                if src >= 0:
+                    pair_bal[src] = max(pair_bal[src] - a, 0.0)
+                for k in range(o0, o1):
+                    r = out_rows[k]
+                    d = out_pair[r]
+                    if d < 0:
+                        continue
+                    pair_bal[d] += out_amt[r]
+                    if head[d] >= 0:
+                        tl = tail[d]
+                        if node_lab[tl] == 0:
+                            node_amt[tl] += out_amt[r]
+                        else:
+                            if free >= 0:
+                                nd = free
+                                free = node_next[nd]
+                            else:
+                                if node_n + 1 > node_amt.shape[0]:
+                                    node_amt = _grow_f(node_amt, node_n + 1)
+                                    node_lab = _grow_i(node_lab, node_n + 1)
+                                    node_next = _grow_i(node_next, node_n + 1)
+                                    node_prev = _grow_i(node_prev, node_n + 1)
+                                nd = node_n
+                                node_n += 1
+                            node_amt[nd] = out_amt[r]
+                            node_lab[nd] = 0
+                            node_next[nd] = -1
+                            node_prev[nd] = tl
+                            node_next[tl] = nd
+                            tail[d] = nd
+                continue
+            if src >= 0:
+                # pop `a` from the sender's queue into the line
+                need = a
+                if head[src] < 0:
+                    line_amt[0] = a
+                    line_lab[0] = 0
+                    line_n = 1
+                    need = 0.0
+                passes = 1
+                if in_code == IN_T or in_code == IN_C:
+                    passes = 2
+                for ps in range(passes):
+                    if need <= EPS:
+                        break
+                    from_back = in_code == IN_L
+                    nd = tail[src] if from_back else head[src]
+                    while nd >= 0 and need > EPS:
+                        nxt = node_prev[nd] if from_back else node_next[nd]
+                        lab = node_lab[nd]
+                        take_it = True
+                        if passes == 2:
+                            want_taint = (ps == 0) == (in_code == IN_T)
+                            take_it = (lab > 0) == want_taint
+                        if take_it:
+                            take = min(need, node_amt[nd])
+                            if line_n + 1 > line_amt.shape[0]:
+                                line_amt = _grow_f(line_amt, line_n + 1)
+                                line_lab = _grow_i(line_lab, line_n + 1)
+                            line_amt[line_n] = take
+                            line_lab[line_n] = lab
+                            line_n += 1
+                            need -= take
+                            if lab > 0:
+                                pair_taint[src] -= take
+                            node_amt[nd] -= take
+                            if node_amt[nd] <= EPS:
+                                # unlink and free
+                                pv = node_prev[nd]
+                                nx = node_next[nd]
+                                if pv >= 0:
+                                    node_next[pv] = nx
+                                else:
+                                    head[src] = nx
+                                if nx >= 0:
+                                    node_prev[nx] = pv
+                                else:
+                                    tail[src] = pv
+                                node_next[nd] = free
+                                free = nd
+                        nd = nxt
+                if need > EPS:  # more spent than known: unknown (clean) funds
+                    if line_n + 1 > line_amt.shape[0]:
+                        line_amt = _grow_f(line_amt, line_n + 1)
+                        line_lab = _grow_i(line_lab, line_n + 1)
+                    line_amt[line_n] = need
+                    line_lab[line_n] = 0
+                    line_n += 1
+                pair_bal[src] = max(pair_bal[src] - a, 0.0)
+                if pair_taint[src] <= EPS:
+                    # no taint left: collapse the queue into a clean scalar balance
+                    nd = head[src]
+                    while nd >= 0:
+                        nx = node_next[nd]
+                        node_next[nd] = free
+                        free = nd
+                        nd = nx
+                    head[src] = -1
+                    tail[src] = -1
+                    pair_taint[src] = 0.0
+            else:
+                # seeded issuance: a single tainted line as long as the outputs
+                tot = 0.0
+                for k in range(o0, o1):
+                    tot += out_amt[out_rows[k]]
+                line_amt[0] = tot
+                line_lab[0] = 1
+                line_n = 1
+
+        # -- relabel: taint moves one hop; cut beyond max_hops
+        line_taint = 0.0
+        total = 0.0
+        for z in range(line_n):
+            if seed:
+                line_lab[z] = 1
+            elif line_lab[z] > 0:
+                if line_lab[z] > max_hops:
+                    line_lab[z] = 0
+                else:
+                    line_lab[z] += 1
+            if line_lab[z] > 0:
+                line_taint += line_amt[z]
+            total += line_amt[z]
+        # -- tainted first / clean first: stable partition of the runs
+        if line_taint > EPS and (in_code == IN_T or in_code == IN_C):
+            if line_n > tmp_amt.shape[0]:
+                tmp_amt = _grow_f(tmp_amt, line_n)
+                tmp_lab = _grow_i(tmp_lab, line_n)
+            m = 0
+            for ps in range(2):
+                for z in range(line_n):
+                    want = (ps == 0) == (in_code == IN_T)
+                    if (line_lab[z] > 0) == want:
+                        tmp_amt[m] = line_amt[z]
+                        tmp_lab[m] = line_lab[z]
+                        m += 1
+            line_amt[:line_n] = tmp_amt[:line_n]
+            line_lab[:line_n] = tmp_lab[:line_n]
+        # -- fee: last segment (outputs are paid first) or removed pro rata
+        paid = 0.0
+        for k in range(o0, o1):
+            paid += out_amt[out_rows[k]]
+        if (not fee_last) and total > 0.0 and paid < total:
+            scale = paid / total
+            for z in range(line_n):
+                line_amt[z] *= scale
+        # -- water-fill the runs onto the outputs in policy order
+        k_out = o1 - o0
+        vals = np.empty(k_out)
+        for k in range(o0, o1):
+            vals[k - o0] = out_amt[out_rows[k]]
+        order = _order(vals, OUT_L, OUT_H, OUT_S, out_code)
+        ri = 0
+        rem = line_amt[0] if line_n > 0 else 0.0
+        for q in range(k_out):
+            r = out_rows[o0 + order[q]]
+            need = out_amt[r]
+            m = 0
+            tsum = 0.0
+            dmin = NO_LIMIT
+            while need > EPS:
+                if ri < line_n:
+                    take = min(need, rem)
+                    lab = line_lab[ri]
+                else:
+                    take = need
+                    lab = 0
+                if take > EPS:
+                    if m > 0 and tmp_lab[m - 1] == lab:
+                        tmp_amt[m - 1] += take
+                    else:
+                        if m + 1 > tmp_amt.shape[0]:
+                            tmp_amt = _grow_f(tmp_amt, m + 1)
+                            tmp_lab = _grow_i(tmp_lab, m + 1)
+                        tmp_amt[m] = take
+                        tmp_lab[m] = lab
+                        m += 1
+                    if lab > 0:
+                        tsum += take
+                        if lab - 1 < dmin:
+                            dmin = lab - 1
+                need -= take
+                if ri < line_n:
+                    rem -= take
+                    if rem <= EPS:
+                        ri += 1
+                        rem = line_amt[ri] if ri < line_n else 0.0
+            if tsum > EPS:
+                out_taint[r] = tsum
+                out_depth[r] = dmin
+            propagate = tsum > EPS and not out_stop[r]
+            if tx_utxo[t]:
+                if propagate:
+                    if pool_n + m > pool_amt.shape[0]:
+                        pool_amt = _grow_f(pool_amt, pool_n + m)
+                        pool_lab = _grow_i(pool_lab, pool_n + m)
+                    out_ptr[r] = pool_n
+                    out_cnt[r] = m
+                    for z in range(m):
+                        pool_amt[pool_n] = tmp_amt[z]
+                        pool_lab[pool_n] = tmp_lab[z]
+                        pool_n += 1
+            else:
+                d = out_pair[r]
+                if d < 0:
+                    continue
+                if not propagate:
+                    m = 1
+                    tmp_amt[0] = out_amt[r]
+                    tmp_lab[0] = 0
+                    tsum = 0.0
+                if head[d] < 0:
+                    if tsum <= EPS:
+                        pair_bal[d] += out_amt[r]
+                        continue
+                    if pair_bal[d] > EPS:
+                        # materialise the existing clean balance as the first lot
+                        if free >= 0:
+                            nd = free
+                            free = node_next[nd]
+                        else:
+                            if node_n + 1 > node_amt.shape[0]:
+                                node_amt = _grow_f(node_amt, node_n + 1)
+                                node_lab = _grow_i(node_lab, node_n + 1)
+                                node_next = _grow_i(node_next, node_n + 1)
+                                node_prev = _grow_i(node_prev, node_n + 1)
+                            nd = node_n
+                            node_n += 1
+                        node_amt[nd] = pair_bal[d]
+                        node_lab[nd] = 0
+                        node_next[nd] = -1
+                        node_prev[nd] = -1
+                        head[d] = nd
+                        tail[d] = nd
+                for z in range(m):
+                    tl = tail[d]
+                    if tl >= 0 and node_lab[tl] == tmp_lab[z]:
+                        node_amt[tl] += tmp_amt[z]
+                        continue
+                    if free >= 0:
+                        nd = free
+                        free = node_next[nd]
+                    else:
+                        if node_n + 1 > node_amt.shape[0]:
+                            node_amt = _grow_f(node_amt, node_n + 1)
+                            node_lab = _grow_i(node_lab, node_n + 1)
+                            node_next = _grow_i(node_next, node_n + 1)
+                            node_prev = _grow_i(node_prev, node_n + 1)
+                        nd = node_n
+                        node_n += 1
+                    node_amt[nd] = tmp_amt[z]
+                    node_lab[nd] = tmp_lab[z]
+                    node_next[nd] = -1
+                    node_prev[nd] = tl
+                    if tl >= 0:
+                        node_next[tl] = nd
+                    else:
+                        head[d] = nd
+                    tail[d] = nd
+                pair_bal[d] += out_amt[r]
+                pair_taint[d] += tsum
+    return out_taint, out_depth
+
+
+@njit(cache=True)
+def trace_scalar(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair,
+                 out_start, out_rows, out_amt, out_pair, out_stop, n_pairs, poison,
+                 max_hops):
+    """Poison (``poison=True``) or haircut taint propagation; same arguments and results as
+    :func:`trace_ordered` without the orders.
+
+    Haircut: a transaction with input value V of which T is tainted gives output j
+    ``w_j * T / V``; the rest of the taint goes to the fee. Poison: every output of a
+    transaction with a tainted input is fully tainted. On account chains an address balance
+    plays the role of the inputs: haircut keeps the tainted share of the balance, poison taints
+    the whole balance once any taint arrives (until the balance is spent to zero).
+    """
+    n_tx = tx_utxo.shape[0]
+    n_out = out_amt.shape[0]
+    out_taint = np.zeros(n_out)
+    out_depth = np.full(n_out, -1, dtype=np.int64)
+    prop = np.zeros(n_out)  # taint that propagates (0 at stop addresses)
+    pair_bal = np.zeros(n_pairs)
+    pair_taint = np.zeros(n_pairs)
+    pair_depth = np.full(n_pairs, NO_LIMIT, dtype=np.int64)
+    for t in range(n_tx):
+        i0, i1 = in_start[t], in_start[t + 1]
+        o0, o1 = out_start[t], out_start[t + 1]
+        seed = tx_seed[t]
+        frac = 0.0  # tainted fraction of the value entering the outputs
+        depth = NO_LIMIT
+        if tx_utxo[t]:
+            tot = 0.0
+            tnt = 0.0
+            for k in range(i0, i1):
+                r = in_rows[k]
+                tot += in_amt[r]
+                o = in_spent[r]
+                if o >= 0 and prop[o] > 0.0 and out_depth[o] < max_hops:
+                    tnt += prop[o]
+                    if out_depth[o] + 1 < depth:
+                        depth = out_depth[o] + 1
+            if tnt > EPS and tot > 0.0:
+                frac = 1.0 if poison else min(tnt / tot, 1.0)
+        else:
+            if i1 > i0:
+                src = in_pair[in_rows[i0]]
+                a = in_amt[in_rows[i0]]
+                b = max(pair_bal[src], a)
+                tnt = pair_taint[src]
+                if tnt > EPS:
+                    f = 1.0 if poison else min(tnt / b, 1.0)
+                    if pair_depth[src] < max_hops:
+                        frac = f
+                        depth = pair_depth[src] + 1
+                    pair_taint[src] = max(tnt - a * f, 0.0)
+                pair_bal[src] = max(pair_bal[src] - a, 0.0)
+                if pair_taint[src] <= EPS:
+                    pair_taint[src] = 0.0
+                    pair_depth[src] = NO_LIMIT
+        if seed:
+            frac = 1.0
+            depth = 0
+        for k in range(o0, o1):
+            r = out_rows[k]
+            w = out_amt[r]
+            tj = w * frac
+            if tj > EPS:
+                out_taint[r] = tj
+                out_depth[r] = depth
+            if tx_utxo[t]:
+                if tj > EPS and not out_stop[r]:
+                    prop[r] = tj
+            else:
+                d = out_pair[r]
+                if d < 0:
+                    continue
+                pair_bal[d] += w
+                if tj > EPS and not out_stop[r]:
+                    pair_taint[d] += tj
+                    if depth < pair_depth[d]:
+                        pair_depth[d] = depth
+                if poison and pair_taint[d] > 0.0:
+                    pair_taint[d] = pair_bal[d]
+    return out_taint, out_depth
