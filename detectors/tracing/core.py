@@ -86,7 +86,7 @@ def _legs(view) -> dict:
     cache = getattr(view, "_cache", None)
     if cache is not None and "tracing_legs" in cache:
         return cache["tracing_legs"]
-    tx, ins, outs = view.transactions, view.inputs, view.outputs
+    ins, outs = view.inputs, view.outputs
     n_tx = view.n_transactions
     utxo = np.asarray(view.is_utxo_tx(), dtype=bool) if n_tx else np.zeros(0, bool)
     in_start, in_rows = _csr(ins["tx_id"], ins["index"], n_tx)
