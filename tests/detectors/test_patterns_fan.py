@@ -26,7 +26,7 @@ class Eth:
     def addr(self, n=None, **kw):
         if n is None:
             a = self.led.address("ethereum", **kw)
-            self.led.issue(0, [(a, 10_000 * GWEI)], asset="ETH")
+            self.led.issue(self.t, [(a, 10_000 * GWEI)], asset="ETH")
             return a
         return [self.addr(**kw) for _ in range(n)]
 
