@@ -1,0 +1,269 @@
+"""Shared machinery of the laundering blocks: positions, the per-incident context, op helpers.
+
+A *position* (:class:`Pos`) is a parcel of laundered value the attacker controls: a wallet (UTXO
+chains) or an address (account chains) holding one asset, from a given time on, with a
+conservative estimate of how much it holds. Blocks take a list of positions, append ops to the
+stream and return the positions where the value ends up. Because the ledger kernel executes
+``SPLIT`` ops against real balances (spend everything, divide by weights), blocks never need
+exact amounts; estimates are only used to size explicit payments (mixer notes, structured
+deposits, peels) and are kept below the true balance (fees are over-estimated).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..kernel import (
+    GAS_EXTRA_OUTPUT,
+    GAS_NATIVE,
+    GAS_TOKEN,
+    UTXO_IN_SIZE,
+    UTXO_OUT_SIZE,
+    UTXO_TX_OVERHEAD,
+)
+from ..ops import OP_LINKED, OP_PAY, OP_SPLIT
+from ..schema import Role, Stage, Typology
+
+HOUR = 3_600
+DAY = 86_400
+MIN_GAP = 60  # seconds between a payment and the next spend of what it paid
+
+
+@dataclass
+class Pos:
+    """Value held by the attacker: ``wallet``/``addr`` on ``chain``, in ``asset``, from ``t``."""
+
+    chain: int
+    asset: int
+    wallet: int
+    addr: int
+    t: int
+    est: int  # conservative estimate of the balance (base units)
+    ncoins: int = 1  # UTXO coins in the wallet (for fee estimates)
+
+    def src(self, utxo: bool) -> int:
+        return self.wallet if utxo else self.addr
+
+
+@dataclass
+class Ctx:
+    """Everything a block needs for one incident."""
+
+    world: object
+    stream: object
+    services: object
+    rng: np.random.Generator
+    k: int  # incident id
+    entity: int  # attacker entity
+    diff: dict
+    fp: dict  # fingerprint rates of this incident (already drawn to on/off where per-incident)
+    scale: float  # value scale (real USD -> scenario USD)
+    t_end: int
+    day_scale: float  # compression of delays of a day or more
+    stage: int = int(Stage.LAYERING)
+    typology: int | None = None  # forced typology (composite blocks such as the cascade)
+    fixed_fee: dict = field(default_factory=dict)  # asset -> fixed fee rate (fingerprint)
+    memo_used: set = field(default_factory=set)
+    n_ops: dict = field(default_factory=dict)  # typology name -> ops added
+    used_deposits: list = field(default_factory=list)
+
+    # -- randomness and time -------------------------------------------------------------
+    def draw(self, v) -> int:
+        """An int, or a uniform integer from an inclusive ``[lo, hi]`` range."""
+        if isinstance(v, (list, tuple)):
+            return int(self.rng.integers(int(v[0]), int(v[1]) + 1))
+        return int(v)
+
+    def uniform(self, v, n=None):
+        if isinstance(v, (list, tuple)):
+            return self.rng.uniform(float(v[0]), float(v[1]), n)
+        return np.full(n, float(v)) if n is not None else float(v)
+
+    def secs(self, seconds):
+        """Delays of a day or more are compressed by ``day_scale`` (a year of real time maps
+        onto the scenario span); shorter delays are kept as they are."""
+        s = np.asarray(seconds, dtype=np.float64)
+        out = np.where(s >= DAY, DAY + (s - DAY) * self.day_scale, s)
+        return out.astype(np.int64) if out.ndim else int(out)
+
+    def hours(self, v, n=None):
+        """Delays in hours drawn from ``v`` (number or range), jittered, compressed."""
+        h = self.uniform(v, n)
+        jit = float(self.diff.get("time_jitter", 0.3))
+        if jit > 0:
+            h = h * np.exp(jit * self.rng.uniform(-1, 1, np.shape(h) or None))
+        return np.maximum(self.secs(np.asarray(h) * HOUR), MIN_GAP)
+
+    def start(self, t: int) -> int:
+        """When the attacker acts on funds available at ``t``: office-hours habit if the
+        time-of-day fingerprint is on (work starts 00:00-01:00 UTC, 9 h a day)."""
+        t = int(t) + MIN_GAP
+        if self.fp.get("time_of_day"):
+            h0 = int(self.fp.get("work_start_hour", 0))
+            hour = ((t - self.world.t0) // HOUR - h0) % 24
+            if hour >= 9:
+                t += (24 - hour) * HOUR + int(self.rng.integers(0, 1800))
+        return t
+
+    def weights(self, n: int) -> np.ndarray:
+        """Integer weights for an n-way split, with the difficulty's amount jitter."""
+        j = float(self.diff.get("amount_jitter", 0.3))
+        w = 1.0 + j * self.rng.uniform(-1, 1, n)
+        return np.maximum(np.round(w * 10_000), 1).astype(np.int64)
+
+    # -- world ----------------------------------------------------------------------------
+    def utxo(self, chain: int) -> bool:
+        return self.world.is_utxo(chain)
+
+    def wallets(self, chain: int, n: int, role: Role) -> tuple[np.ndarray, np.ndarray]:
+        w = self.world.add_wallets(self.entity, chain, n, incident=self.k, role=role)
+        return w, self.world.main_address(w)
+
+    def fee_rate(self, asset: int) -> int:
+        if asset in self.fixed_fee:
+            return self.fixed_fee[asset]
+        base = self.services.fee_base[asset]
+        return int(max(round(base * np.exp(0.35 * self.rng.standard_normal())), 1))
+
+    def fee_bound(self, pos: Pos, n_out: int, rate: int, n_in: int | None = None) -> int:
+        if self.utxo(pos.chain):
+            k = pos.ncoins if n_in is None else n_in
+            return rate * (UTXO_TX_OVERHEAD + UTXO_IN_SIZE * k + UTXO_OUT_SIZE * (n_out + 1))
+        gas = GAS_NATIVE if self.world.assets[pos.asset].native else GAS_TOKEN
+        return rate * (gas + GAS_EXTRA_OUTPUT * max(n_out - 1, 0))
+
+    def dust(self, asset: int) -> int:
+        return self.world.assets[asset].dust
+
+    def usd(self, asset: int, amount) -> float:
+        a = self.world.assets[asset]
+        return float(amount) * a.usd_price / 10.0**a.decimals
+
+    def sym(self, asset: int) -> str:
+        return self.world.assets[asset].symbol
+
+    # -- ops -------------------------------------------------------------------------------
+    def add(self, typology: Typology, *, stage: Stage | None = None, hard=True, **kw):
+        """Append laundering ops (incident, stage, typology and hard set)."""
+        typ = int(self.typology if self.typology is not None else typology)
+        n = len(np.atleast_1d(kw["t"]))
+        kw.setdefault("aux", self.rng.integers(0, 1 << 30, n))
+        idx = self.stream.add(hard=hard, incident=self.k,
+                              stage=int(self.stage if stage is None else stage),
+                              typology=typ, **kw)
+        name = Typology(typ).name.lower()
+        self.n_ops[name] = self.n_ops.get(name, 0) + n
+        return idx
+
+    def split(self, pos: Pos, t: int, dst_addr, weights, typology: Typology, *,
+              stage: Stage | None = None, dst_wallet=None, out_incident=None,
+              memo=-1) -> tuple[int, list[int]]:
+        """Spend the whole position into ``dst_addr`` by ``weights``; returns the op index
+        and a conservative estimate of each output."""
+        dst_addr = np.asarray(dst_addr, np.int64)
+        w = np.asarray(weights, np.int64)
+        m = len(dst_addr)
+        rate = self.fee_rate(pos.asset)
+        avail = pos.est - self.fee_bound(pos, m, rate)
+        if avail < self.dust(pos.asset) * m * 2:
+            raise _TooSmall(pos)
+        kw = {}
+        if dst_wallet is not None:
+            kw["out_wallet"] = dst_wallet
+        if out_incident is not None:
+            kw["out_incident"] = out_incident
+        idx = self.add(typology, stage=stage, t=t, chain=pos.chain, asset=pos.asset,
+                       code=OP_SPLIT, src=pos.src(self.utxo(pos.chain)), out_count=m,
+                       out_addr=dst_addr, out_value=w, fee_rate=rate, memo=memo, **kw)
+        est = [int(avail * wi / w.sum()) - 1 for wi in w]
+        return int(idx[0]), est
+
+    def pay(self, pos: Pos, t, dst_addr, amounts, typology: Typology, *, change,
+            stage: Stage | None = None, dst_wallet=None, hard=True, n_in=None):
+        """Explicit amounts (one op per element of ``t``, one output each)."""
+        t = np.atleast_1d(np.asarray(t, np.int64))
+        n = len(t)
+        rate = self.fee_rate(pos.asset)
+        kw = {}
+        if dst_wallet is not None:
+            kw["out_wallet"] = dst_wallet
+        idx = self.add(typology, stage=stage, hard=hard, t=t, chain=pos.chain, asset=pos.asset,
+                       code=OP_PAY, src=pos.src(self.utxo(pos.chain)), out_count=1,
+                       out_addr=dst_addr, out_value=amounts, fee_rate=rate, change=change,
+                       **kw)
+        return idx, rate
+
+    def linked(self, t, chain: int, asset: int, src: int, link, rate: float, link_kind,
+               dst_addr, weights, typology: Typology, *, out_count=1, out_incident=None,
+               change=-1, memo=-1, stage: Stage | None = None):
+        """A service payout to the launderer, linked (hidden truth) to its deposit."""
+        t = np.atleast_1d(np.asarray(t, np.int64))
+        m = int(np.sum(out_count))
+        oi = np.full(m, self.k, np.int32) if out_incident is None else out_incident
+        return self.add(typology, stage=stage, t=t, chain=chain, asset=asset, code=OP_LINKED,
+                        src=src, out_count=out_count, out_addr=dst_addr, out_value=weights,
+                        out_incident=oi, link=link, link_kind=int(link_kind), rate=rate,
+                        fee_rate=self.services.fee_base[asset], change=change, memo=memo)
+
+    def new_memo(self) -> int:
+        """A public bridge deposit id not used by anyone else in the stream."""
+        while True:
+            m = int(self.rng.integers(1_000_000, 1_000_000 + 10_000_000))
+            if m not in self.memo_used:
+                self.memo_used.add(m)
+                return m
+
+    def deposit_addresses(self, chain: int, n: int, exchanges=None) -> np.ndarray:
+        """Fresh customer deposit addresses at the given exchanges (indices), round-robin."""
+        exs = self.services.exchanges
+        which = list(range(len(exs))) if exchanges is None else list(exchanges)
+        pick = np.array([which[i % len(which)] for i in self.rng.permutation(n)], np.int64)
+        out = np.empty(n, np.int64)
+        for e in set(pick.tolist()):
+            sel = np.flatnonzero(pick == e)
+            out[sel] = exs[e].new_deposit_addresses(self.world, chain, len(sel))
+        hot = np.array([exs[e].hot[chain].address for e in pick], np.int64)
+        self.used_deposits.extend(out.tolist())
+        return out, hot
+
+
+class _TooSmall(Exception):
+    """A position is too small for the step (handled by the executor)."""
+
+    def __init__(self, pos):
+        super().__init__("position too small")
+        self.pos = pos
+
+
+def need(cond: bool, msg: str) -> None:
+    if not cond:
+        raise ConfigError(msg)
+
+
+def moved(pos: Pos, **kw) -> Pos:
+    return replace(pos, **kw)
+
+
+def fresh_positions(ctx: Ctx, chain: int, asset: int, wallets, addrs, t: int, est) -> list[Pos]:
+    return [Pos(chain, asset, int(w), int(a), int(t), int(e), 1)
+            for w, a, e in zip(wallets, addrs, est)]
+
+
+def merge(ctx: Ctx, positions: list[Pos]) -> list[Pos]:
+    """Positions at the same wallet/address and asset become one."""
+    out: dict[tuple, Pos] = {}
+    for p in positions:
+        key = (p.chain, p.asset, p.wallet if ctx.utxo(p.chain) else p.addr)
+        if key in out:
+            q = out[key]
+            out[key] = replace(q, t=max(q.t, p.t), est=q.est + p.est, ncoins=q.ncoins + p.ncoins)
+        else:
+            out[key] = p
+    return list(out.values())
+
+
+__all__ = ["Pos", "Ctx", "HOUR", "DAY", "MIN_GAP", "need", "moved", "fresh_positions", "merge",
+           "OP_PAY", "OP_SPLIT", "OP_LINKED"]

@@ -1,0 +1,239 @@
+"""Mixers: a fixed-denomination pool (Tornado-Cash-like), CoinJoin rounds, a custodial mixer.
+
+``tornado``
+    Ronin (tayvano/lazarus-bluenoroff-research demix table, incidents.md 1.3): 100-ETH notes;
+    each depositor (funded by a fresh split, "2,000 ETH -> fresh address -> 20 x 100") sends
+    30-55 notes within 1-5 hours; notes are withdrawn 1-10 hours later to fresh addresses that
+    each receive 2-9 notes, mostly through a relayer that keeps a fee. Harmony (Elliptic):
+    100-ETH notes every 6-8 minutes, 5-6 notes per withdrawal address. Each withdrawal is a
+    hidden ``MIXER`` link to one deposit. Fingerprints (rates per incident): withdrawal to the
+    depositing address (``address_reuse``), withdrawal straight to an exchange deposit
+    address (``mixer_to_deposit``), a direct gas transfer depositor -> withdrawer
+    (``direct_link``); heuristics of Wang et al. 2023 / Du et al. 2023 (Tornado Cash
+    de-anonymisation) look for exactly these.
+``coinjoin``
+    Equal-output CoinJoin rounds (Whirlpool 5 participants, Wasabi >= 10) in which attacker
+    inputs (pre-split into one wallet per slot) sit beside benign co-participants drawn from
+    ``services.coinjoin_wallets`` (DMM Bitcoin; Bybit's 944 BTC through Wasabi).
+``custodial``
+    Blender/Sinbad/YoMix-like: a deposit to a fresh address of the mixer, then, after the
+    mixer's delay, a payout from its reserve to 1-3 fresh addresses minus the fee (Ronin 439
+    BTC to Blender; Atomic and Stake to Sinbad).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ops import FRESH, OP_COINJOIN
+from ..schema import LinkKind, Role, Stage, Typology
+from ._core import HOUR, Ctx, Pos, fresh_positions, need
+
+TORNADO_PARAMS = {
+    "denomination": ((0.1, 100.0), 100.0), "notes_per_depositor": ((1, 1000), [30, 55]),
+    "deposit_hours": ((0.0, 48.0), [1.0, 5.0]), "notes_per_withdrawer": ((1, 100), [2, 9]),
+    "withdraw_hours": ((0.0, 24.0 * 365), [1.0, 10.0]), "relayer": ((0.0, 1.0), 0.7),
+}
+COINJOIN_PARAMS = {"denomination": ((0.0001, 100.0), 0.0), "peers": ((0, 200), [4, 20]),
+                   "slots": ((1, 1000), [5, 50]), "max_outputs": ((1, 20000), 600),
+                   "gap_hours": ((0.0, 48.0), [0.2, 3.0])}
+CUSTODIAL_PARAMS = {"mixer": ((0, 9), 0), "outputs": ((1, 50), [1, 3])}
+
+
+def tornado(ctx: Ctx, positions: list[Pos], denomination=100.0, notes_per_depositor=(30, 55),
+            deposit_hours=(1.0, 5.0), notes_per_withdrawer=(2, 9), withdraw_hours=(1.0, 10.0),
+            relayer=0.7) -> list[Pos]:
+    W, pool = ctx.world, ctx.services.mixer_pool
+    den_units = {round(d / 10 ** W.assets[pool.asset].decimals, 6): d for d in pool.pools}
+    need(round(float(denomination), 6) in den_units,
+         f"incident {ctx.k}: tornado denomination must be one of {sorted(den_units)} ETH")
+    den = den_units[round(float(denomination), 6)]
+    # a smaller note when the (scaled) position cannot make two notes
+    total = sum(p.est for p in positions if p.asset == pool.asset)
+    for d in sorted(pool.pools, reverse=True):
+        if d <= den and total >= 4 * d:
+            den = d
+            break
+    ep = pool.pools[den]
+    fp = ctx.fp
+    out: list[Pos] = []
+    notes = []  # (deposit op index, deposit time, depositor address)
+    for p in positions:
+        need(p.asset == pool.asset, f"incident {ctx.k}: tornado takes {ctx.sym(pool.asset)}, "
+                                    f"got {ctx.sym(p.asset)} (add a swap step first)")
+        rate = ctx.services.fee_base[pool.asset] * 3
+        per_note = den + rate * 21_000
+        avail = p.est - ctx.fee_bound(p, 64, rate * 2)
+        n_notes = int(avail // per_note) - 1
+        if n_notes < 1:
+            out.append(p)
+            continue
+        sizes = []
+        while sum(sizes) < n_notes:
+            sizes.append(min(ctx.draw(notes_per_depositor), n_notes - sum(sizes)))
+        t = ctx.start(p.t)
+        dw, da = ctx.wallets(p.chain, len(sizes), Role.MIXER_DEPOSITOR)
+        _, est = ctx.split(p, t, da, np.array(sizes) * 1000, Typology.MIXER_POOL)
+        ctx.fixed_fee.setdefault(pool.asset, None)
+        for i, s in enumerate(sizes):
+            t0 = t + int(ctx.hours([0.1, 1.0])) + i * int(ctx.rng.integers(HOUR // 4, 2 * HOUR))
+            win = max(int(np.atleast_1d(ctx.hours(deposit_hours, 1))[0]), 60 * s)
+            ts = np.sort(t0 + ctx.rng.integers(0, win, s))
+            ts = ts + np.arange(s)  # strictly increasing
+            dep = Pos(p.chain, p.asset, int(dw[i]), int(da[i]), t, est[i], 1)
+            idx, _ = ctx.pay(dep, ts, np.full(s, ep.address), np.full(s, den),
+                             Typology.MIXER_POOL, change=-1, stage=Stage.LAYERING)
+            notes += [(int(j), int(tt), int(da[i]), int(dw[i])) for j, tt in zip(idx, ts)]
+        ctx.fixed_fee.pop(pool.asset, None) if ctx.fixed_fee.get(pool.asset) is None else None
+    if not notes:
+        return out
+    order = ctx.rng.permutation(len(notes))
+    groups = []
+    i = 0
+    while i < len(order):
+        g = ctx.draw(notes_per_withdrawer)
+        groups.append(order[i:i + g])
+        i += g
+    fee_w = int(round(pool.relayer_fee * 10_000))
+    for g in groups:
+        dep_t = np.array([notes[j][1] for j in g])
+        wt = dep_t + np.atleast_1d(ctx.hours(withdraw_hours, len(g)))
+        wt = np.maximum(wt, dep_t + 60)
+        reuse = ctx.rng.random() < fp.get("address_reuse", 0.0)
+        to_dep = ctx.rng.random() < fp.get("mixer_to_deposit", 0.0)
+        stage = Stage.LAYERING
+        if to_dep:
+            dst, _ = ctx.deposit_addresses(ctx.world.chain_id("ethereum"), 1)
+            addr, wal = int(dst[0]), -1
+            stage = Stage.INTEGRATION
+        elif reuse:
+            addr, wal = notes[g[0]][2], notes[g[0]][3]
+        else:
+            w, a = ctx.wallets(pool.chain, 1, Role.MIXER_RECIPIENT)
+            addr, wal = int(a[0]), int(w[0])
+        relayed = ctx.rng.random(len(g)) < relayer
+        got = 0
+        for j, tt, rl in zip(g, wt, relayed):
+            if rl:
+                ctx.linked(tt, pool.chain, pool.asset, ep.address, notes[j][0], 1.0,
+                           LinkKind.MIXER, [addr, pool.relayer.address],
+                           [10_000 - fee_w, fee_w], Typology.MIXER_POOL, out_count=2,
+                           out_incident=np.array([ctx.k, -1], np.int32), stage=stage)
+                got += den * (10_000 - fee_w) // 10_000
+            else:
+                ctx.linked(tt, pool.chain, pool.asset, ep.address, notes[j][0], 1.0,
+                           LinkKind.MIXER, [addr], [1], Typology.MIXER_POOL, stage=stage)
+                got += den
+            got -= ctx.services.fee_base[pool.asset] * 50_000
+        if ctx.rng.random() < fp.get("direct_link", 0.0) and wal >= 0:
+            src = Pos(pool.chain, pool.asset, notes[g[0]][3], notes[g[0]][2], 0, 0, 1)
+            ctx.pay(src, [int(wt.min()) - 120], [addr],
+                    [ctx.world.units(pool.asset, 0.01)], Typology.MIXER_POOL, change=-1,
+                    hard=False)
+        if wal >= 0:
+            out.append(Pos(pool.chain, pool.asset, wal, addr, int(wt.max()), max(got, 0), 1))
+    from ._core import merge
+    return merge(ctx, out)
+
+
+def coinjoin(ctx: Ctx, positions: list[Pos], denomination=0.0, peers=(4, 20), slots=(5, 50),
+             max_outputs=600, gap_hours=(0.2, 3.0)) -> list[Pos]:
+    W, sv = ctx.world, ctx.services
+    btc = W.chain_id("bitcoin")
+    a_btc = W.native_asset(btc)
+    for p in positions:
+        need(p.asset == a_btc, f"incident {ctx.k}: coinjoin takes BTC, got {ctx.sym(p.asset)}")
+    if not positions:
+        return []
+    total = sum(p.est for p in positions)
+    den = W.units(a_btc, denomination) if denomination else max(sv.coinjoin_denoms)
+    if total / den > max_outputs:  # larger equal outputs (multiples of 0.1 BTC)
+        step = max(sv.coinjoin_denoms)
+        den = int(np.ceil(total / max_outputs / step) * step)
+    rate = sv.fee_base[a_btc]
+    share = rate * (11 + 68 + 62) * 2
+    slot_w, slot_a, slot_t = [], [], []
+    for p in positions:
+        avail = p.est - ctx.fee_bound(p, 64, rate)
+        n = int(avail // (den + share + 2 * ctx.dust(a_btc)))
+        if n < 1:
+            continue
+        n = min(n, 3000)
+        t = ctx.start(p.t)
+        w, a = ctx.wallets(btc, n, Role.MIXER_DEPOSITOR)
+        chunks = [np.arange(s, min(s + 2000, n)) for s in range(0, n, 2000)]
+        if len(chunks) > 1:
+            raise ConfigError_(ctx, "coinjoin position too large; add a split step first")
+        ctx.fixed_fee.setdefault(a_btc, rate)
+        ctx.split(p, t, a, np.ones(n, np.int64), Typology.COINJOIN)
+        if ctx.fixed_fee.get(a_btc) == rate and not ctx.fp.get("fixed_fee"):
+            ctx.fixed_fee.pop(a_btc)
+        slot_w += list(w)
+        slot_a += list(a)
+        slot_t += [t] * n
+    if not slot_w:
+        return list(positions)
+    n_slots = len(slot_w)
+    rw, ra = ctx.wallets(btc, n_slots, Role.MIXER_RECIPIENT)
+    order = np.argsort(slot_t, kind="stable")
+    benign = np.asarray(sv.coinjoin_wallets, np.int64)
+    i = 0
+    t = int(max(slot_t)) + 600
+    t_round = []
+    out = []
+    while i < n_slots:
+        s = min(ctx.draw(slots), n_slots - i)
+        sel = order[i:i + s]
+        k = min(ctx.draw(peers), len(benign))
+        peer = ctx.rng.choice(benign, k, replace=False) if k > 0 else np.zeros(0, np.int64)
+        parts_w = np.concatenate([np.array(slot_w)[sel], peer]).astype(np.int64)
+        parts_a = np.concatenate([np.array(rw)[sel] * 0 + np.array(ra)[sel],
+                                  np.full(k, FRESH)]).astype(np.int64)
+        perm = ctx.rng.permutation(len(parts_w))
+        ctx.add(Typology.COINJOIN, t=t, chain=btc, asset=a_btc, code=OP_COINJOIN, src=-1,
+                amount=den, out_count=0, out_addr=np.zeros(0, np.int64),
+                out_value=np.zeros(0, np.int64), part_count=len(parts_w),
+                part_wallet=parts_w[perm], part_addr=parts_a[perm], fee_rate=rate)
+        out += fresh_positions(ctx, btc, a_btc, np.array(rw)[sel], np.array(ra)[sel], t,
+                               [den] * s)
+        t_round.append(t)
+        t += int(ctx.hours(gap_hours))
+        i += s
+    return out
+
+
+class ConfigError_(Exception):
+    pass
+
+
+def _cfg_err(ctx, msg):
+    from ..errors import ConfigError
+    raise ConfigError(f"incident {ctx.k}: {msg}")
+
+
+ConfigError_ = None  # noqa: F811  (replaced below)
+
+
+def custodial(ctx: Ctx, positions: list[Pos], mixer=0, outputs=(1, 3)) -> list[Pos]:
+    W, sv = ctx.world, ctx.services
+    need(0 <= mixer < len(sv.custodial_mixers),
+         f"incident {ctx.k}: custodial mixer index {mixer} out of range "
+         f"(0-{len(sv.custodial_mixers) - 1})")
+    m = sv.custodial_mixers[mixer]
+    out = []
+    for p in positions:
+        need(p.asset == m.asset, f"incident {ctx.k}: custodial mixer takes "
+                                 f"{ctx.sym(m.asset)}, got {ctx.sym(p.asset)}")
+        t = ctx.start(p.t)
+        ref, est = ctx.split(p, t, [FRESH], [1], Typology.CUSTODIAL_MIXER,
+                             dst_wallet=[m.endpoint.wallet])
+        k = ctx.draw(outputs)
+        w, a = ctx.wallets(p.chain, k, Role.MIXER_RECIPIENT)
+        t2 = t + int(ctx.rng.integers(m.delay[0], m.delay[1]))
+        wts = ctx.weights(k)
+        ctx.linked(t2, p.chain, m.asset, m.endpoint.wallet, ref, 1.0 - m.fee, LinkKind.MIXER,
+                   a, wts, Typology.CUSTODIAL_MIXER, out_count=k, change=m.endpoint.address)
+        tot = int(est[0] * (1 - m.fee)) - sv.fee_base[m.asset] * (11 + 68 * 50 + 31 * (k + 1))
+        out += fresh_positions(ctx, p.chain, m.asset, w, a, t2,
+                               [int(tot * x / wts.sum()) - 1 for x in wts])
+    return out

@@ -1,0 +1,80 @@
+"""Peel chains: one input, a small *peel* to a destination and the *change* that continues to
+the next fresh address, repeated (Tian Yinyin and Li Jiadong, OFAC March 2020: peel chains of
+up to 146 transactions ending at OTC desks and exchanges; Meiklejohn et al. 2013 describe the
+shape). On UTXO chains each hop is a one-input, two-output transaction whose peel is an
+explicit amount (a round one when the round-amount fingerprint is on); on account chains a
+two-way split. Peels go to fresh exchange deposit addresses (cash-out, integration stage) or
+to fresh attacker wallets (``dest = "wallet"``), which are returned with the final change.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..schema import Role, Stage, Typology
+from ._core import Ctx, Pos, fresh_positions
+
+PARAMS = {"length": ((1, 400), [20, 146]), "peel": ((0.0001, 0.5), [0.005, 0.03]),
+          "delay_hours": ((0.0, 24.0 * 365), [0.2, 8.0]), "dest": ("exchange", "wallet"),
+          "exchange": ((-1, 99), -1)}
+
+
+def _round_amount(x: int, decimals: int) -> int:
+    """Round to two significant digits of whole units (or of the largest unit fraction)."""
+    mag = 10 ** max(int(np.floor(np.log10(max(x, 1)))) - 1, 0)
+    return int(x // mag * mag) if x >= 100 else int(x)
+
+
+def peel(ctx: Ctx, positions: list[Pos], length=(20, 146), peel=(0.005, 0.03),
+         delay_hours=(0.2, 8.0), dest="exchange", exchange=-1) -> list[Pos]:
+    scale = float(ctx.diff.get("hop_scale", 1.0))
+    rnd = ctx.fp.get("round_amounts", False)
+    out = []
+    for p in positions:
+        utxo = ctx.utxo(p.chain)
+        L = max(1, int(round(ctx.draw(length) * scale)))
+        t = ctx.start(p.t)
+        if utxo and p.ncoins > 1:  # consolidate so that every hop has exactly one input
+            w0, a0 = ctx.wallets(p.chain, 1, Role.PEEL)
+            _, est = ctx.split(p, t, a0, [1], Typology.PEEL_CHAIN)
+            p = Pos(p.chain, p.asset, int(w0[0]), int(a0[0]), t, est[0], 1)
+            t += int(ctx.hours(delay_hours))
+        w, a = ctx.wallets(p.chain, L, Role.PEEL)
+        if dest == "exchange":
+            ex = None if exchange is None or exchange < 0 else [exchange]
+            dst, _ = ctx.deposit_addresses(p.chain, L, ex)
+            stage = Stage.INTEGRATION
+        else:
+            dw, dst = ctx.wallets(p.chain, L, Role.CASHOUT)
+            stage = Stage.LAYERING
+        gaps = np.atleast_1d(ctx.hours(delay_hours, L))
+        fracs = np.atleast_1d(ctx.uniform(peel, L))
+        cur = p
+        dec = ctx.world.assets[p.asset].decimals
+        for j in range(L):
+            rate = ctx.fee_rate(p.asset)
+            fee = ctx.fee_bound(cur, 2, rate, n_in=1)
+            amt = int(cur.est * fracs[j])
+            if rnd:
+                amt = _round_amount(amt, dec)
+            if amt < 2 * ctx.dust(p.asset) or cur.est - amt - fee < 4 * ctx.dust(p.asset):
+                break
+            if utxo:
+                ctx.add(Typology.PEEL_CHAIN, stage=stage, t=t, chain=p.chain, asset=p.asset,
+                        code=1, src=cur.wallet, out_count=1, out_addr=[dst[j]],
+                        out_value=[amt], fee_rate=rate, change=int(a[j]))
+                nxt = cur.est - amt - fee
+            else:
+                order = ctx.rng.random() < 0.5
+                addrs = [dst[j], a[j]] if order else [a[j], dst[j]]
+                ws = [amt, max(cur.est - amt - fee, 1)]
+                ws = ws if order else ws[::-1]
+                _, est = ctx.split(cur, t, addrs, ws, Typology.PEEL_CHAIN, stage=stage)
+                nxt = est[1] if order else est[0]
+            if dest != "exchange":
+                out += fresh_positions(ctx, p.chain, p.asset, [dw[j]], [dst[j]], t, [amt - 1])
+            cur = Pos(p.chain, p.asset, int(w[j]), int(a[j]), t, int(nxt), 1)
+            t += int(gaps[j])
+        out.append(cur)
+    ctx.stage = int(Stage.LAYERING)
+    return out
