@@ -261,15 +261,21 @@ class RawTxClassifier(Detector):
             self.model_ = None
             self.constant_ = float(y[train].mean()) if train.any() else 0.0
             return
+        from threadpoolctl import threadpool_limits
+
         self.model_ = HistGradientBoostingClassifier(
             max_iter=self.max_iter, learning_rate=self.learning_rate, random_state=self.seed,
-            class_weight="balanced")
-        self.model_.fit(self.features(view)[train], y[train])
+            class_weight="balanced", early_stopping=False)
+        with threadpool_limits(1):  # OpenMP threads only slow small fits down
+            self.model_.fit(self.features(view)[train], y[train])
 
     def _score(self, view) -> Scores:
         n = view.n_transactions
         if self.model_ is None or n == 0:
             t = np.full(n, getattr(self, "constant_", 0.0), dtype=np.float64)
         else:
-            t = self.model_.predict_proba(self.features(view))[:, 1].astype(np.float64)
+            from threadpoolctl import threadpool_limits
+
+            with threadpool_limits(1):
+                t = self.model_.predict_proba(self.features(view))[:, 1].astype(np.float64)
         return Scores(address=tx_to_address(view, t, fill=0.0), transaction=t)

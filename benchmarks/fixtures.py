@@ -46,9 +46,13 @@ def toy_laundering(seed: int = 0, transactions: int = 1500, n_incidents: int = 5
         hot_ent = led._addr[hot][3]
         deposits = [led.address(chain, entity=hot_ent) for _ in range(max(users // 4, 1))]
         mixer = led.address(chain, service=ServiceKind.MIXER, name=f"mixer-{chain}")
-        bal = rng.lognormal(3.0, 1.2, size=users) * unit
-        led.issue(0, [(u, int(b)) for u, b in zip(us, bal)], asset=asset)
         led.issue(0, [(hot, 5_000 * unit), (mixer, 2_000 * unit)], asset=asset)
+        # users join over time: each is first funded (issuance) at a random moment
+        bal = rng.lognormal(3.0, 1.2, size=users) * unit
+        joined = np.sort(rng.integers(0, days * DAY, size=users))
+        joined[: max(users // 5, 1)] = 0
+        for u, b, tj in zip(us, bal, joined):
+            sim.at(int(tj), "fund", chain, u, int(b))
         sim.state[chain] = {"users": us, "hot": hot, "deposits": deposits, "mixer": mixer,
                             "asset": asset, "unit": unit}
 
@@ -73,9 +77,9 @@ def toy_laundering(seed: int = 0, transactions: int = 1500, n_incidents: int = 5
         chain = chains[inc % len(chains)][0]
         st = sim.state[chain]
         T = int((inc + 0.5) / n_incidents * days * DAY)
-        stolen = int(rng.integers(200, 800)) * st["unit"]
+        stolen = int(rng.lognormal(3.5, 0.5) * st["unit"])
         victim = led.address(chain, role=Role.VICTIM, incident=inc)
-        led.issue(0, [(victim, stolen)], asset=st["asset"])
+        sim.at(max(T - int(rng.integers(DAY, 5 * DAY)), 0), "fund", chain, victim, stolen)
         sim.at(T, "theft", chain, inc, victim, stolen, int(rng.integers(3, 6)),
                int(rng.integers(1, 4)))
     sim.run()
@@ -106,9 +110,15 @@ class _Sim:
         return self.led._bal.get((addr, self.led.world.asset_id(asset)), 0)
 
     # -- benign ------------------------------------------------------------------------------
+    def _fund(self, t, chain, addr, amount):
+        self.led.issue(t, [(addr, amount)], asset=self.state[chain]["asset"])
+
     def _pay(self, t, chain, i, j, frac):
         s = self.state[chain]
         src, dst = s["users"][i], s["users"][j]
+        if self.rng.random() < 0.3:  # a payment to a fresh address (a new user or change)
+            dst = self.led.address(chain)
+            s["users"][j] = dst
         amt = int(self._bal(src, s["asset"]) * frac)
         if src != dst and amt > 0:
             self.led.transfer(t, src, dst, amt, asset=s["asset"])

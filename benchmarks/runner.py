@@ -1,0 +1,436 @@
+"""The benchmark runner: datasets x detectors -> tidy result rows.
+
+>>> from benchmarks.runner import RunConfig, run_config
+>>> res = run_config(RunConfig.from_suite("quick"), progress=False)     # doctest: +SKIP
+>>> res.rows[0]["metric"], res.rows[0]["value"]                          # doctest: +SKIP
+
+One unit of work (:class:`RunTask`) is one detector on one dataset: the dataset is generated
+or loaded from the cache, the detector is fitted and scored (fit and score timed separately,
+peak memory traced with :mod:`tracemalloc`), and every task the dataset supports is evaluated,
+broken down per typology, stage, incident and chain. A detector that fails gives one row with
+``status = "failed"`` and its one-line error, never a crash.
+
+:func:`run` takes any :class:`concurrent.futures.Executor` (a ``ProcessPoolExecutor``, or a
+Dask ``client.get_executor()``); without one it runs serially in this process. Results do not
+depend on the executor: rows are sorted back into task order.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import tracemalloc
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from simulator.errors import ConfigError
+
+from .suites import ScenarioRun, dataset_path, ensure_dataset, get_suite
+
+#: columns of a result row, in order
+COLUMNS = ("suite", "scenario", "seed", "n_transactions", "dataset_hash", "detector", "params",
+           "task", "group", "metric", "value", "derived", "fit_s", "score_s", "peak_mem_mb",
+           "status", "error", "versions")
+
+SHORTCUTS = ("random", "degree", "amount", "address-age", "raw-tx-classifier")
+
+
+# ----------------------------------------------------------------------------- configuration
+@dataclass(frozen=True)
+class DetectorSpec:
+    """A detector by registry name (or ``package.module:Class``) with parameters."""
+
+    name: str
+    params: dict = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, text: str) -> DetectorSpec:
+        """``"ppr"`` or ``"ppr@alpha=0.5,direction=both"`` (values read as JSON if they can be)."""
+        name, _, rest = text.partition("@")
+        if not name:
+            raise ConfigError(f"bad detector spec '{text}': empty name")
+        params = {}
+        for part in filter(None, rest.split(",")):
+            k, eq, v = part.partition("=")
+            if not eq or not k:
+                raise ConfigError(f"bad detector parameter '{part}' in '{text}': use key=value")
+            try:
+                params[k.strip()] = json.loads(v)
+            except json.JSONDecodeError:
+                params[k.strip()] = v
+        return cls(name.strip(), params)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "params": dict(self.params)}
+
+
+@dataclass
+class RunConfig:
+    """Everything needed to rerun a benchmark exactly (written as ``config.json``)."""
+
+    suite: str = "custom"
+    scenarios: list[ScenarioRun] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=lambda: [0])
+    detectors: list[DetectorSpec] = field(default_factory=list)
+    budget: int | str = "auto"
+    memory: bool = True
+
+    @classmethod
+    def from_suite(cls, name: str, scenarios=None, detectors=None, seeds=None) -> RunConfig:
+        s = get_suite(name)
+        runs = ([ScenarioRun(x) if isinstance(x, str) else x for x in scenarios]
+                if scenarios else s.scenario_runs())
+        if detectors:
+            dets = [d if isinstance(d, DetectorSpec) else DetectorSpec.parse(d)
+                    for d in detectors]
+        else:
+            dets = [DetectorSpec(n) for n in (s.detectors or all_detector_names())]
+        return cls(suite=name, scenarios=runs, seeds=list(seeds or s.seeds), detectors=dets)
+
+    def to_dict(self) -> dict:
+        return {"suite": self.suite, "scenarios": [r.to_dict() for r in self.scenarios],
+                "seeds": list(self.seeds), "detectors": [d.to_dict() for d in self.detectors],
+                "budget": self.budget, "memory": self.memory, "versions": _versions()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> RunConfig:
+        try:
+            return cls(suite=d.get("suite", "custom"),
+                       scenarios=[ScenarioRun(r["id"], dict(r.get("overrides", {})))
+                                  for r in d["scenarios"]],
+                       seeds=[int(s) for s in d["seeds"]],
+                       detectors=[DetectorSpec(x["name"], dict(x.get("params", {})))
+                                  for x in d["detectors"]],
+                       budget=d.get("budget", "auto"), memory=bool(d.get("memory", True)))
+        except (KeyError, TypeError, ValueError) as e:
+            raise ConfigError(f"malformed run configuration: {type(e).__name__}: {e}") from None
+
+    @classmethod
+    def load(cls, path) -> RunConfig:
+        p = Path(path)
+        if p.is_dir():
+            p = p / "config.json"
+        if not p.is_file():
+            raise ConfigError(f"no run configuration at {p}")
+        try:
+            return cls.from_dict(json.loads(p.read_text()))
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"corrupt run configuration {p}: {e}") from None
+
+    def tasks(self, cache: Path | None = None) -> list[RunTask]:
+        return [RunTask(self.suite, run, seed, det, self.budget, self.memory,
+                        str(cache) if cache else None)
+                for run in self.scenarios for seed in self.seeds for det in self.detectors]
+
+
+def all_detector_names() -> list[str]:
+    import detectors
+
+    return sorted(detectors.list_detectors())
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """One detector on one dataset (picklable, so executors can ship it to workers)."""
+
+    suite: str
+    scenario: ScenarioRun
+    seed: int
+    detector: DetectorSpec
+    budget: int | str = "auto"
+    memory: bool = True
+    cache: str | None = None
+
+
+@dataclass
+class Results:
+    """Tidy result rows plus precision-recall curves (for the report)."""
+
+    rows: list[dict]
+    curves: list[dict]
+    config: RunConfig | None = None
+
+    def table(self):
+        """Rows as a :class:`pyarrow.Table`."""
+        import pyarrow as pa
+
+        cols = {c: [r.get(c) for r in self.rows] for c in COLUMNS}
+        schema = pa.schema([
+            ("suite", pa.string()), ("scenario", pa.string()), ("seed", pa.int64()),
+            ("n_transactions", pa.int64()), ("dataset_hash", pa.string()),
+            ("detector", pa.string()), ("params", pa.string()), ("task", pa.string()),
+            ("group", pa.string()), ("metric", pa.string()), ("value", pa.float64()),
+            ("derived", pa.bool_()), ("fit_s", pa.float64()), ("score_s", pa.float64()),
+            ("peak_mem_mb", pa.float64()), ("status", pa.string()), ("error", pa.string()),
+            ("versions", pa.string())])
+        return pa.Table.from_pydict(cols, schema=schema)
+
+    def save(self, out) -> Path:
+        """Write ``results.parquet``, ``results.csv``, ``curves.json`` and ``config.json``."""
+        import pyarrow.csv as pcsv
+        import pyarrow.parquet as pq
+
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        t = self.table()
+        pq.write_table(t, out / "results.parquet")
+        pcsv.write_csv(t, out / "results.csv")
+        (out / "curves.json").write_text(json.dumps(self.curves) + "\n")
+        if self.config is not None:
+            (out / "config.json").write_text(json.dumps(self.config.to_dict(), indent=2) + "\n")
+        return out
+
+    @classmethod
+    def load(cls, out) -> Results:
+        import pyarrow.parquet as pq
+
+        out = Path(out)
+        f = out / "results.parquet"
+        if not f.is_file():
+            raise ConfigError(f"no results at {out} (expected results.parquet)")
+        rows = pq.read_table(f).to_pylist()
+        curves = json.loads((out / "curves.json").read_text()) if (
+            out / "curves.json").is_file() else []
+        cfg = RunConfig.load(out) if (out / "config.json").is_file() else None
+        return cls(rows, curves, cfg)
+
+
+# ----------------------------------------------------------------------------- execution
+@lru_cache(maxsize=2)
+def _taskset(path: str, content_hash: str, budget):
+    """Dataset and tasks, kept for the next detectors on the same dataset (same process)."""
+    from simulator.dataset import Dataset
+
+    from .tasks import TaskSet
+
+    return TaskSet(Dataset.load(path), budget=budget)
+
+
+def _meta_hash(path: Path) -> str:
+    try:
+        return json.loads((path / "meta.json").read_text()).get("content_hash", "")
+    except (OSError, json.JSONDecodeError):
+        return ""
+
+
+def run_one(task: RunTask) -> tuple[list[dict], list[dict]]:
+    """Run one detector on one dataset and evaluate it; never raises for detector failures."""
+    cache = Path(task.cache) if task.cache else None
+    path = ensure_dataset(task.scenario, task.seed, cache)
+    h = _meta_hash(path)
+    ts = _taskset(str(path), h, task.budget)
+    ds = ts.ds
+    base = {
+        "suite": task.suite,
+        "scenario": ds.meta.get("scenario") or task.scenario.id,
+        "seed": task.seed,
+        "n_transactions": int(ts.n_tx),
+        "dataset_hash": ds.meta.get("content_hash", h),
+        "detector": task.detector.name,
+        "params": json.dumps(task.detector.params, sort_keys=True),
+        "versions": json.dumps(_versions(), sort_keys=True),
+    }
+    if task.scenario.overrides:
+        base["scenario"] = f"{base['scenario']}[" + ",".join(
+            f"{k}={v}" for k, v in sorted(task.scenario.overrides.items())) + "]"
+    timing = {"fit_s": math.nan, "score_s": math.nan, "peak_mem_mb": math.nan}
+    try:
+        import detectors
+
+        det = detectors.make(task.detector.name, **task.detector.params)
+        base["params"] = json.dumps(_jsonable(det.get_params()), sort_keys=True)
+        view = ds.observable()
+        labels = None
+        if det._tag("needs_labels"):
+            split = ts.split["address"]
+            labels = np.where(split == 0, ts.addr_label.astype(np.int64), -1)
+        if task.memory:
+            tracemalloc.start()
+            tracemalloc.reset_peak()
+        try:
+            t0 = time.perf_counter()
+            det.fit(view, labels)
+            t1 = time.perf_counter()
+            scores = det.score(view)
+            t2 = time.perf_counter()
+            peak = tracemalloc.get_traced_memory()[1] if task.memory else math.nan
+        finally:
+            if task.memory:
+                tracemalloc.stop()
+        timing = {"fit_s": t1 - t0, "score_s": t2 - t1, "peak_mem_mb": peak / 2**20}
+        rows, curves = evaluate_scores(ts, scores, supervised=bool(det._tag("needs_labels")))
+    except Exception as e:  # noqa: BLE001 - a failing detector is a result, not a crash
+        msg = (str(e).strip().splitlines() or [""])[0]
+        row = dict(base, task="", group="all", metric="error", value=math.nan, derived=False,
+                   status="failed", error=f"{type(e).__name__}: {msg}"[:500], **timing)
+        return [row], []
+    out = []
+    for r in rows:
+        out.append(dict(base, **r, **timing, status="ok", error=""))
+    for c in curves:
+        c.update({k: base[k] for k in ("scenario", "seed", "detector", "dataset_hash")})
+    return out, curves
+
+
+def _jsonable(params: dict) -> dict:
+    out = {}
+    for k, v in params.items():
+        if isinstance(v, np.generic):
+            v = v.item()
+        elif isinstance(v, np.ndarray):
+            v = v.tolist()
+        try:
+            json.dumps(v)
+        except TypeError:
+            v = repr(v)
+        out[k] = v
+    return out
+
+
+def evaluate_scores(ts, scores, supervised: bool = False) -> tuple[list[dict], list[dict]]:
+    """Evaluate one detector's :class:`~detectors.base.Scores` on every task of ``ts``.
+
+    Address scores are derived from transaction scores (maximum over its transactions) when a
+    detector gives only those, and back; such rows have ``derived = True``. Detectors that
+    learn from labels are evaluated on the classification tasks only (their scores on the
+    training period are fitted, so tracing and typology would flatter them).
+    """
+    from .baselines import address_to_tx, tx_to_address
+    from .evaluator import Evaluator
+
+    view = ts.view
+    addr, tx = scores.address, scores.transaction
+    d_addr = d_tx = False
+    if addr is None and tx is not None:
+        addr, d_addr = tx_to_address(view, tx), True
+    if tx is None and addr is not None:
+        tx, d_tx = address_to_tx(view, addr), True
+    rows, curves = [], []
+    for name, task in ts.tasks.items():
+        if supervised and task.kind not in ("classification",):
+            continue
+        if task.kind == "linking":
+            if scores.links is None:
+                continue
+            inp, derived = {"links": scores.links}, False
+        else:
+            if addr is None:
+                continue
+            level_addr = task.level == "address"
+            inp = {"y_score": addr if level_addr else tx}
+            derived = d_addr if level_addr else d_tx
+        ev = Evaluator(task)
+        for group, metrics in ev.eval_groups(inp).items():
+            for m, v in metrics.items():
+                rows.append({"task": name, "group": group, "metric": m,
+                             "value": float(v), "derived": derived})
+        if task.kind in ("classification", "tracing"):
+            c = ev.curve(inp)
+            curves.append({"task": name, "precision": c["precision"].tolist(),
+                           "recall": c["recall"].tolist()})
+    return rows, curves
+
+
+def run(tasks: list[RunTask], executor: Executor | None = None,
+        progress: bool = True) -> Results:
+    """Run every task; datasets are prepared first (once each), then detectors.
+
+    Parameters
+    ----------
+    tasks : list of :class:`RunTask`
+    executor : concurrent.futures.Executor, optional
+        Where to run (e.g. ``ProcessPoolExecutor``, Dask's ``client.get_executor()``);
+        default: serially in this process.
+    progress : bool
+        Show tqdm progress bars.
+    """
+    from tqdm.auto import tqdm
+
+    # 1. datasets, once per (scenario, seed): generation is the long part of a cold run
+    seen = {}
+    for t in tasks:
+        key = (t.scenario.label, t.seed, t.cache)
+        if key not in seen:
+            seen[key] = t
+    todo = [t for t in seen.values()
+            if not (dataset_path(t.scenario, t.seed, Path(t.cache) if t.cache else None)
+                    / "meta.json").is_file()]
+    for t in tqdm(todo, desc="datasets", disable=not progress or not todo, leave=False):
+        ensure_dataset(t.scenario, t.seed, Path(t.cache) if t.cache else None)
+    # 2. detectors
+    results: list = [None] * len(tasks)
+    bar = tqdm(total=len(tasks), desc="detectors", disable=not progress, leave=False)
+    if executor is None:
+        for i, t in enumerate(tasks):
+            bar.set_postfix_str(f"{t.detector.name} on {t.scenario.id}", refresh=False)
+            results[i] = run_one(t)
+            bar.update(1)
+    else:
+        from concurrent.futures import as_completed
+
+        futs = {executor.submit(run_one, t): i for i, t in enumerate(tasks)}
+        for f in as_completed(futs):
+            results[futs[f]] = f.result()
+            bar.update(1)
+    bar.close()
+    rows = [r for rs, _ in results for r in rs]
+    curves = [c for _, cs in results for c in cs]
+    return Results(rows, curves)
+
+
+def run_config(cfg: RunConfig, executor: Executor | None = None, progress: bool = True,
+               cache: Path | None = None) -> Results:
+    """Run a :class:`RunConfig` (see :func:`run`)."""
+    if not cfg.scenarios:
+        raise ConfigError("nothing to run: no scenarios")
+    if not cfg.detectors:
+        raise ConfigError("nothing to run: no detectors")
+    res = run(cfg.tasks(cache), executor=executor, progress=progress)
+    res.config = cfg
+    return res
+
+
+def compare(a: Results, b: Results) -> list[str]:
+    """Differences between two runs' scores (timing, memory and versions aside)."""
+    def key(r):
+        return (r["scenario"], r["seed"], r["detector"], r["params"], r["task"], r["group"],
+                r["metric"])
+
+    ka = {key(r): r for r in a.rows}
+    kb = {key(r): r for r in b.rows}
+    diffs = []
+    for k in sorted(set(ka) | set(kb), key=str):
+        if k not in ka or k not in kb:
+            diffs.append(f"{'/'.join(map(str, k))}: only in {'first' if k in ka else 'second'}")
+            continue
+        ra, rb = ka[k], kb[k]
+        va, vb = ra["value"], rb["value"]
+        same = (va == vb) or (va is not None and vb is not None and math.isnan(va)
+                              and math.isnan(vb))
+        if not same or ra["dataset_hash"] != rb["dataset_hash"] or ra["status"] != rb["status"]:
+            diffs.append(f"{'/'.join(map(str, k))}: {va!r} != {vb!r}")
+    return diffs
+
+
+@lru_cache(maxsize=1)
+def _versions() -> dict:
+    """Versions of launderbench and of the libraries that can change a score."""
+    import importlib.metadata as md
+    import sys
+
+    out = {"python": sys.version.split()[0]}
+    for pkg in ("launderbench", "numpy", "scipy", "scikit-learn", "numba", "pyarrow"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
+__all__ = ["RunConfig", "RunTask", "DetectorSpec", "Results", "run", "run_one", "run_config",
+           "evaluate_scores", "compare", "COLUMNS", "SHORTCUTS"]

@@ -1,0 +1,168 @@
+"""Benchmark suites and data sources.
+
+A suite names scenarios (with size overrides), seeds and detectors:
+
+``quick``    seconds: the toy laundering ledger and the smallest presets; used by the tests.
+``default``  the demo (``make demo``): every laundering preset at 20,000 benign transactions,
+             one seed, every detector: a few minutes on a laptop.
+``full``     every preset at its own size, three seeds, every detector.
+
+A *data source* is resolved by :func:`load_dataset`: a registered scenario id (generated with
+:func:`simulator.make` and cached on disk), the built-in ``toy-laundering-v1`` fixture, or a
+dataset directory (``launderbench generate`` / ``launderbench import`` output).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from simulator.errors import ConfigError, DatasetError
+
+TOY_ID = "toy-laundering-v1"
+
+
+@dataclass(frozen=True)
+class ScenarioRun:
+    """One data source: a scenario id (or dataset path) with its overrides."""
+
+    id: str
+    overrides: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "overrides": dict(self.overrides)}
+
+    @property
+    def label(self) -> str:
+        if not self.overrides:
+            return self.id
+        ov = ",".join(f"{k}={v}" for k, v in sorted(self.overrides.items()))
+        return f"{self.id}[{ov}]"
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    description: str
+    scenarios: tuple  # callable -> list[ScenarioRun], resolved late (presets appear over time)
+    seeds: tuple[int, ...]
+    detectors: tuple[str, ...] | None = None  # None: every registered detector
+
+    def scenario_runs(self) -> list[ScenarioRun]:
+        return list(self.scenarios[0]())
+
+
+def laundering_presets() -> list[str]:
+    """Registered scenario ids that contain laundering (every one but the benign economy)."""
+    try:
+        from simulator import list_scenarios
+    except ImportError:  # pragma: no cover
+        return []
+    return sorted(s for s in list_scenarios() if not s.startswith("benign"))
+
+
+def _quick():
+    runs = [ScenarioRun(TOY_ID, {"transactions": 800, "users": 80})]
+    presets = laundering_presets()
+    if presets:
+        runs.append(ScenarioRun(presets[0], {"transactions": 3000}))
+    return runs
+
+
+def _default():
+    return [ScenarioRun(TOY_ID, {"transactions": 3000})] + [
+        ScenarioRun(p, {"transactions": 20_000}) for p in laundering_presets()]
+
+
+def _full():
+    return [ScenarioRun(TOY_ID, {})] + [ScenarioRun(p, {}) for p in laundering_presets()]
+
+
+SUITES: dict[str, Suite] = {
+    "quick": Suite("quick", "seconds: the toy ledger and one small preset", (_quick,), (0,)),
+    "default": Suite("default", "the demo: every preset at 20k transactions, one seed",
+                     (_default,), (0,)),
+    "full": Suite("full", "every preset at its own size, three seeds", (_full,), (0, 1, 2)),
+}
+
+
+def get_suite(name: str) -> Suite:
+    if name not in SUITES:
+        import difflib
+
+        close = difflib.get_close_matches(name, SUITES, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else f" (suites: {', '.join(SUITES)})"
+        raise ConfigError(f"unknown suite '{name}'{hint}")
+    return SUITES[name]
+
+
+# ----------------------------------------------------------------------------- data sources
+def cache_dir() -> Path:
+    """Dataset cache: ``$LAUNDERBENCH_CACHE`` or ``~/.cache/launderbench``."""
+    env = os.environ.get("LAUNDERBENCH_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "launderbench"
+
+
+def _key(run: ScenarioRun, seed: int) -> str:
+    from simulator import __version__
+
+    blob = json.dumps({"id": run.id, "ov": run.overrides, "seed": seed, "v": __version__},
+                      sort_keys=True)
+    h = hashlib.sha256(blob.encode()).hexdigest()[:12]
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in run.id)
+    return f"{safe}-s{seed}-{h}"
+
+
+def dataset_path(run: ScenarioRun, seed: int, cache: Path | None = None) -> Path:
+    """Where a data source lives on disk: its own directory, or its cache entry."""
+    p = Path(run.id)
+    if p.is_dir() and (p / "meta.json").is_file():
+        return p
+    return (cache or cache_dir()) / "datasets" / _key(run, seed)
+
+
+def generate_dataset(run: ScenarioRun, seed: int):
+    """Build the dataset of a data source in memory (no cache)."""
+    p = Path(run.id)
+    if p.is_dir():
+        from simulator.dataset import Dataset
+
+        if run.overrides:
+            raise ConfigError(f"a dataset directory takes no overrides: {run.label}")
+        return Dataset.load(p)
+    if run.id == TOY_ID:
+        from .fixtures import toy_laundering
+
+        try:
+            return toy_laundering(seed=seed, **run.overrides)
+        except TypeError as e:
+            raise ConfigError(f"{TOY_ID}: bad override ({e})") from None
+    if os.sep in run.id or run.id.startswith("."):
+        raise DatasetError(f"dataset directory not found: {run.id}")
+    from simulator import make
+
+    return make(run.id, seed=seed, **run.overrides)
+
+
+def ensure_dataset(run: ScenarioRun, seed: int, cache: Path | None = None,
+                   refresh: bool = False) -> Path:
+    """Generate the dataset into the cache unless it is there already; return its path."""
+    path = dataset_path(run, seed, cache)
+    if path.is_dir() and (path / "meta.json").is_file() and not refresh:
+        return path
+    ds = generate_dataset(run, seed)
+    ds.save(path)
+    return path
+
+
+def load_dataset(run: ScenarioRun, seed: int, cache: Path | None = None):
+    from simulator.dataset import Dataset
+
+    return Dataset.load(ensure_dataset(run, seed, cache))
+
+
+__all__ = ["SUITES", "Suite", "ScenarioRun", "get_suite", "load_dataset", "ensure_dataset",
+           "dataset_path", "cache_dir", "laundering_presets", "TOY_ID"]
