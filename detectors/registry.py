@@ -39,6 +39,7 @@ BUILTIN: dict[str, str] = {
     "ppr": "detectors.graph.detectors:PPR",
     "flowscope": "detectors.graph.detectors:FlowScope",
     "fraudar": "detectors.graph.detectors:Fraudar",
+    "investigator": "detectors.composite.investigator:Investigator",
     # shortcut baselines (benchmarks/baselines.py): must stay near chance on every preset
     "random": "benchmarks.baselines:RandomScores",
     "degree": "benchmarks.baselines:DegreeScores",

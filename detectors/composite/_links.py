@@ -1,0 +1,249 @@
+"""Minimal building blocks of the investigator that no other package provides (or, where a
+package provides them, a fallback used when its detector is not registered).
+
+* :func:`trace_from` runs a :mod:`detectors.tracing` policy from an arbitrary set of seed
+  transactions with an arbitrary per-output stop mask (the public ``tracing.trace`` starts
+  from ``view.seeds`` and stops only at cash-out services).
+* :func:`bridge_memo_links` pairs bridge locks and releases that carry the same public deposit
+  id, the identifier-based rule of XChainWatcher (Augusto et al., arXiv 2410.02029).
+* :func:`swap_return_links` pairs a payment into a DEX pool with the pool's next payment back
+  to the same address within a window (a swap's two legs).
+* :func:`mixer_links` applies two Tornado Cash heuristics of Wang et al. (WWW'23, as in Tutela):
+  address match (the recipient is the depositor) and unique gas price (a deposit whose fee rate
+  is unique in its pool, matched to a later withdrawal with that fee rate), on mixer pools that
+  are publicly attributed.
+* :func:`multi_input_clusters` is Meiklejohn et al.'s (IMC'13) multi-input heuristic with
+  BlockSci's CoinJoin filter, used only when ``detectors.clustering`` does not provide one.
+
+Every link is ``(in_tx_id, out_tx_id)`` with ``t(in) <= t(out)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from simulator.schema import ServiceKind
+
+_EMPTY = np.zeros(0, dtype=np.int64)
+
+
+def trace_from(view, policy, seed_tx, stop_out, max_hops=None):
+    """Taint (base units) per output, tracing ``policy`` from the outputs of ``seed_tx``.
+
+    Parameters
+    ----------
+    view : ObservableView
+    policy : {"poison", "haircut", "fifo", "lifo", "tiho"}
+    seed_tx : bool array of shape (n_transactions,)
+        Transactions whose outputs start fully tainted.
+    stop_out : bool array of shape (n_outputs,)
+        Outputs whose taint is recorded but not propagated further.
+    max_hops : int or None
+
+    Returns
+    -------
+    taint, usd : float arrays of shape (n_outputs,)
+    """
+    from detectors.tracing import core
+    from detectors.tracing import kernels as K
+
+    n_out = view.outputs.num_rows
+    if n_out == 0 or not seed_tx.any():
+        return np.zeros(n_out), np.zeros(n_out)
+    kind, in_code, out_code, fee_last = core.POLICIES[policy]
+    legs = core._legs(view)
+    hops = K.NO_LIMIT if max_hops is None else int(max_hops)
+    common = (legs["tx_utxo"], seed_tx, legs["in_start"], legs["in_rows"], legs["in_amt"],
+              legs["in_spent"], legs["in_pair"], legs["out_start"], legs["out_rows"],
+              legs["out_amt"], legs["out_pair"], stop_out, legs["n_pairs"])
+    if kind == "scalar":
+        taint, _ = K.trace_scalar(*common, policy == "poison", hops)
+    else:
+        taint, _ = K.trace_ordered(*common, in_code, out_code, fee_last, hops)
+    taint = np.minimum(taint, legs["out_amt"])
+    usd = taint * view.usd_per_base_unit()[view.outputs["asset_id"]]
+    return taint, usd
+
+
+def _tx_first_input_address(view) -> np.ndarray:
+    """Address of each transaction's first input (-1 for issuance)."""
+    ins = view.inputs
+    first = np.full(view.n_transactions, -1, dtype=np.int64)
+    if ins.num_rows:
+        m = ins["index"] == 0
+        first[ins["tx_id"][m]] = ins["address_id"][m]
+    return first
+
+
+def service_payments(view, kinds):
+    """(tx_id, output_id, service address) of outputs paid into attributed ``kinds`` services
+    by a transaction whose first input is not such a service."""
+    svc = np.isin(view.addresses["service_kind"], np.asarray(kinds, dtype=np.int64))
+    outs = view.outputs
+    src = _tx_first_input_address(view)
+    to_svc = svc[outs["address_id"]]
+    from_svc = np.zeros(outs.num_rows, dtype=bool)
+    s = src[outs["tx_id"]]
+    from_svc[s >= 0] = svc[s[s >= 0]]
+    m = np.flatnonzero(to_svc & ~from_svc & (s >= 0))
+    return outs["tx_id"][m], m, outs["address_id"][m]
+
+
+def bridge_memo_links(view):
+    """Bridge lock -> release pairs sharing a public deposit id (``memo``)."""
+    memo = view.transactions["memo"]
+    svc = np.asarray(view.addresses["service_kind"]) == ServiceKind.BRIDGE
+    src = _tx_first_input_address(view)
+    has_memo = memo >= 0
+    if not has_memo.any():
+        return _EMPTY, _EMPTY.copy()
+    tx_ids = np.flatnonzero(has_memo)
+    from_bridge = np.zeros(len(tx_ids), dtype=bool)
+    ok = src[tx_ids] >= 0
+    from_bridge[ok] = svc[src[tx_ids[ok]]]
+    lock, release = tx_ids[~from_bridge], tx_ids[from_bridge]
+    if len(lock) == 0 or len(release) == 0:
+        return _EMPTY, _EMPTY.copy()
+    # first release with the same memo at or after the lock
+    ts = view.transactions["timestamp"]
+    order = np.lexsort((ts[release], memo[release]))
+    rel_sorted = release[order]
+    keys = memo[rel_sorted]
+    pos = np.searchsorted(keys, memo[lock], "left")
+    ins, outs = [], []
+    for lk, p in zip(lock, pos):
+        while p < len(rel_sorted) and keys[p] == memo[lk]:
+            if ts[rel_sorted[p]] >= ts[lk]:
+                ins.append(lk)
+                outs.append(rel_sorted[p])
+                break
+            p += 1
+    return np.asarray(ins, np.int64), np.asarray(outs, np.int64)
+
+
+def _payouts(view, kinds):
+    """(tx_id, recipient, pool address) of outputs paid by an attributed ``kinds`` service to
+    a non-service address."""
+    svc = np.isin(view.addresses["service_kind"], np.asarray(kinds, dtype=np.int64))
+    outs = view.outputs
+    src = _tx_first_input_address(view)
+    s = src[outs["tx_id"]]
+    ok = s >= 0
+    from_svc = np.zeros(outs.num_rows, dtype=bool)
+    from_svc[ok] = svc[s[ok]]
+    m = np.flatnonzero(from_svc & ~svc[outs["address_id"]])
+    return outs["tx_id"][m], outs["address_id"][m], s[m]
+
+
+def swap_return_links(view, window=3600):
+    """DEX swap legs: payment from ``a`` into a DEX pool, then the pool's first payment back to
+    ``a`` within ``window`` seconds."""
+    d_tx, _, d_pool = service_payments(view, (ServiceKind.DEX,))
+    if len(d_tx) == 0:
+        return _EMPTY, _EMPTY.copy()
+    src = _tx_first_input_address(view)
+    d_from = src[d_tx]
+    w_tx, w_to, w_pool = _payouts(view, (ServiceKind.DEX,))
+    ts = view.transactions["timestamp"]
+    return _match_first_after(d_tx, d_from, d_pool, w_tx, w_to, w_pool, ts, window)
+
+
+def _match_first_after(d_tx, d_key, d_pool, w_tx, w_key, w_pool, ts, window):
+    """For each deposit, the first payout with the same (key, pool) in [t_d, t_d + window]."""
+    if len(w_tx) == 0:
+        return _EMPTY, _EMPTY.copy()
+    order = np.lexsort((ts[w_tx], w_pool, w_key))
+    wk, wp, wt, wx = w_key[order], w_pool[order], ts[w_tx][order], w_tx[order]
+    ins, outs = [], []
+    for i in range(len(d_tx)):
+        t0 = ts[d_tx[i]]
+        lo = np.searchsorted(wk, d_key[i], "left")
+        hi = np.searchsorted(wk, d_key[i], "right")
+        for p in range(lo, hi):
+            if wp[p] == d_pool[i] and t0 <= wt[p] <= t0 + window and wx[p] != d_tx[i]:
+                ins.append(d_tx[i])
+                outs.append(wx[p])
+                break
+    return np.asarray(ins, np.int64), np.asarray(outs, np.int64)
+
+
+def mixer_links(view):
+    """Tornado-style heuristics on attributed mixer pools: address match and unique gas price.
+
+    Address match (Wang et al. H1): the withdrawal pays the depositing address, same pool, later.
+    Unique gas price (H2): on account chains, a deposit whose fee rate no other deposit into the
+    same pool uses is linked to the first later withdrawal from that pool with that fee rate.
+    """
+    d_tx, _, d_pool = service_payments(view, (ServiceKind.MIXER,))
+    if len(d_tx) == 0:
+        return _EMPTY, _EMPTY.copy()
+    src = _tx_first_input_address(view)
+    d_from = src[d_tx]
+    w_tx, w_to, w_pool = _payouts(view, (ServiceKind.MIXER,))
+    ts = view.transactions["timestamp"]
+    big = np.iinfo(np.int64).max // 4
+    a_in, a_out = _match_first_after(d_tx, d_from, d_pool, w_tx, w_to, w_pool, ts, big)
+    fr = view.transactions["fee_rate"]
+    acct = ~np.asarray(view.is_utxo_tx(), dtype=bool)
+    keep = acct[d_tx]
+    key = np.stack([d_pool[keep], fr[d_tx][keep]], axis=1)
+    if len(key):
+        _, inv, cnt = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+        uniq_dep = d_tx[keep][cnt[inv.ravel()] == 1]
+        uniq_pool = d_pool[keep][cnt[inv.ravel()] == 1]
+    else:
+        uniq_dep, uniq_pool = _EMPTY, _EMPTY
+    wa = acct[w_tx]
+    w_tx1, w_pool1 = np.unique(np.stack([w_tx[wa], w_pool[wa]], axis=1), axis=0).T \
+        if wa.any() else (_EMPTY, _EMPTY)
+    g_in, g_out = _match_first_after(uniq_dep, fr[uniq_dep], uniq_pool, w_tx1, fr[w_tx1],
+                                     w_pool1, ts, big)
+    pairs = np.unique(np.stack([np.concatenate([a_in, g_in]), np.concatenate([a_out, g_out])],
+                               axis=1), axis=0)
+    return pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
+
+
+def _is_coinjoin(view) -> np.ndarray:
+    """BlockSci ``isCoinjoin`` per transaction (generic rule, see detection-methods §4)."""
+    tx = view.transactions
+    n = view.n_transactions
+    cj = np.zeros(n, dtype=bool)
+    cand = np.flatnonzero((tx["n_inputs"] >= 2) & (tx["n_outputs"] >= 3)
+                          & np.asarray(view.is_utxo_tx(), dtype=bool))
+    if len(cand) == 0:
+        return cj
+    outs, ins = view.outputs, view.inputs
+    o_order = np.argsort(outs["tx_id"], kind="stable")
+    o_start = np.searchsorted(outs["tx_id"][o_order], np.arange(n + 1))
+    i_order = np.argsort(ins["tx_id"], kind="stable")
+    i_start = np.searchsorted(ins["tx_id"][i_order], np.arange(n + 1))
+    for t in cand:
+        vals = outs["amount"][o_order[o_start[t]:o_start[t + 1]]]
+        p = (len(vals) + 1) // 2
+        n_addr = len(np.unique(ins["address_id"][i_order[i_start[t]:i_start[t + 1]]]))
+        if p > tx["n_inputs"][t] or p > n_addr:
+            continue
+        u, c = np.unique(vals, return_counts=True)
+        top = u[np.argmax(c)]
+        if c.max() == p and top not in (546, 2730):
+            cj[t] = True
+    return cj
+
+
+def multi_input_clusters(view) -> np.ndarray:
+    """Cluster label per address under the multi-input heuristic (CoinJoins skipped)."""
+    n = view.n_addresses
+    ins = view.inputs
+    if n == 0 or ins.num_rows == 0:
+        return np.arange(n, dtype=np.int64)
+    utxo = np.asarray(view.is_utxo_tx(), dtype=bool)
+    ok_tx = utxo & ~_is_coinjoin(view) & (view.transactions["n_inputs"] >= 2)
+    m = ok_tx[ins["tx_id"]]
+    t, a = ins["tx_id"][m], ins["address_id"][m]
+    first = np.full(view.n_transactions, -1, dtype=np.int64)
+    first[t[::-1]] = a[::-1]
+    g = sp.coo_matrix((np.ones(len(t)), (first[t], a)), shape=(n, n))
+    _, labels = connected_components(g, directed=False)
+    return labels.astype(np.int64)

@@ -1,0 +1,298 @@
+"""The investigator: trace -> follow service links -> re-seed -> trace, until no new taint.
+
+What an analyst does by hand with a tracing tool and a tag database, as one deterministic
+pipeline (Chainalysis / Elliptic-style investigations; components cited where they live):
+
+1. **Trace** the stolen value from the announced hack transactions with a taint policy
+   (:mod:`detectors.tracing`: haircut by default; Möser, Böhme & Breuker, FC'14 workshops).
+   Taint stops at every publicly attributed service (exchanges, OTC desks, marketplaces and
+   payment processors are cash-out points; mixers, bridges and DEX pools are crossed only
+   through links) and at the endpoints of detected service links, so it never smears across a
+   mixer pool's or bridge vault's pooled funds.
+2. **Follow links**: when a transaction paid tainted value into a service and a link detector
+   pairs it with an outgoing transaction (mixer deposit -> withdrawal, bridge lock -> release,
+   swap in -> out), that outgoing transaction becomes a new seed. Links come from the registered
+   link detectors (``tornado-heuristics``, ``custodial-flow`` in :mod:`detectors.mixers`;
+   ``bridge-matcher`` in :mod:`detectors.bridges`) and from the minimal built-in linkers of
+   :mod:`detectors.composite._links` (bridge deposit-id match after XChainWatcher, swap-return,
+   Tornado address-match and unique-gas-price).
+3. **Re-seed and trace again** from all seeds, for at most ``max_rounds`` rounds or until no new
+   link is followed.
+4. **Lift through clusters**: an address in the same multi-input cluster (Meiklejohn et al.,
+   IMC'13; CoinJoins excluded) as a tainted address scores at least ``cluster_lift`` times the
+   cluster's largest traced value (clusters holding an attributed service are not lifted).
+5. **Report cash-out points**: the addresses that paid tainted value into a cash-out service
+   (and the service address itself when it looks like a deposit address: at most
+   ``deposit_max_senders`` distinct senders; a deposit address serves one customer).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from simulator.errors import ConfigError
+from simulator.schema import ServiceKind
+
+from ..base import Detector, Scores
+from . import _links as L
+
+#: Attributed services where value is cashed out (recorded, never traced through).
+CASHOUT_SERVICES = (ServiceKind.EXCHANGE, ServiceKind.OTC, ServiceKind.MARKETPLACE,
+                    ServiceKind.PAYMENT_PROCESSOR)
+#: Attributed services crossed only through links.
+LINK_SERVICES = (ServiceKind.MIXER, ServiceKind.BRIDGE, ServiceKind.DEX)
+DEFAULT_LINK_DETECTORS = ("tornado-heuristics", "custodial-flow", "bridge-matcher")
+POLICIES = ("poison", "haircut", "fifo", "lifo", "tiho")
+EPS_USD = 1e-6
+
+
+def gather_links(view, link_detectors=DEFAULT_LINK_DETECTORS, builtin_links=True,
+                 min_link_score=0.0, swap_window=3600):
+    """All candidate service links ``(in_tx_id, out_tx_id)`` with their source name.
+
+    Registered link detectors that cannot be loaded are skipped and listed in ``unavailable``.
+    """
+    from ..registry import load
+
+    ins, outs, src = [], [], []
+    unavailable = []
+    for name in link_detectors:
+        try:
+            cls = load(name)
+        except ConfigError as e:
+            unavailable.append(f"{name}: {e}")
+            continue
+        s = cls().fit(view).score(view)
+        if s.links is None:
+            continue
+        keep = np.asarray(s.links["score"], dtype=np.float64) > min_link_score
+        ins.append(np.asarray(s.links["in_tx_id"], np.int64)[keep])
+        outs.append(np.asarray(s.links["out_tx_id"], np.int64)[keep])
+        src += [name] * int(keep.sum())
+    if builtin_links:
+        for name, fn in (("bridge-memo", L.bridge_memo_links),
+                         ("swap-return", lambda v: L.swap_return_links(v, swap_window)),
+                         ("mixer-address-gas", L.mixer_links)):
+            a, b = fn(view)
+            ins.append(a)
+            outs.append(b)
+            src += [name] * len(a)
+    a = np.concatenate(ins) if ins else np.zeros(0, np.int64)
+    b = np.concatenate(outs) if outs else np.zeros(0, np.int64)
+    ts = view.transactions["timestamp"]
+    ok = (a != b) & (ts[a] <= ts[b]) if len(a) else np.zeros(0, bool)
+    return a[ok], b[ok], np.asarray(src, dtype=object)[ok], unavailable
+
+
+class Investigator(Detector):
+    """Composite investigation: trace, follow mixer/bridge/swap links, re-trace, lift clusters.
+
+    Needs only the seeds (no labels, no training). See the module docstring for the pipeline.
+
+    Parameters
+    ----------
+    policy : {"haircut", "fifo", "poison", "lifo", "tiho"}, default "haircut"
+        Taint policy of :mod:`detectors.tracing`.
+    max_rounds : int, default 6
+        Trace / follow-links rounds.
+    max_hops : int or None, default None
+        Hop limit of each trace.
+    link_detectors : tuple of str
+        Registry names of link detectors whose ``Scores.links`` are followed.
+    builtin_links : bool, default True
+        Also use the composite's own minimal linkers (bridge deposit id, swap return,
+        Tornado address match / unique gas price).
+    min_link_score : float, default 0.0
+        Links from detectors are followed when their score exceeds this.
+    min_taint_fraction : float, default 0.05
+        A link is followed when at least this fraction of the value its incoming transaction
+        paid into the service is tainted. The linked outgoing transaction is then traced as
+        fully tainted (an investigator's convention: the service paid the launderer back).
+    cluster_lift : float, default 0.5
+        Cluster members score at least this fraction of their cluster's top traced value.
+    max_cluster_size : int, default 1000
+        Larger clusters are not lifted (collapse guard).
+    cashout_bonus : float, default 1.0
+        Cash-out points score ``(1 + cashout_bonus)`` times their traced value.
+    deposit_max_senders : int, default 1
+        An attributed cash-out service address with at most this many distinct senders is
+        treated as a deposit address (a cash-out point, scored); larger ones (hot wallets,
+        OTC desks) are listed in ``info["cashout"]`` but score zero.
+    swap_window : int, default 3600
+        Seconds within which a DEX pays a swap back (built-in swap-return linker).
+
+    Scores
+    ------
+    address : traced value received (USD), cluster-lifted, with the cash-out bonus; attributed
+        services score zero except deposit-like cash-out addresses.
+    transaction : traced value (USD) of the transaction's outputs.
+    links : the followed links, scored by the tainted USD their incoming transaction paid in.
+    info : ``cashout`` (``address_id``, ``service_id``, ``usd`` per cash-out payment),
+        ``rounds``, ``n_links_followed``, ``link_sources``, ``unavailable``, ``output_usd``.
+
+    References
+    ----------
+    Möser, Böhme & Breuker, "Towards risk scoring of Bitcoin transactions", FC 2014 workshops
+    (taint); Meiklejohn et al., "A fistful of bitcoins", IMC 2013 (clustering); Wang et al.,
+    "On how zero-knowledge proof blockchain mixers improve, and worsen user privacy", WWW 2023
+    (mixer heuristics); Augusto et al., "XChainWatcher", arXiv 2410.02029 (bridge matching).
+    """
+
+    name: ClassVar[str] = "investigator"
+    description: ClassVar[str] = (
+        "Composite investigation: trace, follow mixer/bridge/swap links, re-trace, cash-outs")
+    tags: ClassVar[dict] = {"needs_seeds": True, "needs_labels": False,
+                            "outputs": ("address", "transaction", "link")}
+
+    def __init__(self, policy="haircut", max_rounds=6, max_hops=None,
+                 link_detectors=DEFAULT_LINK_DETECTORS, builtin_links=True, min_link_score=0.0,
+                 min_taint_fraction=0.05, cluster_lift=0.5, max_cluster_size=1000,
+                 cashout_bonus=1.0, deposit_max_senders=1, swap_window=3600):
+        self.policy = policy
+        self.max_rounds = max_rounds
+        self.max_hops = max_hops
+        self.link_detectors = link_detectors
+        self.builtin_links = builtin_links
+        self.min_link_score = min_link_score
+        self.min_taint_fraction = min_taint_fraction
+        self.cluster_lift = cluster_lift
+        self.max_cluster_size = max_cluster_size
+        self.cashout_bonus = cashout_bonus
+        self.deposit_max_senders = deposit_max_senders
+        self.swap_window = swap_window
+
+    def _validate(self):
+        if self.policy not in POLICIES:
+            raise ConfigError(f"investigator: policy must be one of {', '.join(POLICIES)}")
+        if int(self.max_rounds) < 1:
+            raise ConfigError("investigator: max_rounds must be >= 1")
+        if isinstance(self.link_detectors, str):
+            raise ConfigError("investigator: link_detectors must be a tuple of names")
+        if not 0.0 <= float(self.min_taint_fraction) <= 1.0:
+            raise ConfigError("investigator: min_taint_fraction must be in [0, 1]")
+        if float(self.cluster_lift) < 0 or float(self.cashout_bonus) < 0:
+            raise ConfigError("investigator: cluster_lift and cashout_bonus must be >= 0")
+
+    def _fit(self, view, labels=None):
+        self._validate()
+
+    def _score(self, view) -> Scores:
+        self._validate()
+        from detectors.tracing.core import seed_mask
+
+        n_addr, n_tx = view.n_addresses, view.n_transactions
+        seed_tx = seed_mask(view) if n_tx else np.zeros(0, bool)
+        if not seed_tx.any():
+            return Scores.zeros(view, self.tags["outputs"], rounds=0, cashout=_no_cashout())
+        outs = view.outputs
+        kind = np.asarray(view.addresses["service_kind"], dtype=np.int64)
+        attributed = kind != ServiceKind.NONE
+        cashout_svc = np.isin(kind, np.asarray(CASHOUT_SERVICES, np.int64))
+
+        l_in, l_out, l_src, unavailable = gather_links(
+            view, tuple(self.link_detectors), bool(self.builtin_links),
+            float(self.min_link_score), int(self.swap_window))
+        # the paying side of a link (pool, vault, reserve) is a service even when unattributed
+        first_in = L._tx_first_input_address(view)
+        stop_addr = attributed.copy()
+        if len(l_out):
+            fo = first_in[l_out]
+            stop_addr[fo[fo >= 0]] = True
+        stop_out = stop_addr[outs["address_id"]]
+        # what a link's incoming transaction paid into the service: outputs to stop addresses
+        # and, for link deposits, outputs not returned to the paying address
+        in_link_tx = np.zeros(n_tx, dtype=bool)
+        in_link_tx[l_in] = True
+        paid_in = stop_out | (in_link_tx[outs["tx_id"]]
+                              & (outs["address_id"] != first_in[outs["tx_id"]]))
+        out_usd_total = outs["amount"] * view.usd_per_base_unit()[outs["asset_id"]]
+        into_stop_total = np.bincount(outs["tx_id"], weights=out_usd_total * paid_in,
+                                      minlength=n_tx)
+        followed = np.zeros(len(l_in), dtype=bool)
+        rounds = 0
+        for rounds in range(1, int(self.max_rounds) + 1):  # noqa: B007
+            _, usd = L.trace_from(view, self.policy, seed_tx, stop_out, self.max_hops)
+            into_stop = np.bincount(outs["tx_id"], weights=usd * paid_in, minlength=n_tx)
+            frac = np.divide(into_stop, into_stop_total, out=np.zeros(n_tx),
+                             where=into_stop_total > 0)
+            hot = ((into_stop[l_in] > EPS_USD) & (frac[l_in] >= float(self.min_taint_fraction))
+                   if len(l_in) else np.zeros(0, bool))
+            new = hot & ~followed & ~seed_tx[l_out] if len(l_in) else hot
+            followed |= hot
+            if not new.any():
+                break
+            seed_tx = seed_tx.copy()
+            seed_tx[l_out[new]] = True
+        else:
+            _, usd = L.trace_from(view, self.policy, seed_tx, stop_out, self.max_hops)
+            into_stop = np.bincount(outs["tx_id"], weights=usd * paid_in, minlength=n_tx)
+
+        addr_usd = np.bincount(outs["address_id"], weights=usd, minlength=n_addr)
+        tx_usd = np.bincount(outs["tx_id"], weights=usd, minlength=n_tx)
+        score = np.where(stop_addr, 0.0, addr_usd)
+
+        # cash-out points: who paid tainted value into a cash-out service
+        co = np.flatnonzero(cashout_svc[outs["address_id"]] & (usd > EPS_USD))
+        co_svc = outs["address_id"][co]
+        co_from = first_in[outs["tx_id"][co]]
+        co_usd = usd[co]
+        senders = _distinct_senders(view, first_in)
+        deposit_like = cashout_svc & (senders <= int(self.deposit_max_senders))
+        bonus = 1.0 + float(self.cashout_bonus)
+        dep = co_svc[deposit_like[co_svc]]
+        score[dep] = addr_usd[dep] * bonus
+        payer = co_from[(co_from >= 0)]
+        payer = payer[~attributed[payer]]
+        score[payer] = np.maximum(score[payer], addr_usd[payer] * bonus)
+
+        # lift through multi-input clusters
+        if float(self.cluster_lift) > 0 and n_addr:
+            labels = _clusters(view)
+            size = np.bincount(labels, minlength=n_addr)
+            has_svc = np.bincount(labels, weights=attributed.astype(float), minlength=n_addr) > 0
+            top = np.zeros(n_addr)
+            np.maximum.at(top, labels, score)
+            ok = (size[labels] >= 2) & (size[labels] <= int(self.max_cluster_size)) \
+                & ~has_svc[labels]
+            score = np.where(ok, np.maximum(score, float(self.cluster_lift) * top[labels]),
+                             score)
+
+        links = {"in_tx_id": l_in[followed], "out_tx_id": l_out[followed],
+                 "score": into_stop[l_in[followed]].astype(np.float64)}
+        info = {
+            "cashout": {"address_id": co_from.astype(np.int64), "service_id": co_svc,
+                        "usd": co_usd},
+            "rounds": rounds,
+            "n_links_followed": int(followed.sum()),
+            "link_sources": sorted(set(l_src[followed].tolist())),
+            "unavailable": unavailable,
+            "output_usd": usd,
+        }
+        return Scores(address=score, transaction=tx_usd, links=links, info=info)
+
+
+def _no_cashout():
+    z = np.zeros(0, np.int64)
+    return {"address_id": z, "service_id": z.copy(), "usd": np.zeros(0)}
+
+
+def _distinct_senders(view, first_in) -> np.ndarray:
+    """Number of distinct addresses that paid each address (first input of the paying tx)."""
+    outs = view.outputs
+    s = first_in[outs["tx_id"]]
+    ok = s >= 0
+    pairs = np.unique(np.stack([outs["address_id"][ok], s[ok]], axis=1), axis=0)
+    return np.bincount(pairs[:, 0], minlength=view.n_addresses) if len(pairs) else \
+        np.zeros(view.n_addresses, np.int64)
+
+
+def _clusters(view) -> np.ndarray:
+    """Cluster label per address: ``detectors.clustering`` if it offers multi-input labels,
+    else the composite's own multi-input heuristic."""
+    try:
+        from detectors.clustering import multi_input  # type: ignore[attr-defined]
+    except ImportError:
+        return L.multi_input_clusters(view)
+    return np.asarray(multi_input(view), dtype=np.int64)

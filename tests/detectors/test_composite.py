@@ -1,0 +1,152 @@
+"""The investigator on a hand-built ledger: hack -> mixer -> bridge -> exchange cash-out."""
+
+from __future__ import annotations
+
+import pytest
+
+import detectors
+from detectors.composite import _links as L
+from detectors.testing import check_detector
+from simulator.errors import ConfigError
+from simulator.schema import LinkKind, ServiceKind
+from simulator.toy import ToyLedger
+
+GWEI = 1_000_000_000
+BTC = 100_000_000
+
+
+def laundering_ledger():
+    """Ethereum: victim -> thief (seed) -> hop -> mixer pool (unique gas price 77) -> fresh
+    withdrawal address -> bridge lock (deposit id 4242). Bitcoin: bridge release (same id) ->
+    exchange deposit address -> exchange hot wallet. A benign user deposits into and withdraws
+    from the same pool in between, then cashes out at the same exchange."""
+    led = ToyLedger()
+    a = {}
+    for k in ("victim", "thief", "hop", "recv", "benign", "benign2", "benign_other"):
+        a[k] = led.address("ethereum")
+    a["pool"] = led.address("ethereum", service=ServiceKind.MIXER, name="pool-10eth")
+    a["vault_eth"] = led.address("ethereum", service=ServiceKind.BRIDGE, name="bridge")
+    a["vault_btc"] = led.address("bitcoin", service=ServiceKind.BRIDGE, name="bridge")
+    for k in ("q", "dep", "bob", "bob_dep", "carl"):
+        a[k] = led.address("bitcoin")
+    a["hot"] = led.address("bitcoin", service=ServiceKind.EXCHANGE, name="exch")
+    led.issue(0, [(a["victim"], 100 * GWEI), (a["benign"], 30 * GWEI),
+                  (a["benign_other"], 30 * GWEI)], asset="ETH")
+    vb, vb2 = led.issue(0, [(a["vault_btc"], 5 * BTC), (a["vault_btc"], BTC)])
+    (bob0,) = led.issue(0, [(a["bob"], 2 * BTC)])
+    tx = {}
+    tx["seed"], _ = led.transfer(10, a["victim"], a["thief"], 100 * GWEI)
+    led.seed(0, tx["seed"])
+    led.transfer(20, a["thief"], a["hop"], 10 * GWEI)
+    tx["dep"], _ = led.transfer(30, a["hop"], a["pool"], 10 * GWEI, fee_rate=77)
+    tx["bdep"], _ = led.transfer(35, a["benign"], a["pool"], 10 * GWEI, fee_rate=5)
+    led.transfer(36, a["benign_other"], a["pool"], 10 * GWEI, fee_rate=5)
+    tx["wd"], _ = led.transfer(200, a["pool"], a["recv"], 10 * GWEI, fee_rate=77)
+    tx["bwd"], _ = led.transfer(300, a["pool"], a["benign2"], 10 * GWEI, fee_rate=5)
+    tx["lock"], _ = led.transfer(400, a["recv"], a["vault_eth"], 10 * GWEI, memo=4242)
+    tx["release"], (oq, _) = led.utxo_tx(1000, [vb], [(a["q"], BTC // 2),
+                                                        (a["vault_btc"], 4 * BTC + BTC // 2 - 2000)],
+                                           memo=4242)
+    # an unrelated release with another deposit id, to a benign user
+    led.utxo_tx(1100, [vb2], [(a["carl"], BTC // 4), (a["vault_btc"], 3 * BTC // 4 - 1000)],
+                memo=777)
+    _, (od,) = led.utxo_tx(1200, [oq], [(a["dep"], BTC // 2 - 1000)])
+    led.utxo_tx(1400, [od], [(a["hot"], BTC // 2 - 2000)])
+    # benign: bob pays his exchange deposit address, which sweeps to the same hot wallet
+    _, (ob,) = led.utxo_tx(1450, [bob0], [(a["bob_dep"], 2 * BTC - 1000)])
+    led.utxo_tx(1500, [ob], [(a["hot"], 2 * BTC - 2000)])
+    led.link(LinkKind.MIXER, tx["dep"], tx["wd"], 0)
+    led.link(LinkKind.MIXER, tx["bdep"], tx["bwd"], -1)
+    led.link(LinkKind.BRIDGE, tx["lock"], tx["release"], 0)
+    return led.build().observable(), a, tx
+
+
+def test_conformance():
+    check_detector(detectors.make("investigator"))
+
+
+def test_builtin_linkers_find_the_mixer_and_bridge_links():
+    view, a, tx = laundering_ledger()
+    i, o = L.bridge_memo_links(view)
+    assert list(zip(i.tolist(), o.tolist())) == [(tx["lock"], tx["release"])]
+    i, o = L.mixer_links(view)
+    pairs = set(zip(i.tolist(), o.tolist()))
+    assert (tx["dep"], tx["wd"]) in pairs  # unique gas price 77
+    assert (tx["dep"], tx["bwd"]) not in pairs  # never to the benign withdrawal
+
+
+def test_investigator_follows_mixer_and_bridge_to_cashout():
+    view, a, tx = laundering_ledger()
+    s = detectors.make("investigator").fit(view).score(view)
+    sc = s.address
+    for k in ("thief", "hop", "recv", "q", "dep"):
+        assert sc[a[k]] > 0, k
+    # the benign mixer user, her withdrawal address and bob are untouched
+    for k in ("benign", "benign2", "benign_other", "bob", "bob_dep", "carl"):
+        assert sc[a[k]] == 0, k
+    # services are crossed, not scored
+    assert sc[a["pool"]] == 0 and sc[a["vault_eth"]] == 0 and sc[a["hot"]] == 0
+    followed = set(zip(s.links["in_tx_id"].tolist(), s.links["out_tx_id"].tolist()))
+    assert followed == {(tx["dep"], tx["wd"]), (tx["lock"], tx["release"])}
+    co = s.info["cashout"]
+    assert co["address_id"].tolist() == [a["dep"]]
+    assert co["service_id"].tolist() == [a["hot"]]
+    assert co["usd"][0] == pytest.approx((BTC // 2 - 2000) * 60_000 / BTC)
+    # the cash-out point outranks the intermediaries carrying the same value
+    assert sc[a["dep"]] > sc[a["q"]]
+    assert s.transaction[tx["release"]] > 0 and s.transaction[tx["bwd"]] == 0
+
+
+def test_investigator_without_links_stops_at_the_mixer():
+    view, a, tx = laundering_ledger()
+    s = detectors.make("investigator", builtin_links=False, link_detectors=()).fit(view)
+    s = s.score(view)
+    assert s.address[a["hop"]] > 0
+    assert s.address[a["recv"]] == 0 and s.address[a["q"]] == 0
+    assert len(s.info["cashout"]["address_id"]) == 0
+    assert len(s.links["in_tx_id"]) == 0
+
+
+def test_plain_tracing_smears_the_pool_but_the_investigator_does_not():
+    view, a, _ = laundering_ledger()
+    hc = detectors.make("haircut", stop_at_services=True).fit(view).score(view)
+    assert hc.address[a["benign2"]] > 0  # haircut through the pooled mixer balance
+    inv = detectors.make("investigator").fit(view).score(view)
+    assert inv.address[a["benign2"]] == 0
+
+
+def test_cluster_lift_reaches_co_spending_addresses():
+    led = ToyLedger()
+    v, t, t2, x = (led.address("bitcoin") for _ in range(4))
+    (o0,) = led.issue(0, [(v, BTC)])
+    (o1,) = led.issue(0, [(t2, BTC)])
+    seed, (ot,) = led.utxo_tx(10, [o0], [(t, BTC - 1000)])
+    led.seed(0, seed)
+    led.utxo_tx(20, [ot, o1], [(x, 2 * BTC - 3000)])  # thief co-spends with t2
+    view = led.build().observable()
+    s = detectors.make("investigator", cluster_lift=0.5).fit(view).score(view)
+    assert s.address[t2] > 0
+    assert s.address[t2] == pytest.approx(0.5 * s.address[:].max())
+    s0 = detectors.make("investigator", cluster_lift=0.0).fit(view).score(view)
+    assert s0.address[t2] == 0
+
+
+def test_investigator_rejects_bad_parameters():
+    view, _, _ = laundering_ledger()
+    for bad in ({"policy": "lottery"}, {"max_rounds": 0}, {"link_detectors": "bridge"}):
+        with pytest.raises(ConfigError):
+            detectors.make("investigator", **bad).fit(view)
+
+
+def test_multi_input_clusters_skip_coinjoin():
+    led = ToyLedger()
+    p = [led.address("bitcoin") for _ in range(6)]
+    outs = led.issue(0, [(p[0], BTC), (p[1], BTC), (p[2], BTC)])
+    # CoinJoin: 3 inputs, 3 equal outputs + changes -> no clustering
+    led.utxo_tx(10, outs, [(p[3], BTC // 2), (p[4], BTC // 2), (p[5], BTC // 2),
+                           (p[0], BTC // 2 - 100), (p[1], BTC // 2 - 100)])
+    o2 = led.issue(20, [(p[3], BTC), (p[4], BTC)])
+    led.utxo_tx(30, o2, [(p[5], 2 * BTC - 100)])  # plain co-spend: 3 and 4 are one wallet
+    lab = L.multi_input_clusters(led.build().observable())
+    assert lab[3] == lab[4]
+    assert len({lab[0], lab[1], lab[2]}) == 3
