@@ -16,7 +16,7 @@ from simulator.errors import ConfigError
 from .heuristics import HEURISTICS, change_pairs, deposit_pairs, multi_input_pairs
 from .unionfind import union_find
 
-__all__ = ["cluster_addresses", "lift_to_entities", "DEFAULT_HEURISTICS"]
+__all__ = ["cluster_addresses", "lift_to_entities", "multi_input", "DEFAULT_HEURISTICS"]
 
 #: Multi-input plus deposit reuse; the change heuristic is opt-in (GraphSense likewise
 #: implements no change heuristic: one false change link fuses whole clusters).
@@ -104,3 +104,8 @@ def lift_to_entities(scores: np.ndarray, clusters: np.ndarray, how: str = "max")
         if how == "mean":
             agg = agg / np.bincount(inv, minlength=k)
     return agg[inv]
+
+
+def multi_input(view, skip_coinjoin: bool = True) -> np.ndarray:
+    """Cluster id per address under the multi-input heuristic alone (Meiklejohn et al. 2013)."""
+    return cluster_addresses(view, ("multi-input",), skip_coinjoin=skip_coinjoin)

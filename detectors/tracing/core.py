@@ -29,7 +29,7 @@ from simulator.schema import ServiceKind
 
 from . import kernels as K
 
-__all__ = ["POLICIES", "STOP_SERVICES", "TraceResult", "trace", "seed_mask"]
+__all__ = ["POLICIES", "STOP_SERVICES", "TraceResult", "trace", "seed_mask", "stop_mask"]
 
 #: policy -> (kind, input order, output order, fee last by default)
 POLICIES = {
@@ -128,7 +128,8 @@ def stop_mask(view, stop_at_services: bool = True, kinds=STOP_SERVICES) -> np.nd
 
 def trace(view, policy: str = "haircut", *, max_hops: int | None = None,
           stop_at_services: bool = True, fee: str | None = None,
-          orders: str | None = None) -> TraceResult:
+          orders: str | None = None, seed_tx: np.ndarray | None = None,
+          stop: np.ndarray | None = None) -> TraceResult:
     """Propagate the taint of the seed transactions' outputs through the ledger.
 
     Parameters
@@ -145,6 +146,11 @@ def trace(view, policy: str = "haircut", *, max_hops: int | None = None,
     orders : str or None
         Two XIYO letters overriding the ordered policy's input and output orders, e.g. ``"TH"``
         (inputs: F, L, T, C, H, S; outputs: F, L, H, S).
+    seed_tx : bool array per transaction, or None
+        Transactions whose outputs start fully tainted (default: ``view.seeds``). Composite
+        detectors use it to re-seed from the far side of a mixer or bridge.
+    stop : bool array per output, or None
+        Outputs where taint is recorded but not propagated (overrides ``stop_at_services``).
 
     Returns
     -------
@@ -169,13 +175,23 @@ def trace(view, policy: str = "haircut", *, max_hops: int | None = None,
     if fee is not None:
         fee_last = fee == "last"
     n_out = view.outputs.num_rows
-    seeds = seed_mask(view)
+    if seed_tx is None:
+        seeds = seed_mask(view)
+    else:
+        seeds = np.asarray(seed_tx, dtype=bool)
+        if seeds.shape != (view.n_transactions,):
+            raise ConfigError(f"seed_tx must be a bool array of shape ({view.n_transactions},)")
     if n_out == 0 or not seeds.any():
         z = np.zeros(n_out)
         return TraceResult(z, np.full(n_out, -1, np.int64), z.copy())
     legs = _legs(view)
     hops = K.NO_LIMIT if max_hops is None else int(max_hops)
-    stop = stop_mask(view, stop_at_services)
+    if stop is None:
+        stop = stop_mask(view, stop_at_services)
+    else:
+        stop = np.asarray(stop, dtype=bool)
+        if stop.shape != (n_out,):
+            raise ConfigError(f"stop must be a bool array of shape ({n_out},)")
     common = (legs["tx_utxo"], seeds, legs["in_start"], legs["in_rows"], legs["in_amt"],
               legs["in_spent"], legs["in_pair"], legs["out_start"], legs["out_rows"],
               legs["out_amt"], legs["out_pair"], stop, legs["n_pairs"])

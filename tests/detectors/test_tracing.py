@@ -208,3 +208,18 @@ def test_invariants_on_random_ledgers(view):
     # poison's support contains every other policy's support
     for p in ("haircut", "fifo", "lifo", "tiho"):
         assert np.all(res["poison"][res[p] > 1e-6] > 0)
+
+
+def test_custom_seeds_and_stops():
+    view, ids = utxo_two_by_two()
+    seed_tx = np.zeros(view.n_transactions, bool)
+    seed_tx[ids["tx"]] = True          # re-seed from the 2x2 transaction itself
+    r = trace(view, "fifo", seed_tx=seed_tx)
+    assert r.output_taint[ids["t"]] == 0
+    assert r.output_taint[ids["p"]] == 1000 and r.output_taint[ids["q"]] == 2800
+    stop = np.zeros(view.outputs.num_rows, bool)
+    stop[ids["t"]] = True              # stop at T's coin: recorded, not propagated
+    r = trace(view, "poison", stop=stop)
+    assert r.output_taint[ids["t"]] == 1000 and r.output_taint[ids["p"]] == 0
+    with pytest.raises(ConfigError, match="seed_tx"):
+        trace(view, "fifo", seed_tx=np.ones(2, bool))
