@@ -126,7 +126,8 @@ class Ctx:
         if asset in self.fixed_fee:
             return self.fixed_fee[asset]
         base = self.services.fee_base[asset]
-        return int(max(round(base * np.exp(0.35 * self.rng.standard_normal())), 1))
+        x = base * min(np.exp(0.35 * self.rng.standard_normal()), 2.5)
+        return int(max(round(x), 1))
 
     def fee_bound(self, pos: Pos, n_out: int, rate: int, n_in: int | None = None) -> int:
         if self.utxo(pos.chain):

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..ops import FRESH, OP_COINJOIN
 from ..schema import LinkKind, Role, Stage, Typology
-from ._core import HOUR, Ctx, Pos, fresh_positions, need
+from ._core import HOUR, Ctx, Pos, fresh_positions, merge, need
 
 TORNADO_PARAMS = {
     "denomination": ((0.1, 100.0), 100.0), "notes_per_depositor": ((1, 1000), [30, 55]),
@@ -74,7 +74,6 @@ def tornado(ctx: Ctx, positions: list[Pos], denomination=100.0, notes_per_deposi
         t = ctx.start(p.t)
         dw, da = ctx.wallets(p.chain, len(sizes), Role.MIXER_DEPOSITOR)
         _, est = ctx.split(p, t, da, np.array(sizes) * 1000, Typology.MIXER_POOL)
-        ctx.fixed_fee.setdefault(pool.asset, None)
         for i, s in enumerate(sizes):
             t0 = t + int(ctx.hours([0.1, 1.0])) + i * int(ctx.rng.integers(HOUR // 4, 2 * HOUR))
             win = max(int(np.atleast_1d(ctx.hours(deposit_hours, 1))[0]), 60 * s)
@@ -84,7 +83,6 @@ def tornado(ctx: Ctx, positions: list[Pos], denomination=100.0, notes_per_deposi
             idx, _ = ctx.pay(dep, ts, np.full(s, ep.address), np.full(s, den),
                              Typology.MIXER_POOL, change=-1, stage=Stage.LAYERING)
             notes += [(int(j), int(tt), int(da[i]), int(dw[i])) for j, tt in zip(idx, ts)]
-        ctx.fixed_fee.pop(pool.asset, None) if ctx.fixed_fee.get(pool.asset) is None else None
     if not notes:
         return out
     order = ctx.rng.permutation(len(notes))
@@ -132,7 +130,6 @@ def tornado(ctx: Ctx, positions: list[Pos], denomination=100.0, notes_per_deposi
                     hard=False)
         if wal >= 0:
             out.append(Pos(pool.chain, pool.asset, wal, addr, int(wt.max()), max(got, 0), 1))
-    from ._core import merge
     return merge(ctx, out)
 
 
@@ -161,13 +158,7 @@ def coinjoin(ctx: Ctx, positions: list[Pos], denomination=0.0, peers=(4, 20), sl
         n = min(n, 3000)
         t = ctx.start(p.t)
         w, a = ctx.wallets(btc, n, Role.MIXER_DEPOSITOR)
-        chunks = [np.arange(s, min(s + 2000, n)) for s in range(0, n, 2000)]
-        if len(chunks) > 1:
-            raise ConfigError_(ctx, "coinjoin position too large; add a split step first")
-        ctx.fixed_fee.setdefault(a_btc, rate)
         ctx.split(p, t, a, np.ones(n, np.int64), Typology.COINJOIN)
-        if ctx.fixed_fee.get(a_btc) == rate and not ctx.fp.get("fixed_fee"):
-            ctx.fixed_fee.pop(a_btc)
         slot_w += list(w)
         slot_a += list(a)
         slot_t += [t] * n
@@ -187,7 +178,7 @@ def coinjoin(ctx: Ctx, positions: list[Pos], denomination=0.0, peers=(4, 20), sl
         k = min(ctx.draw(peers), len(benign))
         peer = ctx.rng.choice(benign, k, replace=False) if k > 0 else np.zeros(0, np.int64)
         parts_w = np.concatenate([np.array(slot_w)[sel], peer]).astype(np.int64)
-        parts_a = np.concatenate([np.array(rw)[sel] * 0 + np.array(ra)[sel],
+        parts_a = np.concatenate([np.array(ra)[sel],
                                   np.full(k, FRESH)]).astype(np.int64)
         perm = ctx.rng.permutation(len(parts_w))
         ctx.add(Typology.COINJOIN, t=t, chain=btc, asset=a_btc, code=OP_COINJOIN, src=-1,
@@ -200,18 +191,6 @@ def coinjoin(ctx: Ctx, positions: list[Pos], denomination=0.0, peers=(4, 20), sl
         t += int(ctx.hours(gap_hours))
         i += s
     return out
-
-
-class ConfigError_(Exception):
-    pass
-
-
-def _cfg_err(ctx, msg):
-    from ..errors import ConfigError
-    raise ConfigError(f"incident {ctx.k}: {msg}")
-
-
-ConfigError_ = None  # noqa: F811  (replaced below)
 
 
 def custodial(ctx: Ctx, positions: list[Pos], mixer=0, outputs=(1, 3)) -> list[Pos]:

@@ -1,0 +1,153 @@
+"""Integration: where laundered value leaves the attacker for a cash-out service.
+
+``exchange_deposit``
+    Deposits to customer deposit addresses at exchanges (Ronin: Huobi, FTX, Crypto.com;
+    Harmony: Binance, Huobi, OKX; ALEX Lab: 5 Coinbase deposit addresses). ``converge = true``
+    sends every position to *one* deposit address (the Chainalysis Japan cascade). On account
+    chains the exchange later sweeps the deposit address into its hot wallet (a benign op);
+    on Bitcoin the economy's 6-hourly consolidation sweeps it.
+``structuring``
+    Zaif 2018 (Fisco lawsuit, BlockTrace): 1,451.7 BTC deposited to Binance as about 7,000
+    deposits under the 2-BTC no-KYC withdrawal limit, a new deposit address per deposit. The
+    limit is scaled by the scenario's value scale (``limit_usd`` overrides it); mule wallets
+    make the deposits one after another with explicit amounts just under the limit.
+``otc``
+    OTC brokers (OFAC/DOJ April 2023: Wu Huihui, Cheng Hung Man; TRM: DPRK sells USDT on TRON
+    to OTC brokers). The desk receives BTC/ETH/USDT and may pay USDT on TRON back (hidden
+    ``OTC`` link; ``payout = true``); without payout the value is settled off-chain.
+``marketplace``
+    A guarantee marketplace escrow taking USDT on TRON (Huione Guarantee: more than $35M of
+    DMM Bitcoin funds in July 2024, ZachXBT/Elliptic; FinCEN section 311, May 2025).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ops import OP_SPLIT
+from ..schema import LinkKind, Role, Stage, Typology
+from ._core import HOUR, Ctx, Pos, fresh_positions, need
+
+DEPOSIT_PARAMS = {"converge": "bool", "exchanges": ((0, 99), -1), "per_position": ((1, 100), 1)}
+STRUCT_PARAMS = {"limit_btc": ((0.0001, 1000.0), 2.0), "limit_usd": ((0.0, 1e9), 0.0),
+                 "exchange": ((0, 99), 0), "per_mule": ((1, 4000), [30, 80]),
+                 "gap_minutes": ((0.0, 10_000.0), [5.0, 60.0])}
+OTC_PARAMS = {"desk": ((0, 9), 0), "payout": "bool"}
+MARKET_PARAMS = {}
+
+
+def _sweep(ctx: Ctx, chain: int, asset: int, dep, hot, t) -> None:
+    """The exchange sweeps account-chain deposit addresses into its hot wallet (benign)."""
+    if ctx.utxo(chain):
+        return
+    dep = np.asarray(dep, np.int64)
+    ts = np.asarray(t, np.int64) + ctx.rng.integers(10 * 60, 12 * HOUR, len(dep))
+    ctx.stream.add(t=ts, chain=chain, asset=asset, code=OP_SPLIT, src=dep, out_count=1,
+                   out_addr=np.asarray(hot, np.int64), out_value=1,
+                   fee_rate=ctx.services.fee_base[asset],
+                   aux=ctx.rng.integers(0, 1 << 30, len(dep)))
+
+
+def exchange_deposit(ctx: Ctx, positions: list[Pos], converge=False, exchanges=-1,
+                     per_position=1) -> list[Pos]:
+    ex = None if exchanges is None or (isinstance(exchanges, int) and exchanges < 0) else \
+        ([exchanges] if isinstance(exchanges, int) else list(exchanges))
+    one: dict[int, tuple] = {}  # chain -> (deposit address, hot wallet) when converging
+    last: dict[tuple, int] = {}
+    for p in positions:
+        if converge:
+            if p.chain not in one:
+                one[p.chain] = ctx.deposit_addresses(p.chain, 1, ex)
+            dst, hot = one[p.chain]
+        else:
+            dst, hot = ctx.deposit_addresses(p.chain, ctx.draw(per_position), ex)
+        t = ctx.start(p.t)
+        ctx.split(p, t, dst, ctx.weights(len(dst)), Typology.EXCHANGE_DEPOSIT,
+                  stage=Stage.INTEGRATION)
+        if converge:
+            key = (p.chain, p.asset)
+            last[key] = max(last.get(key, 0), t)
+        else:
+            _sweep(ctx, p.chain, p.asset, dst, hot, t)
+    for (chain, asset), tt in last.items():
+        d, h = one[chain]
+        _sweep(ctx, chain, asset, d, h, tt)
+    return []
+
+
+def structuring(ctx: Ctx, positions: list[Pos], limit_btc=2.0, limit_usd=0.0, exchange=0,
+                per_mule=(30, 80), gap_minutes=(5.0, 60.0)) -> list[Pos]:
+    W = ctx.world
+    out = []
+    rnd = ctx.fp.get("round_amounts", False)
+    for p in positions:
+        usd_lim = limit_usd or limit_btc * W.assets[W.asset_id("BTC")].usd_price * ctx.scale
+        lim = int(W.usd_to_units(p.asset, usd_lim))
+        need(lim > 10 * ctx.dust(p.asset),
+             f"incident {ctx.k}: structuring limit is below the dust limit")
+        rate_max = ctx.services.fee_base[p.asset] * 3
+        n_dep = int(p.est * 0.97 // lim)
+        if n_dep < 1:
+            out.append(p)
+            continue
+        sizes = []
+        while sum(sizes) < n_dep:
+            sizes.append(min(ctx.draw(per_mule), n_dep - sum(sizes)))
+        t = ctx.start(p.t)
+        mw, ma = ctx.wallets(p.chain, len(sizes), Role.MULE)
+        _, est = ctx.split(p, t, ma, np.array(sizes) * 1000, Typology.STRUCTURING)
+        for i, s in enumerate(sizes):
+            fee = ctx.fee_bound(Pos(p.chain, p.asset, 0, 0, 0, 0, 1), 1, rate_max, n_in=1)
+            budget = est[i] - s * fee
+            if budget < s * ctx.dust(p.asset) * 4:
+                continue
+            amt = np.minimum(lim * ctx.rng.uniform(0.85, 0.995, s), budget / s).astype(np.int64)
+            if rnd:  # "1.99 BTC" style: just under the limit, two significant digits
+                mag = 10 ** max(int(np.log10(max(lim, 1))) - 2, 0)
+                amt = np.maximum(amt // mag * mag, ctx.dust(p.asset) * 2)
+            dst, hot = ctx.deposit_addresses(p.chain, s, [exchange])
+            gaps = ctx.rng.uniform(*(gap_minutes if isinstance(gap_minutes, (list, tuple))
+                                     else (gap_minutes, gap_minutes)), s) * 60
+            ts = t + int(ctx.hours([0.1, 2.0])) + np.cumsum(np.maximum(gaps, 1)).astype(np.int64)
+            mule = Pos(p.chain, p.asset, int(mw[i]), int(ma[i]), t, est[i], 1)
+            ctx.pay(mule, ts, dst, amt, Typology.STRUCTURING, stage=Stage.INTEGRATION,
+                    change=-2)
+            _sweep(ctx, p.chain, p.asset, dst, hot, ts)
+    return out
+
+
+def otc(ctx: Ctx, positions: list[Pos], desk=0, payout=False) -> list[Pos]:
+    W, sv = ctx.world, ctx.services
+    need(0 <= desk < len(sv.otc), f"incident {ctx.k}: otc desk {desk} out of range")
+    d = sv.otc[desk]
+    usdt_t = W.asset_id("USDT-TRON")
+    trx = W.asset_chain(usdt_t)
+    out = []
+    for p in positions:
+        need(p.asset in d.endpoints, f"incident {ctx.k}: the OTC desk does not take "
+                                     f"{ctx.sym(p.asset)}")
+        t = ctx.start(p.t)
+        ref, est = ctx.split(p, t, [d.endpoints[p.asset].address], [1], Typology.OTC,
+                             stage=Stage.INTEGRATION)
+        if payout:
+            w, a = ctx.wallets(trx, 1, Role.CASHOUT)
+            rate = (W.assets[p.asset].usd_price / W.assets[usdt_t].usd_price
+                    * 10.0 ** (W.assets[usdt_t].decimals - W.assets[p.asset].decimals)
+                    * (1 - d.spread))
+            t2 = t + int(ctx.rng.integers(10 * 60, 6 * HOUR))
+            ctx.linked(t2, trx, usdt_t, d.endpoints[usdt_t].address, ref, rate, LinkKind.OTC,
+                       [a[0]], [1], Typology.OTC, stage=Stage.INTEGRATION)
+            out += fresh_positions(ctx, trx, usdt_t, w, a, t2,
+                                   [int(est[0] * rate) - sv.fee_base[usdt_t] * 90_000])
+    return out
+
+
+def marketplace(ctx: Ctx, positions: list[Pos]) -> list[Pos]:
+    sv = ctx.services
+    usdt_t = ctx.world.asset_id("USDT-TRON")
+    for p in positions:
+        need(p.asset == usdt_t, f"incident {ctx.k}: the marketplace takes USDT-TRON, got "
+                                f"{ctx.sym(p.asset)} (bridge first)")
+        ctx.split(p, ctx.start(p.t), [sv.marketplace.address], [1], Typology.MARKETPLACE,
+                  stage=Stage.INTEGRATION)
+    return []

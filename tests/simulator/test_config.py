@@ -1,0 +1,57 @@
+"""Scenario files, validation and the registry."""
+
+import pytest
+
+from simulator import make, registry
+from simulator.config import load_scenario_file, scenario_from_dict
+from simulator.errors import ConfigError
+
+
+def test_registry_lists_benign_and_resolves_latest():
+    ids = registry.list_scenarios()
+    assert "benign-v1" in ids and ids["benign-v1"]
+    assert registry.resolve("benign").id == registry.resolve("benign-v1").id
+
+
+@pytest.mark.parametrize("bad,needle", [
+    ("benign-v9", "available: benign-v1"),
+    ("bening", "did you mean 'benign'"),
+    ("", "registered id"),
+])
+def test_unknown_ids(bad, needle):
+    with pytest.raises(ConfigError, match=needle):
+        registry.resolve(bad)
+
+
+@pytest.mark.parametrize("doc,needle", [
+    ({"id": "x-v1", "colour": 1}, "unknown key 'colour'"),
+    ({"id": "x-v1", "economy": {"transactoins": 5}}, "unknown key economy.transactoins"),
+    ({"id": "x-v1", "economy": {"transactions": 1.5}}, "must be an integer"),
+    ({"id": "x-v1", "economy": {"transactions": 10}}, "at least 100"),
+    ({"id": "x-v1", "economy": {"fresh_address_rate": 2.0}}, "between 0 and 1"),
+    ({"id": "x-v1", "economy": {"chain_share": {"dogecoin": 1.0}}}, "unknown chain"),
+    ({"id": "x-v1", "economy": {"mix": {"teleport": 1.0}}}, "unknown behaviour"),
+    ({"economy": {}}, "'id' must be"),
+    ({"id": "x-v1", "incident": [3]}, "must be tables"),
+])
+def test_validation_errors_name_the_key(doc, needle):
+    with pytest.raises(ConfigError, match=needle) as e:
+        scenario_from_dict(doc, origin="t.toml")
+    assert "\n" not in str(e.value) and str(e.value).startswith("t.toml")
+
+
+def test_user_toml_file_in_place_of_an_id(tmp_path):
+    f = tmp_path / "mine.toml"
+    f.write_text('id = "mine-v1"\ndescription = "small"\n[economy]\ntransactions = 600\n'
+                 'days = 5\nexchanges = 2\n')
+    s = load_scenario_file(f)
+    assert s.economy.transactions == 600 and s.economy.exchanges == 2
+    ds = make(str(f), seed=2)
+    assert ds.meta["scenario"] == "mine-v1" and ds.meta["params"]["economy"]["days"] == 5
+
+
+def test_overrides_are_validated():
+    with pytest.raises(ConfigError, match="unknown scenario override"):
+        make("benign-v1", bogus=1)
+    with pytest.raises(ConfigError, match="seed"):
+        make("benign-v1", seed=-3, transactions=500)

@@ -1,0 +1,109 @@
+"""Dataset persistence, the observable view, export and corrupt input."""
+
+import json
+
+import numpy as np
+import pytest
+
+from simulator import make
+from simulator.dataset import Dataset
+from simulator.errors import DatasetError
+from simulator.schema import OBSERVABLE_TABLES, TRUTH_TABLES
+
+
+@pytest.fixture(scope="module")
+def small():
+    return make("benign-v1", seed=3, transactions=1500)
+
+
+def test_roundtrip(small, tmp_path):
+    small.save(tmp_path / "d")
+    back = Dataset.load(tmp_path / "d")
+    assert back.meta["content_hash"] == small.meta["content_hash"]
+    assert back.content_hash() == small.content_hash()
+    for name in small.tables:
+        for col in small.tables[name]:
+            a, b = small.tables[name][col], back.tables[name][col]
+            assert a.dtype == b.dtype and np.array_equal(a, b), (name, col)
+
+
+def test_observable_view_has_no_truth(small):
+    view = small.observable()
+    for name in TRUTH_TABLES:
+        assert not hasattr(view, name)
+    for name in OBSERVABLE_TABLES:
+        assert getattr(view, name).num_rows == small.tables[name].num_rows
+    assert "incidents" not in view.meta
+
+
+def test_address_ids_carry_no_degree_information(small):
+    deg = np.bincount(small.outputs["address_id"], minlength=small.addresses.num_rows)
+    from scipy.stats import spearmanr
+
+    rho = spearmanr(np.arange(len(deg)), deg).statistic  # ties averaged
+    assert abs(rho) < 0.08
+
+
+def test_atomic_save_leaves_nothing_on_failure(small, tmp_path, monkeypatch):
+    calls = {"n": 0}
+    real = Dataset._parquet_bytes
+
+    def failing(self, name):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError("disk full")
+        return real(self, name)
+
+    monkeypatch.setattr(Dataset, "_parquet_bytes", failing)
+    with pytest.raises(OSError):
+        small.save(tmp_path / "d")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_replaces_an_existing_dataset(small, tmp_path):
+    small.save(tmp_path / "d")
+    other = make("benign-v1", seed=4, transactions=800)
+    other.save(tmp_path / "d")
+    assert Dataset.load(tmp_path / "d").meta["content_hash"] == other.meta["content_hash"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]
+
+
+@pytest.mark.parametrize("damage", ["missing_dir", "no_meta", "bad_meta", "old_schema",
+                                    "missing_table", "truncated", "missing_column"])
+def test_corrupt_datasets_raise_one_line(small, tmp_path, damage):
+    d = tmp_path / "d"
+    small.save(d)
+    if damage == "missing_dir":
+        d = tmp_path / "nope"
+    elif damage == "no_meta":
+        (d / "meta.json").unlink()
+    elif damage == "bad_meta":
+        (d / "meta.json").write_text("{not json")
+    elif damage == "old_schema":
+        m = json.loads((d / "meta.json").read_text())
+        m["schema_version"] = 0
+        (d / "meta.json").write_text(json.dumps(m))
+    elif damage == "missing_table":
+        (d / "outputs.parquet").unlink()
+    elif damage == "truncated":
+        raw = (d / "transactions.parquet").read_bytes()
+        (d / "transactions.parquet").write_bytes(raw[: len(raw) // 2])
+    elif damage == "missing_column":
+        import pyarrow.parquet as pq
+
+        t = pq.read_table(d / "inputs.parquet").drop(["amount"])
+        pq.write_table(t, d / "inputs.parquet")
+    with pytest.raises(DatasetError) as e:
+        Dataset.load(d)
+    assert "\n" not in str(e.value) and str(e.value)
+
+
+def test_to_networkx_neighbourhood(small):
+    g_all = small.to_networkx(max_edges=10**6)
+    a = int(small.outputs["address_id"][small.transactions.num_rows // 2])
+    g = small.to_networkx([a], hops=1)
+    assert a in g and g.number_of_nodes() <= g_all.number_of_nodes()
+    for u, v, d in g.edges(data=True):
+        assert {"tx_id", "timestamp", "asset", "amount", "incident"} <= set(d)
+    with pytest.raises(DatasetError):
+        small.to_networkx(max_edges=5)

@@ -1,0 +1,72 @@
+"""The command line: generate, describe, scenarios, and one-line errors with exit code 2."""
+
+import filecmp
+import subprocess
+import sys
+
+import pytest
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-c", "from benchmarks.cli import main; main()", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_generate_twice_identical_and_describe(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    r = run("generate", "--scenario", "benign", "--transactions", "3000", "--seed", "7",
+            "--out", str(a), "-q")
+    assert r.returncode == 0, r.stderr
+    assert run("generate", "-s", "benign", "-n", "3000", "--seed", "7", "-o", str(b),
+               "-q").returncode == 0
+    names = sorted(p.name for p in a.iterdir())
+    _, mismatch, errors = filecmp.cmpfiles(a, b, names, shallow=False)
+    assert mismatch == [] and errors == []
+    r = run("describe", str(a))
+    assert r.returncode == 0 and "transactions" in r.stdout and "degree" in r.stdout
+    r = run("describe", str(a), "--json")
+    assert r.returncode == 0 and '"transactions"' in r.stdout
+
+
+@pytest.mark.parametrize("args,needle", [
+    (("generate", "--scenario", "benign", "--seed", "-1", "--out", "X"), "seed"),
+    (("generate", "--scenario", "benign", "--transactions", "abc", "--out", "X"), "transactions"),
+    (("generate", "--scenario", "benign"), "--out"),
+    (("generate", "--scenario", "benin", "--out", "X"), "did you mean"),
+    (("describe", "NO_SUCH_DIR"), "not found"),
+    (("frobnicate",), "No such command"),
+])
+def test_user_errors_are_one_line_exit_2(tmp_path, args, needle):
+    args = tuple(str(tmp_path / a) if a in ("X", "NO_SUCH_DIR") else a for a in args)
+    r = run(*args)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = [x for x in r.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and needle in lines[0], r.stderr
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "X").exists()
+
+
+def test_truncated_parquet_is_one_line(tmp_path):
+    d = tmp_path / "d"
+    assert run("generate", "-n", "800", "-o", str(d), "-q").returncode == 0
+    p = d / "outputs.parquet"
+    p.write_bytes(p.read_bytes()[:100])
+    r = run("describe", str(d))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+    assert "outputs.parquet" in r.stderr
+
+
+def test_malformed_scenario_file(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('id = "x-v1"\n[economy]\ntransactions = "many"\n')
+    r = run("generate", "--scenario", str(bad), "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and "economy.transactions" in r.stderr
+    bad.write_text("id = = broken")
+    r = run("generate", "--scenario", str(bad), "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and "malformed TOML" in r.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_scenarios_lists_benign():
+    r = run("scenarios")
+    assert r.returncode == 0 and "benign-v1" in r.stdout
