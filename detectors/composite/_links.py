@@ -247,3 +247,78 @@ def multi_input_clusters(view) -> np.ndarray:
     g = sp.coo_matrix((np.ones(len(t)), (first[t], a)), shape=(n, n))
     _, labels = connected_components(g, directed=False)
     return labels.astype(np.int64)
+
+
+def _pool_keys(view) -> np.ndarray:
+    """Pool id per address: attributed services group by ``service_name`` (a mixer's or
+    bridge's addresses on every chain), any other address is its own pool."""
+    names = view.addresses["service_name"]
+    kind = np.asarray(view.addresses["service_kind"], dtype=np.int64)
+    n = view.n_addresses
+    key = np.arange(n, dtype=np.int64) + 1_000_000_000  # distinct from name codes
+    named = np.flatnonzero((kind != ServiceKind.NONE)
+                           & np.array([bool(x) for x in names], dtype=bool))
+    if len(named):
+        _, code = np.unique(np.asarray([str(names[i]) for i in named]), return_inverse=True)
+        key[named] = code
+    return key
+
+
+def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0.05,
+                      max_delay=7 * 86_400):
+    """One-to-one deposit -> payout matching by value and time within a service.
+
+    A deposit of USD value ``v`` at time ``t`` into an attributed service pool may match a
+    payout of the same pool (same address, or same ``service_name`` across chains) to a
+    non-service address with value in ``[v (1 - phi), v]`` and time in ``(t, t + max_delay]``.
+    Deposits are taken in time order and each takes the unmatched candidate with the value
+    closest to its own (earliest on ties): the greedy FIFO assignment of the benchmark's
+    bridge matcher design (detection-methods §5) and of FIFO temporal matching for mixers
+    (Cristodaro, Kraner & Tessone, arXiv 2510.09433). Pools with fixed denominations make this
+    ambiguous; it is meant as the last resort after identifier and fingerprint links.
+    """
+    d_tx, d_out, d_addr = service_payments(view, kinds)
+    w_tx, w_to, w_pool = _payouts(view, kinds)
+    if len(d_tx) == 0 or len(w_tx) == 0:
+        return _EMPTY, _EMPTY.copy()
+    pool = _pool_keys(view)
+    price = view.usd_per_base_unit()
+    outs = view.outputs
+    out_usd = outs["amount"] * price[outs["asset_id"]]
+    d_usd = np.bincount(np.searchsorted(np.unique(d_tx), d_tx), weights=out_usd[d_out])
+    d_tx_u, first = np.unique(d_tx, return_index=True)
+    d_pool = pool[d_addr[first]]
+    # payout value: the tx's outputs to non-service addresses (one row per payout tx)
+    w_tx_u, w_first = np.unique(w_tx, return_index=True)
+    w_usd = np.zeros(len(w_tx_u))
+    svc = np.isin(view.addresses["service_kind"], np.asarray(kinds, dtype=np.int64))
+    m = np.isin(outs["tx_id"], w_tx_u) & ~svc[outs["address_id"]]
+    np.add.at(w_usd, np.searchsorted(w_tx_u, outs["tx_id"][m]), out_usd[m])
+    w_p = pool[w_pool[w_first]]
+    ts = view.transactions["timestamp"]
+    order = np.lexsort((ts[w_tx_u], w_p))
+    w_tx_u, w_usd, w_p = w_tx_u[order], w_usd[order], w_p[order]
+    w_t = ts[w_tx_u]
+    taken = np.zeros(len(w_tx_u), dtype=bool)
+    ins, outs_ = [], []
+    for k in np.argsort(ts[d_tx_u], kind="stable"):
+        lo = np.searchsorted(w_p, d_pool[k], "left")
+        hi = np.searchsorted(w_p, d_pool[k], "right")
+        t0, v = ts[d_tx_u[k]], d_usd[k]
+        # candidates of this pool in the time window (the slice is sorted by time)
+        a = lo + np.searchsorted(w_t[lo:hi], t0, "right")
+        b = lo + np.searchsorted(w_t[lo:hi], t0 + max_delay, "right")
+        best, best_gap = -1, np.inf
+        for p in range(a, b):
+            if taken[p] or w_tx_u[p] == d_tx_u[k]:
+                continue
+            if not (v * (1 - phi) <= w_usd[p] <= v * (1 + 1e-9)):
+                continue
+            gap = v - w_usd[p]
+            if gap < best_gap:
+                best, best_gap = p, gap
+        if best >= 0:
+            taken[best] = True
+            ins.append(d_tx_u[k])
+            outs_.append(w_tx_u[best])
+    return np.asarray(ins, np.int64), np.asarray(outs_, np.int64)

@@ -49,7 +49,7 @@ EPS_USD = 1e-6
 
 
 def gather_links(view, link_detectors=DEFAULT_LINK_DETECTORS, builtin_links=True,
-                 min_link_score=0.0, swap_window=3600):
+                 min_link_score=0.0, swap_window=3600, amount_links=True):
     """All candidate service links ``(in_tx_id, out_tx_id)`` with their source name.
 
     Registered link detectors that cannot be loaded are skipped and listed in ``unavailable``.
@@ -79,6 +79,13 @@ def gather_links(view, link_detectors=DEFAULT_LINK_DETECTORS, builtin_links=True
             ins.append(a)
             outs.append(b)
             src += [name] * len(a)
+    if amount_links:  # last resort, only for deposits no other linker explains
+        a, b = L.amount_time_links(view)
+        linked = np.concatenate(ins) if ins else np.zeros(0, np.int64)
+        keep = ~np.isin(a, linked)
+        ins.append(a[keep])
+        outs.append(b[keep])
+        src += ["amount-time"] * int(keep.sum())
     a = np.concatenate(ins) if ins else np.zeros(0, np.int64)
     b = np.concatenate(outs) if outs else np.zeros(0, np.int64)
     ts = view.transactions["timestamp"]
@@ -122,6 +129,9 @@ class Investigator(Detector):
         OTC desks) are listed in ``info["cashout"]`` but score zero.
     swap_window : int, default 3600
         Seconds within which a DEX pays a swap back (built-in swap-return linker).
+    amount_links : bool, default True
+        Last resort for tainted deposits that no other linker explains: one-to-one value and
+        time matching within the service (:func:`detectors.composite._links.amount_time_links`).
 
     Scores
     ------
@@ -149,7 +159,8 @@ class Investigator(Detector):
     def __init__(self, policy="haircut", max_rounds=6, max_hops=None,
                  link_detectors=DEFAULT_LINK_DETECTORS, builtin_links=True, min_link_score=0.0,
                  min_taint_fraction=0.05, cluster_lift=0.5, max_cluster_size=1000,
-                 cashout_bonus=1.0, deposit_max_senders=1, swap_window=3600):
+                 cashout_bonus=1.0, deposit_max_senders=1, swap_window=3600,
+                 amount_links=True):
         self.policy = policy
         self.max_rounds = max_rounds
         self.max_hops = max_hops
@@ -162,6 +173,7 @@ class Investigator(Detector):
         self.cashout_bonus = cashout_bonus
         self.deposit_max_senders = deposit_max_senders
         self.swap_window = swap_window
+        self.amount_links = amount_links
 
     def _validate(self):
         if self.policy not in POLICIES:
@@ -193,7 +205,7 @@ class Investigator(Detector):
 
         l_in, l_out, l_src, unavailable = gather_links(
             view, tuple(self.link_detectors), bool(self.builtin_links),
-            float(self.min_link_score), int(self.swap_window))
+            float(self.min_link_score), int(self.swap_window), bool(self.amount_links))
         # the paying side of a link (pool, vault, reserve) is a service even when unattributed
         first_in = L._tx_first_input_address(view)
         stop_addr = attributed.copy()

@@ -99,7 +99,8 @@ def test_investigator_follows_mixer_and_bridge_to_cashout():
 
 def test_investigator_without_links_stops_at_the_mixer():
     view, a, tx = laundering_ledger()
-    s = detectors.make("investigator", builtin_links=False, link_detectors=()).fit(view)
+    s = detectors.make("investigator", builtin_links=False, link_detectors=(),
+                       amount_links=False).fit(view)
     s = s.score(view)
     assert s.address[a["hop"]] > 0
     assert s.address[a["recv"]] == 0 and s.address[a["q"]] == 0
@@ -150,3 +151,19 @@ def test_multi_input_clusters_skip_coinjoin():
     lab = L.multi_input_clusters(led.build().observable())
     assert lab[3] == lab[4]
     assert len({lab[0], lab[1], lab[2]}) == 3
+
+
+def test_amount_time_links_match_value_and_window_one_to_one():
+    led = ToyLedger()
+    u1, u2, r1, r2 = (led.address("ethereum") for _ in range(4))
+    pool = led.address("ethereum", service=ServiceKind.MIXER, name="cust")
+    led.issue(0, [(u1, 50 * GWEI), (u2, 50 * GWEI), (pool, 100 * GWEI)], asset="ETH")
+    d1, _ = led.transfer(10, u1, pool, 20 * GWEI)
+    d2, _ = led.transfer(20, u2, pool, 7 * GWEI)
+    w_far, _ = led.transfer(30, pool, r2, 30 * GWEI)  # larger than any deposit
+    w2, _ = led.transfer(40, pool, r2, int(6.8 * GWEI))  # 3% fee on d2
+    w1, _ = led.transfer(50, pool, r1, int(19.5 * GWEI))  # 2.5% fee on d1
+    i, o = L.amount_time_links(led.build().observable(), phi=0.05)
+    assert sorted(zip(i.tolist(), o.tolist())) == [(d1, w1), (d2, w2)]
+    i, o = L.amount_time_links(led.build().observable(), phi=0.01)  # fees above tolerance
+    assert len(i) == 0
