@@ -38,7 +38,8 @@ def _check_heuristics(heuristics) -> tuple[str, ...]:
 
 
 def cluster_addresses(view, heuristics=DEFAULT_HEURISTICS, *, skip_coinjoin: bool = True,
-                      t_max: int = 3200, a_max_usd: float = 30.0) -> np.ndarray:
+                      t_max: int = 3200, a_max_usd: float = 30.0,
+                      deposit_only_forwards: bool = True) -> np.ndarray:
     """Cluster id per address under the chosen heuristics (union of their links).
 
     Parameters
@@ -49,6 +50,7 @@ def cluster_addresses(view, heuristics=DEFAULT_HEURISTICS, *, skip_coinjoin: boo
     skip_coinjoin : bool
         Do not apply multi-input / change to transactions that look like CoinJoins.
     t_max, a_max_usd : deposit-address parameters (Victor 2020: 3200 blocks, 0.01 ETH).
+    deposit_only_forwards : a deposit address must send only to exchanges (our refinement).
 
     Returns
     -------
@@ -63,7 +65,7 @@ def cluster_addresses(view, heuristics=DEFAULT_HEURISTICS, *, skip_coinjoin: boo
         elif h == "change":
             a, b = change_pairs(view, skip_coinjoin)
         else:
-            a, b = deposit_pairs(view, t_max, a_max_usd)
+            a, b = deposit_pairs(view, t_max, a_max_usd, deposit_only_forwards)
         a_parts.append(a)
         b_parts.append(b)
     a = np.concatenate(a_parts) if a_parts else np.zeros(0, np.int64)

@@ -14,7 +14,9 @@
   address pays X and X forwards to a publicly attributed exchange address within ``t_max``
   blocks (3200) with ``received - forwarded`` in ``[0, a_max]`` (0.01 ETH; here in USD at the
   reference price, 30 USD). All (non-service) addresses paying the same deposit address form
-  one cluster; the deposit address itself belongs to the exchange and is not merged.
+  one cluster; the deposit address itself belongs to the exchange and is not merged. By default
+  we also require that the deposit address sends only to exchange addresses (see
+  :func:`deposit_addresses`).
 """
 
 from __future__ import annotations
@@ -146,8 +148,13 @@ def _account_edges(view):
             "block": view.transactions["block_height"][tx], "tx": tx}
 
 
-def deposit_addresses(view, t_max: int = 3200, a_max_usd: float = 30.0):
+def deposit_addresses(view, t_max: int = 3200, a_max_usd: float = 30.0,
+                      only_forwards: bool = True):
     """Victor (2020): boolean per address, True for detected exchange deposit addresses.
+
+    With ``only_forwards`` (our refinement) a deposit address must send *only* to attributed
+    exchange addresses: it is exchange-controlled and just sweeps to the hot wallet, whereas a
+    personal address that sometimes pays an exchange also pays others.
 
     Returns ``(is_deposit, edges)`` where ``edges`` are the account edges used.
     """
@@ -173,12 +180,16 @@ def deposit_addresses(view, t_max: int = 3200, a_max_usd: float = 30.0):
                           e["block"][ii], e["usd"][ii], e["asset"][ii], e["tx"][ii],
                           e["tx"][ff], int(t_max), float(a_max_usd))
     is_dep[e["src"][ff][hit]] = True
+    if only_forwards:
+        other = ~exch[e["dst"]]
+        is_dep[e["src"][other]] = False
     return is_dep, e
 
 
-def deposit_pairs(view, t_max: int = 3200, a_max_usd: float = 30.0):
+def deposit_pairs(view, t_max: int = 3200, a_max_usd: float = 30.0,
+                  only_forwards: bool = True):
     """Victor (2020): pairs of (non-service) addresses paying the same deposit address."""
-    is_dep, e = deposit_addresses(view, t_max, a_max_usd)
+    is_dep, e = deposit_addresses(view, t_max, a_max_usd, only_forwards)
     if e is None or not is_dep.any():
         return _empty()
     service = view.addresses["service_kind"] != ServiceKind.NONE

@@ -93,7 +93,7 @@ def test_one_time_change():
     del y
 
 
-def _deposit_ledger(gap_blocks: int, diff_gwei: int):
+def _deposit_ledger(gap_blocks: int, diff_gwei: int, also_pays: bool = False):
     led = ToyLedger()
     u1, u2, u3 = (led.address("ethereum") for _ in range(3))
     x = led.address("ethereum")
@@ -103,6 +103,8 @@ def _deposit_ledger(gap_blocks: int, diff_gwei: int):
     led.transfer(12 + 12 * gap_blocks, x, ex, 2 * GWEI - diff_gwei - 1000, fee=1000)
     led.transfer(24 + 12 * gap_blocks, u2, x, 3 * GWEI)
     led.transfer(36 + 12 * gap_blocks, u3, u1, GWEI)  # a plain payment links nothing
+    if also_pays:  # x also pays a non-exchange address: a personal wallet, not a deposit
+        led.transfer(48 + 12 * gap_blocks, x, u3, GWEI)
     return led.build().observable(), (u1, u2, u3, x, ex)
 
 
@@ -118,6 +120,9 @@ def test_exchange_deposit_address_clustering():
         view, (u1, u2, *_r) = _deposit_ledger(gap_blocks=gap, diff_gwei=diff)
         assert not deposit_addresses(view)[0].any()
         assert not same(cluster_addresses(view, ("deposit",)), u1, u2)
+    view, (u1, u2, *_r) = _deposit_ledger(gap_blocks=10, diff_gwei=1_000_000, also_pays=True)
+    assert not same(cluster_addresses(view, ("deposit",)), u1, u2)
+    assert same(cluster_addresses(view, ("deposit",), deposit_only_forwards=False), u1, u2)
 
 
 def test_lift_to_entities():
