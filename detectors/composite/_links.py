@@ -2,8 +2,7 @@
 package provides them, a fallback used when its detector is not registered).
 
 * :func:`trace_from` runs a :mod:`detectors.tracing` policy from an arbitrary set of seed
-  transactions with an arbitrary per-output stop mask (the public ``tracing.trace`` starts
-  from ``view.seeds`` and stops only at cash-out services).
+  transactions with an arbitrary per-output stop mask.
 * :func:`bridge_memo_links` pairs bridge locks and releases that carry the same public deposit
   id, the identifier-based rule of XChainWatcher (Augusto et al., arXiv 2410.02029).
 * :func:`swap_return_links` pairs a payment into a DEX pool with the pool's next payment back
@@ -12,8 +11,8 @@ package provides them, a fallback used when its detector is not registered).
   address match (the recipient is the depositor) and unique gas price (a deposit whose fee rate
   is unique in its pool, matched to a later withdrawal with that fee rate), on mixer pools that
   are publicly attributed.
-* :func:`multi_input_clusters` is Meiklejohn et al.'s (IMC'13) multi-input heuristic with
-  BlockSci's CoinJoin filter, used only when ``detectors.clustering`` does not provide one.
+* :func:`amount_time_links`: one-to-one value and time matching inside a service, the last
+  resort for tainted deposits that nothing else explains.
 
 Every link is ``(in_tx_id, out_tx_id)`` with ``t(in) <= t(out)``.
 """
@@ -21,8 +20,6 @@ Every link is ``(in_tx_id, out_tx_id)`` with ``t(in) <= t(out)``.
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from simulator.schema import ServiceKind
 
@@ -30,41 +27,16 @@ _EMPTY = np.zeros(0, dtype=np.int64)
 
 
 def trace_from(view, policy, seed_tx, stop_out, max_hops=None):
-    """Taint (base units) per output, tracing ``policy`` from the outputs of ``seed_tx``.
-
-    Parameters
-    ----------
-    view : ObservableView
-    policy : {"poison", "haircut", "fifo", "lifo", "tiho"}
-    seed_tx : bool array of shape (n_transactions,)
-        Transactions whose outputs start fully tainted.
-    stop_out : bool array of shape (n_outputs,)
-        Outputs whose taint is recorded but not propagated further.
-    max_hops : int or None
-
-    Returns
-    -------
-    taint, usd : float arrays of shape (n_outputs,)
-    """
-    from detectors.tracing import core
-    from detectors.tracing import kernels as K
+    """Taint per output (base units, USD) tracing ``policy`` from the outputs of ``seed_tx``,
+    recording but not propagating taint on the outputs flagged in ``stop_out``
+    (:func:`detectors.tracing.trace` with its ``seed_tx`` / ``stop`` overrides)."""
+    from detectors.tracing import trace
 
     n_out = view.outputs.num_rows
-    if n_out == 0 or not seed_tx.any():
+    if n_out == 0 or not np.any(seed_tx):
         return np.zeros(n_out), np.zeros(n_out)
-    kind, in_code, out_code, fee_last = core.POLICIES[policy]
-    legs = core._legs(view)
-    hops = K.NO_LIMIT if max_hops is None else int(max_hops)
-    common = (legs["tx_utxo"], seed_tx, legs["in_start"], legs["in_rows"], legs["in_amt"],
-              legs["in_spent"], legs["in_pair"], legs["out_start"], legs["out_rows"],
-              legs["out_amt"], legs["out_pair"], stop_out, legs["n_pairs"])
-    if kind == "scalar":
-        taint, _ = K.trace_scalar(*common, policy == "poison", hops)
-    else:
-        taint, _ = K.trace_ordered(*common, in_code, out_code, fee_last, hops)
-    taint = np.minimum(taint, legs["out_amt"])
-    usd = taint * view.usd_per_base_unit()[view.outputs["asset_id"]]
-    return taint, usd
+    res = trace(view, policy, max_hops=max_hops, seed_tx=seed_tx, stop=stop_out)
+    return res.output_taint, res.output_usd
 
 
 def _tx_first_input_address(view) -> np.ndarray:
@@ -203,50 +175,6 @@ def mixer_links(view):
     pairs = np.unique(np.stack([np.concatenate([a_in, g_in]), np.concatenate([a_out, g_out])],
                                axis=1), axis=0)
     return pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
-
-
-def _is_coinjoin(view) -> np.ndarray:
-    """BlockSci ``isCoinjoin`` per transaction (generic rule, see detection-methods §4)."""
-    tx = view.transactions
-    n = view.n_transactions
-    cj = np.zeros(n, dtype=bool)
-    cand = np.flatnonzero((tx["n_inputs"] >= 2) & (tx["n_outputs"] >= 3)
-                          & np.asarray(view.is_utxo_tx(), dtype=bool))
-    if len(cand) == 0:
-        return cj
-    outs, ins = view.outputs, view.inputs
-    o_order = np.argsort(outs["tx_id"], kind="stable")
-    o_start = np.searchsorted(outs["tx_id"][o_order], np.arange(n + 1))
-    i_order = np.argsort(ins["tx_id"], kind="stable")
-    i_start = np.searchsorted(ins["tx_id"][i_order], np.arange(n + 1))
-    for t in cand:
-        vals = outs["amount"][o_order[o_start[t]:o_start[t + 1]]]
-        p = (len(vals) + 1) // 2
-        n_addr = len(np.unique(ins["address_id"][i_order[i_start[t]:i_start[t + 1]]]))
-        if p > tx["n_inputs"][t] or p > n_addr:
-            continue
-        u, c = np.unique(vals, return_counts=True)
-        top = u[np.argmax(c)]
-        if c.max() == p and top not in (546, 2730):
-            cj[t] = True
-    return cj
-
-
-def multi_input_clusters(view) -> np.ndarray:
-    """Cluster label per address under the multi-input heuristic (CoinJoins skipped)."""
-    n = view.n_addresses
-    ins = view.inputs
-    if n == 0 or ins.num_rows == 0:
-        return np.arange(n, dtype=np.int64)
-    utxo = np.asarray(view.is_utxo_tx(), dtype=bool)
-    ok_tx = utxo & ~_is_coinjoin(view) & (view.transactions["n_inputs"] >= 2)
-    m = ok_tx[ins["tx_id"]]
-    t, a = ins["tx_id"][m], ins["address_id"][m]
-    first = np.full(view.n_transactions, -1, dtype=np.int64)
-    first[t[::-1]] = a[::-1]
-    g = sp.coo_matrix((np.ones(len(t)), (first[t], a)), shape=(n, n))
-    _, labels = connected_components(g, directed=False)
-    return labels.astype(np.int64)
 
 
 def _pool_keys(view) -> np.ndarray:

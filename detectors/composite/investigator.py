@@ -18,8 +18,9 @@ pipeline (Chainalysis / Elliptic-style investigations; components cited where th
    Tornado address-match and unique-gas-price).
 3. **Re-seed and trace again** from all seeds, for at most ``max_rounds`` rounds or until no new
    link is followed.
-4. **Lift through clusters**: an address in the same multi-input cluster (Meiklejohn et al.,
-   IMC'13; CoinJoins excluded) as a tainted address scores at least ``cluster_lift`` times the
+4. **Lift through clusters** (:mod:`detectors.clustering`: multi-input, Meiklejohn et al.,
+   IMC'13, CoinJoins excluded; exchange deposit reuse, Victor, FC'20): an address in the same
+   cluster as a tainted address scores at least ``cluster_lift`` times the
    cluster's largest traced value (clusters holding an attributed service are not lifted).
 5. **Report cash-out points**: the addresses that paid tainted value into a cash-out service
    (and the service address itself when it looks like a deposit address: at most
@@ -36,6 +37,7 @@ from simulator.errors import ConfigError
 from simulator.schema import ServiceKind
 
 from ..base import Detector, Scores
+from ..clustering import cluster_addresses
 from . import _links as L
 
 #: Attributed services where value is cashed out (recorded, never traced through).
@@ -48,16 +50,31 @@ POLICIES = ("poison", "haircut", "fifo", "lifo", "tiho")
 EPS_USD = 1e-6
 
 
+#: Confidence given to the built-in linkers (ours): identifier matches are certain, the
+#: Tornado fingerprints follow the mixers package's scale, value/time matching is weakest.
+BUILTIN_LINK_SCORES = {"bridge-memo": 1.0, "mixer-address-gas": 0.9, "swap-return": 0.9,
+                       "amount-time": 0.5}
+
+
 def gather_links(view, link_detectors=DEFAULT_LINK_DETECTORS, builtin_links=True,
-                 min_link_score=0.0, swap_window=3600, amount_links=True):
-    """All candidate service links ``(in_tx_id, out_tx_id)`` with their source name.
+                 min_link_score=0.0, swap_window=3600, amount_links=True, best_only=True):
+    """Candidate service links: ``(in_tx_id, out_tx_id, score, source name, unavailable)``.
 
     Registered link detectors that cannot be loaded are skipped and listed in ``unavailable``.
+    With ``best_only``, each incoming transaction keeps only its best-scored links (ties
+    kept), so a weak guess (e.g. FIFO order) never adds to a fingerprint match.
     """
     from ..registry import load
 
-    ins, outs, src = [], [], []
+    ins, outs, scs, src = [], [], [], []
     unavailable = []
+
+    def add(a, b, sc, name):
+        ins.append(np.asarray(a, np.int64))
+        outs.append(np.asarray(b, np.int64))
+        scs.append(np.broadcast_to(np.asarray(sc, np.float64), (len(a),)))
+        src.extend([name] * len(a))
+
     for name in link_detectors:
         try:
             cls = load(name)
@@ -67,30 +84,37 @@ def gather_links(view, link_detectors=DEFAULT_LINK_DETECTORS, builtin_links=True
         s = cls().fit(view).score(view)
         if s.links is None:
             continue
-        keep = np.asarray(s.links["score"], dtype=np.float64) > min_link_score
-        ins.append(np.asarray(s.links["in_tx_id"], np.int64)[keep])
-        outs.append(np.asarray(s.links["out_tx_id"], np.int64)[keep])
-        src += [name] * int(keep.sum())
+        sc = np.asarray(s.links["score"], dtype=np.float64)
+        keep = sc > min_link_score
+        add(np.asarray(s.links["in_tx_id"])[keep], np.asarray(s.links["out_tx_id"])[keep],
+            sc[keep], name)
     if builtin_links:
         for name, fn in (("bridge-memo", L.bridge_memo_links),
                          ("swap-return", lambda v: L.swap_return_links(v, swap_window)),
                          ("mixer-address-gas", L.mixer_links)):
             a, b = fn(view)
-            ins.append(a)
-            outs.append(b)
-            src += [name] * len(a)
+            add(a, b, BUILTIN_LINK_SCORES[name], name)
     if amount_links:  # last resort, only for deposits no other linker explains
         a, b = L.amount_time_links(view)
         linked = np.concatenate(ins) if ins else np.zeros(0, np.int64)
         keep = ~np.isin(a, linked)
-        ins.append(a[keep])
-        outs.append(b[keep])
-        src += ["amount-time"] * int(keep.sum())
+        add(a[keep], b[keep], BUILTIN_LINK_SCORES["amount-time"], "amount-time")
     a = np.concatenate(ins) if ins else np.zeros(0, np.int64)
     b = np.concatenate(outs) if outs else np.zeros(0, np.int64)
+    sc = np.concatenate(scs) if scs else np.zeros(0)
+    names = np.asarray(src, dtype=object)
     ts = view.transactions["timestamp"]
     ok = (a != b) & (ts[a] <= ts[b]) if len(a) else np.zeros(0, bool)
-    return a[ok], b[ok], np.asarray(src, dtype=object)[ok], unavailable
+    if best_only and ok.any():
+        best = np.full(view.n_transactions, -np.inf)
+        np.maximum.at(best, a[ok], sc[ok])
+        ok &= sc >= best[a] - 1e-12
+    # one row per pair (the best score and its source)
+    a, b, sc, names = a[ok], b[ok], sc[ok], names[ok]
+    order = np.lexsort((-sc, b, a))
+    a, b, sc, names = a[order], b[order], sc[order], names[order]
+    first = np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])] if len(a) else np.zeros(0, bool)
+    return a[first], b[first], sc[first], names[first], unavailable
 
 
 class Investigator(Detector):
@@ -119,6 +143,8 @@ class Investigator(Detector):
         fully tainted (an investigator's convention: the service paid the launderer back).
     cluster_lift : float, default 0.5
         Cluster members score at least this fraction of their cluster's top traced value.
+    cluster_heuristics : tuple of str, default ("multi-input", "deposit")
+        :func:`detectors.clustering.cluster_addresses` heuristics used for the lift.
     max_cluster_size : int, default 1000
         Larger clusters are not lifted (collapse guard).
     cashout_bonus : float, default 1.0
@@ -138,9 +164,10 @@ class Investigator(Detector):
     address : traced value received (USD), cluster-lifted, with the cash-out bonus; attributed
         services score zero except deposit-like cash-out addresses.
     transaction : traced value (USD) of the transaction's outputs.
-    links : the followed links, scored by the tainted USD their incoming transaction paid in.
+    links : the followed links with their confidence (the linker's score).
     info : ``cashout`` (``address_id``, ``service_id``, ``usd`` per cash-out payment),
-        ``rounds``, ``n_links_followed``, ``link_sources``, ``unavailable``, ``output_usd``.
+        ``rounds``, ``n_links_followed``, ``link_sources``, ``link_usd`` (tainted USD paid in
+        by each followed link's incoming transaction), ``unavailable``, ``output_usd``.
 
     References
     ----------
@@ -160,7 +187,7 @@ class Investigator(Detector):
                  link_detectors=DEFAULT_LINK_DETECTORS, builtin_links=True, min_link_score=0.0,
                  min_taint_fraction=0.05, cluster_lift=0.5, max_cluster_size=1000,
                  cashout_bonus=1.0, deposit_max_senders=1, swap_window=3600,
-                 amount_links=True):
+                 amount_links=True, cluster_heuristics=("multi-input", "deposit")):
         self.policy = policy
         self.max_rounds = max_rounds
         self.max_hops = max_hops
@@ -174,14 +201,16 @@ class Investigator(Detector):
         self.deposit_max_senders = deposit_max_senders
         self.swap_window = swap_window
         self.amount_links = amount_links
+        self.cluster_heuristics = cluster_heuristics
 
     def _validate(self):
         if self.policy not in POLICIES:
             raise ConfigError(f"investigator: policy must be one of {', '.join(POLICIES)}")
         if int(self.max_rounds) < 1:
             raise ConfigError("investigator: max_rounds must be >= 1")
-        if isinstance(self.link_detectors, str):
-            raise ConfigError("investigator: link_detectors must be a tuple of names")
+        if isinstance(self.link_detectors, str) or isinstance(self.cluster_heuristics, str):
+            raise ConfigError("investigator: link_detectors and cluster_heuristics must be "
+                              "tuples of names")
         if not 0.0 <= float(self.min_taint_fraction) <= 1.0:
             raise ConfigError("investigator: min_taint_fraction must be in [0, 1]")
         if float(self.cluster_lift) < 0 or float(self.cashout_bonus) < 0:
@@ -203,7 +232,7 @@ class Investigator(Detector):
         attributed = kind != ServiceKind.NONE
         cashout_svc = np.isin(kind, np.asarray(CASHOUT_SERVICES, np.int64))
 
-        l_in, l_out, l_src, unavailable = gather_links(
+        l_in, l_out, l_score, l_src, unavailable = gather_links(
             view, tuple(self.link_detectors), bool(self.builtin_links),
             float(self.min_link_score), int(self.swap_window), bool(self.amount_links))
         # the paying side of a link (pool, vault, reserve) is a service even when unattributed
@@ -261,7 +290,7 @@ class Investigator(Detector):
 
         # lift through multi-input clusters
         if float(self.cluster_lift) > 0 and n_addr:
-            labels = _clusters(view)
+            labels = cluster_addresses(view, tuple(self.cluster_heuristics))
             size = np.bincount(labels, minlength=n_addr)
             has_svc = np.bincount(labels, weights=attributed.astype(float), minlength=n_addr) > 0
             top = np.zeros(n_addr)
@@ -272,8 +301,9 @@ class Investigator(Detector):
                              score)
 
         links = {"in_tx_id": l_in[followed], "out_tx_id": l_out[followed],
-                 "score": into_stop[l_in[followed]].astype(np.float64)}
+                 "score": l_score[followed].astype(np.float64)}
         info = {
+            "link_usd": into_stop[l_in[followed]],
             "cashout": {"address_id": co_from.astype(np.int64), "service_id": co_svc,
                         "usd": co_usd},
             "rounds": rounds,
@@ -298,13 +328,3 @@ def _distinct_senders(view, first_in) -> np.ndarray:
     pairs = np.unique(np.stack([outs["address_id"][ok], s[ok]], axis=1), axis=0)
     return np.bincount(pairs[:, 0], minlength=view.n_addresses) if len(pairs) else \
         np.zeros(view.n_addresses, np.int64)
-
-
-def _clusters(view) -> np.ndarray:
-    """Cluster label per address: ``detectors.clustering`` if it offers multi-input labels,
-    else the composite's own multi-input heuristic."""
-    try:
-        from detectors.clustering import multi_input  # type: ignore[attr-defined]
-    except ImportError:
-        return L.multi_input_clusters(view)
-    return np.asarray(multi_input(view), dtype=np.int64)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import detectors
@@ -139,20 +140,6 @@ def test_investigator_rejects_bad_parameters():
             detectors.make("investigator", **bad).fit(view)
 
 
-def test_multi_input_clusters_skip_coinjoin():
-    led = ToyLedger()
-    p = [led.address("bitcoin") for _ in range(6)]
-    outs = led.issue(0, [(p[0], BTC), (p[1], BTC), (p[2], BTC)])
-    # CoinJoin: 3 inputs, 3 equal outputs + changes -> no clustering
-    led.utxo_tx(10, outs, [(p[3], BTC // 2), (p[4], BTC // 2), (p[5], BTC // 2),
-                           (p[0], BTC // 2 - 100), (p[1], BTC // 2 - 100)])
-    o2 = led.issue(20, [(p[3], BTC), (p[4], BTC)])
-    led.utxo_tx(30, o2, [(p[5], 2 * BTC - 100)])  # plain co-spend: 3 and 4 are one wallet
-    lab = L.multi_input_clusters(led.build().observable())
-    assert lab[3] == lab[4]
-    assert len({lab[0], lab[1], lab[2]}) == 3
-
-
 def test_amount_time_links_match_value_and_window_one_to_one():
     led = ToyLedger()
     u1, u2, r1, r2 = (led.address("ethereum") for _ in range(4))
@@ -167,3 +154,39 @@ def test_amount_time_links_match_value_and_window_one_to_one():
     assert sorted(zip(i.tolist(), o.tolist())) == [(d1, w1), (d2, w2)]
     i, o = L.amount_time_links(led.build().observable(), phi=0.01)  # fees above tolerance
     assert len(i) == 0
+
+
+class _FixedLinks(detectors.Detector):
+    """Test double: a link detector that returns the pairs it was given (no source)."""
+
+    name = "test-fixed-links"
+    description = "fixed links for tests"
+    tags = {"needs_seeds": False, "needs_labels": False, "outputs": ("link",)}
+    PAIRS: list = []
+
+    def __init__(self):
+        pass
+
+    def _score(self, view):
+        p = np.asarray(self.PAIRS, dtype=np.float64).reshape(-1, 3)
+        return detectors.Scores(links={"in_tx_id": p[:, 0].astype(np.int64),
+                                       "out_tx_id": p[:, 1].astype(np.int64),
+                                       "score": p[:, 2]})
+
+
+def test_registered_link_detectors_are_followed_and_weak_guesses_dropped():
+    view, a, tx = laundering_ledger()
+    detectors.register("test-fixed-links", _FixedLinks, overwrite=True)
+    # a strong link from the registered detector alone is enough to cross the mixer
+    _FixedLinks.PAIRS = [(tx["dep"], tx["wd"], 1.0)]
+    s = detectors.make("investigator", builtin_links=False, amount_links=False,
+                       link_detectors=("test-fixed-links",)).fit(view).score(view)
+    assert s.address[a["recv"]] > 0 and s.info["link_sources"] == ["test-fixed-links"]
+    # a weak guess to the benign withdrawal loses to the gas-price fingerprint
+    _FixedLinks.PAIRS = [(tx["dep"], tx["bwd"], 0.3)]
+    s = detectors.make("investigator", link_detectors=("test-fixed-links",)).fit(view)
+    s = s.score(view)
+    assert s.address[a["benign2"]] == 0 and s.address[a["recv"]] > 0
+    # unknown link detectors are reported, not fatal
+    s = detectors.make("investigator", link_detectors=("no-such-linker",)).fit(view)
+    assert "no-such-linker" in s.score(view).info["unavailable"][0]
