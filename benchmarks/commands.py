@@ -1,0 +1,213 @@
+"""Benchmark harness commands: ``run``, ``reproduce``, ``report`` and ``import``.
+
+They register themselves on the ``launderbench`` click group when imported (see the last line
+of :mod:`benchmarks.cli`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from simulator.errors import ConfigError
+
+from .cli import cli
+
+
+def _seeds(values) -> list[int] | None:
+    out = []
+    for v in values:
+        for part in str(v).replace(",", " ").split():
+            try:
+                s = int(part)
+            except ValueError:
+                raise ConfigError(f"bad seed '{part}': seeds are non-negative integers") from None
+            if s < 0:
+                raise ConfigError(f"bad seed {s}: seeds are non-negative integers")
+            out.append(s)
+    return out or None
+
+
+def _executor(workers: int, dask: bool, scheduler: str | None):
+    if scheduler or dask:
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:
+            raise ConfigError("--dask/--scheduler need the 'dask' extra "
+                              "(pip install 'launderbench[dask]')") from None
+        if scheduler:
+            client = Client(scheduler)
+        else:
+            client = Client(LocalCluster(n_workers=max(workers, 1), threads_per_worker=1,
+                                         dashboard_address=None))
+        return client.get_executor(), client
+    if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        ex = ProcessPoolExecutor(max_workers=workers)
+        return ex, ex
+    return None, None
+
+
+def _example_dataset(cfg, cache=None):
+    """The first dataset of the run that has an announced incident (for the drawing)."""
+    from .suites import load_dataset
+
+    for run in cfg.scenarios:
+        for seed in cfg.seeds:
+            ds = load_dataset(run, seed, cache)
+            if ds.seeds.num_rows:
+                return ds
+    return None
+
+
+def _finish(res, out: Path, quiet: bool, example=True):
+    from .report import format_table, leaderboard, write_report
+
+    res.save(out)
+    ds = _example_dataset(res.config) if (example and res.config) else None
+    rep = write_report(res, out / "report", example_dataset=ds)
+    if not quiet:
+        click.echo(format_table(leaderboard(res)))
+    n_fail = len({r["detector"] for r in res.rows if r["status"] != "ok"})
+    click.echo(f"results: {out / 'results.parquet'} ({len(res.rows):,} rows"
+               + (f", {n_fail} detector(s) failed" if n_fail else "") + ")")
+    click.echo(f"report:  {rep / 'index.html'} (and {rep / 'report.md'})")
+
+
+@cli.command("run")
+@click.option("--suite", default="default", show_default=True,
+              help="quick (seconds), default (the demo) or full.")
+@click.option("--scenario", "scenarios", multiple=True, metavar="ID",
+              help="Scenario id or dataset directory (repeatable); replaces the suite's.")
+@click.option("--detector", "detectors", multiple=True, metavar="NAME[@k=v,...]",
+              help="Registry name, entry point package.module:Class, optional parameters "
+                   "after @ (repeatable); default: every registered detector.")
+@click.option("--seeds", "seeds", multiple=True, metavar="N[,N...]",
+              help="Seeds (repeatable or comma-separated); default: the suite's.")
+@click.option("--transactions", "-n", type=click.IntRange(min=1), default=None,
+              help="Override the number of transactions of every generated scenario.")
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output directory (default reports/<suite>).")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
+              help="Rerun a recorded configuration (config.json or its directory).")
+@click.option("--budget", default="auto", show_default=True,
+              help="Alert budget k: 'auto' (= number of positives) or an integer.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes (ProcessPoolExecutor).")
+@click.option("--dask", is_flag=True, help="Run on a local Dask cluster (extra 'dask').")
+@click.option("--scheduler", default=None, help="Dask scheduler address (tcp://host:8786).")
+@click.option("--no-memory", is_flag=True, help="Do not trace peak memory (faster).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars, no table.")
+def run_cmd(suite, scenarios, detectors, seeds, transactions, out, config_path, budget,
+            workers, dask, scheduler, no_memory, quiet):
+    """Run detectors on scenarios, evaluate, and write results and a report."""
+    from .runner import RunConfig, run_config
+    from .suites import ScenarioRun
+
+    if config_path is not None:
+        cfg = RunConfig.load(config_path)
+    else:
+        runs = None
+        if scenarios:
+            runs = [ScenarioRun(s) for s in scenarios]
+        cfg = RunConfig.from_suite(suite, scenarios=runs, detectors=list(detectors) or None,
+                                   seeds=_seeds(seeds))
+        if transactions is not None:
+            cfg.scenarios = [ScenarioRun(r.id, {**r.overrides, "transactions": transactions})
+                             if not Path(r.id).is_dir() else r for r in cfg.scenarios]
+        if budget != "auto":
+            try:
+                cfg.budget = int(budget)
+            except ValueError:
+                raise ConfigError(f"--budget must be 'auto' or an integer, got '{budget}'") from None
+        cfg.memory = not no_memory
+    out = out or Path("reports") / cfg.suite
+    executor, closer = _executor(workers, dask, scheduler)
+    try:
+        res = run_config(cfg, executor=executor, progress=not quiet)
+    finally:
+        if closer is not None:
+            closer.shutdown() if hasattr(closer, "shutdown") else closer.close()
+    _finish(res, out, quiet)
+
+
+@cli.command()
+@click.argument("results_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where to write the rerun (default RESULTS_DIR/reproduced).")
+@click.option("--quiet", "-q", is_flag=True)
+def reproduce(results_dir, out, quiet):
+    """Rerun a recorded configuration and check that every score is identical."""
+    from .runner import Results, RunConfig, compare, run_config
+
+    old = Results.load(results_dir)
+    cfg = RunConfig.load(results_dir)
+    res = run_config(cfg, progress=not quiet)
+    res.save(out or results_dir / "reproduced")
+    diffs = compare(old, res)
+    if diffs:
+        for d in diffs[:20]:
+            click.echo(f"  differs: {d}", err=True)
+        raise ConfigError(f"{len(diffs)} of {len(old.rows)} scores differ from {results_dir}")
+    click.echo(f"reproduced all {len(old.rows):,} scores exactly (timing aside)")
+
+
+@cli.command()
+@click.argument("results_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--quiet", "-q", is_flag=True, help="Do not print the leaderboard.")
+def report(results_dir, quiet):
+    """Rebuild the leaderboard and the report of a results directory."""
+    from .runner import Results
+
+    res = Results.load(results_dir)
+    from .report import format_table, leaderboard, write_report
+
+    ds = None
+    if res.config is not None:
+        try:
+            ds = _example_dataset(res.config)
+        except Exception:  # noqa: BLE001 - the drawing is optional when data is gone
+            ds = None
+    rep = write_report(res, Path(results_dir) / "report", example_dataset=ds)
+    if not quiet:
+        click.echo(format_table(leaderboard(res)))
+    click.echo(f"report:  {rep / 'index.html'}")
+
+
+@cli.command("import")
+@click.argument("table", type=click.Path(path_type=Path))
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Output dataset directory.")
+@click.option("--layout", type=click.Choice(["auto", "amlsim", "ibm", "generic"]),
+              default="auto", show_default=True, help="Column layout of the table.")
+@click.option("--source", default=None, help="Source account column.")
+@click.option("--target", default=None, help="Target account column.")
+@click.option("--amount", default=None, help="Amount column.")
+@click.option("--timestamp", default=None, help="Timestamp column (ISO text or seconds).")
+@click.option("--label", default=None, help="Laundering label column (optional).")
+@click.option("--incident", default=None, help="Incident / alert id column (optional).")
+@click.option("--currency", default=None, help="Currency column (optional).")
+@click.option("--announce-first", is_flag=True,
+              help="Announce each incident's first laundering transaction as a seed.")
+@click.option("--name", default=None, help="Dataset name (default imported:<file stem>).")
+def import_cmd(table, out, layout, source, target, amount, timestamp, label, incident,
+               currency, announce_first, name):
+    """Turn an external transaction table (CSV or Parquet) into a dataset.
+
+    Recognises AMLSim's transaction log and IBM's AML data sets from their headers; name the
+    columns of any other edge list with --source/--target/--amount/--timestamp.
+    """
+    from .importer import import_table
+
+    cols = {k: v for k, v in dict(source=source, target=target, amount=amount,
+                                  timestamp=timestamp, label=label, incident=incident,
+                                  currency=currency).items() if v is not None}
+    ds = import_table(table, layout=layout, columns=cols, announce_first=announce_first,
+                      name=name)
+    ds.save(out)
+    n_l = int((ds.tx_truth["incident_id"] >= 0).sum())
+    click.echo(f"wrote {out}: {ds.transactions.num_rows:,} transactions, "
+               f"{ds.addresses.num_rows:,} addresses, {n_l:,} labelled laundering, "
+               f"layout {ds.meta['source']['layout']}, hash {ds.meta['content_hash'][:12]}")
