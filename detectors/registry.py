@@ -40,6 +40,16 @@ BUILTIN: dict[str, str] = {
     "flowscope": "detectors.graph.detectors:FlowScope",
     "fraudar": "detectors.graph.detectors:Fraudar",
     "investigator": "detectors.composite.investigator:Investigator",
+    # patterns, mixers, bridges (detectors/patterns, detectors/mixers, detectors/bridges)
+    "peel-chain": "detectors.patterns.peel:PeelChain",
+    "fan": "detectors.patterns.fan:FanPatterns",
+    "pass-through": "detectors.patterns.passthrough:PassThrough",
+    "aa-smurf": "detectors.patterns.smurfing:AASmurf",
+    "structuring": "detectors.patterns.structuring:Structuring",
+    "tornado-heuristics": "detectors.mixers.tornado:TornadoHeuristics",
+    "coinjoin": "detectors.mixers.coinjoin:CoinJoinDetector",
+    "custodial-flow": "detectors.mixers.custodial:CustodialFlow",
+    "bridge-matcher": "detectors.bridges.matcher:BridgeMatcher",
     # shortcut baselines (benchmarks/baselines.py): must stay near chance on every preset
     "random": "benchmarks.baselines:RandomScores",
     "degree": "benchmarks.baselines:DegreeScores",
