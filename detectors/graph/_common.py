@@ -75,11 +75,36 @@ def output_usd(view, output_ids: np.ndarray) -> np.ndarray:
 
 
 def csr_from_edges(a: np.ndarray, b: np.ndarray, n: int):
-    """CSR adjacency of node ids ``a`` (0..n-1): ``(indptr, edge_ids)`` with edges grouped by a."""
-    order = np.argsort(a, kind="stable").astype(np.int64)
+    """CSR adjacency of node ids ``a`` (0..n-1): ``(indptr, edge_ids)`` with edges grouped by a
+    (stable counting sort, O(E + n))."""
+    return _counting_csr(np.asarray(a, dtype=np.int64), int(n))
+
+
+@njit(cache=True)
+def _counting_csr(a, n):
     indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(a, minlength=n), out=indptr[1:])
+    for e in range(len(a)):
+        indptr[a[e] + 1] += 1
+    for i in range(n):
+        indptr[i + 1] += indptr[i]
+    fill = indptr[:-1].copy()
+    order = np.empty(len(a), dtype=np.int64)
+    for e in range(len(a)):
+        order[fill[a[e]]] = e
+        fill[a[e]] += 1
     return indptr, order
+
+
+def dense_relabel(ids: np.ndarray, n: int):
+    """``(unique_ids, labels)`` like ``np.unique(ids, return_inverse=True)`` for ids in
+    ``0..n-1``, in O(len(ids) + n) without sorting."""
+    ids = np.asarray(ids, dtype=np.int64)
+    seen = np.zeros(n, dtype=bool)
+    seen[ids] = True
+    uniq = np.flatnonzero(seen)
+    code = np.full(n, -1, dtype=np.int64)
+    code[uniq] = np.arange(len(uniq))
+    return uniq, code[ids]
 
 
 # -- min-tree (segment tree) priority queue, as in the Fraudar / FlowScope reference code ----

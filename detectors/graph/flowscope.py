@@ -37,7 +37,14 @@ from numba import njit
 
 from simulator.errors import ConfigError
 
-from ._common import aggregate_pairs, csr_from_edges, tree_argmin, tree_build, tree_update
+from ._common import (
+    aggregate_pairs,
+    csr_from_edges,
+    dense_relabel,
+    tree_argmin,
+    tree_build,
+    tree_update,
+)
 
 
 @njit(cache=True)
@@ -173,10 +180,8 @@ def flowscope_blocks(src, dst, weight, n, *, alpha=4.0, n_blocks=3):
         m_ids = np.flatnonzero(mid)
         m_of = np.full(n, -1, dtype=np.int64)
         m_of[m_ids] = np.arange(len(m_ids))
-        x_ids, e1x = np.unique(es[l1], return_inverse=True)
-        z_ids, e2z = np.unique(ed[l2], return_inverse=True)
-        e1x = e1x.astype(np.int64)
-        e2z = e2z.astype(np.int64)
+        x_ids, e1x = dense_relabel(es[l1], n)
+        z_ids, e2z = dense_relabel(ed[l2], n)
         e1m = m_of[ed[l1]]
         e2m = m_of[es[l2]]
         w1, w2 = ew[l1], ew[l2]

@@ -26,6 +26,7 @@ from simulator.errors import ConfigError
 from ._common import (
     aggregate_pairs,
     csr_from_edges,
+    dense_relabel,
     tree_argmin,
     tree_build,
     tree_update,
@@ -126,8 +127,8 @@ def fraudar_blocks(src, dst, n, *, n_blocks=3, column_weights="log", prior=None)
         if len(es) == 0:
             break
         # compact the live rows and columns
-        r_ids, rows = np.unique(es, return_inverse=True)
-        c_ids, cols = np.unique(ed, return_inverse=True)
+        r_ids, rows = dense_relabel(es, n)
+        c_ids, cols = dense_relabel(ed, n)
         nr, nc = len(r_ids), len(c_ids)
         if column_weights == "log":
             deg = np.bincount(cols, minlength=nc).astype(np.float64)
