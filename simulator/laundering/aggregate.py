@@ -17,7 +17,7 @@ from ._core import Ctx, Pos
 
 PARAMS = {"n": ((1, 1000), 1)}
 CASCADE_PARAMS = {"fan1": ((2, 1000), [3, 10]), "fan2": ((2, 1000), [3, 10]),
-                  "hops": ((1, 50), [1, 3]), "exchange": ((0, 99), -1)}
+                  "hops": ((1, 50), [1, 3]), "exchange": ((-1, 99), -1)}
 
 
 def aggregate(ctx: Ctx, positions: list[Pos], n=1, typology=Typology.FAN_IN,

@@ -28,7 +28,7 @@ from ..ops import OP_SPLIT
 from ..schema import LinkKind, Role, Stage, Typology
 from ._core import HOUR, Ctx, Pos, fresh_positions, need
 
-DEPOSIT_PARAMS = {"converge": "bool", "exchanges": ((0, 99), -1), "per_position": ((1, 100), 1)}
+DEPOSIT_PARAMS = {"converge": "bool", "exchanges": ((-1, 99), -1), "per_position": ((1, 100), 1)}
 STRUCT_PARAMS = {"limit_btc": ((0.0001, 1000.0), 2.0), "limit_usd": ((0.0, 1e9), 0.0),
                  "exchange": ((0, 99), 0), "per_mule": ((1, 4000), [30, 80]),
                  "gap_minutes": ((0.0, 10_000.0), [5.0, 60.0])}
