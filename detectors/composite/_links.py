@@ -193,7 +193,7 @@ def _pool_keys(view) -> np.ndarray:
 
 
 def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0.05,
-                      max_delay=7 * 86_400):
+                      max_delay=7 * 86_400, return_candidates=False):
     """One-to-one deposit -> payout matching by value and time within a service.
 
     A deposit of USD value ``v`` at time ``t`` into an attributed service pool may match a
@@ -204,11 +204,14 @@ def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0
     bridge matcher design (detection-methods §5) and of FIFO temporal matching for mixers
     (Cristodaro, Kraner & Tessone, arXiv 2510.09433). Pools with fixed denominations make this
     ambiguous; it is meant as the last resort after identifier and fingerprint links.
+    With ``return_candidates`` the number of candidates each deposit chose from is returned
+    as a third array (1 = unambiguous).
     """
     d_tx, d_out, d_addr = service_payments(view, kinds)
     w_tx, w_to, w_pool = _payouts(view, kinds)
     if len(d_tx) == 0 or len(w_tx) == 0:
-        return _EMPTY, _EMPTY.copy()
+        return (_EMPTY, _EMPTY.copy(), _EMPTY.copy()) if return_candidates else \
+            (_EMPTY, _EMPTY.copy())
     pool = _pool_keys(view)
     price = view.usd_per_base_unit()
     outs = view.outputs
@@ -228,7 +231,7 @@ def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0
     w_tx_u, w_usd, w_p = w_tx_u[order], w_usd[order], w_p[order]
     w_t = ts[w_tx_u]
     taken = np.zeros(len(w_tx_u), dtype=bool)
-    ins, outs_ = [], []
+    ins, outs_, n_c = [], [], []
     for k in np.argsort(ts[d_tx_u], kind="stable"):
         lo = np.searchsorted(w_p, d_pool[k], "left")
         hi = np.searchsorted(w_p, d_pool[k], "right")
@@ -236,12 +239,13 @@ def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0
         # candidates of this pool in the time window (the slice is sorted by time)
         a = lo + np.searchsorted(w_t[lo:hi], t0, "right")
         b = lo + np.searchsorted(w_t[lo:hi], t0 + max_delay, "right")
-        best, best_gap = -1, np.inf
+        best, best_gap, n_cand = -1, np.inf, 0
         for p in range(a, b):
             if taken[p] or w_tx_u[p] == d_tx_u[k]:
                 continue
             if not (v * (1 - phi) <= w_usd[p] <= v * (1 + 1e-9)):
                 continue
+            n_cand += 1
             gap = v - w_usd[p]
             if gap < best_gap:
                 best, best_gap = p, gap
@@ -249,4 +253,8 @@ def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0
             taken[best] = True
             ins.append(d_tx_u[k])
             outs_.append(w_tx_u[best])
+            n_c.append(n_cand)
+    if return_candidates:
+        return (np.asarray(ins, np.int64), np.asarray(outs_, np.int64),
+                np.asarray(n_c, np.int64))
     return np.asarray(ins, np.int64), np.asarray(outs_, np.int64)

@@ -51,9 +51,11 @@ EPS_USD = 1e-6
 
 
 #: Confidence given to the built-in linkers (ours): identifier matches are certain, the
-#: Tornado fingerprints follow the mixers package's scale, value/time matching is weakest.
+#: Tornado fingerprints follow the mixers package's scale; a value/time match scores 0.6
+#: divided by the number of candidates it was chosen from (0.6: above an order-only guess,
+#: below any fingerprint).
 BUILTIN_LINK_SCORES = {"bridge-memo": 1.0, "mixer-address-gas": 0.9, "swap-return": 0.9,
-                       "amount-time": 0.5}
+                       "amount-time": 0.6}
 
 
 def gather_links(view, link_detectors=DEFAULT_LINK_DETECTORS, builtin_links=True,
@@ -94,11 +96,14 @@ def gather_links(view, link_detectors=DEFAULT_LINK_DETECTORS, builtin_links=True
                          ("mixer-address-gas", L.mixer_links)):
             a, b = fn(view)
             add(a, b, BUILTIN_LINK_SCORES[name], name)
-    if amount_links:  # last resort, only for deposits no other linker explains
-        a, b = L.amount_time_links(view)
-        linked = np.concatenate(ins) if ins else np.zeros(0, np.int64)
-        keep = ~np.isin(a, linked)
-        add(a[keep], b[keep], BUILTIN_LINK_SCORES["amount-time"], "amount-time")
+    if amount_links:  # last resort, for deposits no other linker explains with confidence
+        a, b, n_cand = L.amount_time_links(view, return_candidates=True)
+        sc = BUILTIN_LINK_SCORES["amount-time"] / np.maximum(n_cand, 1)
+        best = np.zeros(view.n_transactions)
+        if ins:
+            np.maximum.at(best, np.concatenate(ins), np.concatenate(scs))
+        keep = best[a] < sc
+        add(a[keep], b[keep], sc[keep], "amount-time")
     a = np.concatenate(ins) if ins else np.zeros(0, np.int64)
     b = np.concatenate(outs) if outs else np.zeros(0, np.int64)
     sc = np.concatenate(scs) if scs else np.zeros(0)
@@ -156,8 +161,9 @@ class Investigator(Detector):
     swap_window : int, default 3600
         Seconds within which a DEX pays a swap back (built-in swap-return linker).
     amount_links : bool, default True
-        Last resort for tainted deposits that no other linker explains: one-to-one value and
-        time matching within the service (:func:`detectors.composite._links.amount_time_links`).
+        Last resort for deposits that no other linker explains with more confidence: one-to-one
+        value and time matching within the service
+        (:func:`detectors.composite._links.amount_time_links`), confidence 0.6 / #candidates.
 
     Scores
     ------
