@@ -44,7 +44,7 @@ def mixer_events(view):
             & (models[addr_chain] == ChainModel.ACCOUNT)) if len(addr_chain) else np.zeros(0, bool)
     empty = {k: np.zeros(0, np.int64) for k in ("tx", "pool", "addr", "t", "gas", "amount")}
     if n_tx == 0 or not pool.any():
-        return empty, {**empty, "relayed": np.zeros(0, bool)}
+        return empty, {**empty, "relayed": np.zeros(0, bool), "total": np.zeros(0)}
     t = np.asarray(tx["timestamp"], dtype=np.int64)
     gas = np.asarray(tx["fee_rate"], dtype=np.int64)
     acct = ~view.is_utxo_tx() & ~np.asarray(tx["is_issuance"], dtype=bool)
@@ -68,9 +68,42 @@ def mixer_events(view):
     first = np.r_[True, o_tx[rows][1:] != o_tx[rows][:-1]] if len(rows) else np.zeros(0, bool)
     rows = rows[first]
     wt = o_tx[rows]
+    paid_total = np.bincount(o_tx[wm], weights=o_amt[wm], minlength=n_tx)
     wd = {"tx": wt, "pool": sender[wt], "addr": o_addr[rows], "relayed": n_paid[wt] > 1,
-          "t": t[wt], "gas": gas[wt], "amount": o_amt[rows]}
+          "t": t[wt], "gas": gas[wt], "amount": o_amt[rows], "total": paid_total[wt]}
     return dep, wd
+
+
+def pool_denominations(dep):
+    """Per pool address, its denomination: the most frequent deposit amount (ties: smallest).
+
+    Returns (pools, denominations) as sorted int arrays."""
+    if len(dep["pool"]) == 0:
+        z = np.zeros(0, np.int64)
+        return z, z
+    pa = np.unique(np.stack([dep["pool"], dep["amount"]]), axis=1, return_counts=True)
+    (p, a), c = pa
+    order = np.lexsort((a, -c, p))
+    p, a = p[order], a[order]
+    first = np.r_[True, p[1:] != p[:-1]]
+    return p[first], a[first]
+
+
+def keep_denominations(dep, wd, max_fee=0.05):
+    """Drop deposits that are not exactly the pool's denomination, and withdrawals whose total
+    payout is not within ``[denomination * (1 - max_fee), denomination]``."""
+    pools, den = pool_denominations(dep)
+    if len(pools) == 0:
+        return dep, wd, 0, 0
+    dd = den[np.minimum(np.searchsorted(pools, dep["pool"]), len(pools) - 1)]
+    keep_d = dd == dep["amount"]
+    pos = np.minimum(np.searchsorted(pools, wd["pool"]), len(pools) - 1)
+    known = pools[pos] == wd["pool"]
+    wdn = np.where(known, den[pos], 0)
+    keep_w = known & (wd["total"] <= wdn) & (wd["total"] >= wdn * (1.0 - max_fee))
+    dep = {k: v[keep_d] for k, v in dep.items()}
+    wd = {k: v[keep_w] for k, v in wd.items()}
+    return dep, wd, int((~keep_d).sum()), int((~keep_w).sum())
 
 
 def _rank(*arrays):
@@ -185,6 +218,10 @@ class TornadoHeuristics(Detector):
     fifo_weight : float, default 0.5
     exposure_score : float, default 0.1
         Score of every depositor and recipient, linked or not (mixer exposure).
+    denomination_only : bool, default True
+        Keep only deposits of exactly the pool's denomination (its most frequent deposit
+        amount) and withdrawals paying out between 95% and 100% of it; a Tornado pool
+        contract accepts nothing else.
 
     Scores
     ------
@@ -203,13 +240,14 @@ class TornadoHeuristics(Detector):
 
     def __init__(self, heuristics: tuple = HEURISTICS, linked_k: int = 3,
                  multi_window: int = DAY, fifo_max_delay: int = DAY, fifo_weight: float = 0.5,
-                 exposure_score: float = 0.1):
+                 exposure_score: float = 0.1, denomination_only: bool = True):
         self.heuristics = heuristics
         self.linked_k = linked_k
         self.multi_window = multi_window
         self.fifo_max_delay = fifo_max_delay
         self.fifo_weight = fifo_weight
         self.exposure_score = exposure_score
+        self.denomination_only = denomination_only
 
     def _score(self, view) -> Scores:
         hs = (self.heuristics,) if isinstance(self.heuristics, str) else tuple(self.heuristics)
@@ -223,8 +261,12 @@ class TornadoHeuristics(Detector):
         expo = float(check_number("exposure_score", self.exposure_score, lo=0, hi=1))
         n = view.n_addresses
         dep, wd = mixer_events(view)
+        n_odd = (0, 0)
+        if self.denomination_only:
+            dep, wd, *n_odd = keep_denominations(dep, wd)
         info = {"n_links": {h: 0 for h in hs}, "clusters": [],
-                "n_deposits": len(dep["tx"]), "n_withdrawals": len(wd["tx"])}
+                "n_deposits": len(dep["tx"]), "n_withdrawals": len(wd["tx"]),
+                "n_dropped_deposits": n_odd[0], "n_dropped_withdrawals": n_odd[1]}
         if len(dep["tx"]) == 0 or len(wd["tx"]) == 0:
             s_addr = np.zeros(n)
             s_addr = np.maximum(s_addr, scatter_max(n, dep["addr"], np.full(len(dep["addr"]), expo)))

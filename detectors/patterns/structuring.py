@@ -37,7 +37,11 @@ class Structuring(Detector):
 
     Parameters
     ----------
-    threshold : float, default 2.0
+    threshold : float or None, default 2.0
+        None: the threshold is unknown; each sender's own largest payment (in ``asset``
+        units, or USD) stands in for it, so a sender whose payments cluster just under its
+        maximum is flagged (use this when the limit is not public, e.g. on scaled scenarios).
+        Equal repeated payments (payroll) look the same in this mode.
     asset : str or None, default "BTC"
     margin : float, default 0.1
         Width of the band under the threshold, as a fraction of it.
@@ -62,7 +66,8 @@ class Structuring(Detector):
     tags: ClassVar[dict] = {"needs_seeds": False, "needs_labels": False,
                             "outputs": ("address", "transaction")}
 
-    def __init__(self, threshold: float = 2.0, asset: str | None = "BTC", margin: float = 0.1,
+    def __init__(self, threshold: float | None = 2.0, asset: str | None = "BTC",
+                 margin: float = 0.1,
                  min_count: int = 5, min_share: float = 0.5, dest_kinds: tuple = (),
                  skip_services: bool = True):
         self.threshold = threshold
@@ -74,7 +79,9 @@ class Structuring(Detector):
         self.skip_services = skip_services
 
     def _score(self, view) -> Scores:
-        thr = float(check_number("threshold", self.threshold, lo=0, lo_open=True))
+        adaptive = self.threshold is None
+        thr = 0.0 if adaptive else float(check_number("threshold", self.threshold, lo=0,
+                                                       lo_open=True))
         margin = float(check_number("margin", self.margin, lo=0, hi=1, lo_open=True))
         min_count = int(check_number("min_count", self.min_count, lo=1, integer=True))
         min_share = float(check_number("min_share", self.min_share, lo=0, hi=1))
@@ -105,11 +112,25 @@ class Structuring(Detector):
         pay = eligible & ~own
         if len(kinds):
             pay &= np.isin(address_service(view)[o_addr], kinds)
-        band = pay & (value >= thr * (1 - margin)) & (value < thr)
-        above = pay & (value >= thr) & (value < thr * (1 + margin))
         # credit every input address of the paying transaction (distinct per tx)
         pairs = np.unique(i_tx * np.int64(n) + i_addr) if len(i_tx) else np.zeros(0, np.int64)
         p_tx, p_addr = pairs // max(n, 1), pairs % max(n, 1)
+        if adaptive:
+            # each sender's own largest payment stands in for the unknown threshold; an output
+            # is in the band when it is within ``margin`` of the largest payment of every
+            # sender of its transaction (upper bound inclusive)
+            best = np.zeros(n)
+            out_tx_max = np.zeros(n_tx)
+            np.maximum.at(out_tx_max, o_tx[pay], value[pay])
+            np.maximum.at(best, p_addr, out_tx_max[p_tx])
+            ref = np.full(n_tx, np.inf)
+            np.minimum.at(ref, p_tx, best[p_addr])
+            r = ref[o_tx]
+            band = pay & (value >= r * (1 - margin)) & (value <= r)
+            above = np.zeros(len(band), dtype=bool)
+        else:
+            band = pay & (value >= thr * (1 - margin)) & (value < thr)
+            above = pay & (value >= thr) & (value < thr * (1 + margin))
         n_band_tx = np.bincount(o_tx[band], minlength=n_tx)
         n_pay_tx = np.bincount(o_tx[eligible & ~own], minlength=n_tx)
         band_count = np.bincount(p_addr, weights=n_band_tx[p_tx], minlength=n).astype(np.int64)
@@ -122,5 +143,6 @@ class Structuring(Detector):
         has_band = n_band_tx[p_tx] > 0
         s_tx = scatter_max(n_tx, p_tx[has_band], s_addr[p_addr[has_band]])
         info = {"band_count": band_count, "flagged": flagged.astype(np.int64),
-                "bunching": float(band.sum()) / (float(above.sum()) + 1.0)}
+                "bunching": (None if adaptive
+                             else float(band.sum()) / (float(above.sum()) + 1.0))}
         return Scores(address=s_addr, transaction=s_tx, info=info)

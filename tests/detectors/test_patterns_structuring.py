@@ -75,6 +75,14 @@ def test_usd_threshold():
     assert a["Z"] in s.info["flagged"]
 
 
+def test_unknown_threshold_uses_each_senders_maximum():
+    view, a = build()
+    s = Structuring(threshold=None, margin=0.15, min_count=5).fit(view).score(view)
+    assert s.info["flagged"].tolist() == [a["Z"]]
+    assert s.address[a["B"]] < 0.2 and s.address[a["P"]] < 0.6
+    assert s.info["bunching"] is None
+
+
 def test_bad_params():
     view, _ = build()
     with pytest.raises(ConfigError):
