@@ -115,7 +115,22 @@ class Evaluator:
         score = self._check_ranking_input(input_dict)
         t = self.task
         out = {"all": self._ranking(score, t.mask, t.y_true)}
-        if groups:
+        if groups and t.kind == "typology":
+            # one alert list for everything, broken down: the share of each group's laundering
+            # that the list covers
+            w = np.zeros(t.n_items)
+            w[t.mask] = topk_weights(score[t.mask], _budget(t.budget, t.y_true[t.mask]))
+            named = [(n, t.mask & t.y_true & p) for n, p in t.groups.positive.items()]
+            named += [(n, t.mask & t.y_true & i) for n, i in t.groups.items.items()]
+            for name, pos in named:
+                v = t.value * pos if t.value is not None else None
+                out[name] = {
+                    "share@k": float(w[pos].sum() / pos.sum()) if pos.any() else NAN,
+                    "value_share@k": (float((w * v).sum() / v.sum()) if v is not None
+                                      and v.sum() > 0 else NAN),
+                    "n_pos": float(pos.sum()),
+                }
+        elif groups:
             for name, pos in t.groups.positive.items():
                 keep = t.mask & (~t.y_true | pos)
                 out[name] = self._ranking(score, keep, t.y_true & pos)

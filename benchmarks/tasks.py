@@ -154,6 +154,11 @@ class RankingTask:
         self.y_true = np.asarray(self.y_true).astype(bool)
         n = len(self.y_true)
         self.mask = np.ones(n, bool) if self.mask is None else np.asarray(self.mask, bool)
+        if self.split is not None:
+            self.split = np.asarray(self.split, dtype=np.int8)
+        for name in ("value", "hops", "hours"):
+            if getattr(self, name) is not None:
+                setattr(self, name, np.asarray(getattr(self, name), dtype=np.float64))
         for name in ("mask", "split", "value", "hops", "hours"):
             a = getattr(self, name)
             if a is not None and len(a) != n:
@@ -369,7 +374,9 @@ class TaskSet:
             np.minimum.at(recv_t, dst, ts[dtx].astype(float))
             sel = y & (self.addr_incident == inc) & np.isfinite(recv_t)
             hours[sel] = (recv_t[sel] - t0) / 3600.0
-        value = self._integration_value(seeded)
+        # stolen value reaching cash-out points, counted at the laundering addresses only (a
+        # service's hot wallet receiving a sweep is not an address an analyst should flag)
+        value = self._integration_value(seeded) * y
         return RankingTask(kind="tracing", level="address", y_true=y, mask=mask, value=value,
                            hops=hops, hours=hours, budget=self.budget,
                            groups=self._groups("address", y & mask))

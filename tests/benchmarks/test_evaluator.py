@@ -1,0 +1,185 @@
+"""The evaluator against metrics computed by hand on small cases."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from benchmarks.evaluator import EvaluationInputError, Evaluator, topk_weights
+from benchmarks.tasks import Groups, LinkingTask, RankingTask
+
+NAN = float("nan")
+
+
+def tracing_task(**kw):
+    # items 0..5: positives 0, 2, 4; item 4 is an integration point worth 30, item 2 worth 10
+    return RankingTask.from_arrays(
+        "tracing", y_true=[1, 0, 1, 0, 1, 0],
+        value=[0, 0, 10.0, 0, 30.0, 0],
+        hops=[1, NAN, 2, NAN, 4, NAN], hours=[0.5, NAN, 3, NAN, 12, NAN], **kw)
+
+
+def test_tracing_metrics_by_hand():
+    ev = Evaluator(tracing_task())
+    #        ranking: 0 (.9, pos), 3 (.8), 2 (.7, pos), 1 (.2), 4 (.1, pos), 5 (.0)
+    r = ev.eval({"y_score": [0.9, 0.2, 0.7, 0.8, 0.1, 0.0]})
+    assert r["k"] == 3  # budget "auto" = number of positives
+    assert r["precision@k"] == pytest.approx(2 / 3)
+    assert r["recall@k"] == pytest.approx(2 / 3)
+    assert r["value_recall@k"] == pytest.approx(10 / 40)
+    # hand AP: hits at ranks 1, 3, 5 -> (1/1 + 2/3 + 3/5) / 3
+    assert r["pr_auc"] == pytest.approx((1 + 2 / 3 + 3 / 5) / 3)
+    # ROC-AUC: positive-negative pairs ranked correctly: 0 beats 3 negs; 2 beats 2; 4 beats 1
+    assert r["roc_auc"] == pytest.approx((3 + 2 + 1) / 9)
+    assert r["trace_hops@k"] == 2 and r["max_hops"] == 4
+    assert r["trace_hours@k"] == 3 and r["max_hours"] == 12
+    assert r["trace_depth@k"] == pytest.approx(0.5)
+    assert r["base_rate"] == pytest.approx(0.5)
+
+
+def test_fixed_budget_and_nothing_found():
+    ev = Evaluator(tracing_task(budget=2))
+    r = ev.eval({"y_score": [0, 1, 0, 1, 0, 0.5]})  # budget spent on negatives 1 and 3
+    assert r["k"] == 2 and r["precision@k"] == 0 and r["recall@k"] == 0
+    assert r["value_recall@k"] == 0 and r["trace_hops@k"] == 0 and r["trace_hours@k"] == 0
+
+
+def test_ties_share_the_budget_so_constant_scores_are_chance():
+    ev = Evaluator(tracing_task())
+    r = ev.eval({"y_score": np.zeros(6)})
+    assert r["precision@k"] == pytest.approx(0.5)  # = base rate, whatever the item order
+    assert r["recall@k"] == pytest.approx(0.5)
+    assert r["value_recall@k"] == pytest.approx(0.5)
+    assert r["trace_hops@k"] == 0  # nobody fully inside the alert list
+    assert r["pr_auc"] == pytest.approx(0.5)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(0, 3), min_size=1, max_size=30), st.integers(0, 40),
+       st.randoms(use_true_random=False))
+def test_topk_weights_invariants(scores, k, rnd):
+    s = np.array(scores, float)
+    w = topk_weights(s, k)
+    assert w.sum() == pytest.approx(min(k, len(s)))
+    assert np.all((w >= 0) & (w <= 1))
+    # equal scores get equal weight; a higher score never gets less weight
+    order = np.argsort(s)
+    assert np.all(np.diff(w[order]) >= -1e-12)
+    perm = list(range(len(s)))
+    rnd.shuffle(perm)
+    assert np.allclose(topk_weights(s[perm], k), w[perm])
+
+
+def test_classification_threshold_chosen_on_validation():
+    # split: 0 train, 1 valid, 2 test
+    y = [1, 0, 1, 0, 0, 1, 0, 1, 0, 0]
+    split = [0, 0, 1, 1, 1, 2, 2, 2, 2, 2]
+    task = RankingTask.from_arrays("classification", y_true=y, split=split)
+    s = [0.0, 0.0, 0.8, 0.6, 0.2, 0.7, 0.75, 0.5, 0.1, 0.65]
+    r = Evaluator(task).eval({"y_score": s})
+    # validation (items 2,3,4): best F1 at threshold 0.8 (F1 = 1)
+    assert r["threshold"] == pytest.approx(0.8)
+    # test (items 5..9) at >= 0.8: nothing predicted -> F1 0
+    assert r["f1"] == 0 and r["precision"] == 0 and r["recall"] == 0
+    # test ranking: .75 (neg), .7 (pos), .65 (neg), .5 (pos), .1 (neg) -> AP = (1/2 + 2/4)/2
+    assert r["pr_auc"] == pytest.approx(0.5)
+    assert r["n_pos"] == 2 and r["base_rate"] == pytest.approx(0.4)
+
+    s2 = [0.0, 0.0, 0.8, 0.6, 0.2, 0.9, 0.3, 0.85, 0.1, 0.65]
+    r2 = Evaluator(task).eval({"y_score": s2})
+    assert r2["f1"] == pytest.approx(1.0) and r2["pr_auc"] == pytest.approx(1.0)
+    assert r2["roc_auc"] == pytest.approx(1.0)
+
+
+def test_undefined_metrics_are_nan_not_errors():
+    task = RankingTask.from_arrays("classification", y_true=[1, 0, 0, 0], split=[0, 1, 2, 2])
+    r = Evaluator(task).eval({"y_score": [1, 0, 0, 0]})
+    assert math.isnan(r["pr_auc"]) and math.isnan(r["f1"]) and math.isnan(r["roc_auc"])
+
+
+def test_groups_break_down_by_positive_subset_and_by_items():
+    g = Groups(positive={"typology=peel_chain": np.array([1, 0, 0, 0, 0, 0], bool)},
+               items={"chain=bitcoin": np.array([1, 1, 1, 0, 0, 0], bool)})
+    task = RankingTask.from_arrays("tracing", y_true=[1, 0, 1, 0, 1, 0], groups=g)
+    out = Evaluator(task).eval_groups({"y_score": [0.9, 0.2, 0.1, 0.8, 0.3, 0.0]})
+    assert set(out) == {"all", "typology=peel_chain", "chain=bitcoin"}
+    peel = out["typology=peel_chain"]  # items: 0 (pos) and negatives 1, 3, 5
+    assert peel["n_pos"] == 1 and peel["pr_auc"] == pytest.approx(1.0)
+    btc = out["chain=bitcoin"]  # items 0, 1, 2: positives 0 and 2; 2 ranks below 1
+    assert btc["n_pos"] == 2 and btc["recall@k"] == pytest.approx(0.5)
+
+
+def test_typology_share_breaks_one_alert_list_down():
+    g = Groups(positive={"typology=a": np.array([1, 1, 0, 0, 0], bool),
+                         "typology=b": np.array([0, 0, 1, 0, 0], bool)},
+               items={"chain=x": np.array([1, 0, 1, 1, 1], bool)})
+    task = RankingTask(kind="typology", level="transaction", y_true=[1, 1, 1, 0, 0],
+                       value=[5.0, 5.0, 90.0, 0, 0], groups=g)
+    out = Evaluator(task).eval_groups({"y_score": [0.5, 0.4, 0.9, 0.95, 0.1]})
+    # k = 3 positives: the alert list is items 3, 2, 0
+    assert out["all"]["share@k"] == pytest.approx(2 / 3)
+    assert out["all"]["value_share@k"] == pytest.approx(95 / 100)
+    assert out["typology=a"]["share@k"] == pytest.approx(0.5)
+    assert out["typology=a"]["value_share@k"] == pytest.approx(0.5)
+    assert out["typology=b"]["share@k"] == pytest.approx(1.0)
+    assert out["chain=x"]["share@k"] == pytest.approx(1.0)  # its positives: 0 and 2
+
+
+def test_linking_by_hand():
+    task = LinkingTask(in_tx=[1, 2, 3, 4], out_tx=[10, 20, 30, 40], kind_code=[0, 0, 1, 1],
+                       incident=[0, 0, -1, -1], n_transactions=50)
+    ev = Evaluator(task)
+    claims = {"in_tx_id": np.array([1, 2, 3, 5]), "out_tx_id": np.array([10, 21, 30, 11]),
+              "score": np.array([0.9, 0.8, 0.7, 0.6])}
+    out = ev.eval_groups({"links": claims})
+    r = out["all"]
+    assert r["precision"] == pytest.approx(0.5) and r["recall"] == pytest.approx(0.5)
+    assert r["f1"] == pytest.approx(0.5)
+    # ranked: hit, miss, hit, miss -> AP = (1/1 * 1/4) + (2/3 * 1/4)
+    assert r["pr_auc"] == pytest.approx(0.25 + 2 / 12)
+    assert out["kind=mixer"]["recall"] == pytest.approx(0.5)
+    assert out["kind=bridge"]["recall"] == pytest.approx(0.5)
+    assert out["incident=0"]["recall"] == pytest.approx(0.5)
+    assert Evaluator(task, threshold=0.75).eval({"links": claims})["precision"] == 0.5
+    empty = ev.eval({"links": None})
+    assert empty["recall"] == 0 and math.isnan(empty["precision"])
+
+
+@pytest.mark.parametrize("bad, msg", [
+    ({"y_score": [1, 2, 3]}, "has 3 entries, the task has 6"),
+    ({"y_score": np.zeros((6, 1))}, "must be 1-D"),
+    ({"y_score": [0, 0, NAN, 0, 0, 0]}, "non-finite"),
+    ({"y_score": ["a"] * 6}, "real numbers"),
+    ({"y_score": np.zeros(6), "oops": 1}, "unknown input key"),
+    ({}, "missing key 'y_score'"),
+    ({"y_score": np.zeros(6), "y_true": [1, 1, 1, 0, 1, 0]}, "differs from the task's labels"),
+    ({"y_score": np.zeros(6), "y_true": [2, 0, 1, 0, 1, 0]}, "only 0 and 1"),
+    ([0] * 6, "must be a dict"),
+])
+def test_input_checks_say_what_is_wrong(bad, msg):
+    with pytest.raises(EvaluationInputError, match=msg):
+        Evaluator(tracing_task()).eval(bad)
+
+
+@pytest.mark.parametrize("claims, msg", [
+    ({"in_tx_id": [1], "out_tx_id": [2]}, "missing key"),
+    ({"in_tx_id": [1, 1], "out_tx_id": [2, 2], "score": [1, 1]}, "duplicate"),
+    ({"in_tx_id": [1], "out_tx_id": [99], "score": [1]}, r"outside \[0, 50\)"),
+    ({"in_tx_id": [1, 2], "out_tx_id": [2], "score": [1, 1]}, "has 1 entries"),
+    ({"in_tx_id": [1.5], "out_tx_id": [2], "score": [1]}, "must be integers"),
+])
+def test_link_input_checks(claims, msg):
+    task = LinkingTask(in_tx=[1], out_tx=[2], n_transactions=50)
+    with pytest.raises(EvaluationInputError, match=msg):
+        Evaluator(task).eval({"links": claims})
+
+
+def test_expected_formats_are_readable():
+    ev = Evaluator(tracing_task())
+    assert "shape (6,)" in ev.expected_input_format
+    assert "value_recall@k" in ev.expected_output_format
+    assert "in_tx_id" in Evaluator(LinkingTask(in_tx=[1], out_tx=[2])).expected_input_format
+    with pytest.raises(EvaluationInputError):
+        Evaluator("tracing")

@@ -1,0 +1,132 @@
+"""Tasks derived from a hand-built ledger whose answers are known by construction."""
+
+import numpy as np
+import pytest
+
+from benchmarks.evaluator import Evaluator
+from benchmarks.tasks import TaskSet, dataset_split, temporal_split
+from simulator.errors import ConfigError, DatasetError
+from simulator.schema import LinkKind, Role, ServiceKind, Stage, Typology
+from simulator.toy import ToyLedger
+
+G = 10**9  # gwei per ETH
+H = 3600
+LAY = {"incident": 0, "stage": int(Stage.LAYERING), "typology": int(Typology.HOP_CHAIN)}
+INTEG = {"incident": 0, "stage": int(Stage.INTEGRATION),
+         "typology": int(Typology.EXCHANGE_DEPOSIT)}
+
+
+def ledger():
+    """victim -> thief -> hop -> deposit -> exchange, plus a mixer pass and benign traffic.
+
+    Addresses: 0 victim, 1 thief, 2 hop, 3 deposit (cash-out), 4 exchange, 5 mixer,
+    6 mixer recipient, 7..9 benign users.
+    """
+    led = ToyLedger()
+    v = led.address("ethereum", role=Role.VICTIM, incident=0)
+    th = led.address("ethereum", role=Role.THIEF, incident=0)
+    hop = led.address("ethereum", role=Role.INTERMEDIARY, incident=0)
+    dep = led.address("ethereum", role=Role.CASHOUT, incident=0)
+    ex = led.address("ethereum", service=ServiceKind.EXCHANGE, name="ex")
+    mx = led.address("ethereum", service=ServiceKind.MIXER, name="mx")
+    rc = led.address("ethereum", role=Role.MIXER_RECIPIENT, incident=0)
+    a, b, c = (led.address("ethereum") for _ in range(3))
+    led.issue(0, [(v, 100 * G), (a, 10 * G), (mx, 50 * G)], asset="ETH")     # tx 0
+    led.transfer(1 * H, a, b, 1 * G)                                           # tx 1
+    seed, _ = led.transfer(2 * H, v, th, 100 * G, taint={0: (0, 100 * G)},
+                           incident=0, stage=int(Stage.PLACEMENT),
+                           typology=int(Typology.DRAIN))                      # tx 2
+    led.seed(0, seed)
+    led.transfer(3 * H, th, hop, 60 * G, taint={0: (0, 60 * G)}, **LAY)       # tx 3
+    tin, _ = led.transfer(4 * H, th, mx, 40 * G, taint={0: (0, 40 * G)},
+                          incident=0, stage=int(Stage.LAYERING),
+                          typology=int(Typology.MIXER_POOL))                  # tx 4
+    led.transfer(5 * H, hop, dep, 60 * G, taint={0: (0, 60 * G)}, **INTEG)    # tx 5
+    led.transfer(6 * H, dep, ex, 60 * G, taint={0: (0, 60 * G)}, **INTEG)     # tx 6
+    tout, _ = led.transfer(7 * H, mx, rc, 39 * G, taint={0: (0, 39 * G)},
+                           incident=0, stage=int(Stage.LAYERING),
+                           typology=int(Typology.MIXER_POOL))                 # tx 7
+    led.link(LinkKind.MIXER, tin, tout, incident=0)
+    led.transfer(8 * H, b, c, G // 2)                                          # tx 8
+    led.transfer(9 * H, a, c, G)                                               # tx 9
+    return led.build()
+
+
+@pytest.fixture(scope="module")
+def ts():
+    return TaskSet(ledger())
+
+
+def test_labels_exclude_victims_and_benign(ts):
+    assert ts.addr_label.tolist() == [False, True, True, True, False, False, True, False,
+                                      False, False]
+    assert np.flatnonzero(ts.tx_label).tolist() == [2, 3, 4, 5, 6, 7]
+    t = ts["classification/address"]
+    assert not t.mask[0]  # the victim is not an item
+    assert set(ts.names()) == {"classification/address", "classification/transaction",
+                               "tracing/address", "typology", "linking"}
+
+
+def test_tracing_truth_hops_hours_and_integration_value(ts):
+    t = ts["tracing/address"]
+    # hops: thief 1 (receives the seed), hop 2, deposit 3; the mixer withdrawal (tx 7) is a
+    # laundering transaction, so the recipient is 3 hops out (thief -> mixer -> recipient)
+    assert t.hops[1] == 1 and t.hops[2] == 2 and t.hops[3] == 3 and t.hops[6] == 3
+    assert np.isnan(t.hops[7])
+    assert t.hours[1] == 0 and t.hours[2] == 1 and t.hours[3] == 3 and t.hours[6] == 5
+    # stolen value reaching integration: 60 ETH at the deposit address; the exchange's hot
+    # wallet also receives it, but it is a benign service address, so it carries no value
+    usd = 3_000.0
+    assert t.value[3] == pytest.approx(60 * usd)
+    assert t.value[[0, 1, 2, 4, 5, 6]].sum() == 0
+
+
+def test_perfect_tracer_gets_everything(ts):
+    t = ts["tracing/address"]
+    r = Evaluator(t).eval({"y_score": t.y_true.astype(float)})
+    assert r["recall@k"] == 1 and r["pr_auc"] == 1 and r["trace_depth@k"] == 1
+    assert r["value_recall@k"] == 1
+    # a tracer that stops one hop short of the cash-out misses all of its value
+    short = np.where(t.y_true, 1.0, 0.0)
+    short[3] = -1.0  # ranked below every negative
+    r = Evaluator(t).eval({"y_score": short})
+    assert r["value_recall@k"] == 0 and r["recall@k"] == pytest.approx(3 / 4)
+
+
+def test_linking_task(ts):
+    lt = ts["linking"]
+    assert lt.in_tx.tolist() == [4] and lt.out_tx.tolist() == [7]
+    r = Evaluator(lt).eval({"links": {"in_tx_id": np.array([4]), "out_tx_id": np.array([7]),
+                                      "score": np.array([1.0])}})
+    assert r["f1"] == 1
+
+
+def test_groups_exist(ts):
+    g = ts["typology"].groups
+    assert {"typology=drain", "typology=hop_chain", "typology=mixer_pool",
+            "typology=exchange_deposit", "stage=placement", "stage=layering",
+            "stage=integration", "incident=0"} <= set(g.positive)
+    assert set(g.items) == {"chain=ethereum"}
+    with pytest.raises(ConfigError, match="no task 'nope'"):
+        ts["nope"]
+
+
+def test_temporal_split_fractions_and_ties():
+    code = temporal_split(np.arange(10))
+    assert code.tolist() == [0] * 6 + [1] * 2 + [2] * 2
+    tied = temporal_split(np.array([0, 0, 0, 0, 0, 0, 0, 1, 2, 3]))
+    assert tied[:7].tolist() == [1] * 7  # equal times fall into one part
+    with pytest.raises(DatasetError, match="sum"):
+        temporal_split(np.arange(3), (0.5, 0.5, 0.5))
+
+
+def test_dataset_split_meta_and_first_appearance():
+    ds = ledger()
+    sp = dataset_split(ds)
+    assert sp["transaction"].tolist() == [0] * 6 + [1] * 2 + [2] * 2
+    # address 6 (mixer recipient) first appears in tx 7 (valid); address 9 (c) in tx 8 (test)
+    assert sp["address"][6] == 1 and sp["address"][9] == 2 and sp["address"][0] == 0
+    ds.meta["split"] = {"train_end": 4 * H, "valid_end": 8 * H}
+    sp = dataset_split(ds)
+    ts_ = ds.transactions["timestamp"]
+    assert np.array_equal(sp["transaction"], np.where(ts_ < 4 * H, 0, np.where(ts_ < 8 * H, 1, 2)))
