@@ -11,7 +11,6 @@ True
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -250,16 +249,14 @@ class Dataset:
         return ObservableView({k: self.tables[k] for k in OBSERVABLE_TABLES}, self.meta)
 
     # -- persistence ------------------------------------------------------------------------
-    def _parquet_bytes(self, name: str) -> bytes:
-        buf = io.BytesIO()
+    def _write_table(self, name: str, path: Path) -> None:
         pq.write_table(
             self.tables[name].to_arrow(),
-            buf,
+            path,
             compression="zstd",
             use_dictionary=["name", "symbol", "service_name"],
             write_statistics=False,
         )
-        return buf.getvalue()
 
     def content_hash(self) -> str:
         """SHA-256 over every table's columns (independent of Parquet encoding)."""
@@ -273,7 +270,7 @@ class Dataset:
                 if arr.dtype == object:
                     h.update("\x1f".join("" if v is None else str(v) for v in arr).encode())
                 else:
-                    h.update(np.ascontiguousarray(arr).tobytes())
+                    h.update(memoryview(np.ascontiguousarray(arr)).cast("B"))
         return h.hexdigest()
 
     def save(self, path: str | os.PathLike, overwrite: bool = True) -> Path:
@@ -285,7 +282,7 @@ class Dataset:
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
         try:
             for name in ALL_TABLES:
-                (tmp / f"{name}.parquet").write_bytes(self._parquet_bytes(name))
+                self._write_table(name, tmp / f"{name}.parquet")
             meta = dict(self.meta)
             meta["enums"] = enum_names()
             (tmp / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")

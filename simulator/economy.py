@@ -378,13 +378,7 @@ def build_economy(world: World, stream: OpStream, cfg: EconomyConfig,
 
     # -- genesis: every balance starts as an issuance at t0
     def genesis(addrs, asset_id, usd):
-        addrs = np.asarray(addrs, np.int64)
-        amt = c.units(asset_id, usd)
-        ch = W.asset_chain(asset_id)
-        for s0 in range(0, len(addrs), 1000):
-            sl = slice(s0, s0 + 1000)
-            stream.add(t=W.t0, chain=ch, asset=asset_id, code=OP_ISSUE, src=-1,
-                       out_count=len(addrs[sl]), out_addr=addrs[sl], out_value=amt[sl])
+        _issue(c, W.t0, asset_id, addrs, c.units(asset_id, usd))
 
     for ch, ws in users.items():
         main = W.main_address(ws)
@@ -444,6 +438,19 @@ def build_economy(world: World, stream: OpStream, cfg: EconomyConfig,
                     n_of["marketplace"])
     _processors(c, users, n_of["processor"])
     return services
+
+
+def _issue(c: _Ctx, t, asset: int, addrs, amounts, per_tx: int = 1000):
+    """Issuance (genesis allocation or mint) at time ``t``, at most ``per_tx`` outputs a tx."""
+    addrs = np.asarray(addrs, np.int64)
+    amounts = np.broadcast_to(np.asarray(amounts, np.int64), addrs.shape)
+    n_tx = -(-len(addrs) // per_tx)
+    if n_tx == 0:
+        return
+    cnt = np.full(n_tx, per_tx)
+    cnt[-1] = len(addrs) - per_tx * (n_tx - 1)
+    c.s.add(t=np.full(n_tx, t), chain=c.w.asset_chain(asset), asset=asset, code=OP_ISSUE,
+            src=-1, out_count=cnt, out_addr=addrs, out_value=amounts)
 
 
 def _src_of(c: _Ctx, chain: int, wallets: np.ndarray) -> np.ndarray:
@@ -633,10 +640,9 @@ def _payroll_and_airdrops(c: _Ctx, users, n_payroll, n_airdrop):
         sal = c.units(a, c.usd(len(staff), 3000.0, 0.4))
         ts = np.arange(c.t_start + 14 * DAY, c.t_end, 14 * DAY)
         k = len(ts)
-        c.s.add(t=W.t0, chain=ch, asset=a, code=OP_ISSUE, src=-1, out_count=n_emp,
-                out_addr=W.main_address(ew),
-                out_value=np.bincount(np.repeat(np.arange(n_emp), size), weights=sal,
-                                      minlength=n_emp).astype(np.int64) * (k + 1))
+        _issue(c, W.t0, a, W.main_address(ew),
+               np.bincount(np.repeat(np.arange(n_emp), size), weights=sal,
+                           minlength=n_emp).astype(np.int64) * (k + 1))
         if k == 0:
             continue
         # one batched payout per employer and pay day (a benign fan-out)

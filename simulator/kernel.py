@@ -23,6 +23,7 @@ OK = 0
 ERR_HARD_FUNDS = 1  # a hard op could not be funded
 ERR_CAPACITY = 2  # internal: preallocated capacity exceeded
 ERR_LINK = 3  # a hard LINKED op refers to an op that did not execute
+ERR_INTERNAL = 4  # internal: an address or scratch capacity was exceeded (a bug)
 
 UTXO_TX_OVERHEAD = 11
 UTXO_IN_SIZE = 68
@@ -148,7 +149,7 @@ def execute(
             bad_op = i
             break
         if ntx >= cap_tx or nout + m + 2 * op_part_count[i] + 2 > cap_out or nlink >= cap_link:
-            status = ERR_CAPACITY
+            status = ERR_INTERNAL
             bad_op = i
             break
         src = op_src[i]
@@ -198,7 +199,7 @@ def execute(
                             # shrink the payment to everything the wallet has
                             acc = 0
                             for j in range(m):
-                                amts[j] = amts[j] * avail // want
+                                amts[j] = np.int64(np.floor(amts[j] * (avail / want)))
                                 acc += amts[j]
                             amts[m - 1] += avail - acc
                             n_sel = kall
@@ -217,7 +218,7 @@ def execute(
                         if avail >= dust * m and want > 0:
                             acc = 0
                             for j in range(m):
-                                amts[j] = amts[j] * avail // want
+                                amts[j] = np.int64(np.floor(amts[j] * (avail / want)))
                                 acc += amts[j]
                             amts[m - 1] += avail - acc
                             total_in = have
@@ -474,7 +475,7 @@ def execute(
             l_aout[nlink] = paid
             nlink += 1
         if naddr > cap_addr - 4100:
-            status = ERR_CAPACITY
+            status = ERR_INTERNAL
             bad_op = i
             break
 

@@ -8,7 +8,7 @@ from . import __version__
 from .dataset import Dataset
 from .errors import ScenarioUnsatisfiable
 from .kernel import ERR_CAPACITY, ERR_HARD_FUNDS, ERR_LINK, OK, execute
-from .ops import FRESH, OP_ISSUE, OpStream
+from .ops import FRESH, OP_ISSUE, OP_LINKED, OP_PAY, OpStream
 from .schema import (
     SCHEMA_VERSION,
     SERVICE_OF_ENTITY,
@@ -51,15 +51,21 @@ def build(world: World, stream: OpStream, *, rng: np.random.Generator, meta: dic
     chain_model, asset_local, asset_native, asset_dust, n_local = _static_tables(world)
 
     n_addr0 = world.addresses.n
-    n_fresh = int((ops["change"] == FRESH).sum() + (outs["addr"] == FRESH).sum()
-                  + 2 * len(parts["wallet"]))
+    # Exact upper bounds: change (and a fresh change address) only on UTXO PAY/LINKED ops,
+    # one input per account op, at most every UTXO output spent once.
+    utxo_op = chain_model[ops["chain"]] == 0
+    may_change = utxo_op & ((ops["code"] == OP_PAY) | (ops["code"] == OP_LINKED))
+    n_parts = len(parts["wallet"])
+    n_fresh = int((may_change & (ops["change"] == FRESH)).sum()
+                  + (outs["addr"] == FRESH).sum() + 2 * n_parts)
     cap_addr = n_addr0 + n_fresh + 8192
     addr_wallet = np.empty(cap_addr, np.int64)
     addr_chain = np.empty(cap_addr, np.int16)
     addr_wallet[:n_addr0] = world.addresses.column("wallet")
     addr_chain[:n_addr0] = world.addresses.column("chain")
-    cap_out = int(ops["out_count"].sum() + n_ops + 2 * len(parts["wallet"]) + 16)
-    cap_in = cap_out + n_ops + 16
+    cap_out = int(ops["out_count"].sum() + may_change.sum() + 2 * n_parts + 16)
+    utxo_outs = int(ops["out_count"][utxo_op].sum() + may_change.sum() + 2 * n_parts)
+    cap_in = utxo_outs + int((~utxo_op).sum()) + 16
     cap_link = int((ops["link"] >= 0).sum() + 1)
 
     wallet_incident = world.wallets.column("incident").astype(np.int32)
@@ -85,10 +91,19 @@ def build(world: World, stream: OpStream, *, rng: np.random.Generator, meta: dic
         _raise_status(status, bad_op, ops, world)
 
     tx_op = tx_op[:ntx]
+    # Keep only what the tables need from the ops, then let the ops go (memory).
+    txf = {k: ops[k][tx_op] for k in ("chain", "asset", "t", "fee_rate", "code", "stage",
+                                      "incident", "typology", "memo")}
+    seed_rows = []
+    for inc, idx in sorted((seed_ops or {}).items()):
+        txs = op_tx[stream.position(np.asarray(idx, np.int64))]
+        seed_rows += [(inc, int(t)) for t in txs if t >= 0]
+    del ops, outs, parts, res, realized, op_tx
+    stream.release()
     in_sl, out_sl, l_sl = slice(0, nin), slice(0, nout), slice(0, nlink)
-    chain = ops["chain"][tx_op]
-    asset = ops["asset"][tx_op]
-    ts = ops["t"][tx_op]
+    chain = txf["chain"]
+    asset = txf["asset"]
+    ts = txf["t"]
     interval = np.array([c.block_interval for c in world.chains], np.int64)
     block = (ts - world.t0) // interval[chain]
 
@@ -117,9 +132,9 @@ def build(world: World, stream: OpStream, *, rng: np.random.Generator, meta: dic
     }
     tables["transactions"] = {
         "tx_id": np.arange(ntx), "chain_id": chain, "asset_id": asset, "timestamp": ts,
-        "block_height": block, "fee": tx_fee[:ntx], "fee_rate": ops["fee_rate"][tx_op],
+        "block_height": block, "fee": tx_fee[:ntx], "fee_rate": txf["fee_rate"],
         "n_inputs": tx_nin[:ntx], "n_outputs": tx_nout[:ntx],
-        "is_issuance": ops["code"][tx_op] == OP_ISSUE, "memo": ops["memo"][tx_op],
+        "is_issuance": txf["code"] == OP_ISSUE, "memo": txf["memo"],
     }
     tables["inputs"] = {
         "tx_id": in_tx[in_sl], "index": in_idx[in_sl], "address_id": perm[in_addr[in_sl]],
@@ -153,8 +168,8 @@ def build(world: World, stream: OpStream, *, rng: np.random.Generator, meta: dic
     # truth
     role = world.wallets.column("role")[aw].copy()
     a_inc = world.wallets.column("incident")[aw].astype(np.int32).copy()
-    op_stage = ops["stage"][tx_op]
-    tx_inc = ops["incident"][tx_op]
+    op_stage = txf["stage"]
+    tx_inc = txf["incident"]
     # benign wallets at cash-out services that receive integration outputs become CASHOUT
     o_a = o_addr[out_sl]
     integ = (op_stage[o_tx[out_sl]] == Stage.INTEGRATION) & (o_inc[out_sl] >= 0)
@@ -174,7 +189,7 @@ def build(world: World, stream: OpStream, *, rng: np.random.Generator, meta: dic
     }
     tables["tx_truth"] = {
         "tx_id": np.arange(ntx), "incident_id": tx_inc, "stage": op_stage,
-        "typology": ops["typology"][tx_op],
+        "typology": txf["typology"],
     }
     tainted = np.flatnonzero(o_inc[out_sl] >= 0)
     tables["taint"] = {
@@ -184,11 +199,6 @@ def build(world: World, stream: OpStream, *, rng: np.random.Generator, meta: dic
         "kind": l_kind[l_sl], "in_tx_id": l_in[l_sl], "out_tx_id": l_out[l_sl],
         "incident_id": l_inc[l_sl], "amount_in": l_ain[l_sl], "amount_out": l_aout[l_sl],
     }
-    seed_rows = []
-    for inc, idx in sorted((seed_ops or {}).items()):
-        pos = stream.position(np.asarray(idx, np.int64))
-        txs = op_tx[pos]
-        seed_rows += [(inc, int(t)) for t in txs if t >= 0]
     tables["seeds"] = {
         "incident_id": np.array([r[0] for r in seed_rows], np.int32),
         "tx_id": np.array([r[1] for r in seed_rows], np.int64),

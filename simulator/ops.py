@@ -90,12 +90,15 @@ class OpStream:
         self._outs: list[dict[str, np.ndarray]] = []
         self._parts: list[dict[str, np.ndarray]] = []
         self.n = 0
+        self._final = None
 
     def add(self, *, t, chain, asset, code, src, out_count, out_addr, out_wallet=None,
             out_value, out_incident=None, part_count=None, part_wallet=None, part_addr=None,
             **fields) -> np.ndarray:
         """Add a batch of ops. Scalars broadcast; ``out_*`` are flat arrays of length
         ``sum(out_count)``; ``part_*`` likewise for COINJOIN participants."""
+        if self._final is not None:
+            raise RuntimeError("ops cannot be added after finalize()")
         t = np.atleast_1d(np.asarray(t, dtype=np.int64))
         n = len(t)
         batch = {"t": t}
@@ -147,6 +150,10 @@ class OpStream:
         self.n += n
         return idx
 
+    def release(self) -> None:
+        """Drop the finalized arrays (after execution), keeping :meth:`position` usable."""
+        self._final = ()
+
     def position(self, idx: np.ndarray) -> np.ndarray:
         """Sorted position of ops given by insertion index (after :meth:`finalize`)."""
         return self._inv[np.asarray(idx, dtype=np.int64)]
@@ -157,22 +164,30 @@ class OpStream:
         Returns ``(ops, outs, parts)``; ``ops`` gains ``out_start`` and ``part_start`` and its
         ``link`` column is remapped to sorted positions. A link must point to an earlier op.
         """
+        if self._final == ():
+            raise RuntimeError("the ops were released after execution")
+        if self._final is not None:
+            return self._final
         if self.n == 0:
             ops = {k: np.zeros(0, dt) for k, dt in _OP_FIELDS.items()}
             ops["out_start"] = np.zeros(0, np.int64)
             ops["part_start"] = np.zeros(0, np.int64)
             return ops, {k: np.zeros(0, dt) for k, dt in _OUT_FIELDS.items()}, \
                 {k: np.zeros(0, dt) for k, dt in _PART_FIELDS.items()}
-        ops = {k: np.concatenate([b[k] for b in self._ops]) for k in _OP_FIELDS}
-        outs = {k: np.concatenate([b[k] for b in self._outs]) for k in _OUT_FIELDS}
-        parts = {k: np.concatenate([b[k] for b in self._parts]) for k in _PART_FIELDS}
+        ops = {}
+        for k in _OP_FIELDS:  # concatenate field by field, freeing the batches as we go
+            ops[k] = np.concatenate([b.pop(k) for b in self._ops])
+        outs = {k: np.concatenate([b.pop(k) for b in self._outs]) for k in _OUT_FIELDS}
+        parts = {k: np.concatenate([b.pop(k) for b in self._parts]) for k in _PART_FIELDS}
+        self._ops, self._outs, self._parts = [], [], []
         out_start = np.cumsum(ops["out_count"]) - ops["out_count"]
         part_start = np.cumsum(ops["part_count"]) - ops["part_count"]
         order = np.argsort(ops["t"], kind="stable")
         inv = np.empty_like(order)
         inv[order] = np.arange(len(order))
         self._inv = inv
-        ops = {k: v[order] for k, v in ops.items()}
+        for k in list(ops):
+            ops[k] = ops[k][order]
         ops["out_start"] = out_start[order]
         ops["part_start"] = part_start[order]
         has = ops["link"] >= 0
@@ -180,4 +195,5 @@ class OpStream:
         bad = has & (ops["link"] >= np.arange(len(order)))
         if bad.any():
             raise ValueError("an op links to an op that does not happen before it")
-        return ops, outs, parts
+        self._final = (ops, outs, parts)
+        return self._final

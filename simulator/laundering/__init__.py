@@ -51,7 +51,7 @@ FINGERPRINTS = ("address_reuse", "fixed_fee", "round_amounts", "time_of_day",
                 "mixer_to_deposit", "direct_link")
 INCIDENT_KEYS = {"name", "playbook", "params", "steps", "victim", "victim_index", "assets",
                  "amount_usd", "n_drain", "start_day", "fingerprints", "sources"}
-STEP_KEYS = {"id", "block", "from", "share", "assets", "after_days"}
+STEP_KEYS = {"id", "block", "from", "share", "assets", "after_days", "spread_days"}
 ASSETS = tuple(a.symbol for a in DEFAULT_ASSETS)
 MAX_SCALED_USD = 250e6  # per asset: below the bridge vault reserves
 _EPS = 1e-9
@@ -228,11 +228,14 @@ def _steps(steps, w: str, n_exchanges: int) -> list[dict]:
             _check_param("assets", flt, f"{ws}.assets")
             flt = [flt] if isinstance(flt, str) else list(flt)
         after = st.get("after_days", 0)
-        if not _num(after) or after < 0:
-            raise ConfigError(f"{ws}.after_days must be a non-negative number")
+        spread = st.get("spread_days", 0)
+        for key, v in (("after_days", after), ("spread_days", spread)):
+            if not _num(v) or v < 0:
+                raise ConfigError(f"{ws}.{key} must be a non-negative number")
         params = {k: v for k, v in st.items() if k not in STEP_KEYS}
         out.append({"id": sid, "block": b, "from": frm, "share": shares, "assets": flt,
-                    "after_days": float(after), "params": params})
+                    "after_days": float(after), "spread_days": float(spread),
+                    "params": params})
         prev = sid
     known = ids | {"drain"}
     for st in out:
@@ -369,6 +372,10 @@ def _run_incident(world, stream, services, r, diff, rng, k, scale, memo_used):
             t_min = t0 + ctx.secs(st["after_days"] * DAY)
             for p in inputs:
                 p.t = max(p.t, t_min)
+        if st["spread_days"]:  # e.g. Bybit: 3-8 of the 48 wallets emptied per day
+            span = ctx.secs(st["spread_days"] * DAY)
+            for p in inputs:
+                p.t += int(rng.integers(0, max(span, 1)))
         keep = [p for p in inputs if p.est >= _min_amount(ctx, p)]
         held += len(inputs) - len(keep)
         fn = BLOCKS[st["block"]][0]

@@ -108,6 +108,31 @@ class Ctx:
                 t += (24 - hour) * HOUR + int(self.rng.integers(0, 1800))
         return t
 
+    def partition(self, n: int, bounds) -> list[int]:
+        """Split ``n`` items into groups whose sizes lie in ``bounds`` ([lo, hi] or an int)
+        whenever that is possible (one group of ``n`` when ``n`` is below ``lo``)."""
+        lo, hi = (int(bounds[0]), int(bounds[1])) if isinstance(bounds, (list, tuple)) \
+            else (int(bounds), int(bounds))
+        lo, hi = max(lo, 1), max(hi, 1)
+        m_min, m_max = -(-n // hi), n // lo
+        if n <= 0:
+            return []
+        if m_max < m_min:  # no exact partition: as close as possible
+            m = max(m_min, 1)
+        else:
+            m = int(self.rng.integers(m_min, m_max + 1))
+        sizes = np.full(m, min(lo, n // m), np.int64)
+        rest = n - int(sizes.sum())
+        cap = np.maximum(hi - sizes, 0) if m_max >= m_min else np.full(m, n)
+        while rest > 0:
+            open_ = np.flatnonzero(cap > 0)
+            j = open_[int(self.rng.integers(0, len(open_)))]
+            add = min(rest, int(cap[j]), max(1, rest // len(open_)))
+            sizes[j] += add
+            cap[j] -= add
+            rest -= add
+        return [int(s) for s in self.rng.permutation(sizes)]
+
     def weights(self, n: int) -> np.ndarray:
         """Integer weights for an n-way split, with the difficulty's amount jitter."""
         j = float(self.diff.get("amount_jitter", 0.3))

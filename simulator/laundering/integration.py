@@ -90,9 +90,7 @@ def structuring(ctx: Ctx, positions: list[Pos], limit_btc=2.0, limit_usd=0.0, ex
         if n_dep < 1:
             out.append(p)
             continue
-        sizes = []
-        while sum(sizes) < n_dep:
-            sizes.append(min(ctx.draw(per_mule), n_dep - sum(sizes)))
+        sizes = ctx.partition(n_dep, per_mule)
         t = ctx.start(p.t)
         mw, ma = ctx.wallets(p.chain, len(sizes), Role.MULE)
         _, est = ctx.split(p, t, ma, np.array(sizes) * 1000, Typology.STRUCTURING)

@@ -68,9 +68,7 @@ def tornado(ctx: Ctx, positions: list[Pos], denomination=100.0, notes_per_deposi
         if n_notes < 1:
             out.append(p)
             continue
-        sizes = []
-        while sum(sizes) < n_notes:
-            sizes.append(min(ctx.draw(notes_per_depositor), n_notes - sum(sizes)))
+        sizes = ctx.partition(n_notes, notes_per_depositor)
         t = ctx.start(p.t)
         dw, da = ctx.wallets(p.chain, len(sizes), Role.MIXER_DEPOSITOR)
         _, est = ctx.split(p, t, da, np.array(sizes) * 1000, Typology.MIXER_POOL)
@@ -86,12 +84,7 @@ def tornado(ctx: Ctx, positions: list[Pos], denomination=100.0, notes_per_deposi
     if not notes:
         return out
     order = ctx.rng.permutation(len(notes))
-    groups = []
-    i = 0
-    while i < len(order):
-        g = ctx.draw(notes_per_withdrawer)
-        groups.append(order[i:i + g])
-        i += g
+    groups = np.split(order, np.cumsum(ctx.partition(len(order), notes_per_withdrawer))[:-1])
     fee_w = int(round(pool.relayer_fee * 10_000))
     for g in groups:
         dep_t = np.array([notes[j][1] for j in g])

@@ -159,7 +159,7 @@ def bybit(p):
         steps=[
             {"id": "fan48", "block": "split", "n": 48},
             {"id": "thor", "block": "bridge", "from": "fan48", "share": 0.85, "to": "BTC",
-             "via": "thorchain-like"},
+             "via": "thorchain-like", "spread_days": 10},
             {"id": "okx_web3", "block": "otc", "from": "fan48", "share": 0.15, "desk": 1},
             {"id": "frag", "block": "split", "from": "thor", "n": [20, 40]},
             {"id": "wasabi", "block": "coinjoin", "from": "frag", "share": mix},

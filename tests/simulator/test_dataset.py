@@ -46,15 +46,15 @@ def test_address_ids_carry_no_degree_information(small):
 
 def test_atomic_save_leaves_nothing_on_failure(small, tmp_path, monkeypatch):
     calls = {"n": 0}
-    real = Dataset._parquet_bytes
+    real = Dataset._write_table
 
-    def failing(self, name):
+    def failing(self, name, path):
         calls["n"] += 1
         if calls["n"] == 3:
             raise OSError("disk full")
-        return real(self, name)
+        return real(self, name, path)
 
-    monkeypatch.setattr(Dataset, "_parquet_bytes", failing)
+    monkeypatch.setattr(Dataset, "_write_table", failing)
     with pytest.raises(OSError):
         small.save(tmp_path / "d")
     assert list(tmp_path.iterdir()) == []
