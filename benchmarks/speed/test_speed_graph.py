@@ -1,5 +1,8 @@
 """Speed of the graph detectors (PPR, FlowScope, Fraudar) and the investigator.
 
+The investigator's figure on this ledger (no services, so no links to follow) is the cost of
+its tracing, linking and clustering passes, not of a real investigation.
+
 Default size: 100k transfers (quick, also runs under ``--benchmark-disable``).
 ``LAUNDERBENCH_BENCH_FULL=1`` switches to 1M transfers, the size of the project's budget
 (PPR on 1M edges in under 0.5 s)::
@@ -90,7 +93,7 @@ def view():
     return synthetic_account_view(N_EDGES)
 
 
-@pytest.mark.parametrize("name", ["ppr", "flowscope", "fraudar"])
+@pytest.mark.parametrize("name", ["ppr", "flowscope", "fraudar", "investigator"])
 def test_speed_graph_detector(benchmark, view, name):
     det = detectors.make(name).fit(view)
     det.score(view)  # warm-up: numba compile / load from cache

@@ -285,7 +285,7 @@ class Investigator(Detector):
         co_svc = outs["address_id"][co]
         co_from = first_in[outs["tx_id"][co]]
         co_usd = usd[co]
-        senders = _distinct_senders(view, first_in)
+        senders = _distinct_senders(view, first_in, cashout_svc)
         deposit_like = cashout_svc & (senders <= int(self.deposit_max_senders))
         bonus = 1.0 + float(self.cashout_bonus)
         dep = co_svc[deposit_like[co_svc]]
@@ -326,11 +326,12 @@ def _no_cashout():
     return {"address_id": z, "service_id": z.copy(), "usd": np.zeros(0)}
 
 
-def _distinct_senders(view, first_in) -> np.ndarray:
-    """Number of distinct addresses that paid each address (first input of the paying tx)."""
+def _distinct_senders(view, first_in, among) -> np.ndarray:
+    """Number of distinct addresses that paid each address of the mask ``among`` (first input
+    of the paying transaction); zero elsewhere."""
     outs = view.outputs
+    n = view.n_addresses
     s = first_in[outs["tx_id"]]
-    ok = s >= 0
-    pairs = np.unique(np.stack([outs["address_id"][ok], s[ok]], axis=1), axis=0)
-    return np.bincount(pairs[:, 0], minlength=view.n_addresses) if len(pairs) else \
-        np.zeros(view.n_addresses, np.int64)
+    ok = (s >= 0) & among[outs["address_id"]]
+    key = np.unique(outs["address_id"][ok] * np.int64(max(n, 1)) + s[ok])
+    return np.bincount(key // max(n, 1), minlength=n)
