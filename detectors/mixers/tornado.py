@@ -350,13 +350,26 @@ class TornadoHeuristics(Detector):
         pools = np.unique(np.r_[dep["pool"], wd["pool"]])
         src = np.asarray(tr["src"], dtype=np.int64)
         dst = np.asarray(tr["dst"], dtype=np.int64)
-        ok = (src != dst) & ~np.isin(src, pools) & ~np.isin(dst, pools)
+        # only transfers between a depositor and a recipient can link them
+        is_dep = np.zeros(n, bool)
+        is_rec = np.zeros(n, bool)
+        is_dep[dep["addr"]] = True
+        is_rec[wd["addr"]] = True
+        is_pool = np.zeros(n, bool)
+        is_pool[pools] = True
+        ok = ((src != dst) & ~is_pool[src] & ~is_pool[dst]
+              & ((is_dep[src] & is_rec[dst]) | (is_rec[src] & is_dep[dst])))
         a, b = np.minimum(src[ok], dst[ok]), np.maximum(src[ok], dst[ok])
         txs = np.asarray(tr["tx_id"], dtype=np.int64)[ok]
         # distinct transactions per unordered pair
-        trip = np.unique(np.stack([a, b, txs]), axis=1)
-        pairs, cnt = np.unique(trip[:2].T, axis=0, return_counts=True)
-        pairs = pairs[cnt >= k_link]
+        key = a * np.int64(n) + b
+        o = np.lexsort((txs, key))
+        key, txs = key[o], txs[o]
+        first = np.r_[True, (key[1:] != key[:-1]) | (txs[1:] != txs[:-1])] if len(key) else \
+            np.zeros(0, bool)
+        u, cnt = np.unique(key[first], return_counts=True)
+        u = u[cnt >= k_link]
+        pairs = np.stack([u // n, u % n], axis=1)
         if len(pairs) == 0:
             return
         x = np.r_[pairs[:, 0], pairs[:, 1]]

@@ -219,8 +219,13 @@ class FanPatterns(Detector):
               "n_dst": np.zeros(0, np.int64)}
         if len(ps):
             # scatter-gather: distinct intermediaries per (s, d)
-            trip = np.unique(np.stack([ps, pd, pm], axis=1), axis=0)
-            sd, k_cnt = np.unique(trip[:, :2], axis=0, return_counts=True)
+            k_sd = ps * np.int64(n) + pd
+            o = np.lexsort((pm, k_sd))
+            k_sd_o, pm_o = k_sd[o], pm[o]
+            first = np.r_[True, (k_sd_o[1:] != k_sd_o[:-1]) | (pm_o[1:] != pm_o[:-1])]
+            trip = np.stack([k_sd_o[first] // n, k_sd_o[first] % n, pm_o[first]], axis=1)
+            u_sd, k_cnt = np.unique(k_sd_o[first], return_counts=True)
+            sd = np.stack([u_sd // n, u_sd % n], axis=1)
             hit = k_cnt >= 2
             sd, k_cnt = sd[hit], k_cnt[hit]
             sc = saturate(k_cnt, k_sg)
@@ -255,6 +260,7 @@ class FanPatterns(Detector):
             gs = {"hub": hubs.astype(np.int64), "n_src": n_src[hubs].astype(np.int64),
                   "n_dst": n_dst[hubs].astype(np.int64)}
             # transactions on flagged paths
+            index = _EdgeIndex(src, dst, t, n)
             if len(pair_sc):
                 key_sd, scs = pair_sc
                 fl = {int(k): float(v) for k, v in zip(key_sd[scs >= 0.5], scs[scs >= 0.5])}
@@ -265,40 +271,45 @@ class FanPatterns(Detector):
                     pk = ps * np.int64(n) + pd
                     p = np.minimum(np.searchsorted(fk[o2], pk), len(fk) - 1)
                     m = fk[o2][p] == pk
-                    _mark_paths(s_tx, src, dst, t, txid, ps[m], pm[m], pd[m], pt1[m], pt2[m],
-                                fv[o2][p[m]], n)
+                    _mark_paths(s_tx, index, txid, ps[m], pm[m], pd[m], pt1[m], pt2[m],
+                                fv[o2][p[m]])
             if len(hubs):
                 hm = gsc[pm] >= 0.5
-                _mark_paths(s_tx, src, dst, t, txid, ps[hm], pm[hm], pd[hm], pt1[hm], pt2[hm],
-                            gsc[pm[hm]], n)
+                _mark_paths(s_tx, index, txid, ps[hm], pm[hm], pd[hm], pt1[hm], pt2[hm],
+                            gsc[pm[hm]])
         info["scatter_gather"] = sg
         info["gather_scatter"] = gs
         return Scores(address=s_addr, transaction=s_tx, info=info)
 
 
-def _mark_paths(s_tx, src, dst, t, txid, ps, pm, pd, t1, t2, val, n):
+class _EdgeIndex:
+    """Find the transfer row of a (src, dst, time) triple: one sort, then binary searches."""
+
+    def __init__(self, src, dst, t, n):
+        self.n = np.int64(max(n, 1))
+        key = src * self.n + dst
+        self.pairs = np.unique(key)
+        self.t0 = t.min() if len(t) else 0
+        self.span = np.int64((t.max() - self.t0 + 1) if len(t) else 1)
+        comp = np.searchsorted(self.pairs, key) * self.span + (t - self.t0)
+        self.order = np.argsort(comp, kind="stable")
+        self.comp = comp[self.order]
+
+    def rows(self, a, b, tt):
+        q = a * self.n + b
+        r = np.minimum(np.searchsorted(self.pairs, q), len(self.pairs) - 1)
+        ok = self.pairs[r] == q
+        c = r * self.span + (tt - self.t0)
+        p = np.minimum(np.searchsorted(self.comp, c), len(self.comp) - 1)
+        ok &= self.comp[p] == c
+        return np.where(ok, self.order[p], -1)
+
+
+def _mark_paths(s_tx, index, txid, ps, pm, pd, t1, t2, val):
     """Give the transactions carrying the path edges (s->m at t1, m->d at t2) score ``val``."""
     if len(ps) == 0:
         return
-    key = (src * np.int64(n) + dst)
-    order = np.lexsort((t, key))
-    ks, ts = key[order], t[order]
     for a, b, tt in ((ps, pm, t1), (pm, pd, t2)):
-        q = a * np.int64(n) + b
-        rows = _find_rows(ks, ts, q, tt)
+        rows = index.rows(a, b, tt)
         ok = rows >= 0
-        np.maximum.at(s_tx, txid[order[rows[ok]]], val[ok])
-
-
-def _find_rows(ks, ts, q, tt):
-    """Row in (ks, ts) lexicographically sorted with ks == q and ts == tt (-1 if none)."""
-    # rank-compress times so that (key, t) fits one int64 key
-    tu, tinv = np.unique(np.concatenate([ts, tt]), return_inverse=True)
-    base = np.int64(len(tu) + 1)
-    kq = np.unique(np.concatenate([ks, q]), return_inverse=True)[1]
-    comp_all = kq * base + tinv
-    comp_s = comp_all[: len(ks)]
-    comp_q = comp_all[len(ks):]
-    p = np.searchsorted(comp_s, comp_q)
-    p = np.minimum(p, len(comp_s) - 1)
-    return np.where(comp_s[p] == comp_q, p, -1)
+        np.maximum.at(s_tx, txid[rows[ok]], val[ok])
