@@ -115,6 +115,14 @@ def _gen_account(n_tx, n_addr, seed):
     return src, dst, amt, fee
 
 
+def _seeds(n_tx: int) -> np.ndarray:
+    """Seeds: 20 early transactions plus 1% of all transactions (a stress case: taint mixes
+    with clean value everywhere and lots fragment)."""
+    rng = np.random.default_rng(1)
+    extra = rng.choice(np.arange(1, n_tx), size=max(n_tx // 100, 1), replace=False)
+    return np.unique(np.concatenate([np.arange(1, min(21, n_tx)), extra]))
+
+
 def _tables(w, chain, asset, n_tx, ins, outs, n_addr, fee, n_inputs, n_outputs, seeds):
     t = np.arange(n_tx, dtype=np.int64) * 10
     is_issue = np.zeros(n_tx, bool)
@@ -165,7 +173,7 @@ def synthetic_utxo_view(n_legs: int, seed: int = 0):
            "spent_output_id": spent}
     outs = {"tx_id": out_tx, "index": out_idx, "address_id": out_addr, "amount": out_amt}
     tables = _tables(w, w.asset_chain(btc), btc, n_tx, ins, outs, n_addr, fee, n_inputs,
-                     n_outputs, np.arange(1, 21))
+                     n_outputs, _seeds(n_tx))
     return Dataset(tables, {"scenario": "bench-utxo", "content_hash": "synthetic"}).observable()
 
 
@@ -190,7 +198,7 @@ def synthetic_account_view(n_legs: int, seed: int = 0):
     n_outputs = np.ones(n_tx, np.int64)
     n_outputs[0] = n_addr
     tables = _tables(w, w.asset_chain(eth), eth, n_tx, ins, outs, n_addr, fee, n_inputs,
-                     n_outputs, np.arange(1, 21))
+                     n_outputs, _seeds(n_tx))
     return Dataset(tables, {"scenario": "bench-account",
                             "content_hash": "synthetic"}).observable()
 

@@ -86,6 +86,9 @@ def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair
     n_out = out_amt.shape[0]
     out_taint = np.zeros(n_out)
     out_depth = np.full(n_out, -1, dtype=np.int64)
+    # Without a hop limit labels are binary (taint / clean) so that adjacent runs merge; the
+    # depth is then tracked per coin / per balance (smallest depth of the taint spent).
+    binary = max_hops >= NO_LIMIT
     # UTXO run storage
     out_ptr = np.full(n_out, -1, dtype=np.int64)
     out_cnt = np.zeros(n_out, dtype=np.int64)
@@ -95,6 +98,7 @@ def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair
     # account lot queues: doubly linked lists of nodes
     pair_bal = np.zeros(n_pairs)
     pair_taint = np.zeros(n_pairs)
+    pair_depth = np.full(n_pairs, NO_LIMIT, dtype=np.int64)
     head = np.full(n_pairs, -1, dtype=np.int64)
     tail = np.full(n_pairs, -1, dtype=np.int64)
     node_amt = np.empty(1024)
@@ -108,12 +112,14 @@ def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair
     line_lab = np.empty(256, dtype=np.int64)
     tmp_amt = np.empty(256)
     tmp_lab = np.empty(256, dtype=np.int64)
+    no_order = np.empty(0, dtype=np.int64)
 
     for t in range(n_tx):
         i0, i1 = in_start[t], in_start[t + 1]
         o0, o1 = out_start[t], out_start[t + 1]
         seed = tx_seed[t]
         line_n = 0
+        tx_depth = NO_LIMIT  # binary mode: 1 + smallest depth of the taint spent
         if tx_utxo[t]:
             if not seed:
                 dirty = False
@@ -124,14 +130,25 @@ def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair
                         break
                 if not dirty:
                     continue
-            vals = np.empty(i1 - i0)
-            for k in range(i0, i1):
-                vals[k - i0] = in_amt[in_rows[k]]
-            order = _order(vals, IN_L, IN_H, IN_S, in_code)
-            for q in range(order.shape[0]):
-                r = in_rows[i0 + order[q]]
+            k_in = i1 - i0
+            if in_code == IN_H or in_code == IN_S:
+                vals = np.empty(k_in)
+                for k in range(i0, i1):
+                    vals[k - i0] = in_amt[in_rows[k]]
+                order = _order(vals, IN_L, IN_H, IN_S, in_code)
+            else:
+                order = no_order
+            for q in range(k_in):
+                if in_code == IN_H or in_code == IN_S:
+                    r = in_rows[i0 + order[q]]
+                elif in_code == IN_L:
+                    r = in_rows[i1 - 1 - q]
+                else:
+                    r = in_rows[i0 + q]
                 o = in_spent[r]
                 if (not seed) and o >= 0 and out_ptr[o] >= 0:
+                    if out_depth[o] + 1 < tx_depth:
+                        tx_depth = out_depth[o] + 1
                     c = out_cnt[o]
                     if line_n + c > line_amt.shape[0]:
                         line_amt = _grow_f(line_amt, line_n + c)
@@ -190,6 +207,7 @@ def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair
                 continue
             if src >= 0:
                 # pop `a` from the sender's queue into the line
+                tx_depth = pair_depth[src] + 1
                 need = a
                 if head[src] < 0:
                     line_amt[0] = a
@@ -257,6 +275,7 @@ def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair
                     head[src] = -1
                     tail[src] = -1
                     pair_taint[src] = 0.0
+                    pair_depth[src] = NO_LIMIT
             else:
                 # seeded issuance: a single tainted line as long as the outputs
                 tot = 0.0
@@ -272,7 +291,7 @@ def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair
         for z in range(line_n):
             if seed:
                 line_lab[z] = 1
-            elif line_lab[z] > 0:
+            elif line_lab[z] > 0 and not binary:
                 if line_lab[z] > max_hops:
                     line_lab[z] = 0
                 else:
@@ -305,14 +324,22 @@ def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair
                 line_amt[z] *= scale
         # -- water-fill the runs onto the outputs in policy order
         k_out = o1 - o0
-        vals = np.empty(k_out)
-        for k in range(o0, o1):
-            vals[k - o0] = out_amt[out_rows[k]]
-        order = _order(vals, OUT_L, OUT_H, OUT_S, out_code)
+        if out_code == OUT_H or out_code == OUT_S:
+            vals = np.empty(k_out)
+            for k in range(o0, o1):
+                vals[k - o0] = out_amt[out_rows[k]]
+            order = _order(vals, OUT_L, OUT_H, OUT_S, out_code)
+        else:
+            order = no_order
         ri = 0
         rem = line_amt[0] if line_n > 0 else 0.0
         for q in range(k_out):
-            r = out_rows[o0 + order[q]]
+            if out_code == OUT_H or out_code == OUT_S:
+                r = out_rows[o0 + order[q]]
+            elif out_code == OUT_L:
+                r = out_rows[o1 - 1 - q]
+            else:
+                r = out_rows[o0 + q]
             need = out_amt[r]
             m = 0
             tsum = 0.0
@@ -347,6 +374,8 @@ def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair
             if tsum > EPS:
                 out_taint[r] = tsum
                 out_depth[r] = dmin
+                if binary:
+                    out_depth[r] = 0 if seed else tx_depth
             propagate = tsum > EPS and not out_stop[r]
             if tx_utxo[t]:
                 if propagate:
@@ -418,6 +447,10 @@ def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair
                     tail[d] = nd
                 pair_bal[d] += out_amt[r]
                 pair_taint[d] += tsum
+                if tsum > EPS:
+                    dd = out_depth[r]
+                    if dd < pair_depth[d]:
+                        pair_depth[d] = dd
     return out_taint, out_depth
 
 
