@@ -30,7 +30,7 @@ from ..schema import LinkKind, Role, Stage, Typology
 from ._core import HOUR, Ctx, Pos, fresh_positions, merge, need
 
 TORNADO_PARAMS = {
-    "denomination": ((0.1, 100.0), 100.0), "notes_per_depositor": ((1, 1000), [30, 55]),
+    "denomination": (0.1, 1.0, 10.0, 100.0), "notes_per_depositor": ((1, 1000), [30, 55]),
     "deposit_hours": ((0.0, 48.0), [1.0, 5.0]), "notes_per_withdrawer": ((1, 100), [2, 9]),
     "withdraw_hours": ((0.0, 24.0 * 365), [1.0, 10.0]), "relayer": ((0.0, 1.0), 0.7),
 }
@@ -165,8 +165,7 @@ def coinjoin(ctx: Ctx, positions: list[Pos], denomination=0.0, peers=(4, 20), sl
     t = int(max(slot_t)) + 600
     t_round = []
     out = []
-    while i < n_slots:
-        s = min(ctx.draw(slots), n_slots - i)
+    for s in ctx.partition(n_slots, slots):
         sel = order[i:i + s]
         k = min(ctx.draw(peers), len(benign))
         peer = ctx.rng.choice(benign, k, replace=False) if k > 0 else np.zeros(0, np.int64)

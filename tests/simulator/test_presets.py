@@ -1,0 +1,152 @@
+"""Every incident preset generates (library and CLI), carries its sources, keeps exact truth;
+bad incident configs fail with one-line ConfigErrors."""
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import simulator
+from benchmarks.cli import cli
+from simulator.config import scenario_from_dict
+from simulator.dataset import Dataset
+from simulator.errors import ConfigError
+from simulator.laundering import PLAYBOOKS
+from simulator.laundering.accounting import balanced, flows
+from simulator.schema import Typology
+
+from .invariants import check_ledger_invariants
+
+PRESETS = {
+    "dmm-bitcoin-2024-v1": {Typology.COINJOIN, Typology.BRIDGE, Typology.MARKETPLACE},
+    "ronin-2022-v1": {Typology.MIXER_POOL, Typology.SWAP, Typology.CUSTODIAL_MIXER},
+    "harmony-2022-v1": {Typology.MIXER_POOL, Typology.DORMANCY, Typology.EXCHANGE_DEPOSIT},
+    "alex-lab-2024-v1": {Typology.MIXER_POOL, Typology.HOP_CHAIN, Typology.FAN_IN},
+    "bybit-2025-v1": {Typology.BRIDGE, Typology.COINJOIN, Typology.OTC},
+    "zaif-2018-v1": {Typology.STRUCTURING, Typology.CUSTODIAL_MIXER},
+    "exchange-cascade-v1": {Typology.CASCADE},
+    "easy-v1": {Typology.HOP_CHAIN, Typology.EXCHANGE_DEPOSIT},
+    "medium-v1": {Typology.MIXER_POOL, Typology.BRIDGE, Typology.CASCADE},
+    "hard-v1": {Typology.PEEL_CHAIN, Typology.COINJOIN, Typology.STRUCTURING},
+    "amlsim-typologies-v1": {Typology.FAN_OUT, Typology.FAN_IN, Typology.CYCLE,
+                             Typology.BIPARTITE, Typology.STACK, Typology.SCATTER_GATHER,
+                             Typology.GATHER_SCATTER, Typology.RANDOM},
+}
+
+
+@pytest.mark.parametrize("sid", sorted(PRESETS))
+def test_preset_generates_with_truth(sid):
+    ds = simulator.make(sid, seed=1)
+    assert ds.meta["sources"] and all(isinstance(s, str) for s in ds.meta["sources"])
+    assert ds.meta["counts"]["transactions"] > 15_000
+    check_ledger_invariants(ds)
+    incs = ds.meta["incidents"]
+    assert incs and all(m["stolen_usd"] > 0 for m in incs)
+    seeds = ds.tables["seeds"]
+    assert set(np.asarray(seeds["incident_id"]).tolist()) == set(range(len(incs)))
+    typ = np.asarray(ds.tables["tx_truth"]["typology"])
+    inc = np.asarray(ds.tables["tx_truth"]["incident_id"])
+    assert {int(t) for t in PRESETS[sid]} <= set(typ[inc >= 0].tolist())
+    assert (typ[inc < 0] == 0).all()
+    for key, f in flows(ds).items():
+        assert balanced(f), (sid, key, f)
+
+
+def test_every_registered_incident_preset_is_covered():
+    ids = {s for s in simulator.list_scenarios() if s != "benign-v1"}
+    assert set(PRESETS) <= ids
+
+
+@pytest.mark.parametrize("sid", sorted(PRESETS))
+def test_cli_generates_preset(sid, tmp_path):
+    out = tmp_path / "ds"
+    res = CliRunner().invoke(cli, ["generate", "--scenario", sid, "--seed", "1", "-n", "3000",
+                                   "--out", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    ds = Dataset.load(out)
+    assert len(ds.meta["incidents"]) >= 1 and ds.tables["seeds"].num_rows >= 1
+
+
+def test_preset_deterministic():
+    a = simulator.make("ronin-2022-v1", seed=3, transactions=3000)
+    b = simulator.make("ronin-2022-v1", seed=3, transactions=3000)
+    assert a.content_hash() == b.content_hash()
+
+
+def test_scaled_amounts_follow_the_reported_figure():
+    ds = simulator.make("bybit-2025-v1", seed=1)
+    m = ds.meta["incidents"][0]
+    assert m["reported_usd"] == 1.46e9
+    assert m["stolen_usd"] == pytest.approx(1.46e9 * m["scale"], rel=1e-6)
+    assert 0.01 < m["scale"] < 0.04
+
+
+# --------------------------------------------------------------------------- config errors
+def _doc(**inc):
+    base = {"playbook": "generic-easy"}
+    base.update(inc)
+    return {"id": "x-v1", "economy": {"transactions": 2000}, "incident": [base]}
+
+
+BAD = [
+    (_doc(colour="red"), "incident[0].colour"),
+    (_doc(playbook="ronin-2023"), "unknown playbook"),
+    (_doc(params={"hops": 3}), "params.hops"),
+    ({"id": "x-v1", "incident": [{"steps": [{"block": "teleport"}]}]}, "unknown block"),
+    ({"id": "x-v1", "incident": [{"steps": [{"block": "split", "n": 1}]}]}, "steps[0].n"),
+    ({"id": "x-v1", "incident": [{"steps": [{"block": "split", "fanout": 3}]}]},
+     "steps[0].fanout"),
+    ({"id": "x-v1", "incident": [{"steps": [
+        {"id": "a", "block": "hops", "from": "b"}, {"id": "b", "block": "hops", "from": "a"}]}]},
+     "loops"),
+    ({"id": "x-v1", "incident": [{"steps": [
+        {"id": "a", "block": "hops", "share": 0.7},
+        {"id": "b", "block": "hops", "from": "drain", "share": 0.5}]}]}, "more than was there"),
+    ({"id": "x-v1", "incident": [{"steps": [{"block": "hops", "from": "nowhere"}]}]},
+     "unknown step"),
+    ({"id": "x-v1", "incident": [{"steps": [{"block": "exchange_deposit"},
+                                            {"block": "hops"}]}]}, "leaves nothing"),
+    (_doc(amount_usd=-5), "amount_usd"),
+    (_doc(amount_usd=1e13), "reserves"),
+    (_doc(assets={"DOGE": 1.0}), "unknown asset"),
+    (_doc(assets={"BTC": 0.5, "ETH": 0.4}), "sum to 1"),
+    (_doc(victim="bank"), "victim"),
+    (_doc(playbook="generic-easy", steps=[{"block": "hops"}]), "exactly one"),
+    (_doc(fingerprints={"accent": 0.5}), "fingerprints.accent"),
+    (_doc(fingerprints={"fixed_fee": 2.0}), "fingerprints.fixed_fee"),
+    (_doc(start_day=500), "start_day"),
+    ({"id": "x-v1", "difficulty": {"hop_scle": 2}, "incident": []}, "difficulty.hop_scle"),
+    ({"id": "x-v1", "difficulty": {"hop_scale": 0}}, "difficulty.hop_scale"),
+    ({"id": "x-v1", "incident": [{"steps": [{"block": "tornado",
+                                             "denomination": 3.0}]}]}, "denomination"),
+    ({"id": "x-v1", "incident": [{"steps": [{"block": "peel", "exchange": 7}]}]}, "exchange 7"),
+]
+
+
+@pytest.mark.parametrize("doc,needle", BAD, ids=[n for _, n in BAD])
+def test_bad_config_one_line_error(doc, needle):
+    with pytest.raises(ConfigError) as e:
+        scenario_from_dict(doc)
+    msg = str(e.value)
+    assert needle in msg and "\n" not in msg
+
+
+def test_runtime_asset_mismatch_is_a_config_error():
+    doc = {"id": "x-v1", "economy": {"transactions": 2000},
+           "incident": [{"assets": {"BTC": 1.0}, "steps": [{"block": "tornado"}]}]}
+    with pytest.raises(ConfigError, match="tornado takes ETH"):
+        simulator.generate(scenario_from_dict(doc), seed=1)
+
+
+def test_cli_bad_scenario_file_is_one_line(tmp_path):
+    p = tmp_path / "bad.toml"
+    p.write_text('id = "bad-v1"\n[[incident]]\nplaybook = "nope"\n')
+    res = CliRunner().invoke(cli, ["generate", "--scenario", str(p), "--out",
+                                   str(tmp_path / "o")])
+    assert res.exit_code == 2
+    assert "unknown playbook" in res.output and res.output.count("\n") == 1
+
+
+def test_playbook_parameters_validate():
+    for name, (fn, spec) in PLAYBOOKS.items():
+        r = fn({})
+        assert r["sources"] and r["steps"], name
