@@ -223,3 +223,52 @@ def test_custom_seeds_and_stops():
     assert r.output_taint[ids["t"]] == 1000 and r.output_taint[ids["p"]] == 0
     with pytest.raises(ConfigError, match="seed_tx"):
         trace(view, "fifo", seed_tx=np.ones(2, bool))
+
+
+@st.composite
+def random_account_ledgers(draw):
+    led = ToyLedger()
+    addrs = [led.address("ethereum") for _ in range(5)]
+    bal = dict.fromkeys(addrs, 0)
+    for a in addrs:
+        bal[a] = draw(st.integers(1_000, 50_000))
+    led.issue(0, [(a, bal[a]) for a in addrs], asset="ETH")
+    seeded = False
+    for t in range(1, draw(st.integers(2, 15))):
+        funded = [a for a in addrs if bal[a] > 10]
+        if not funded:
+            break
+        src = draw(st.sampled_from(funded))
+        dst = draw(st.sampled_from(addrs))
+        amount = draw(st.integers(1, bal[src] - 5))
+        fee = draw(st.integers(0, bal[src] - amount))
+        tx, _ = led.transfer(t, src, dst, amount, fee=fee)
+        bal[src] -= amount + fee
+        bal[dst] += amount
+        if not seeded or (draw(st.booleans()) and t < 4):
+            led.seed(1, tx)
+            seeded = True
+    return led.build().observable()
+
+
+@settings(max_examples=40, deadline=None)
+@given(random_account_ledgers())
+def test_account_invariants_on_random_ledgers(view):
+    amt = view.outputs["amount"].astype(float)
+    seed = np.isin(view.outputs["tx_id"], view.seeds["tx_id"])
+    sender = np.full(view.n_transactions, -1)
+    sender[view.inputs["tx_id"]] = view.inputs["address_id"]
+    res = {p: trace(view, p, stop_at_services=False).output_taint for p in POLICIES}
+    for p, t in res.items():
+        assert np.all(t >= 0) and np.all(t <= amt + 1e-6)
+        assert np.all(t[seed] == amt[seed])
+        if p == "poison":
+            continue
+        # an address never sends on more taint than it received (seeds excepted)
+        s = sender[view.outputs["tx_id"]]
+        sent = np.bincount(s[(s >= 0) & ~seed], weights=t[(s >= 0) & ~seed],
+                           minlength=view.n_addresses)
+        got = np.bincount(view.outputs["address_id"], weights=t, minlength=view.n_addresses)
+        assert np.all(sent <= got + 1e-6)
+    for p in ("haircut", "fifo", "lifo", "tiho"):
+        assert np.all(res["poison"][res[p] > 1e-6] > 0)
