@@ -32,6 +32,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
+from numba import njit
 
 from simulator.errors import ConfigError
 from simulator.schema import ServiceKind
@@ -58,13 +59,37 @@ BUILTIN_LINK_SCORES = {"bridge-memo": 1.0, "mixer-address-gas": 0.9, "swap-retur
                        "amount-time": 0.6}
 
 
+ASSIGNMENTS = ("one-to-one", "best", "all")
+
+
+@njit(cache=True)
+def _greedy_one_to_one(a, b, order, n_tx):
+    used_in = np.zeros(n_tx, dtype=np.bool_)
+    used_out = np.zeros(n_tx, dtype=np.bool_)
+    keep = np.zeros(len(a), dtype=np.bool_)
+    for k in order:
+        if not used_in[a[k]] and not used_out[b[k]]:
+            used_in[a[k]] = True
+            used_out[b[k]] = True
+            keep[k] = True
+    return keep
+
+
 def gather_links(view, link_detectors=DEFAULT_LINK_DETECTORS, builtin_links=True,
-                 min_link_score=0.0, swap_window=3600, amount_links=True, best_only=True):
-    """Candidate service links: ``(in_tx_id, out_tx_id, score, source name, unavailable)``.
+                 min_link_score=0.0, swap_window=3600, amount_links=True,
+                 assignment="one-to-one"):
+    """Service links to follow: ``(in_tx_id, out_tx_id, score, source name, unavailable)``.
 
     Registered link detectors that cannot be loaded are skipped and listed in ``unavailable``.
-    With ``best_only``, each incoming transaction keeps only its best-scored links (ties
-    kept), so a weak guess (e.g. FIFO order) never adds to a fingerprint match.
+    ``assignment`` resolves competing candidates:
+
+    * ``one-to-one`` (default): a greedy maximum-score matching. Candidates are taken by
+      decreasing score (ties: shortest delay first) when neither their incoming nor their
+      outgoing transaction is taken yet, since a mixer note, a bridge transfer or a swap pays
+      out once. So an address-match link that explains one withdrawal does not also claim every
+      other deposit of that address, and a weak order-only guess never beats a fingerprint.
+    * ``best``: each incoming transaction keeps its best-scored candidates (ties kept).
+    * ``all``: every candidate.
     """
     from ..registry import load
 
@@ -96,24 +121,27 @@ def gather_links(view, link_detectors=DEFAULT_LINK_DETECTORS, builtin_links=True
                          ("mixer-address-gas", L.mixer_links)):
             a, b = fn(view)
             add(a, b, BUILTIN_LINK_SCORES[name], name)
-    if amount_links:  # last resort, for deposits no other linker explains with confidence
+    if amount_links:  # value/time matching: weaker than any fingerprint when unambiguous
         a, b, n_cand = L.amount_time_links(view, return_candidates=True)
-        sc = BUILTIN_LINK_SCORES["amount-time"] / np.maximum(n_cand, 1)
-        best = np.zeros(view.n_transactions)
-        if ins:
-            np.maximum.at(best, np.concatenate(ins), np.concatenate(scs))
-        keep = best[a] < sc
-        add(a[keep], b[keep], sc[keep], "amount-time")
+        add(a, b, BUILTIN_LINK_SCORES["amount-time"] / np.maximum(n_cand, 1), "amount-time")
     a = np.concatenate(ins) if ins else np.zeros(0, np.int64)
     b = np.concatenate(outs) if outs else np.zeros(0, np.int64)
     sc = np.concatenate(scs) if scs else np.zeros(0)
     names = np.asarray(src, dtype=object)
     ts = view.transactions["timestamp"]
     ok = (a != b) & (ts[a] <= ts[b]) if len(a) else np.zeros(0, bool)
-    if best_only and ok.any():
+    if assignment not in ASSIGNMENTS:
+        raise ConfigError(f"link assignment must be one of {', '.join(ASSIGNMENTS)}")
+    if assignment == "best" and ok.any():
         best = np.full(view.n_transactions, -np.inf)
         np.maximum.at(best, a[ok], sc[ok])
         ok &= sc >= best[a] - 1e-12
+    elif assignment == "one-to-one" and ok.any():
+        idx = np.flatnonzero(ok)
+        order = np.lexsort((ts[b[idx]] - ts[a[idx]], -sc[idx])).astype(np.int64)
+        keep = _greedy_one_to_one(a[idx], b[idx], order, view.n_transactions)
+        ok[:] = False
+        ok[idx[keep]] = True
     # one row per pair (the best score and its source)
     a, b, sc, names = a[ok], b[ok], sc[ok], names[ok]
     order = np.lexsort((-sc, b, a))
@@ -164,6 +192,8 @@ class Investigator(Detector):
         Last resort for deposits that no other linker explains with more confidence: one-to-one
         value and time matching within the service
         (:func:`detectors.composite._links.amount_time_links`), confidence 0.6 / #candidates.
+    link_assignment : {"one-to-one", "best", "all"}, default "one-to-one"
+        How competing link candidates are resolved (see :func:`gather_links`).
 
     Scores
     ------
@@ -193,7 +223,8 @@ class Investigator(Detector):
                  link_detectors=DEFAULT_LINK_DETECTORS, builtin_links=True, min_link_score=0.0,
                  min_taint_fraction=0.05, cluster_lift=0.5, max_cluster_size=1000,
                  cashout_bonus=1.0, deposit_max_senders=1, swap_window=3600,
-                 amount_links=True, cluster_heuristics=("multi-input", "deposit")):
+                 amount_links=True, cluster_heuristics=("multi-input", "deposit"),
+                 link_assignment="one-to-one"):
         self.policy = policy
         self.max_rounds = max_rounds
         self.max_hops = max_hops
@@ -208,6 +239,7 @@ class Investigator(Detector):
         self.swap_window = swap_window
         self.amount_links = amount_links
         self.cluster_heuristics = cluster_heuristics
+        self.link_assignment = link_assignment
 
     def _validate(self):
         if self.policy not in POLICIES:
@@ -217,6 +249,9 @@ class Investigator(Detector):
         if isinstance(self.link_detectors, str) or isinstance(self.cluster_heuristics, str):
             raise ConfigError("investigator: link_detectors and cluster_heuristics must be "
                               "tuples of names")
+        if self.link_assignment not in ASSIGNMENTS:
+            raise ConfigError(f"investigator: link_assignment must be one of "
+                              f"{', '.join(ASSIGNMENTS)}")
         if not 0.0 <= float(self.min_taint_fraction) <= 1.0:
             raise ConfigError("investigator: min_taint_fraction must be in [0, 1]")
         if float(self.cluster_lift) < 0 or float(self.cashout_bonus) < 0:
@@ -240,7 +275,8 @@ class Investigator(Detector):
 
         l_in, l_out, l_score, l_src, unavailable = gather_links(
             view, tuple(self.link_detectors), bool(self.builtin_links),
-            float(self.min_link_score), int(self.swap_window), bool(self.amount_links))
+            float(self.min_link_score), int(self.swap_window), bool(self.amount_links),
+            self.link_assignment)
         # the paying side of a link (pool, vault, reserve) is a service even when unattributed
         first_in = L._tx_first_input_address(view)
         stop_addr = attributed.copy()
