@@ -10,9 +10,13 @@
 >>> r["precision@k"], r["recall@k"], r["value_recall@k"]
 (0.5, 0.5, 1.0)
 
-Metrics come from scikit-learn where it has them (average precision as PR-AUC, ROC-AUC, F1);
-precision, recall and value-weighted recall at an alert budget ``k`` and the trace depth are
-defined here. Items tied with the ``k``-th score share the remaining budget fractionally, so a
+Metrics follow scikit-learn's definitions where it has them: PR-AUC is
+:func:`~sklearn.metrics.average_precision_score`, ROC-AUC :func:`~sklearn.metrics.roc_auc_score`,
+F1 of the minority class at the threshold that maximises F1 on validation. They are computed
+here with the same formulas (``tests/benchmarks/test_evaluator.py`` checks equality with
+scikit-learn on random inputs) because every result is broken down into dozens of groups and
+scikit-learn's per-call input validation would dominate the run time. Precision, recall and
+value-weighted recall at an alert budget ``k`` and the trace depth are defined here. Items tied with the ``k``-th score share the remaining budget fractionally, so a
 constant score is scored exactly at chance, whatever the order of the items.
 
 Every metric can be broken down (:meth:`Evaluator.eval_groups`) per typology, stage, incident
@@ -25,14 +29,7 @@ import math
 from collections.abc import Mapping
 
 import numpy as np
-from sklearn.metrics import (
-    average_precision_score,
-    f1_score,
-    precision_recall_curve,
-    precision_score,
-    recall_score,
-    roc_auc_score,
-)
+from sklearn.metrics import precision_recall_curve
 
 from simulator.errors import ConfigError
 
@@ -112,7 +109,9 @@ class Evaluator:
         """Metrics per group: ``{"all": {...}, "typology=peel_chain": {...}, ...}``."""
         if isinstance(self.task, LinkingTask):
             return self._eval_links(input_dict, groups)
-        score = self._check_ranking_input(input_dict)
+        return self._eval_ranking_groups(self._check_ranking_input(input_dict), groups)
+
+    def _eval_ranking_groups(self, score, groups) -> dict[str, dict]:
         t = self.task
         out = {"all": self._ranking(score, t.mask, t.y_true)}
         if groups and t.kind == "typology":
@@ -208,7 +207,7 @@ class Evaluator:
                 "value_share@k": (float((w * v).sum() / v.sum()) if v is not None
                                   and v.sum() > 0 else NAN),
                 "k": float(k), "n_pos": float(npos),
-                "pr_auc": _safe(average_precision_score, y, s),
+                "pr_auc": average_precision(y, s),
             }
         r = _rank_metrics(s, y, t.budget)
         if t.kind == "tracing":
@@ -354,8 +353,8 @@ def _rank_metrics(s, y, budget) -> dict[str, float]:
     w = topk_weights(s, k)
     hits = float((w * y).sum())
     return {
-        "pr_auc": _safe(average_precision_score, y, s),
-        "roc_auc": _safe(roc_auc_score, y, s),
+        "pr_auc": average_precision(y, s),
+        "roc_auc": roc_auc(y, s),
         "precision@k": hits / min(k, n) if min(k, n) else NAN,
         "recall@k": hits / npos if npos else NAN,
         "k": float(k),
@@ -364,27 +363,65 @@ def _rank_metrics(s, y, budget) -> dict[str, float]:
     }
 
 
-def _safe(fn, y, s) -> float:
+def _binary_curve(y, s):
+    """True and false positives at each distinct score, from the highest down."""
+    order = np.argsort(-s, kind="mergesort")
+    s, y = s[order], y[order].astype(np.float64)
+    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]
+    tps = np.cumsum(y)[last]
+    fps = (last + 1) - tps
+    return tps, fps, s[last]
+
+
+def average_precision(y, s) -> float:
+    """Average precision, sum over thresholds of (R_n - R_{n-1}) P_n.
+
+    The same definition and value as :func:`sklearn.metrics.average_precision_score` (checked
+    in the tests); computed directly because every result is broken down into many groups and
+    scikit-learn's per-call input validation would dominate. NaN without both classes.
+    """
+    y = np.asarray(y, bool)
     if len(y) == 0 or y.all() or not y.any():
         return NAN
-    return float(fn(y, s))
+    tps, fps, _ = _binary_curve(y, np.asarray(s, np.float64))
+    prec = tps / (tps + fps)
+    rec = tps / tps[-1]
+    return float(np.sum(np.diff(np.r_[0.0, rec]) * prec))
+
+
+def roc_auc(y, s) -> float:
+    """Area under the ROC curve (trapezoids), as :func:`sklearn.metrics.roc_auc_score`."""
+    y = np.asarray(y, bool)
+    if len(y) == 0 or y.all() or not y.any():
+        return NAN
+    tps, fps, _ = _binary_curve(y, np.asarray(s, np.float64))
+    tpr = np.r_[0.0, tps / tps[-1]]
+    fpr = np.r_[0.0, fps / fps[-1]]
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
 
 
 def _f1_at_valid(s_val, y_val, s_test, y_test) -> dict[str, float]:
-    """Minority-class F1 on test at the threshold that maximises F1 on validation."""
+    """Minority-class F1 on test at the threshold that maximises F1 on validation.
+
+    Among thresholds with equal validation F1 the lowest is taken (as ``argmax`` over
+    :func:`sklearn.metrics.precision_recall_curve`'s increasing thresholds does).
+    """
     out = {"f1": NAN, "precision": NAN, "recall": NAN, "threshold": NAN}
     if not y_val.any() or not y_test.any():
         return out
-    p, r, thr = precision_recall_curve(y_val, s_val)
+    tps, fps, thr = _binary_curve(y_val, s_val)
+    p, r = tps / (tps + fps), tps / tps[-1]
     with np.errstate(invalid="ignore", divide="ignore"):
-        f = np.where(p + r > 0, 2 * p * r / (p + r), 0.0)[:-1]
-    best = int(np.argmax(f))
+        f = np.where(p + r > 0, 2 * p * r / (p + r), 0.0)
+    best = len(f) - 1 - int(np.argmax(f[::-1]))  # thresholds run high to low
     th = float(thr[best])
     pred = s_test >= th
-    out.update(threshold=th,
-               f1=float(f1_score(y_test, pred, zero_division=0)),
-               precision=float(precision_score(y_test, pred, zero_division=0)),
-               recall=float(recall_score(y_test, pred, zero_division=0)))
+    tp = float((pred & y_test).sum())
+    n_pred, n_pos = float(pred.sum()), float(y_test.sum())
+    prec = tp / n_pred if n_pred else 0.0
+    rec = tp / n_pos
+    f1 = 2 * prec * rec / (prec + rec) if prec + rec > 0 else 0.0
+    out.update(threshold=th, f1=f1, precision=prec, recall=rec)
     return out
 
 
@@ -409,4 +446,4 @@ def _ranked_ap(score, hit, n_true) -> float:
     return float(np.sum(np.diff(np.r_[0.0, rec]) * prec))
 
 
-__all__ = ["Evaluator", "EvaluationInputError", "topk_weights"]
+__all__ = ["Evaluator", "EvaluationInputError", "topk_weights", "average_precision", "roc_auc"]

@@ -183,3 +183,42 @@ def test_expected_formats_are_readable():
     assert "in_tx_id" in Evaluator(LinkingTask(in_tx=[1], out_tx=[2])).expected_input_format
     with pytest.raises(EvaluationInputError):
         Evaluator("tracing")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 6)), min_size=2, max_size=40))
+def test_ranking_metrics_equal_scikit_learn(pairs):
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    from benchmarks.evaluator import average_precision, roc_auc
+
+    y = np.array([p[0] for p in pairs])
+    s = np.array([p[1] for p in pairs], float) / 3
+    if y.all() or not y.any():
+        assert math.isnan(average_precision(y, s)) and math.isnan(roc_auc(y, s))
+        return
+    assert average_precision(y, s) == pytest.approx(average_precision_score(y, s), abs=1e-12)
+    assert roc_auc(y, s) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 5), st.integers(1, 2)),
+                min_size=4, max_size=40))
+def test_f1_at_validation_threshold_equals_scikit_learn(rows):
+    from sklearn.metrics import f1_score, precision_recall_curve
+
+    from benchmarks.evaluator import _f1_at_valid
+
+    y = np.array([r[0] for r in rows])
+    s = np.array([r[1] for r in rows], float)
+    part = np.array([r[2] for r in rows])
+    yv, sv, yt, st_ = y[part == 1], s[part == 1], y[part == 2], s[part == 2]
+    got = _f1_at_valid(sv, yv, st_, yt)
+    if not yv.any() or not yt.any():
+        assert math.isnan(got["f1"])
+        return
+    p, r, thr = precision_recall_curve(yv, sv)
+    f = np.where(p + r > 0, 2 * p * r / np.where(p + r > 0, p + r, 1), 0)[:-1]
+    th = thr[int(np.argmax(f))]
+    assert got["threshold"] == th
+    assert got["f1"] == pytest.approx(f1_score(yt, st_ >= th, zero_division=0), abs=1e-12)

@@ -1,0 +1,154 @@
+"""The runner: tidy rows, failed detectors as rows, exact reproduction, executors, the CLI."""
+
+import json
+import math
+from concurrent.futures import ThreadPoolExecutor
+from typing import ClassVar
+
+import numpy as np
+import pytest
+
+import detectors
+from benchmarks.cli import main
+from benchmarks.runner import COLUMNS, DetectorSpec, Results, RunConfig, compare, run_config
+from benchmarks.suites import TOY_ID, ScenarioRun
+from detectors.base import Detector, Scores
+from simulator.errors import ConfigError
+
+TOY = ScenarioRun(TOY_ID, {"transactions": 300, "users": 40, "n_incidents": 5})
+DETS = ["random", "degree", "amount", "ppr", "raw-tx-classifier"]
+
+
+class Exploding(Detector):
+    """Raises in score (test double)."""
+
+    name: ClassVar[str] = "exploding"
+    description: ClassVar[str] = "always fails"
+    tags: ClassVar[dict] = {"needs_seeds": False, "needs_labels": False, "outputs": ("address",)}
+
+    def __init__(self):
+        pass
+
+    def _score(self, view):
+        raise RuntimeError("boom\nsecond line")
+
+
+class TxOnly(Detector):
+    """Scores transactions by their row number (test double)."""
+
+    name: ClassVar[str] = "tx-only"
+    description: ClassVar[str] = "transaction scores only"
+    tags: ClassVar[dict] = {"needs_seeds": False, "needs_labels": False,
+                            "outputs": ("transaction",)}
+
+    def __init__(self):
+        pass
+
+    def _score(self, view):
+        return Scores(transaction=np.arange(view.n_transactions, dtype=float))
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("LAUNDERBENCH_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    import os
+
+    os.environ["LAUNDERBENCH_CACHE"] = str(tmp_path_factory.getbasetemp() / "cache")
+    detectors.register("exploding", Exploding, overwrite=True)
+    detectors.register("tx-only", TxOnly, overwrite=True)
+    cfg = RunConfig(suite="test", scenarios=[TOY], seeds=[0, 1],
+                    detectors=[DetectorSpec(d) for d in DETS + ["exploding", "tx-only"]]
+                    + [DetectorSpec("ppr", {"alpha": 0.5})])
+    return run_config(cfg, progress=False)
+
+
+def test_rows_are_tidy_and_complete(result):
+    rows = result.rows
+    assert rows and all(set(r) == set(COLUMNS) for r in rows)
+    ok = [r for r in rows if r["status"] == "ok"]
+    assert {r["seed"] for r in ok} == {0, 1}
+    assert {r["task"] for r in ok} >= {"classification/address", "classification/transaction",
+                                       "tracing/address", "typology", "linking"} - {"linking"}
+    groups = {r["group"] for r in ok}
+    assert {"all", "incident=0", "chain=ethereum", "chain=tron", "typology=fan_out",
+            "stage=integration"} <= groups
+    r = ok[0]
+    assert r["scenario"].startswith("toy-laundering-v1[") and len(r["dataset_hash"]) == 64
+    assert r["fit_s"] >= 0 and r["score_s"] >= 0 and r["peak_mem_mb"] >= 0
+    assert "numpy" in json.loads(r["versions"])
+    # parameters are recorded as the detector reports them
+    ppr = {r["params"] for r in ok if r["detector"] == "ppr"}
+    assert len(ppr) == 2 and any('"alpha": 0.5' in p for p in ppr)
+
+
+def test_failed_detector_is_one_row_with_its_error(result):
+    bad = [r for r in result.rows if r["detector"] == "exploding"]
+    assert len(bad) == 2  # one per seed
+    assert all(r["status"] == "failed" and r["error"] == "RuntimeError: boom" for r in bad)
+    assert all(math.isnan(r["value"]) for r in bad)
+
+
+def test_derived_levels_and_supervised_scope(result):
+    tx_only = [r for r in result.rows if r["detector"] == "tx-only" and r["status"] == "ok"]
+    assert {r["derived"] for r in tx_only if r["task"] == "classification/address"} == {True}
+    assert {r["derived"] for r in tx_only if r["task"] == "typology"} == {False}
+    sup = {r["task"] for r in result.rows if r["detector"] == "raw-tx-classifier"}
+    assert sup == {"classification/address", "classification/transaction"}
+
+
+def test_random_baseline_is_near_chance_on_the_toy(result):
+    vals = [r["value"] for r in result.rows if r["detector"] == "random"
+            and r["group"] == "all" and r["metric"] == "roc_auc" and not math.isnan(r["value"])]
+    assert vals and all(abs(v - 0.5) < 0.25 for v in vals)
+
+
+def test_rerun_reproduces_every_score_and_executors_agree(result, tmp_path):
+    result.save(tmp_path / "run")
+    loaded = Results.load(tmp_path / "run")
+    assert compare(result, loaded) == []
+    cfg = RunConfig.load(tmp_path / "run")
+    with ThreadPoolExecutor(max_workers=2) as ex:
+        again = run_config(cfg, executor=ex, progress=False)
+    assert compare(result, again) == []
+    # a changed parameter is caught
+    cfg.detectors = [DetectorSpec("random", {"seed": 1})]
+    other = run_config(cfg, progress=False)
+    assert compare(result, other)
+
+
+def test_config_errors():
+    with pytest.raises(ConfigError, match="bad detector parameter"):
+        DetectorSpec.parse("ppr@alpha")
+    assert DetectorSpec.parse("ppr@alpha=0.5,direction=both").params == {
+        "alpha": 0.5, "direction": "both"}
+    with pytest.raises(ConfigError, match="unknown suite"):
+        RunConfig.from_suite("quik")
+    with pytest.raises(ConfigError, match="malformed"):
+        RunConfig.from_dict({"scenarios": [{}]})
+
+
+def test_cli_run_writes_results_and_report(tmp_path, capsys):
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as e:
+        main(["run", "--scenario", TOY_ID, "-n", "200", "--detector", "random",
+              "--detector", "degree", "--seeds", "0", "--out", str(out), "--no-memory"])
+    assert e.value.code == 0
+    text = capsys.readouterr().out
+    assert "random *" in text and "report:" in text
+    for f in ("results.parquet", "results.csv", "config.json", "curves.json",
+              "report/index.html", "report/report.md", "report/pr_curves.png",
+              "report/typology_heatmap.png", "report/runtime.png", "report/incident.png"):
+        assert (out / f).is_file(), f
+    assert "| detector |" in (out / "report/report.md").read_text()
+    with pytest.raises(SystemExit) as e:
+        main(["reproduce", str(out), "-q"])
+    assert e.value.code == 0
+    assert "reproduced all" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as e:
+        main(["run", "--suite", "nope", "-q"])
+    assert e.value.code == 2
+    assert capsys.readouterr().err.count("\n") == 1
