@@ -77,7 +77,7 @@ def _greedy_one_to_one(a, b, order, n_tx):
 
 def gather_links(view, link_detectors=DEFAULT_LINK_DETECTORS, builtin_links=True,
                  min_link_score=0.0, swap_window=3600, amount_links=True,
-                 assignment="one-to-one"):
+                 assignment="one-to-one", follow_otc=True):
     """Service links to follow: ``(in_tx_id, out_tx_id, score, source name, unavailable)``.
 
     Registered link detectors that cannot be loaded are skipped and listed in ``unavailable``.
@@ -90,6 +90,9 @@ def gather_links(view, link_detectors=DEFAULT_LINK_DETECTORS, builtin_links=True
       other deposit of that address, and a weak order-only guess never beats a fingerprint.
     * ``best``: each incoming transaction keeps its best-scored candidates (ties kept).
     * ``all``: every candidate.
+
+    With ``follow_otc`` the value/time matcher also pairs payments into OTC desks and escrow
+    marketplaces with their payouts (a desk buying BTC pays USDT on TRON back).
     """
     from ..registry import load
 
@@ -122,7 +125,10 @@ def gather_links(view, link_detectors=DEFAULT_LINK_DETECTORS, builtin_links=True
             a, b = fn(view)
             add(a, b, BUILTIN_LINK_SCORES[name], name)
     if amount_links:  # value/time matching: weaker than any fingerprint when unambiguous
-        a, b, n_cand = L.amount_time_links(view, return_candidates=True)
+        kinds = (ServiceKind.MIXER, ServiceKind.BRIDGE)
+        if follow_otc:
+            kinds += (ServiceKind.OTC, ServiceKind.MARKETPLACE)
+        a, b, n_cand = L.amount_time_links(view, kinds, return_candidates=True)
         add(a, b, BUILTIN_LINK_SCORES["amount-time"] / np.maximum(n_cand, 1), "amount-time")
     a = np.concatenate(ins) if ins else np.zeros(0, np.int64)
     b = np.concatenate(outs) if outs else np.zeros(0, np.int64)
@@ -194,6 +200,9 @@ class Investigator(Detector):
         (:func:`detectors.composite._links.amount_time_links`), confidence 0.6 / #candidates.
     link_assignment : {"one-to-one", "best", "all"}, default "one-to-one"
         How competing link candidates are resolved (see :func:`gather_links`).
+    follow_otc : bool, default True
+        Also follow OTC desks and escrow marketplaces when a payout matches a tainted payment
+        in value and time (the payment is still reported as a cash-out point).
 
     Scores
     ------
@@ -224,7 +233,7 @@ class Investigator(Detector):
                  min_taint_fraction=0.05, cluster_lift=0.5, max_cluster_size=1000,
                  cashout_bonus=1.0, deposit_max_senders=1, swap_window=3600,
                  amount_links=True, cluster_heuristics=("multi-input", "deposit"),
-                 link_assignment="one-to-one"):
+                 link_assignment="one-to-one", follow_otc=True):
         self.policy = policy
         self.max_rounds = max_rounds
         self.max_hops = max_hops
@@ -240,6 +249,7 @@ class Investigator(Detector):
         self.amount_links = amount_links
         self.cluster_heuristics = cluster_heuristics
         self.link_assignment = link_assignment
+        self.follow_otc = follow_otc
 
     def _validate(self):
         if self.policy not in POLICIES:
@@ -276,7 +286,7 @@ class Investigator(Detector):
         l_in, l_out, l_score, l_src, unavailable = gather_links(
             view, tuple(self.link_detectors), bool(self.builtin_links),
             float(self.min_link_score), int(self.swap_window), bool(self.amount_links),
-            self.link_assignment)
+            self.link_assignment, bool(self.follow_otc))
         # the paying side of a link (pool, vault, reserve) is a service even when unattributed
         first_in = L._tx_first_input_address(view)
         stop_addr = attributed.copy()
