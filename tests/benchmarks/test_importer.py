@@ -18,7 +18,8 @@ AMLSIM_HEADER = "tran_id,orig_acct,bene_acct,tx_type,base_amt,tran_timestamp,is_
 
 
 def amlsim_csv(path, n_normal=300, seed=0):
-    """A small AMLSim-style transaction log: random transfers plus two SAR fan-out alerts."""
+    """A small AMLSim-style transaction log: random transfers plus three SAR alerts (one per
+    part of the temporal split), each a fan-out followed by a fan-in."""
     rng = np.random.default_rng(seed)
     lines = []
     t0 = np.datetime64("2017-01-01T00:00:00")
@@ -28,7 +29,7 @@ def amlsim_csv(path, n_normal=300, seed=0):
         lines.append((i, 100 + a, 100 + b, "TRANSFER", round(float(rng.uniform(10, 900)), 2),
                       f"{t}Z", "False", -1))
     tid = n_normal
-    for alert, (hub, day) in enumerate([(500, 20), (600, 70)]):  # fan-out then fan-in
+    for alert, (hub, day) in enumerate([(500, 20), (600, 62), (700, 85)]):  # out, then in
         for k in range(6):
             t = t0 + np.timedelta64(day * 86400 + 3600 * k, "s")
             lines.append((tid, hub, hub + 1 + k, "TRANSFER", 950.0, f"{t}Z", "True", alert))
