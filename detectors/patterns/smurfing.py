@@ -52,8 +52,46 @@ def _header(p, m, n):
 
 
 @njit(cache=True)
-def _greedy(out_ptr, out_idx, in_ptr, in_idx, n, n_edges, cs, cd, cptr, cmids, max_iter):
-    """AA-Smurf's greedy loop with incremental MDL (see AASmurf's docstring)."""
+def _count_inside(out_ptr, out_idx, buf, k, mark, stamp):
+    """Edges among the k nodes of ``buf`` (their ``mark`` equals ``stamp``)."""
+    e = 0
+    for a in range(k):
+        u = buf[a]
+        deg = out_ptr[u + 1] - out_ptr[u]
+        if deg <= 4 * k:
+            for j in range(out_ptr[u], out_ptr[u + 1]):
+                if mark[out_idx[j]] == stamp:
+                    e += 1
+        else:
+            for b in range(k):
+                if b != a and _has_edge(out_ptr, out_idx, u, buf[b]):
+                    e += 1
+    return e
+
+
+@njit(cache=True)
+def _members(c, cs, cd, cptr, cmids, placed, buf):
+    """Sender, still-unplaced intermediaries, receiver of candidate c into ``buf``; size."""
+    k = 0
+    buf[k] = cs[c]
+    k += 1
+    for j in range(cptr[c], cptr[c + 1]):
+        m = cmids[j]
+        if not placed[m]:
+            buf[k] = m
+            k += 1
+    buf[k] = cd[c]
+    return k + 1
+
+
+@njit(cache=True)
+def _greedy(out_ptr, out_idx, in_ptr, in_idx, n, n_edges, cs, cd, cptr, cmids, max_iter,
+            node_ptr, node_cand):
+    """AA-Smurf's greedy loop with incremental MDL (see AASmurf's docstring).
+
+    ``node_ptr``/``node_cand`` list the candidates each node belongs to, so that the cached
+    count of edges inside a candidate block is recomputed only when one of its nodes is
+    placed."""
     placed = np.zeros(n, np.bool_)
     out_r = (out_ptr[1:] - out_ptr[:-1]).astype(np.int64)
     in_r = (in_ptr[1:] - in_ptr[:-1]).astype(np.int64)
@@ -71,7 +109,11 @@ def _greedy(out_ptr, out_idx, in_ptr, in_idx, n, n_edges, cs, cd, cptr, cmids, m
     blk_pur = np.empty(max_blocks, np.float64)
     blk_mdl[0] = mdl
     used = np.zeros(n_cand, np.bool_)
+    dirty = np.ones(n_cand, np.bool_)
+    c_k = np.zeros(n_cand, np.int64)
+    c_ebb = np.zeros(n_cand, np.int64)
     buf = np.empty(n, np.int64)
+    mark = np.full(n, -1, np.int64)
     p_cnt = 0
     m_cnt = 0
     pur_sum = 0.0
@@ -84,35 +126,28 @@ def _greedy(out_ptr, out_idx, in_ptr, in_idx, n, n_edges, cs, cd, cptr, cmids, m
         for c in range(n_cand):
             if used[c]:
                 continue
-            s = cs[c]
-            d = cd[c]
-            if placed[s] or placed[d]:
+            if placed[cs[c]] or placed[cd[c]]:
                 used[c] = True
                 continue
-            k = 0
-            buf[k] = s
-            k += 1
-            for j in range(cptr[c], cptr[c + 1]):
-                m = cmids[j]
-                if not placed[m]:
-                    buf[k] = m
-                    k += 1
-            if k == 1:
+            k = _members(c, cs, cd, cptr, cmids, placed, buf)
+            if k == 2:
                 used[c] = True
                 continue
-            buf[k] = d
-            k += 1
+            if dirty[c]:
+                for a in range(k):
+                    mark[buf[a]] = c
+                c_ebb[c] = _count_inside(out_ptr, out_idx, buf, k, mark, c)
+                for a in range(k):
+                    mark[buf[a]] = -1
+                c_k[c] = k
+                dirty[c] = False
+            e_bb = c_ebb[c]
             n_mid = k - 2
-            e_bb = 0
             sum_out = 0
             sum_in = 0
             for a in range(k):
-                u = buf[a]
-                sum_out += out_r[u]
-                sum_in += in_r[u]
-                for b in range(k):
-                    if a != b and _has_edge(out_ptr, out_idx, u, buf[b]):
-                        e_bb += 1
+                sum_out += out_r[buf[a]]
+                sum_in += in_r[buf[a]]
             e_out = sum_out - e_bb
             e_in = sum_in - e_bb
             unexpected = e_bb - 2 * n_mid
@@ -133,26 +168,12 @@ def _greedy(out_ptr, out_idx, in_ptr, in_idx, n, n_edges, cs, cd, cptr, cmids, m
         if best < 0:
             break
         # place the best block
-        s = cs[best]
-        d = cd[best]
-        k = 0
-        buf[k] = s
-        k += 1
-        start = blk_ptr[nb]
-        for j in range(cptr[best], cptr[best + 1]):
-            m = cmids[j]
-            if not placed[m]:
-                buf[k] = m
-                k += 1
-                blk_mids[start + k - 2] = m
-        buf[k] = d
-        k += 1
+        k = _members(best, cs, cd, cptr, cmids, placed, buf)
         n_mid = k - 2
-        e_bb = 0
-        for a in range(k):
-            for b in range(k):
-                if a != b and _has_edge(out_ptr, out_idx, buf[a], buf[b]):
-                    e_bb += 1
+        start = blk_ptr[nb]
+        for a in range(n_mid):
+            blk_mids[start + a] = buf[1 + a]
+        e_bb = c_ebb[best]
         e_out = 0
         e_in = 0
         for a in range(k):
@@ -167,9 +188,11 @@ def _greedy(out_ptr, out_idx, in_ptr, in_idx, n, n_edges, cs, cd, cptr, cmids, m
                 out_r[in_idx[j]] -= 1
             for j in range(out_ptr[v], out_ptr[v + 1]):
                 in_r[out_idx[j]] -= 1
+            for j in range(node_ptr[v], node_ptr[v + 1]):
+                dirty[node_cand[j]] = True
         used[best] = True
-        blk_s[nb] = s
-        blk_d[nb] = d
+        blk_s[nb] = buf[0]
+        blk_d[nb] = buf[k - 1]
         blk_ptr[nb + 1] = start + n_mid
         blk_pur[nb] = best_pur
         pur_sum += best_pur
@@ -187,22 +210,43 @@ def smurf_candidates(A: sp.csr_matrix, c: int, mid_ok: np.ndarray):
     ``mid_ok``; returns (s, d, count, mids_ptr, mids) with candidates sorted by count desc."""
     n = A.shape[0]
     Am = sp.csr_matrix(A.multiply(mid_ok.astype(np.int64)[None, :]))
-    A2 = (Am @ A).tocoo()
-    keep = (A2.data >= c) & (A2.row != A2.col)
-    s, d, cnt = A2.row[keep].astype(np.int64), A2.col[keep].astype(np.int64), A2.data[keep]
+    # a pair needs c intermediaries, so only senders paying >= c eligible intermediaries and
+    # receivers paid by >= c of them can qualify: prune before the product
+    rows = np.flatnonzero(np.diff(Am.indptr) >= c)
+    Bm = sp.csr_matrix(A.multiply(mid_ok.astype(np.int64)[:, None]))
+    cols = np.flatnonzero(np.bincount(Bm.indices, minlength=n) >= c)
+    A2 = (Am[rows] @ Bm[:, cols]).tocoo()
+    keep = (A2.data >= c) & (rows[A2.row] != cols[A2.col])
+    s = rows[A2.row[keep]].astype(np.int64)
+    d = cols[A2.col[keep]].astype(np.int64)
+    cnt = A2.data[keep]
     order = np.lexsort((d, s, -cnt))
     s, d, cnt = s[order], d[order], cnt[order].astype(np.int64)
-    # intermediaries: out-neighbours of s that pay d
+    # intermediaries m with s -> m -> d: expand the smaller of out(s) and in(d), then check
+    # the other edge against the sorted edge keys
     indptr, indices = A.indptr.astype(np.int64), A.indices.astype(np.int64)
-    deg = indptr[s + 1] - indptr[s]
-    own = np.repeat(np.arange(len(s)), deg)
-    offs = np.arange(len(own)) - np.repeat(np.cumsum(deg) - deg, deg)
-    m = indices[indptr[s][own] + offs]
-    edge_keys = np.sort(A.tocoo().row.astype(np.int64) * n + A.tocoo().col)
-    q = m * n + d[own]
-    pos = np.minimum(np.searchsorted(edge_keys, q), max(len(edge_keys) - 1, 0))
-    hit = (edge_keys[pos] == q) & mid_ok[m] if len(edge_keys) else np.zeros(0, bool)
-    own, m = own[hit], m[hit]
+    At = A.T.tocsr()
+    t_ptr, t_idx = At.indptr.astype(np.int64), At.indices.astype(np.int64)
+    coo = A.tocoo()
+    edge_keys = np.sort(coo.row.astype(np.int64) * n + coo.col)
+    from_s = (indptr[s + 1] - indptr[s]) <= (t_ptr[d + 1] - t_ptr[d])
+    owns, mids = [], []
+    for side in (True, False):
+        sel = np.flatnonzero(from_s == side)
+        ptr, idx, node = (indptr, indices, s) if side else (t_ptr, t_idx, d)
+        deg = ptr[node[sel] + 1] - ptr[node[sel]]
+        own = np.repeat(sel, deg)
+        offs = np.arange(len(own)) - np.repeat(np.cumsum(deg) - deg, deg)
+        m = idx[ptr[node[own]] + offs]
+        q = m * n + d[own] if side else s[own] * n + m
+        pos = np.minimum(np.searchsorted(edge_keys, q), max(len(edge_keys) - 1, 0))
+        hit = (edge_keys[pos] == q) & mid_ok[m] if len(edge_keys) else np.zeros(0, bool)
+        owns.append(own[hit])
+        mids.append(m[hit])
+    own = np.concatenate(owns)
+    m = np.concatenate(mids)
+    o = np.argsort(own, kind="stable")
+    own, m = own[o], m[o]
     ptr = np.zeros(len(s) + 1, dtype=np.int64)
     np.add.at(ptr, own + 1, 1)
     return s, d, cnt, np.cumsum(ptr), m
@@ -246,7 +290,7 @@ class AASmurf(Detector):
     tolerance : float, default 0.1
     max_iter : int or None, default None
         At most this many blocks (the reference's ``--i``).
-    max_mid_degree : int, default 1000
+    max_mid_degree : int, default 200
     skip_services : bool, default True
 
     Scores
@@ -264,7 +308,7 @@ class AASmurf(Detector):
                             "outputs": ("address", "transaction")}
 
     def __init__(self, c: int = 8, tolerance: float = 0.1, max_iter: int | None = None,
-                 max_mid_degree: int = 1000, skip_services: bool = True):
+                 max_mid_degree: int = 200, skip_services: bool = True):
         self.c = c
         self.tolerance = tolerance
         self.max_iter = max_iter
@@ -305,10 +349,18 @@ class AASmurf(Detector):
         cs, cd, cnt, cptr, cmids = smurf_candidates(A, c, mid_ok)
         if len(cs) == 0:
             return Scores(address=s_addr, transaction=s_tx, info=info)
+        # which candidates each node belongs to (sender, receiver or intermediary)
+        own = np.r_[np.arange(len(cs)), np.arange(len(cs)),
+                    np.repeat(np.arange(len(cs)), np.diff(cptr))].astype(np.int64)
+        nodes = np.r_[cs, cd, cmids].astype(np.int64)
+        o = np.argsort(nodes, kind="stable")
+        node_ptr = np.zeros(n + 1, np.int64)
+        np.add.at(node_ptr, nodes + 1, 1)
+        node_ptr = np.cumsum(node_ptr)
         bs, bd, bptr, bmids, mdl, pur = _greedy(
             A.indptr.astype(np.int64), A.indices.astype(np.int64),
             At.indptr.astype(np.int64), At.indices.astype(np.int64), n, int(A.nnz),
-            cs, cd, cptr, cmids, max_iter)
+            cs, cd, cptr, cmids, max_iter, node_ptr, own[o])
         nb = len(bs)
         if nb == 0:
             info["mdl"] = mdl

@@ -127,3 +127,29 @@ def test_bad_params():
         BridgeMatcher(token_map={"ETH": ["DOGE"]}).fit(view).score(view)
     with pytest.raises(ConfigError):
         BridgeMatcher(phi=2).fit(view).score(view)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5), st.floats(0, 10)),
+                min_size=0, max_size=25))
+def test_assignments_are_matchings_and_hungarian_is_maximum(cands):
+    a = np.array([c[0] for c in cands], dtype=np.int64)
+    b = np.array([c[1] for c in cands], dtype=np.int64)
+    cost = np.array([c[2] for c in cands], dtype=np.float64)
+    t = np.arange(6)
+    sizes = {}
+    for m in ("greedy", "fifo", "hungarian"):
+        k = assign(a, b, cost, 6, 6, m, t_a=t, t_b=t)
+        assert len(set(a[k].tolist())) == k.sum() == len(set(b[k].tolist()))
+        sizes[m] = int(k.sum())
+    # maximum cardinality, checked against networkx on the unique pairs
+    import networkx as nx
+
+    g = nx.Graph()
+    g.add_edges_from({(f"a{x}", f"b{y}") for x, y in zip(a.tolist(), b.tolist())})
+    best = len(nx.max_weight_matching(g, maxcardinality=True))
+    assert sizes["hungarian"] == best >= sizes["greedy"]
