@@ -279,3 +279,25 @@ class RawTxClassifier(Detector):
             with threadpool_limits(1):
                 t = self.model_.predict_proba(self.features(view))[:, 1].astype(np.float64)
         return Scores(address=tx_to_address(view, t, fill=0.0), transaction=t)
+
+
+#: tasks on which a shortcut must stay near chance, and the tolerance on |ROC-AUC - 0.5|
+CHANCE_TASKS = ("tracing/address", "classification/address", "classification/transaction")
+CHANCE_TOLERANCE = 0.15
+
+
+def chance_violations(rows, tol: float = CHANCE_TOLERANCE) -> list[str]:
+    """Shortcut results that are not near chance: ``|ROC-AUC - 0.5| > tol`` (either way).
+
+    A ROC-AUC far below 0.5 is as much a leak as one far above it (flip the sign of the
+    score). Takes result rows (:mod:`benchmarks.runner`); returns one line per violation.
+    """
+    names = {"random", "degree", "amount", "address-age", "raw-tx-classifier"}
+    out = []
+    for r in rows:
+        if (r["detector"] in names and r["status"] == "ok" and r["group"] == "all"
+                and r["task"] in CHANCE_TASKS and r["metric"] == "roc_auc"
+                and not np.isnan(r["value"]) and abs(r["value"] - 0.5) > tol):
+            out.append(f"{r['scenario']} seed {r['seed']}: {r['detector']} on {r['task']}: "
+                       f"ROC-AUC {r['value']:.2f}")
+    return out

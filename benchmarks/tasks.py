@@ -342,7 +342,7 @@ class TaskSet:
         ds, view = self.ds, self.view
         seeded = np.unique(ds.seeds["incident_id"]).astype(np.int64)
         y = self.addr_label & np.isin(self.addr_incident, seeded)
-        mask = ~self.addr_victim
+        mask = ~self.addr_victim & (self.split["address"] >= 0)  # used addresses only
         hops = np.full(self.n_addr, np.nan)
         hours = np.full(self.n_addr, np.nan)
         ts = view.transactions["timestamp"]
