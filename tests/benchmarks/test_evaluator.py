@@ -222,3 +222,20 @@ def test_f1_at_validation_threshold_equals_scikit_learn(rows):
     th = thr[int(np.argmax(f))]
     assert got["threshold"] == th
     assert got["f1"] == pytest.approx(f1_score(yt, st_ >= th, zero_division=0), abs=1e-12)
+
+
+def test_bench_table_growth(tmp_path):
+    import json
+
+    from benchmarks.benchtable import growth_exponent, table
+
+    assert growth_exponent([1e4, 1e5, 1e6], [0.1, 1.0, 10.0]) == pytest.approx(1.0)
+    assert growth_exponent([1e4, 1e5], [0.1, 10.0]) == pytest.approx(2.0)
+    assert math.isnan(growth_exponent([1e4], [0.1]))
+    f = tmp_path / "b.json"
+    f.write_text(json.dumps({"benchmarks": [
+        {"name": "test_x[10000]", "fullname": "benchmarks/speed/t.py::test_x[10000]",
+         "params": {"n": 10000}, "stats": {"mean": 0.5}},
+        {"name": "test_x[100000]", "fullname": "benchmarks/speed/t.py::test_x[100000]",
+         "params": {"n": 100000}, "stats": {"mean": 5.0}}]}))
+    assert "| t.py | test_x | 0.5 s | 5 s | n^1.00 |" in table(f)
