@@ -37,13 +37,16 @@ def _decimal_denominations(max_sat: int = 10**14) -> np.ndarray:
     return np.array(sorted(vals), dtype=np.int64)
 
 
-def output_value_stats(view):
-    """Per transaction: the most frequent output value (ties: smallest), its count, and whether
-    all outputs are equal. Values with count 1 are not "equal outputs" (count reported as 1)."""
+def output_value_stats(view, tx_mask=None):
+    """Per transaction: the most frequent output value (ties: smallest), its count, and the
+    number of distinct output values (only for transactions in ``tx_mask``, if given)."""
     n_tx = view.n_transactions
     o = view.outputs
     tx = np.asarray(o["tx_id"], dtype=np.int64)
     amt = np.asarray(o["amount"], dtype=np.int64)
+    if tx_mask is not None:
+        sel = tx_mask[tx]
+        tx, amt = tx[sel], amt[sel]
     mfv = np.zeros(n_tx, dtype=np.int64)
     mfc = np.zeros(n_tx, dtype=np.int64)
     n_vals = np.zeros(n_tx, dtype=np.int64)
@@ -136,7 +139,7 @@ class CoinJoinDetector(Detector):
         utxo = view.is_utxo_tx() & ~np.asarray(tx["is_issuance"], dtype=bool)
         n_in = np.bincount(np.asarray(view.inputs["tx_id"], dtype=np.int64), minlength=n_tx)
         n_out = np.bincount(np.asarray(view.outputs["tx_id"], dtype=np.int64), minlength=n_tx)
-        mfv, mfc, n_vals = output_value_stats(view)
+        mfv, mfc, n_vals = output_value_stats(view, utxo & (n_in >= 2) & (n_out >= 2))
         dec = np.zeros(int(view.assets["asset_id"].max(initial=0)) + 1)
         dec[np.asarray(view.assets["asset_id"])] = np.asarray(view.assets["decimals"])
         unit = 10.0 ** dec[np.asarray(tx["asset_id"], dtype=np.int64)]

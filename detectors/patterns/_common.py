@@ -80,6 +80,14 @@ def scatter_max(n: int, idx: np.ndarray, val: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- joins
 
 
+def sorted_unique(x: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (sort-based; faster than hash-based ``np.unique`` on int64)."""
+    x = np.sort(np.asarray(x))
+    if len(x) == 0:
+        return x
+    return x[np.r_[True, x[1:] != x[:-1]]]
+
+
 def group_ranges(sorted_keys: np.ndarray, query: np.ndarray):
     """For each query key, the [start, stop) range of equal keys in ``sorted_keys``."""
     return (np.searchsorted(sorted_keys, query, "left"),

@@ -9,7 +9,15 @@ from numba import njit
 
 from detectors.base import Detector, Scores
 
-from ._common import DAY, address_service, check_number, expand_ranges, saturate, scatter_max
+from ._common import (
+    DAY,
+    address_service,
+    check_number,
+    expand_ranges,
+    saturate,
+    scatter_max,
+    sorted_unique,
+)
 
 
 @njit(cache=True)
@@ -69,12 +77,13 @@ def two_hop_paths(src, dst, t, delta, eligible_mid, max_paths=50_000_000):
     """Time-respecting 2-hop paths s -> m -> d with t1 <= t2 <= t1 + delta, s != d, through
     ``eligible_mid`` intermediaries. Returns arrays (s, m, d, t1, t2)."""
     out_order = np.argsort(src, kind="stable")
-    s_sorted = src[out_order]
+    ptr = np.zeros(len(eligible_mid) + 1, dtype=np.int64)
+    ptr[1:] = np.cumsum(np.bincount(src, minlength=len(eligible_mid)))
     keep = eligible_mid[dst] & (src != dst)
     in_rows = np.flatnonzero(keep)
     m = dst[in_rows]
-    lo = np.searchsorted(s_sorted, m, "left")
-    hi = np.searchsorted(s_sorted, m, "right")
+    lo = ptr[m]
+    hi = ptr[m + 1]
     cnt = hi - lo
     res = []
     # chunk the expansion to bound memory
@@ -248,8 +257,8 @@ class FanPatterns(Detector):
                 s_addr = np.maximum(s_addr, scatter_max(n, trip[found, 2], sc[order][pos[found]]))
                 pair_sc = (key_sd, sc)
             # gather-scatter: distinct sources and destinations per hub
-            u_sm = np.unique(pm * np.int64(n) + ps)
-            u_md = np.unique(pm * np.int64(n) + pd)
+            u_sm = sorted_unique(pm * np.int64(n) + ps)
+            u_md = sorted_unique(pm * np.int64(n) + pd)
             n_src = np.bincount(u_sm // n, minlength=n)
             n_dst = np.bincount(u_md // n, minlength=n)
             m_cnt = np.minimum(n_src, n_dst)
@@ -260,7 +269,6 @@ class FanPatterns(Detector):
             gs = {"hub": hubs.astype(np.int64), "n_src": n_src[hubs].astype(np.int64),
                   "n_dst": n_dst[hubs].astype(np.int64)}
             # transactions on flagged paths
-            index = _EdgeIndex(src, dst, t, n)
             if len(pair_sc):
                 key_sd, scs = pair_sc
                 fl = {int(k): float(v) for k, v in zip(key_sd[scs >= 0.5], scs[scs >= 0.5])}
@@ -271,31 +279,38 @@ class FanPatterns(Detector):
                     pk = ps * np.int64(n) + pd
                     p = np.minimum(np.searchsorted(fk[o2], pk), len(fk) - 1)
                     m = fk[o2][p] == pk
-                    _mark_paths(s_tx, index, txid, ps[m], pm[m], pd[m], pt1[m], pt2[m],
-                                fv[o2][p[m]])
+                    _mark_paths(s_tx, src, dst, t, txid, n, ps[m], pm[m], pd[m], pt1[m],
+                                pt2[m], fv[o2][p[m]])
             if len(hubs):
                 hm = gsc[pm] >= 0.5
-                _mark_paths(s_tx, index, txid, ps[hm], pm[hm], pd[hm], pt1[hm], pt2[hm],
-                            gsc[pm[hm]])
+                _mark_paths(s_tx, src, dst, t, txid, n, ps[hm], pm[hm], pd[hm], pt1[hm],
+                            pt2[hm], gsc[pm[hm]])
         info["scatter_gather"] = sg
         info["gather_scatter"] = gs
         return Scores(address=s_addr, transaction=s_tx, info=info)
 
 
 class _EdgeIndex:
-    """Find the transfer row of a (src, dst, time) triple: one sort, then binary searches."""
+    """Find the transfer row of a (src, dst, time) triple: one sort, then binary searches.
 
-    def __init__(self, src, dst, t, n):
+    Only the transfers of the ``pairs`` that will be queried are indexed."""
+
+    def __init__(self, src, dst, t, n, pairs):
         self.n = np.int64(max(n, 1))
         key = src * self.n + dst
-        self.pairs = np.unique(key)
-        self.t0 = t.min() if len(t) else 0
-        self.span = np.int64((t.max() - self.t0 + 1) if len(t) else 1)
-        comp = np.searchsorted(self.pairs, key) * self.span + (t - self.t0)
-        self.order = np.argsort(comp, kind="stable")
-        self.comp = comp[self.order]
+        self.pairs = sorted_unique(pairs)
+        sub = np.flatnonzero(np.isin(key, self.pairs))
+        key, tt = key[sub], t[sub]
+        self.t0 = tt.min() if len(tt) else 0
+        self.span = np.int64((tt.max() - self.t0 + 1) if len(tt) else 1)
+        comp = np.searchsorted(self.pairs, key) * self.span + (tt - self.t0)
+        order = np.argsort(comp, kind="stable")
+        self.order = sub[order]
+        self.comp = comp[order]
 
     def rows(self, a, b, tt):
+        if len(self.comp) == 0:
+            return np.full(len(a), -1, dtype=np.int64)
         q = a * self.n + b
         r = np.minimum(np.searchsorted(self.pairs, q), len(self.pairs) - 1)
         ok = self.pairs[r] == q
@@ -305,10 +320,11 @@ class _EdgeIndex:
         return np.where(ok, self.order[p], -1)
 
 
-def _mark_paths(s_tx, index, txid, ps, pm, pd, t1, t2, val):
+def _mark_paths(s_tx, src, dst, t, txid, n, ps, pm, pd, t1, t2, val):
     """Give the transactions carrying the path edges (s->m at t1, m->d at t2) score ``val``."""
     if len(ps) == 0:
         return
+    index = _EdgeIndex(src, dst, t, n, np.r_[ps * np.int64(n) + pm, pm * np.int64(n) + pd])
     for a, b, tt in ((ps, pm, t1), (pm, pd, t2)):
         rows = index.rows(a, b, tt)
         ok = rows >= 0

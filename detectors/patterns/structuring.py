@@ -104,8 +104,11 @@ class Structuring(Detector):
         i_tx = np.asarray(ins["tx_id"], dtype=np.int64)
         i_addr = np.asarray(ins["address_id"], dtype=np.int64)
         own = np.zeros(len(o_tx), dtype=bool)
+        # distinct (tx, input address) pairs; inputs are grouped by tx, so sort, not hash
+        ki = np.sort(i_tx * np.int64(n) + i_addr) if len(i_tx) else np.zeros(0, np.int64)
+        if len(ki):
+            ki = ki[np.r_[True, ki[1:] != ki[:-1]]]
         if len(i_tx) and len(o_tx):
-            ki = np.unique(i_tx * np.int64(n) + i_addr)
             ko = o_tx * np.int64(n) + o_addr
             p = np.minimum(np.searchsorted(ki, ko), len(ki) - 1)
             own = ki[p] == ko
@@ -113,7 +116,7 @@ class Structuring(Detector):
         if len(kinds):
             pay &= np.isin(address_service(view)[o_addr], kinds)
         # credit every input address of the paying transaction (distinct per tx)
-        pairs = np.unique(i_tx * np.int64(n) + i_addr) if len(i_tx) else np.zeros(0, np.int64)
+        pairs = ki
         p_tx, p_addr = pairs // max(n, 1), pairs % max(n, 1)
         if adaptive:
             # each sender's own largest payment stands in for the unknown threshold; an output
