@@ -38,7 +38,7 @@ from simulator.errors import ConfigError
 from simulator.schema import ServiceKind
 
 from ..base import Detector, Scores
-from ..clustering import cluster_addresses
+from ..clustering import cluster_addresses, is_coinjoin
 from . import _links as L
 
 #: Attributed services where value is cashed out (recorded, never traced through).
@@ -165,7 +165,7 @@ class Investigator(Detector):
     ----------
     policy : {"haircut", "fifo", "poison", "lifo", "tiho"}, default "haircut"
         Taint policy of :mod:`detectors.tracing`.
-    max_rounds : int, default 6
+    max_rounds : int, default 10
         Trace / follow-links rounds.
     max_hops : int or None, default None
         Hop limit of each trace.
@@ -203,6 +203,17 @@ class Investigator(Detector):
     follow_otc : bool, default True
         Also follow OTC desks and escrow marketplaces when a payout matches a tainted payment
         in value and time (the payment is still reported as a cash-out point).
+    coinjoin : {"consolidation", "trace"}, default "consolidation"
+        ``consolidation``: CoinJoins (BlockSci rule, :func:`detectors.clustering.is_coinjoin`)
+        stop the trace. When the spends of at least ``consolidation_min`` distinct tainted
+        CoinJoin outputs pay one (non-service) address, or are co-spent, the coins are re-linked
+        (post-mix consolidation): those spending transactions are re-seeded and the CoinJoin
+        outputs they spend count in full. ``trace``: the taint policy runs through CoinJoins.
+    consolidation_min : int, default 10
+        An aggregator collecting many mixed coins, not a user tidying a few of their own.
+    coinjoin_discount : float, default 0.1
+        Weight of the taint of CoinJoin outputs never consolidated (the policy's share of an
+        anonymity set).
 
     Scores
     ------
@@ -228,12 +239,13 @@ class Investigator(Detector):
     tags: ClassVar[dict] = {"needs_seeds": True, "needs_labels": False,
                             "outputs": ("address", "transaction", "link")}
 
-    def __init__(self, policy="haircut", max_rounds=6, max_hops=None,
+    def __init__(self, policy="haircut", max_rounds=10, max_hops=None,
                  link_detectors=DEFAULT_LINK_DETECTORS, builtin_links=True, min_link_score=0.0,
                  min_taint_fraction=0.05, cluster_lift=0.5, max_cluster_size=1000,
                  cashout_bonus=1.0, deposit_max_senders=1, swap_window=3600,
                  amount_links=True, cluster_heuristics=("multi-input", "deposit"),
-                 link_assignment="one-to-one", follow_otc=True):
+                 link_assignment="one-to-one", follow_otc=True, coinjoin="consolidation",
+                 consolidation_min=10, coinjoin_discount=0.1):
         self.policy = policy
         self.max_rounds = max_rounds
         self.max_hops = max_hops
@@ -250,6 +262,9 @@ class Investigator(Detector):
         self.cluster_heuristics = cluster_heuristics
         self.link_assignment = link_assignment
         self.follow_otc = follow_otc
+        self.coinjoin = coinjoin
+        self.consolidation_min = consolidation_min
+        self.coinjoin_discount = coinjoin_discount
 
     def _validate(self):
         if self.policy not in POLICIES:
@@ -264,6 +279,9 @@ class Investigator(Detector):
                               f"{', '.join(ASSIGNMENTS)}")
         if not 0.0 <= float(self.min_taint_fraction) <= 1.0:
             raise ConfigError("investigator: min_taint_fraction must be in [0, 1]")
+        if self.coinjoin not in ("consolidation", "trace") or int(self.consolidation_min) < 1:
+            raise ConfigError("investigator: coinjoin must be 'consolidation' or 'trace' and "
+                              "consolidation_min >= 1")
         if float(self.cluster_lift) < 0 or float(self.cashout_bonus) < 0:
             raise ConfigError("investigator: cluster_lift and cashout_bonus must be >= 0")
 
@@ -303,24 +321,50 @@ class Investigator(Detector):
         out_usd_total = outs["amount"] * view.usd_per_base_unit()[outs["asset_id"]]
         into_stop_total = np.bincount(outs["tx_id"], weights=out_usd_total * paid_in,
                                       minlength=n_tx)
+        # CoinJoins are mixers without an operator: their outputs stop the trace; coins of
+        # several tainted CoinJoin outputs meeting again (post-mix consolidation) are re-linked
+        # and the transactions that bring them together are re-seeded
+        cj_tx = (is_coinjoin(view) if self.coinjoin == "consolidation"
+                 else np.zeros(n_tx, dtype=bool))
+        cj_out = cj_tx[outs["tx_id"]]
+        stop_out = stop_out | cj_out
+        ins = view.inputs
+        spent = np.asarray(ins["spent_output_id"], dtype=np.int64)
+        spends = spent >= 0
+        confirmed = np.zeros(outs.num_rows, dtype=bool)
         followed = np.zeros(len(l_in), dtype=bool)
         rounds = 0
-        for rounds in range(1, int(self.max_rounds) + 1):  # noqa: B007
+        while True:
+            rounds += 1
             _, usd = L.trace_from(view, self.policy, seed_tx, stop_out, self.max_hops)
             into_stop = np.bincount(outs["tx_id"], weights=usd * paid_in, minlength=n_tx)
+            if rounds > int(self.max_rounds):
+                break
             frac = np.divide(into_stop, into_stop_total, out=np.zeros(n_tx),
                              where=into_stop_total > 0)
             hot = ((into_stop[l_in] > EPS_USD) & (frac[l_in] >= float(self.min_taint_fraction))
                    if len(l_in) else np.zeros(0, bool))
-            new = hot & ~followed & ~seed_tx[l_out] if len(l_in) else hot
+            new_tx = np.zeros(n_tx, dtype=bool)
+            if len(l_in):
+                new_tx[l_out[hot & ~followed]] = True
             followed |= hot
-            if not new.any():
+            if cj_tx.any():
+                cons, used = _consolidations(view, cj_out & (usd > EPS_USD), spent, spends,
+                                             stop_addr, int(self.consolidation_min))
+                confirmed[used] = True
+                new_tx |= cons
+            new_tx &= ~seed_tx
+            if not new_tx.any():
                 break
             seed_tx = seed_tx.copy()
-            seed_tx[l_out[new]] = True
-        else:
-            _, usd = L.trace_from(view, self.policy, seed_tx, stop_out, self.max_hops)
-            into_stop = np.bincount(outs["tx_id"], weights=usd * paid_in, minlength=n_tx)
+            seed_tx[new_tx] = True
+        rounds = min(rounds, int(self.max_rounds))
+        # tainted CoinJoin outputs: full value once consolidated, discounted otherwise
+        if cj_tx.any():
+            usd = usd.copy()
+            t_cj = cj_out & (usd > EPS_USD)
+            usd[t_cj & confirmed] = out_usd_total[t_cj & confirmed]
+            usd[t_cj & ~confirmed] *= float(self.coinjoin_discount)
 
         addr_usd = np.bincount(outs["address_id"], weights=usd, minlength=n_addr)
         tx_usd = np.bincount(outs["tx_id"], weights=usd, minlength=n_tx)
@@ -381,3 +425,39 @@ def _distinct_senders(view, first_in, among) -> np.ndarray:
     ok = (s >= 0) & among[outs["address_id"]]
     key = np.unique(outs["address_id"][ok] * np.int64(max(n, 1)) + s[ok])
     return np.bincount(key // max(n, 1), minlength=n)
+
+
+def _consolidations(view, tainted_cj_out, spent, spends, stop_addr, k_min):
+    """Post-mix consolidation: transactions spending tainted CoinJoin outputs whose coins meet
+    again, i.e. at least ``k_min`` distinct such outputs reach one non-service address in the
+    next transaction (fan-in to an aggregator, or a co-spend). Returns (bool per transaction:
+    consolidating spends, output ids of the CoinJoin outputs they spend)."""
+    ins, outs = view.inputs, view.outputs
+    n_tx = view.n_transactions
+    hit = spends.copy()
+    hit[spends] = tainted_cj_out[spent[spends]]
+    if not hit.any():
+        return np.zeros(n_tx, dtype=bool), np.zeros(0, np.int64)
+    s_tx, s_out = ins["tx_id"][hit], spent[hit]  # (spending tx, CoinJoin output)
+    m = np.isin(outs["tx_id"], np.unique(s_tx))
+    o_tx, o_addr = outs["tx_id"][m], outs["address_id"][m]
+    keep = ~stop_addr[o_addr]
+    o_tx, o_addr = o_tx[keep], o_addr[keep]
+    # join on the spending tx: (receiving address, CoinJoin output) pairs
+    order = np.argsort(s_tx, kind="stable")
+    s_tx, s_out = s_tx[order], s_out[order]
+    lo = np.searchsorted(s_tx, o_tx, "left")
+    hi = np.searchsorted(s_tx, o_tx, "right")
+    cnt = hi - lo
+    rep_addr = np.repeat(o_addr, cnt)
+    rep_tx = np.repeat(o_tx, cnt)
+    idx = np.repeat(lo, cnt) + (np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+    pair = np.unique(np.stack([rep_addr, s_out[idx]], axis=1), axis=0) if len(idx) else \
+        np.zeros((0, 2), np.int64)
+    n_src = np.bincount(pair[:, 0], minlength=view.n_addresses) if len(pair) else \
+        np.zeros(view.n_addresses, np.int64)
+    agg = n_src >= k_min
+    cons = np.zeros(n_tx, dtype=bool)
+    cons[rep_tx[agg[rep_addr]]] = True
+    used = np.unique(s_out[cons[s_tx]])
+    return cons, used

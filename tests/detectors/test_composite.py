@@ -192,3 +192,37 @@ def test_registered_link_detectors_are_followed_and_weak_guesses_dropped():
     # unknown link detectors are reported, not fatal
     s = detectors.make("investigator", link_detectors=("no-such-linker",)).fit(view)
     assert "no-such-linker" in s.score(view).info["unavailable"][0]
+
+
+def test_coinjoin_stops_the_trace_until_post_mix_consolidation():
+    """The thief (two coins) and two benign peers join a CoinJoin (4 equal outputs plus
+    changes). The thief's two mixed coins are then paid to one aggregator; the peers spend
+    theirs to a shop and a friend."""
+    led = ToyLedger()
+    victim, thief, thief2, p1, p2 = (led.address("bitcoin") for _ in range(5))
+    m1, m2, q1, q2, agg, shop, friend = (led.address("bitcoin") for _ in range(7))
+    chg = [led.address("bitcoin") for _ in range(3)]
+    v0, a0, b0 = led.issue(0, [(victim, 2 * BTC + 10_000), (p1, BTC), (p2, BTC)])
+    seed, (t0, t1) = led.utxo_tx(10, [v0], [(thief, BTC), (thief2, BTC + 5_000)])
+    led.seed(0, seed)
+    cj, (o1, o2, o3, o4, *_) = led.utxo_tx(
+        20, [t0, t1, a0, b0], [(m1, BTC // 2), (q1, BTC // 2), (m2, BTC // 2), (q2, BTC // 2),
+                               (chg[0], BTC // 2 + 1000), (chg[1], BTC // 2 - 2000),
+                               (chg[2], BTC // 2 - 2000)])
+    led.utxo_tx(30, [o1], [(agg, BTC // 2 - 1000)])
+    led.utxo_tx(31, [o3], [(agg, BTC // 2 - 1000)])
+    led.utxo_tx(32, [o2], [(shop, BTC // 2 - 1000)])
+    led.utxo_tx(33, [o4], [(friend, BTC // 2 - 1000)])
+    view = led.build().observable()
+    from detectors.clustering import is_coinjoin
+
+    assert is_coinjoin(view)[cj]
+    kw = {"consolidation_min": 2, "cluster_lift": 0.0}
+    s = detectors.make("investigator", **kw).fit(view).score(view)
+    assert s.address[agg] > 0 and s.address[m1] > 0 and s.address[m2] > 0
+    assert s.address[shop] == 0 and s.address[friend] == 0
+    # the peers' mixed coins keep only a discounted share, below the thief's consolidated ones
+    assert 0 < s.address[q1] < 0.2 * s.address[m1]
+    # plain tracing through the CoinJoin reaches the shop and the friend
+    t = detectors.make("investigator", coinjoin="trace", **kw).fit(view).score(view)
+    assert t.address[shop] > 0 and t.address[friend] > 0
