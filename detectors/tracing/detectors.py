@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from simulator.schema import ServiceKind
+
 from ..base import Detector, Scores
-from .core import trace
+from .core import STOP_SERVICES, trace
 
 __all__ = ["TaintDetector", "Poison", "Haircut", "FIFO", "LIFO", "TIHO"]
 
@@ -25,6 +27,10 @@ class TaintDetector(Detector):
     stop_at_services : bool, default True
         Taint reaching a publicly attributed exchange, OTC desk, marketplace or payment
         processor (a cash-out point) is recorded but not propagated, as investigators do.
+    score_services : bool, default False
+        Whether publicly attributed service addresses (exchanges, mixers, bridges...) keep
+        their address score. By default they score 0: an analyst knows them as services, and
+        the taint they received is reported in ``info["cashout"]``.
 
     Scores
     ------
@@ -36,9 +42,10 @@ class TaintDetector(Detector):
     policy = ""
     tags = {"needs_seeds": True, "needs_labels": False, "outputs": ("address", "transaction")}
 
-    def __init__(self, max_hops=None, stop_at_services=True):
+    def __init__(self, max_hops=None, stop_at_services=True, score_services=False):
         self.max_hops = max_hops
         self.stop_at_services = stop_at_services
+        self.score_services = score_services
 
     def _trace_kwargs(self) -> dict:
         return {"max_hops": self.max_hops, "stop_at_services": self.stop_at_services}
@@ -50,15 +57,16 @@ class TaintDetector(Detector):
                            minlength=view.n_addresses).astype(np.float64)
         txs = np.bincount(outs["tx_id"], weights=res.output_usd,
                           minlength=view.n_transactions).astype(np.float64)
-        from .core import STOP_SERVICES
-
         svc = np.isin(view.addresses["service_kind"], np.asarray(STOP_SERVICES, np.int64))
         hit = np.flatnonzero(svc & (addr > 0))
+        cashout = {"address_id": hit, "usd": addr[hit]}
+        if not self.score_services:
+            addr = np.where(view.addresses["service_kind"] != ServiceKind.NONE, 0.0, addr)
         return Scores(address=addr, transaction=txs, info={
             "policy": self.policy,
             "output_taint": res.output_taint, "output_depth": res.output_depth,
             "output_usd": res.output_usd,
-            "cashout": {"address_id": hit, "usd": addr[hit]},
+            "cashout": cashout,
         })
 
 
@@ -92,9 +100,10 @@ class Haircut(TaintDetector):
 class _Ordered(TaintDetector):
     """Shared parameters of the ordered policies (one allocator, see tracing.kernels)."""
 
-    def __init__(self, max_hops=None, stop_at_services=True, fee=None):
+    def __init__(self, max_hops=None, stop_at_services=True, score_services=False, fee=None):
         self.max_hops = max_hops
         self.stop_at_services = stop_at_services
+        self.score_services = score_services
         self.fee = fee
 
     def _trace_kwargs(self) -> dict:

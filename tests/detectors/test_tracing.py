@@ -143,6 +143,10 @@ def test_stop_at_services_and_max_hops():
         assert r.output_taint[ob] == pytest.approx(4_000) and r.output_taint[oc] == 0
     s = detectors.make("fifo").fit(view).score(view)
     assert list(s.info["cashout"]["address_id"]) == [ex]
+    assert s.info["cashout"]["usd"][0] == pytest.approx(6_000 * 60_000 / 1e8)
+    assert s.address[ex] == 0 and s.address[c] > 0       # known services are not ranked
+    s = detectors.make("fifo", score_services=True).fit(view).score(view)
+    assert s.address[ex] == pytest.approx(6_000 * 60_000 / 1e8)
 
 
 def test_no_seeds_and_bad_parameters():
