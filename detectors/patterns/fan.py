@@ -64,7 +64,10 @@ def window_fan(key, other, t, delta, n):
 
     Returns ``(score_per_key (n,), rows_sorted_order, window_row_mask)``.
     """
-    order = np.lexsort((t, key))
+    if len(t) < 2 or np.all(t[1:] >= t[:-1]):
+        order = np.argsort(key, kind="stable")   # rows are in time order already
+    else:
+        order = np.lexsort((t, key))
     k, o, tt = key[order], other[order], t[order]
     best, lo, hi = _window_distinct(k, o, tt, np.int64(delta), n)
     heads = np.flatnonzero(np.r_[True, k[1:] != k[:-1]]) if len(k) else np.zeros(0, np.int64)
@@ -106,12 +109,12 @@ def two_hop_paths(src, dst, t, delta, eligible_mid, max_paths=50_000_000):
         e1 = in_rows[i]
         t1, t2 = t[e1], t[e2]
         ok = (t2 >= t1) & (t2 - t1 <= delta) & (dst[e2] != src[e1]) & (dst[e2] != dst[e1])
-        res.append((src[e1[ok]], dst[e1[ok]], dst[e2[ok]], t1[ok], t2[ok]))
+        res.append((src[e1[ok]], dst[e1[ok]], dst[e2[ok]], t1[ok], t2[ok], e1[ok], e2[ok]))
         a = b
     if not res:
         z = np.zeros(0, np.int64)
-        return z, z, z, z, z
-    return tuple(np.concatenate([r[k] for r in res]) for k in range(5))
+        return z, z, z, z, z, z, z
+    return tuple(np.concatenate([r[k] for r in res]) for k in range(7))
 
 
 class FanPatterns(Detector):
@@ -221,7 +224,7 @@ class FanPatterns(Detector):
         deg_out = np.bincount(src, minlength=n)
         deg_in = np.bincount(dst, minlength=n)
         eligible = (deg_out <= cap) & (deg_in <= cap) & ~service
-        ps, pm, pd, pt1, pt2 = two_hop_paths(src, dst, t, delta, eligible)
+        ps, pm, pd, pt1, pt2, pe1, pe2 = two_hop_paths(src, dst, t, delta, eligible)
         sg = {"src": np.zeros(0, np.int64), "dst": np.zeros(0, np.int64),
               "k": np.zeros(0, np.int64)}
         gs = {"hub": np.zeros(0, np.int64), "n_src": np.zeros(0, np.int64),
@@ -279,53 +282,17 @@ class FanPatterns(Detector):
                     pk = ps * np.int64(n) + pd
                     p = np.minimum(np.searchsorted(fk[o2], pk), len(fk) - 1)
                     m = fk[o2][p] == pk
-                    _mark_paths(s_tx, src, dst, t, txid, n, ps[m], pm[m], pd[m], pt1[m],
-                                pt2[m], fv[o2][p[m]])
+                    _mark_paths(s_tx, txid, pe1[m], pe2[m], fv[o2][p[m]])
             if len(hubs):
                 hm = gsc[pm] >= 0.5
-                _mark_paths(s_tx, src, dst, t, txid, n, ps[hm], pm[hm], pd[hm], pt1[hm],
-                            pt2[hm], gsc[pm[hm]])
+                _mark_paths(s_tx, txid, pe1[hm], pe2[hm], gsc[pm[hm]])
         info["scatter_gather"] = sg
         info["gather_scatter"] = gs
         return Scores(address=s_addr, transaction=s_tx, info=info)
 
 
-class _EdgeIndex:
-    """Find the transfer row of a (src, dst, time) triple: one sort, then binary searches.
-
-    Only the transfers of the ``pairs`` that will be queried are indexed."""
-
-    def __init__(self, src, dst, t, n, pairs):
-        self.n = np.int64(max(n, 1))
-        key = src * self.n + dst
-        self.pairs = sorted_unique(pairs)
-        sub = np.flatnonzero(np.isin(key, self.pairs))
-        key, tt = key[sub], t[sub]
-        self.t0 = tt.min() if len(tt) else 0
-        self.span = np.int64((tt.max() - self.t0 + 1) if len(tt) else 1)
-        comp = np.searchsorted(self.pairs, key) * self.span + (tt - self.t0)
-        order = np.argsort(comp, kind="stable")
-        self.order = sub[order]
-        self.comp = comp[order]
-
-    def rows(self, a, b, tt):
-        if len(self.comp) == 0:
-            return np.full(len(a), -1, dtype=np.int64)
-        q = a * self.n + b
-        r = np.minimum(np.searchsorted(self.pairs, q), len(self.pairs) - 1)
-        ok = self.pairs[r] == q
-        c = r * self.span + (tt - self.t0)
-        p = np.minimum(np.searchsorted(self.comp, c), len(self.comp) - 1)
-        ok &= self.comp[p] == c
-        return np.where(ok, self.order[p], -1)
-
-
-def _mark_paths(s_tx, src, dst, t, txid, n, ps, pm, pd, t1, t2, val):
-    """Give the transactions carrying the path edges (s->m at t1, m->d at t2) score ``val``."""
-    if len(ps) == 0:
-        return
-    index = _EdgeIndex(src, dst, t, n, np.r_[ps * np.int64(n) + pm, pm * np.int64(n) + pd])
-    for a, b, tt in ((ps, pm, t1), (pm, pd, t2)):
-        rows = index.rows(a, b, tt)
-        ok = rows >= 0
-        np.maximum.at(s_tx, txid[rows[ok]], val[ok])
+def _mark_paths(s_tx, txid, e1, e2, val):
+    """Give the transactions carrying the path edges (transfer rows e1, e2) score ``val``."""
+    if len(e1):
+        np.maximum.at(s_tx, txid[e1], val)
+        np.maximum.at(s_tx, txid[e2], val)

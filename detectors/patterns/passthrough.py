@@ -57,7 +57,13 @@ def weighted_median_by_group(group, value, weight, n):
     out = np.full(n, np.nan)
     if len(group) == 0:
         return out
-    order = np.lexsort((value, group))
+    value = np.asarray(value)
+    if np.issubdtype(value.dtype, np.integer) and len(value) and value.min() >= 0:
+        # one int64 sort key instead of a two-key lexsort
+        span = np.int64(value.max()) + 1
+        order = np.argsort(np.asarray(group, np.int64) * span + value, kind="stable")
+    else:
+        order = np.lexsort((value, group))
     g, v, w = group[order], value[order], weight[order]
     cw = np.cumsum(w)
     heads = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
@@ -155,11 +161,11 @@ class PassThrough(Detector):
         t = ttx[txs]
         usd = amt * price[asset]
         key = addr * np.int64(n_assets) + asset
-        order = np.lexsort((is_in, txs, key))
+        order = np.argsort((key * np.int64(n_tx) + txs) * 2 + is_in, kind="stable")
         rows, hold, pamt = _fifo_pieces(key[order], is_in[order], amt[order], t[order])
         prow = order[rows]
         pusd = pamt * price[asset[prow]]
-        med = weighted_median_by_group(addr[prow], hold.astype(float), pusd, n)
+        med = weighted_median_by_group(addr[prow], np.maximum(hold, 0), pusd, n).astype(float)
 
         in_usd = np.bincount(addr[is_in], weights=usd[is_in], minlength=n)
         out_usd = np.bincount(addr[~is_in], weights=usd[~is_in], minlength=n)
