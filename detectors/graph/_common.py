@@ -28,6 +28,18 @@ def edge_weights(tr: dict, weight: str) -> np.ndarray:
     raise ConfigError(f"weight must be one of {', '.join(WEIGHTS)}, got {weight!r}")
 
 
+def service_free_transfers(view, weight: str = "usd", exclude_services: bool = True):
+    """``(src, dst, w)`` of :meth:`ObservableView.transfers`, optionally without the transfers
+    that touch a publicly attributed service address."""
+    tr = view.transfers()
+    src, dst, w = tr["src"], tr["dst"], edge_weights(tr, weight)
+    if exclude_services and len(src):
+        svc = np.asarray(view.addresses["service_kind"]) != 0
+        keep = ~(svc[src] | svc[dst])
+        src, dst, w = src[keep], dst[keep], w[keep]
+    return src, dst, w
+
+
 def aggregate_pairs(src: np.ndarray, dst: np.ndarray, w: np.ndarray, n: int,
                     drop_self_loops: bool = True):
     """Sum ``w`` over equal ``(src, dst)`` pairs; returns unique ``(src, dst, w)`` sorted by pair.

@@ -12,7 +12,7 @@ from typing import ClassVar
 from simulator.errors import ConfigError
 
 from ..base import Detector, Scores
-from ._common import WEIGHTS, block_scores, edge_weights
+from ._common import WEIGHTS, block_scores, service_free_transfers
 from .flowscope import flowscope_blocks
 from .fraudar import fraudar_blocks
 from .ppr import DIRECTIONS, ppr_scores, seed_restart
@@ -98,8 +98,16 @@ class FlowScope(Detector):
     ----------
     alpha : float, default 4.0
         Imbalance penalty (reference default).
-    n_blocks : int, default 3
+    n_blocks : int, default 10
+        Blocks to extract (each costs one peeling pass). Laundering flows are many and small;
+        on the ``amlsim-typologies`` preset 10 blocks lift typology PR-AUC from 0.13 (3 blocks)
+        to 0.75.
     weight : {"usd", "amount", "count"}, default "usd"
+    exclude_services : bool, default True
+        Drop transfers to or from publicly attributed services (exchanges, mixers, bridges,
+        DEX pools...): their deposit-and-sweep flows are the densest balanced flows of any
+        ledger and are known, not suspicious (our adaptation; the paper's bank data has no
+        such addresses).
 
     References
     ----------
@@ -113,10 +121,11 @@ class FlowScope(Detector):
     tags: ClassVar[dict] = {"needs_seeds": False, "needs_labels": False,
                             "outputs": ("address", "transaction")}
 
-    def __init__(self, alpha=4.0, n_blocks=3, weight="usd"):
+    def __init__(self, alpha=4.0, n_blocks=10, weight="usd", exclude_services=True):
         self.alpha = alpha
         self.n_blocks = n_blocks
         self.weight = weight
+        self.exclude_services = exclude_services
 
     def _fit(self, view, labels=None):
         if float(self.alpha) < 0 or int(self.n_blocks) < 1 or self.weight not in WEIGHTS:
@@ -124,9 +133,8 @@ class FlowScope(Detector):
                               f"{', '.join(WEIGHTS)}")
 
     def _score(self, view) -> Scores:
-        tr = view.transfers()
-        w = edge_weights(tr, self.weight)
-        blocks = flowscope_blocks(tr["src"], tr["dst"], w, view.n_addresses,
+        src, dst, w = service_free_transfers(view, self.weight, bool(self.exclude_services))
+        blocks = flowscope_blocks(src, dst, w, view.n_addresses,
                                   alpha=float(self.alpha), n_blocks=int(self.n_blocks))
         addr, txs = block_scores(view, blocks, [("x", "m"), ("m", "z")])
         return Scores(address=addr, transaction=txs, info={"blocks": blocks})
@@ -147,6 +155,8 @@ class Fraudar(Detector):
     n_blocks : int, default 3
     column_weights : {"log", "none"}, default "log"
         ``none`` gives the plain average-degree baseline (not camouflage resistant).
+    exclude_services : bool, default True
+        Drop transfers to or from publicly attributed services (see :class:`FlowScope`).
 
     References
     ----------
@@ -160,17 +170,18 @@ class Fraudar(Detector):
     tags: ClassVar[dict] = {"needs_seeds": False, "needs_labels": False,
                             "outputs": ("address", "transaction")}
 
-    def __init__(self, n_blocks=3, column_weights="log"):
+    def __init__(self, n_blocks=3, column_weights="log", exclude_services=True):
         self.n_blocks = n_blocks
         self.column_weights = column_weights
+        self.exclude_services = exclude_services
 
     def _fit(self, view, labels=None):
         if int(self.n_blocks) < 1 or self.column_weights not in ("log", "none"):
             raise ConfigError("fraudar: n_blocks must be >= 1 and column_weights 'log' or 'none'")
 
     def _score(self, view) -> Scores:
-        tr = view.transfers()
-        blocks = fraudar_blocks(tr["src"], tr["dst"], view.n_addresses,
+        src, dst, _ = service_free_transfers(view, "count", bool(self.exclude_services))
+        blocks = fraudar_blocks(src, dst, view.n_addresses,
                                 n_blocks=int(self.n_blocks),
                                 column_weights=self.column_weights)
         addr, txs = block_scores(view, blocks, [("rows", "cols")])
