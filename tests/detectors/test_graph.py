@@ -222,3 +222,38 @@ def test_fraudar_greedy_is_a_2_approximation(pairs):
                     best = max(best, fraudar_g(s, d, {"rows": rs, "cols": cs}))
     assert blk["score"] >= best / 2 - 1e-12
     assert blk["score"] == pytest.approx(fraudar_g(s, d, blk))
+
+
+def test_flowscope_and_fraudar_skip_attributed_services():
+    """Customers 0..4 pay deposit addresses 5..9 that sweep into an attributed exchange hot
+    wallet (a big, perfectly balanced benign flow); 10..12 -> 13..15 -> 16..18 launders less."""
+    from simulator.schema import ServiceKind
+
+    led = ToyLedger()
+    addrs = [led.address("ethereum") for _ in range(19)]
+    hot = led.address("ethereum", service=ServiceKind.EXCHANGE, name="exch")
+    led.issue(0, [(a, 1_000_000 * GWEI) for a in addrs], asset="ETH")
+    t = 10
+    for c in range(5):
+        for d in range(5, 10):
+            led.transfer(t, addrs[c], addrs[d], 100 * GWEI)
+            t += 1
+    for d in range(5, 10):
+        led.transfer(t, addrs[d], hot, 500 * GWEI)
+        t += 1
+    for x in range(10, 13):
+        for m in range(13, 16):
+            led.transfer(t, addrs[x], addrs[m], 10 * GWEI)
+            t += 1
+    for m in range(13, 16):
+        for z in range(16, 19):
+            led.transfer(t, addrs[m], addrs[z], 10 * GWEI)
+            t += 1
+    view = led.build().observable()
+    s = detectors.make("flowscope", n_blocks=1).fit(view).score(view)
+    assert sorted(s.info["blocks"][0]["m"].tolist()) == [13, 14, 15]
+    assert s.address[hot] == 0 and s.address[5:10].max() == 0
+    s = detectors.make("flowscope", n_blocks=1, exclude_services=False).fit(view).score(view)
+    assert sorted(s.info["blocks"][0]["m"].tolist()) == [5, 6, 7, 8, 9]
+    f = detectors.make("fraudar", n_blocks=1).fit(view).score(view)
+    assert f.address[hot] == 0
