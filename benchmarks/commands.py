@@ -52,9 +52,10 @@ def _executor(workers: int, dask: bool, scheduler: str | None):
 
 def _example_dataset(cfg, cache=None):
     """The first dataset of the run that has an announced incident (for the drawing)."""
-    from .suites import load_dataset
+    from .suites import TOY_ID, load_dataset
 
-    for run in cfg.scenarios:
+    runs = sorted(cfg.scenarios, key=lambda r: r.id == TOY_ID)  # a preset if there is one
+    for run in runs:
         for seed in cfg.seeds:
             ds = load_dataset(run, seed, cache)
             if ds.seeds.num_rows:

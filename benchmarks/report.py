@@ -144,35 +144,57 @@ def _plt():
     return plt
 
 
-def plot_pr_curves(results: Results, path: Path) -> Path | None:
-    curves = results.curves
-    if not curves:
-        return None
-    first = (curves[0]["scenario"], curves[0]["seed"])
+def _style(i: int, shortcut: bool) -> dict:
+    """A distinct colour per detector (tab20, then other line styles), dotted for shortcuts."""
+    import matplotlib
+
+    cmap = matplotlib.colormaps["tab20"]
+    ls = ":" if shortcut else ("-", "--", "-.")[(i // 20) % 3]
+    return {"color": cmap(i % 20), "ls": ls}
+
+
+def _best_pr(results: Results, task: str, n: int) -> list[str]:
+    """The ``n`` detectors with the highest mean PR-AUC on ``task``, plus the shortcuts."""
+    acc = defaultdict(list)
+    for r in results.rows:
+        if r["status"] == "ok" and r["task"] == task and r["group"] == "all" \
+                and r["metric"] == "pr_auc":
+            acc[r["detector"]].append(r["value"])
+    ranked = sorted((d for d in acc if d not in SHORTCUTS),
+                    key=lambda d: -np.nan_to_num(_mean(acc[d]), nan=-1))
+    return ranked[:n] + [d for d in SHORTCUTS if d in acc]
+
+
+def plot_pr_curves(results: Results, path: Path, top: int = 8) -> Path | None:
+    """One panel per task: the ``top`` detectors by PR-AUC and the shortcuts, on the first
+    dataset (a preset rather than the toy ledger where there is one) with positives."""
+    curves = [c for c in results.curves if c["recall"]]
     tasks = [t for t in ("tracing/address", "classification/address",
-                         "classification/transaction")
-             if any(c["task"] == t and (c["scenario"], c["seed"]) == first for c in curves)]
+                         "classification/transaction") if any(c["task"] == t for c in curves)]
     if not tasks:
         return None
     plt = _plt()
-    fig, axes = plt.subplots(1, len(tasks), figsize=(5 * len(tasks), 4.2), squeeze=False)
+    dets = sorted({c["detector"] for c in curves})
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5.2 * len(tasks), 4.4), squeeze=False)
     for ax, task in zip(axes[0], tasks):
-        for c in curves:
-            if c["task"] != task or (c["scenario"], c["seed"]) != first or not c["recall"]:
+        cs = [c for c in curves if c["task"] == task]
+        keys = list(dict.fromkeys((c["scenario"], c["seed"]) for c in cs))
+        key = next((k for k in keys if not k[0].startswith("toy-")), keys[0])
+        show = _best_pr(results, task, top)
+        for c in cs:
+            if (c["scenario"], c["seed"]) != key or c["detector"] not in show:
                 continue
-            style = ":" if c["detector"] in SHORTCUTS else "-"
-            ax.plot(c["recall"], c["precision"], style, label=c["detector"], lw=1.4)
-        ax.set_title(task)
+            ax.plot(c["recall"], c["precision"], lw=1.4, label=c["detector"],
+                    **_style(dets.index(c["detector"]), c["detector"] in SHORTCUTS))
+        ax.set_title(f"{task}\n{key[0]} (seed {key[1]})", fontsize=9)
         ax.set_xlabel("recall")
         ax.set_ylabel("precision")
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1.02)
         ax.grid(alpha=0.3)
-    for ax in axes[0][::-1]:
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7, loc="upper right", ncol=2)
-            break
-    fig.suptitle(f"Precision-recall on {first[0]} (seed {first[1]}); dotted = shortcut",
+            ax.legend(fontsize=6.5, loc="upper right", ncol=2)
+    fig.suptitle(f"Precision-recall: top {top} detectors by PR-AUC and the shortcuts (dotted)",
                  fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -222,17 +244,19 @@ def plot_runtime(results: Results, path: Path) -> Path | None:
     if not pts:
         return None
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    for d in sorted(pts):
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    dets = sorted(pts)
+    for i, d in enumerate(dets):
         xy = sorted(pts[d].values())
-        ax.plot([x for x, _ in xy], [max(y, 1e-4) for _, y in xy],
-                ":o" if d in SHORTCUTS else "-o", ms=3, lw=1, label=d)
+        st = _style(i, d in SHORTCUTS)
+        ax.plot([x for x, _ in xy], [max(y, 1e-4) for _, y in xy], marker="o", ms=3, lw=0.8,
+                label=d, **st)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("transactions in the dataset")
     ax.set_ylabel("fit + score seconds")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=6.5, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_title("Runtime against dataset size", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

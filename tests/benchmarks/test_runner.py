@@ -152,3 +152,15 @@ def test_cli_run_writes_results_and_report(tmp_path, capsys):
         main(["run", "--suite", "nope", "-q"])
     assert e.value.code == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_quick_suite_runs_in_seconds():
+    cfg = RunConfig.from_suite("quick", detectors=["random", "haircut"])
+    assert cfg.scenarios[0].id == TOY_ID and cfg.seeds == [0]
+    res = run_config(cfg, progress=False)
+    assert {r["status"] for r in res.rows} == {"ok"}
+    assert {r["scenario"].split("[")[0] for r in res.rows} == {s.id for s in cfg.scenarios}
+    haircut = [r["value"] for r in res.rows if r["detector"] == "haircut"
+               and r["task"] == "tracing/address" and r["group"] == "all"
+               and r["metric"] == "recall@k"]
+    assert haircut and all(v > 0 for v in haircut)
