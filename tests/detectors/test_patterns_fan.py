@@ -45,8 +45,9 @@ def test_conformance():
 
 def build():
     e = Eth()
-    A = e.addr(); B = e.addr(); C = e.addr(); X = e.addr(service=ServiceKind.EXCHANGE)
-    S = e.addr(); D = e.addr(); S2 = e.addr(); H_ = e.addr()
+    A, B, C = e.addr(), e.addr(), e.addr()
+    X = e.addr(service=ServiceKind.EXCHANGE)
+    S, D, S2, H_ = e.addr(), e.addr(), e.addr(), e.addr()
     recv_a = e.addr(12)
     recv_b = e.addr(12)
     send_c = e.addr(12)
