@@ -299,6 +299,11 @@ class Evaluator:
                 sel = t.incident == inc
                 name = "incident=benign" if inc < 0 else f"incident={int(inc)}"
                 out[name] = {"recall": float(found[sel].mean()), "n_links": float(sel.sum())}
+            if t.chain is not None:
+                for c in np.unique(t.chain):
+                    sel = t.chain == c
+                    out[f"chain={c}"] = {"recall": float(found[sel].mean()),
+                                         "n_links": float(sel.sum())}
         return out
 
 

@@ -195,6 +195,7 @@ class LinkingTask:
     kind_code: np.ndarray | None = None
     incident: np.ndarray | None = None
     n_transactions: int | None = None
+    chain: np.ndarray | None = None  # name of the chain of each link's in transaction
     kind: str = "linking"
     level: str = "link"
 
@@ -404,8 +405,11 @@ class TaskSet:
 
     def _linking(self) -> LinkingTask:
         lk = self.ds.links
+        names = self.chain_names()
+        chain = np.array([names.get(int(c), str(c)) for c in self.tx_chain[lk["in_tx_id"]]],
+                         dtype=object)
         return LinkingTask(in_tx=lk["in_tx_id"], out_tx=lk["out_tx_id"], kind_code=lk["kind"],
-                           incident=lk["incident_id"], n_transactions=self.n_tx)
+                           incident=lk["incident_id"], n_transactions=self.n_tx, chain=chain)
 
 
 def _enum_name(enum, code) -> str:

@@ -120,6 +120,15 @@ def test_rerun_reproduces_every_score_and_executors_agree(result, tmp_path):
     assert compare(result, other)
 
 
+def test_detector_from_an_entry_point_string():
+    cfg = RunConfig(suite="t", scenarios=[TOY], seeds=[0],
+                    detectors=[DetectorSpec.parse("benchmarks.baselines:RandomScores@seed=3")])
+    rows = run_config(cfg, progress=False).rows
+    assert {r["status"] for r in rows} == {"ok"}
+    assert rows[0]["detector"] == "benchmarks.baselines:RandomScores"
+    assert json.loads(rows[0]["params"]) == {"seed": 3}
+
+
 def test_config_errors():
     with pytest.raises(ConfigError, match="bad detector parameter"):
         DetectorSpec.parse("ppr@alpha")

@@ -96,9 +96,12 @@ def test_perfect_tracer_gets_everything(ts):
 def test_linking_task(ts):
     lt = ts["linking"]
     assert lt.in_tx.tolist() == [4] and lt.out_tx.tolist() == [7]
+    assert lt.chain.tolist() == ["ethereum"]
     r = Evaluator(lt).eval({"links": {"in_tx_id": np.array([4]), "out_tx_id": np.array([7]),
                                       "score": np.array([1.0])}})
     assert r["f1"] == 1
+    groups = Evaluator(lt).eval_groups({"links": None})
+    assert groups["chain=ethereum"]["recall"] == 0 and groups["kind=mixer"]["n_links"] == 1
 
 
 def test_groups_exist(ts):
