@@ -45,15 +45,14 @@ def cli():
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 def generate(scenario, transactions, seed, out, quiet):
     """Generate a labelled ledger and write it as Parquet + meta.json."""
-    from simulator import make
+    from simulator import write
 
     overrides = {} if transactions is None else {"transactions": transactions}
-    ds = make(scenario, seed=seed, progress=not quiet, **overrides)
-    ds.save(out)
-    c = ds.meta["counts"]
+    meta = write(scenario, out, seed=seed, progress=not quiet, **overrides)
+    c = meta["counts"]
     click.echo(
         f"wrote {out}: {c['transactions']:,} transactions, {c['addresses']:,} addresses, "
-        f"{len(ds.meta.get('incidents', []))} incident(s), hash {ds.meta['content_hash'][:12]}"
+        f"{len(meta.get('incidents', []))} incident(s), hash {meta['content_hash'][:12]}"
     )
 
 

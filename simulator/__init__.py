@@ -12,10 +12,10 @@ __version__ = "0.1.0"
 
 from .dataset import Dataset, ObservableView, Table  # noqa: E402
 from .errors import ConfigError, DatasetError, LaunderbenchError, ScenarioUnsatisfiable  # noqa: E402
-from .generate import generate, make  # noqa: E402
+from .generate import generate, make, write  # noqa: E402
 from .registry import list_scenarios, register  # noqa: E402
 
 __all__ = [
-    "Dataset", "ObservableView", "Table", "make", "generate", "register", "list_scenarios",
+    "Dataset", "ObservableView", "Table", "make", "write", "generate", "register", "list_scenarios",
     "LaunderbenchError", "ConfigError", "DatasetError", "ScenarioUnsatisfiable",
 ]

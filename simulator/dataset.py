@@ -98,6 +98,23 @@ class Table(Mapping):
                 arrays.append(pa.array(col, type=f.type))
         return pa.Table.from_arrays(arrays, schema=schema)
 
+    def digest(self) -> bytes:
+        """SHA-256 of the columns (names, dtypes and values; independent of file encoding)."""
+        h = hashlib.sha256()
+        for col in ALL_TABLES[self.name].names:
+            arr = self._cols[col]
+            h.update(col.encode())
+            if arr.dtype == object:
+                h.update("\x1f".join("" if v is None else str(v) for v in arr).encode())
+            else:
+                h.update(memoryview(np.ascontiguousarray(arr)).cast("B"))
+        return h.digest()
+
+    def write_parquet(self, path: Path) -> None:
+        pq.write_table(self.to_arrow(), path, compression="zstd",
+                       use_dictionary=["name", "symbol", "service_name"],
+                       write_statistics=False)
+
     @classmethod
     def from_arrow(cls, name: str, table: pa.Table) -> Table:
         cols = {}
@@ -249,54 +266,17 @@ class Dataset:
         return ObservableView({k: self.tables[k] for k in OBSERVABLE_TABLES}, self.meta)
 
     # -- persistence ------------------------------------------------------------------------
-    def _write_table(self, name: str, path: Path) -> None:
-        pq.write_table(
-            self.tables[name].to_arrow(),
-            path,
-            compression="zstd",
-            use_dictionary=["name", "symbol", "service_name"],
-            write_statistics=False,
-        )
-
     def content_hash(self) -> str:
-        """SHA-256 over every table's columns (independent of Parquet encoding)."""
-        h = hashlib.sha256()
-        for name in sorted(ALL_TABLES):
-            t = self.tables[name]
-            h.update(name.encode())
-            for col in ALL_TABLES[name].names:
-                arr = t[col]
-                h.update(col.encode())
-                if arr.dtype == object:
-                    h.update("\x1f".join("" if v is None else str(v) for v in arr).encode())
-                else:
-                    h.update(memoryview(np.ascontiguousarray(arr)).cast("B"))
-        return h.hexdigest()
+        """SHA-256 over every table's digest, in table-name order."""
+        return combine_digests({name: self.tables[name].digest() for name in ALL_TABLES})
 
     def save(self, path: str | os.PathLike, overwrite: bool = True) -> Path:
         """Write the dataset atomically: into a temporary sibling directory, then rename."""
-        path = Path(path)
-        if path.exists() and not overwrite:
-            raise DatasetError(f"{path} already exists")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-        try:
+        with DatasetWriter(path, overwrite=overwrite) as w:
             for name in ALL_TABLES:
-                self._write_table(name, tmp / f"{name}.parquet")
-            meta = dict(self.meta)
-            meta["enums"] = enum_names()
-            (tmp / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-            if path.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
-                os.rename(path, old / "d")
-                os.rename(tmp, path)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.rename(tmp, path)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return path
+                w(name, self.tables[name])
+            w.finish(self.meta)
+        return Path(path)
 
     @classmethod
     def load(cls, path: str | os.PathLike, tables: Iterable[str] | None = None) -> Dataset:
@@ -354,4 +334,73 @@ class Dataset:
         )
 
 
-__all__ = ["Dataset", "ObservableView", "Table", "TRUTH_TABLES", "OBSERVABLE_TABLES"]
+def combine_digests(digests: Mapping[str, bytes]) -> str:
+    h = hashlib.sha256()
+    for name in sorted(ALL_TABLES):
+        h.update(name.encode())
+        h.update(digests[name])
+    return h.hexdigest()
+
+
+class DatasetWriter:
+    """Writes a dataset table by table into a temporary directory, then renames it.
+
+    Used by :meth:`Dataset.save` and by streaming generation (``generate(..., out=path)``),
+    so both produce the same bytes. Use as a context manager: on an exception nothing is left
+    behind, and an existing dataset at ``path`` is only replaced by a complete one.
+    """
+
+    def __init__(self, path: str | os.PathLike, overwrite: bool = True):
+        self.path = Path(path)
+        if self.path.exists() and not overwrite:
+            raise DatasetError(f"{self.path} already exists")
+        if self.path.exists() and not self.path.is_dir():
+            raise DatasetError(f"{self.path} exists and is not a directory")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.tmp-",
+                                             dir=self.path.parent))
+        except OSError as e:
+            raise DatasetError(f"cannot write {self.path}: {e.strerror or e}") from None
+        self.digests: dict[str, bytes] = {}
+        self.done = False
+
+    def __call__(self, name: str, table: Table) -> None:
+        if name not in ALL_TABLES or table.name != name:
+            raise ValueError(f"unknown table '{name}'")
+        table.write_parquet(self.tmp / f"{name}.parquet")
+        self.digests[name] = table.digest()
+
+    def finish(self, meta: Mapping) -> dict:
+        """Write ``meta.json`` (with the content hash) and move the directory into place."""
+        missing = [n for n in ALL_TABLES if n not in self.digests]
+        for name in missing:  # tables a producer had no rows for
+            self(name, Table.empty(name))
+        meta = dict(meta)
+        meta["schema_version"] = SCHEMA_VERSION
+        meta["content_hash"] = combine_digests(self.digests)
+        meta["enums"] = enum_names()
+        (self.tmp / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        if self.path.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.old-", dir=self.path.parent))
+            os.rename(self.path, old / "d")
+            os.rename(self.tmp, self.path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(self.tmp, self.path)
+        self.done = True
+        meta.pop("enums")
+        return meta
+
+    def abort(self) -> None:
+        if not self.done:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self) -> DatasetWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.abort()
+
+
+__all__ = ["Dataset", "DatasetWriter", "ObservableView", "Table", "TRUTH_TABLES", "OBSERVABLE_TABLES"]

@@ -7,6 +7,7 @@ from tqdm.auto import tqdm
 
 from . import __version__, ledger
 from .config import Scenario
+from .dataset import DatasetWriter
 from .economy import build_economy
 from .ops import OpStream
 from .registry import resolve
@@ -16,11 +17,13 @@ from .world import World
 SPLIT = (0.6, 0.2)
 
 
-def generate(scenario: Scenario, seed: int = 0, progress: bool = False):
+def generate(scenario: Scenario, seed: int = 0, progress: bool = False, out=None):
     """Build the world, the benign economy and the incidents, then run the ledger kernel.
 
     Randomness comes from ``numpy.random.SeedSequence(seed)`` children, one per stage, so no
     global state is touched and each stage's stream is independent of the others' sizes.
+    Returns a :class:`~simulator.dataset.Dataset`; with ``out`` (a directory path) the tables
+    are instead streamed to disk as they are built (atomically) and the metadata is returned.
     """
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         from .errors import ConfigError
@@ -57,11 +60,19 @@ def generate(scenario: Scenario, seed: int = 0, progress: bool = False):
             "valid_end": int(world.t0 + (SPLIT[0] + SPLIT[1]) * span),
         },
     }
-    ds = ledger.build(world, stream, rng=np.random.default_rng(ss_ledger), meta=meta,
-                      seed_ops=seed_ops)
+    if out is None:
+        ds = ledger.build(world, stream, rng=np.random.default_rng(ss_ledger), meta=meta,
+                          seed_ops=seed_ops)
+        bar.update(2)
+        bar.close()
+        return ds
+    with DatasetWriter(out) as writer:
+        meta = ledger.build(world, stream, rng=np.random.default_rng(ss_ledger), meta=meta,
+                            seed_ops=seed_ops, sink=writer)
+        meta = writer.finish(meta)
     bar.update(2)
     bar.close()
-    return ds
+    return meta
 
 
 def make(id_or_path: str, seed: int = 0, progress: bool = False, **overrides):
@@ -71,7 +82,19 @@ def make(id_or_path: str, seed: int = 0, progress: bool = False, **overrides):
 
     >>> ds = make("benign-v1", transactions=2000, seed=7)      # doctest: +SKIP
     """
+    return generate(_scenario(id_or_path, overrides), seed=seed, progress=progress)
+
+
+def write(id_or_path: str, out, seed: int = 0, progress: bool = False, **overrides) -> dict:
+    """Like :func:`make`, but stream the dataset to directory ``out`` table by table (the
+    low-memory path used by ``launderbench generate``); returns the metadata written.
+    The files are byte-identical to ``make(...).save(out)``.
+    """
+    return generate(_scenario(id_or_path, overrides), seed=seed, progress=progress, out=out)
+
+
+def _scenario(id_or_path: str, overrides: dict) -> Scenario:
     scenario = resolve(id_or_path)
     if overrides:
         scenario = scenario.with_overrides(**overrides)
-    return generate(scenario, seed=seed, progress=progress)
+    return scenario

@@ -1,6 +1,7 @@
 """The ledger kernel: executes ops in time order against real balances (numba).
 
-This is the one truly sequential step of generation: whether a wallet can pay depends on
+Ids are held as int32 here (the kernel's arrays dominate generation memory); tables widen them
+to the schema's int64. This is the one truly sequential step of generation: whether a wallet can pay depends on
 everything before it. The kernel keeps, per UTXO wallet, a first-in-first-out linked list of
 its unspent outputs (coin selection pops from the head), and per account address a balance per
 asset. It emits transactions, input legs, output legs, the hidden links of LINKED ops and the
@@ -89,21 +90,21 @@ def execute(
     n_ops = op_code.shape[0]
     cap_addr = addr_wallet.shape[0]
     # outputs
-    tx_op = np.empty(cap_tx, np.int64)
+    tx_op = np.empty(cap_tx, np.int32)
     tx_fee = np.empty(cap_tx, np.int64)
     tx_nin = np.empty(cap_tx, np.int32)
     tx_nout = np.empty(cap_tx, np.int32)
-    in_tx = np.empty(cap_in, np.int64)
+    in_tx = np.empty(cap_in, np.int32)
     in_idx = np.empty(cap_in, np.int32)
-    in_addr = np.empty(cap_in, np.int64)
+    in_addr = np.empty(cap_in, np.int32)
     in_amount = np.empty(cap_in, np.int64)
-    in_spent = np.empty(cap_in, np.int64)
-    o_tx = np.empty(cap_out, np.int64)
+    in_spent = np.empty(cap_in, np.int32)
+    o_tx = np.empty(cap_out, np.int32)
     o_idx = np.empty(cap_out, np.int32)
-    o_addr = np.empty(cap_out, np.int64)
+    o_addr = np.empty(cap_out, np.int32)
     o_amount = np.empty(cap_out, np.int64)
     o_inc = np.empty(cap_out, np.int32)
-    o_next = np.full(cap_out, -1, np.int64)
+    o_next = np.full(cap_out, -1, np.int32)
     l_kind = np.empty(cap_link, np.int8)
     l_in = np.empty(cap_link, np.int64)
     l_out = np.empty(cap_link, np.int64)
@@ -111,10 +112,10 @@ def execute(
     l_ain = np.empty(cap_link, np.int64)
     l_aout = np.empty(cap_link, np.int64)
     realized = np.zeros(n_ops, np.int64)
-    op_tx = np.full(n_ops, -1, np.int64)
+    op_tx = np.full(n_ops, -1, np.int32)
     # state
-    w_head = np.full(n_wallets, -1, np.int64)
-    w_tail = np.full(n_wallets, -1, np.int64)
+    w_head = np.full(n_wallets, -1, np.int32)
+    w_tail = np.full(n_wallets, -1, np.int32)
     w_bal = np.zeros(n_wallets, np.int64)
     bal = np.zeros((cap_addr, n_local), np.int64)
     # scratch

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import __version__
-from .dataset import Dataset
+from .dataset import Dataset, Table
 from .errors import ScenarioUnsatisfiable
 from .kernel import ERR_CAPACITY, ERR_HARD_FUNDS, ERR_LINK, OK, execute
 from .ops import FRESH, OP_ISSUE, OP_LINKED, OP_PAY, OpStream
@@ -41,10 +41,14 @@ def _static_tables(world: World):
 
 
 def build(world: World, stream: OpStream, *, rng: np.random.Generator, meta: dict,
-          seed_ops: dict[int, np.ndarray] | None = None, progress=None) -> Dataset:
+          seed_ops: dict[int, np.ndarray] | None = None, sink=None):
     """Execute ``stream`` in ``world`` and assemble the dataset.
 
     ``seed_ops`` maps incident id to the (insertion-order) indices of its announced hack ops.
+    Without ``sink`` the result is a :class:`Dataset`. With ``sink`` (a callable taking a
+    table name and a :class:`Table`, e.g. a :class:`~simulator.dataset.DatasetWriter`) each
+    table is handed over as soon as it is built and only the metadata is returned, so that
+    large datasets never sit in memory whole.
     """
     ops, outs, parts = stream.finalize()
     n_ops = len(ops["t"])
@@ -59,7 +63,7 @@ def build(world: World, stream: OpStream, *, rng: np.random.Generator, meta: dic
     n_fresh = int((may_change & (ops["change"] == FRESH)).sum()
                   + (outs["addr"] == FRESH).sum() + 2 * n_parts)
     cap_addr = n_addr0 + n_fresh + 8192
-    addr_wallet = np.empty(cap_addr, np.int64)
+    addr_wallet = np.empty(cap_addr, np.int32)
     addr_chain = np.empty(cap_addr, np.int16)
     addr_wallet[:n_addr0] = world.addresses.column("wallet")
     addr_chain[:n_addr0] = world.addresses.column("chain")
@@ -98,111 +102,21 @@ def build(world: World, stream: OpStream, *, rng: np.random.Generator, meta: dic
     for inc, idx in sorted((seed_ops or {}).items()):
         txs = op_tx[stream.position(np.asarray(idx, np.int64))]
         seed_rows += [(inc, int(t)) for t in txs if t >= 0]
-    del ops, outs, parts, res, realized, op_tx
+    k = {
+        "txf": txf, "tx_fee": tx_fee[:ntx], "tx_nin": tx_nin[:ntx], "tx_nout": tx_nout[:ntx],
+        "in_tx": in_tx[:nin], "in_idx": in_idx[:nin], "in_addr": in_addr[:nin],
+        "in_amount": in_amount[:nin], "in_spent": in_spent[:nin],
+        "o_tx": o_tx[:nout], "o_idx": o_idx[:nout], "o_addr": o_addr[:nout],
+        "o_amount": o_amount[:nout], "o_inc": o_inc[:nout],
+        "links": (l_kind[:nlink], l_in[:nlink], l_out[:nlink], l_inc[:nlink], l_ain[:nlink],
+                  l_aout[:nlink]),
+        "addr_wallet": addr_wallet[:naddr], "addr_chain": addr_chain[:naddr],
+        "seed_rows": seed_rows, "chain_model": chain_model,
+    }
+    del ops, outs, parts, res, realized, op_tx, txf, tx_op, tx_fee, tx_nin, tx_nout
+    del in_tx, in_idx, in_addr, in_amount, in_spent, o_tx, o_idx, o_addr, o_amount, o_inc
+    del addr_wallet, addr_chain
     stream.release()
-    in_sl, out_sl, l_sl = slice(0, nin), slice(0, nout), slice(0, nlink)
-    chain = txf["chain"]
-    asset = txf["asset"]
-    ts = txf["t"]
-    interval = np.array([c.block_interval for c in world.chains], np.int64)
-    block = (ts - world.t0) // interval[chain]
-
-    # Public address ids are a random permutation: they carry no information.
-    perm = rng.permutation(naddr).astype(np.int64)
-    inv = np.empty_like(perm)
-    inv[perm] = np.arange(naddr)
-    spent = in_spent[in_sl]
-    has_prev = spent >= 0
-    prev_tx = np.where(has_prev, o_tx[np.where(has_prev, spent, 0)], -1)
-    prev_idx = np.where(has_prev, o_idx[np.where(has_prev, spent, 0)], -1)
-
-    tables: dict[str, dict] = {}
-    tables["chains"] = {
-        "chain_id": np.arange(len(world.chains)),
-        "name": np.array([c.name for c in world.chains], object),
-        "model": chain_model,
-        "block_interval": interval,
-    }
-    tables["assets"] = {
-        "asset_id": np.arange(len(world.assets)),
-        "symbol": np.array([a.symbol for a in world.assets], object),
-        "chain_id": np.array([world.chain_id(a.chain) for a in world.assets]),
-        "decimals": np.array([a.decimals for a in world.assets]),
-        "usd_price": np.array([a.usd_price for a in world.assets]),
-    }
-    tables["transactions"] = {
-        "tx_id": np.arange(ntx), "chain_id": chain, "asset_id": asset, "timestamp": ts,
-        "block_height": block, "fee": tx_fee[:ntx], "fee_rate": txf["fee_rate"],
-        "n_inputs": tx_nin[:ntx], "n_outputs": tx_nout[:ntx],
-        "is_issuance": txf["code"] == OP_ISSUE, "memo": txf["memo"],
-    }
-    tables["inputs"] = {
-        "tx_id": in_tx[in_sl], "index": in_idx[in_sl], "address_id": perm[in_addr[in_sl]],
-        "asset_id": asset[in_tx[in_sl]], "amount": in_amount[in_sl],
-        "spent_output_id": spent, "prev_tx_id": prev_tx, "prev_index": prev_idx,
-    }
-    tables["outputs"] = {
-        "output_id": np.arange(nout), "tx_id": o_tx[out_sl], "index": o_idx[out_sl],
-        "address_id": perm[o_addr[out_sl]], "asset_id": asset[o_tx[out_sl]],
-        "amount": o_amount[out_sl],
-    }
-
-    # addresses (internal order first, then permuted)
-    aw = addr_wallet[:naddr]
-    w_entity = world.wallets.column("entity")
-    e_kind = world.entities.column("kind")
-    e_name = world.entities.column("name")
-    a_entity = w_entity[aw]
-    a_kind = e_kind[a_entity]
-    service = np.zeros(naddr, np.int8)
-    for ek, sk in SERVICE_OF_ENTITY.items():
-        service[a_kind == ek] = sk
-    attributed = rng.random(naddr) < world.wallets.column("attribution")[aw]
-    service = np.where(attributed, service, ServiceKind.NONE).astype(np.int8)
-    names = np.where(service != ServiceKind.NONE, e_name[a_entity], None)
-    tables["addresses"] = {
-        "address_id": np.arange(naddr), "chain_id": addr_chain[:naddr][inv],
-        "service_kind": service[inv], "service_name": names[inv],
-    }
-
-    # truth
-    role = world.wallets.column("role")[aw].copy()
-    a_inc = world.wallets.column("incident")[aw].astype(np.int32).copy()
-    op_stage = txf["stage"]
-    tx_inc = txf["incident"]
-    # benign wallets at cash-out services that receive integration outputs become CASHOUT
-    o_a = o_addr[out_sl]
-    integ = (op_stage[o_tx[out_sl]] == Stage.INTEGRATION) & (o_inc[out_sl] >= 0)
-    recv = o_a[integ]
-    is_cash = (a_inc[recv] < 0) & np.isin(a_kind[recv], [int(k) for k in CASHOUT_KINDS])
-    role[recv[is_cash]] = Role.CASHOUT
-    a_inc[recv[is_cash]] = o_inc[out_sl][integ][is_cash]
-    for addr, (r, inc) in world.role_overrides.items():
-        role[addr] = r
-        a_inc[addr] = inc
-    tables["entities"] = {
-        "entity_id": np.arange(world.entities.n), "kind": e_kind, "name": e_name,
-    }
-    tables["address_truth"] = {
-        "address_id": np.arange(naddr), "entity_id": a_entity[inv], "role": role[inv],
-        "incident_id": a_inc[inv],
-    }
-    tables["tx_truth"] = {
-        "tx_id": np.arange(ntx), "incident_id": tx_inc, "stage": op_stage,
-        "typology": txf["typology"],
-    }
-    tainted = np.flatnonzero(o_inc[out_sl] >= 0)
-    tables["taint"] = {
-        "output_id": tainted, "incident_id": o_inc[tainted], "amount": o_amount[tainted],
-    }
-    tables["links"] = {
-        "kind": l_kind[l_sl], "in_tx_id": l_in[l_sl], "out_tx_id": l_out[l_sl],
-        "incident_id": l_inc[l_sl], "amount_in": l_ain[l_sl], "amount_out": l_aout[l_sl],
-    }
-    tables["seeds"] = {
-        "incident_id": np.array([r[0] for r in seed_rows], np.int32),
-        "tx_id": np.array([r[1] for r in seed_rows], np.int64),
-    }
     meta = dict(meta)
     meta.setdefault("generator_version", __version__)
     meta["schema_version"] = SCHEMA_VERSION
@@ -210,7 +124,124 @@ def build(world: World, stream: OpStream, *, rng: np.random.Generator, meta: dic
     meta["counts"] = {"transactions": int(ntx), "inputs": int(nin), "outputs": int(nout),
                       "addresses": int(naddr), "ops": int(n_ops),
                       "skipped_ops": int(n_ops - ntx)}
-    return Dataset(tables, meta)
+    produced = _produce_tables(world, k, rng)
+    if sink is None:
+        return Dataset({name: Table(name, cols) for name, cols in produced}, meta)
+    for name, cols in produced:
+        sink(name, Table(name, cols))
+    return meta
+
+
+def _produce_tables(world: World, k: dict, rng: np.random.Generator):
+    """Yield ``(name, columns)`` one table at a time, dropping kernel arrays once used.
+
+    The order is fixed (it fixes the order of random draws) and chosen so that the largest
+    arrays are released early; with a streaming sink only one table is alive at a time.
+    """
+    txf = k["txf"]
+    chain, asset, ts = txf["chain"], txf["asset"], txf["t"]
+    ntx, naddr = len(ts), len(k["addr_wallet"])
+    interval = np.array([c.block_interval for c in world.chains], np.int64)
+
+    # Public address ids are a random permutation: they carry no information.
+    perm = rng.permutation(naddr).astype(np.int64)
+    inv = np.empty_like(perm)
+    inv[perm] = np.arange(naddr)
+
+    yield "chains", {
+        "chain_id": np.arange(len(world.chains)),
+        "name": np.array([c.name for c in world.chains], object),
+        "model": k["chain_model"],
+        "block_interval": interval,
+    }
+    yield "assets", {
+        "asset_id": np.arange(len(world.assets)),
+        "symbol": np.array([a.symbol for a in world.assets], object),
+        "chain_id": np.array([world.chain_id(a.chain) for a in world.assets]),
+        "decimals": np.array([a.decimals for a in world.assets]),
+        "usd_price": np.array([a.usd_price for a in world.assets]),
+    }
+    yield "transactions", {
+        "tx_id": np.arange(ntx), "chain_id": chain, "asset_id": asset, "timestamp": ts,
+        "block_height": (ts - world.t0) // interval[chain], "fee": k.pop("tx_fee"),
+        "fee_rate": txf["fee_rate"], "n_inputs": k.pop("tx_nin"),
+        "n_outputs": k.pop("tx_nout"), "is_issuance": txf["code"] == OP_ISSUE,
+        "memo": txf["memo"],
+    }
+    in_tx, o_tx, o_idx = k.pop("in_tx"), k["o_tx"], k.pop("o_idx")
+    spent = k.pop("in_spent")
+    has_prev = spent >= 0
+    safe = np.where(has_prev, spent, 0)
+    yield "inputs", {
+        "tx_id": in_tx, "index": k.pop("in_idx"), "address_id": perm[k.pop("in_addr")],
+        "asset_id": asset[in_tx], "amount": k.pop("in_amount"), "spent_output_id": spent,
+        "prev_tx_id": np.where(has_prev, o_tx[safe], -1),
+        "prev_index": np.where(has_prev, o_idx[safe], -1),
+    }
+    del in_tx, spent, has_prev, safe
+
+    # truth about addresses, from the outputs before they go
+    aw = k.pop("addr_wallet")
+    w_entity = world.wallets.column("entity")
+    e_kind = world.entities.column("kind")
+    e_name = world.entities.column("name")
+    a_entity = w_entity[aw]
+    a_kind = e_kind[a_entity]
+    role = world.wallets.column("role")[aw].copy()
+    a_inc = world.wallets.column("incident")[aw].astype(np.int32)
+    o_addr, o_inc, o_amount = k.pop("o_addr"), k.pop("o_inc"), k.pop("o_amount")
+    # benign wallets at cash-out services that receive integration outputs become CASHOUT
+    integ = (txf["stage"][o_tx] == Stage.INTEGRATION) & (o_inc >= 0)
+    recv = o_addr[integ]
+    is_cash = (a_inc[recv] < 0) & np.isin(a_kind[recv], [int(c) for c in CASHOUT_KINDS])
+    role[recv[is_cash]] = Role.CASHOUT
+    a_inc[recv[is_cash]] = o_inc[integ][is_cash]
+    for addr, (r, inc) in world.role_overrides.items():
+        role[addr] = r
+        a_inc[addr] = inc
+    del integ, recv, is_cash
+    tainted = np.flatnonzero(o_inc >= 0)
+    yield "taint", {
+        "output_id": tainted, "incident_id": o_inc[tainted], "amount": o_amount[tainted],
+    }
+    del tainted, o_inc
+    yield "outputs", {
+        "output_id": np.arange(len(o_tx)), "tx_id": o_tx, "index": o_idx,
+        "address_id": perm[o_addr], "asset_id": asset[o_tx], "amount": o_amount,
+    }
+    del o_tx, o_idx, o_addr, o_amount
+    k.pop("o_tx")
+    yield "tx_truth", {
+        "tx_id": np.arange(ntx), "incident_id": txf["incident"], "stage": txf["stage"],
+        "typology": txf["typology"],
+    }
+    service = np.zeros(naddr, np.int8)
+    for ek, sk in SERVICE_OF_ENTITY.items():
+        service[a_kind == ek] = sk
+    attributed = rng.random(naddr) < world.wallets.column("attribution")[aw]
+    service = np.where(attributed, service, ServiceKind.NONE).astype(np.int8)
+    names = np.where(service != ServiceKind.NONE, e_name[a_entity], None)
+    yield "addresses", {
+        "address_id": np.arange(naddr), "chain_id": k.pop("addr_chain")[inv],
+        "service_kind": service[inv], "service_name": names[inv],
+    }
+    yield "address_truth", {
+        "address_id": np.arange(naddr), "entity_id": a_entity[inv], "role": role[inv],
+        "incident_id": a_inc[inv],
+    }
+    yield "entities", {
+        "entity_id": np.arange(world.entities.n), "kind": e_kind, "name": e_name,
+    }
+    l_kind, l_in, l_out, l_inc, l_ain, l_aout = k.pop("links")
+    yield "links", {
+        "kind": l_kind, "in_tx_id": l_in, "out_tx_id": l_out, "incident_id": l_inc,
+        "amount_in": l_ain, "amount_out": l_aout,
+    }
+    rows = k.pop("seed_rows")
+    yield "seeds", {
+        "incident_id": np.array([r[0] for r in rows], np.int32),
+        "tx_id": np.array([r[1] for r in rows], np.int64),
+    }
 
 
 def _raise_status(status, bad_op, ops, world):

@@ -37,29 +37,31 @@ FRESH = -1
 #: change placeholder: return change to the paying wallet's main address (address reuse).
 CHANGE_MAIN = -2
 
+# Compact dtypes: ids fit in int32 (up to 2**31 addresses, wallets and ops); times, amounts
+# and memos stay int64.
 _OP_FIELDS = {
     "t": np.int64,
-    "chain": np.int16,
-    "asset": np.int16,
+    "chain": np.int8,
+    "asset": np.int8,
     "code": np.int8,
-    "src": np.int64,
+    "src": np.int32,
     "amount": np.int64,
-    "fee_rate": np.int64,
-    "change": np.int64,
+    "fee_rate": np.int32,
+    "change": np.int32,
     "hard": np.bool_,
     "incident": np.int32,
     "stage": np.int8,
     "typology": np.int8,
-    "link": np.int64,
+    "link": np.int32,
     "link_kind": np.int8,
     "rate": np.float64,
-    "aux": np.int64,
+    "aux": np.int32,
     "memo": np.int64,
-    "out_count": np.int64,
-    "part_count": np.int64,
+    "out_count": np.int32,
+    "part_count": np.int32,
 }
-_OUT_FIELDS = {"addr": np.int64, "wallet": np.int64, "value": np.int64, "incident": np.int32}
-_PART_FIELDS = {"wallet": np.int64, "addr": np.int64}
+_OUT_FIELDS = {"addr": np.int32, "wallet": np.int32, "value": np.int64, "incident": np.int32}
+_PART_FIELDS = {"wallet": np.int32, "addr": np.int32}
 
 _DEFAULTS = {
     "amount": 0,

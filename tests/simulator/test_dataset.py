@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from simulator import make
-from simulator.dataset import Dataset
+from simulator.dataset import Dataset, Table
 from simulator.errors import DatasetError
 from simulator.schema import OBSERVABLE_TABLES, TRUTH_TABLES
 
@@ -46,15 +46,15 @@ def test_address_ids_carry_no_degree_information(small):
 
 def test_atomic_save_leaves_nothing_on_failure(small, tmp_path, monkeypatch):
     calls = {"n": 0}
-    real = Dataset._write_table
+    real = Table.write_parquet
 
-    def failing(self, name, path):
+    def failing(self, path):
         calls["n"] += 1
         if calls["n"] == 3:
             raise OSError("disk full")
-        return real(self, name, path)
+        return real(self, path)
 
-    monkeypatch.setattr(Dataset, "_write_table", failing)
+    monkeypatch.setattr(Table, "write_parquet", failing)
     with pytest.raises(OSError):
         small.save(tmp_path / "d")
     assert list(tmp_path.iterdir()) == []

@@ -22,3 +22,15 @@ def test_different_seed_differs():
     a = make("benign-v1", seed=1, transactions=2000)
     b = make("benign-v1", seed=2, transactions=2000)
     assert a.meta["content_hash"] != b.meta["content_hash"]
+
+
+def test_streamed_write_equals_in_memory_save(tmp_path):
+    from simulator import write
+
+    meta = write("benign-v1", tmp_path / "s", seed=5, transactions=2500)
+    ds = make("benign-v1", seed=5, transactions=2500)
+    ds.save(tmp_path / "m")
+    assert meta["content_hash"] == ds.meta["content_hash"]
+    names = sorted(p.name for p in (tmp_path / "m").iterdir())
+    _, mismatch, errors = filecmp.cmpfiles(tmp_path / "s", tmp_path / "m", names, shallow=False)
+    assert mismatch == [] and errors == []
