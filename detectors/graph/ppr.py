@@ -69,14 +69,18 @@ def personalized_pagerank(src, dst, weight, n, restart, *, alpha=0.85, direction
     # Transposed transition matrix: row = receiver, column = sender (sums duplicate edges).
     mt = sp.csr_matrix((weight, (dst, src)), shape=(n, n))
     out_w = np.bincount(src, weights=weight, minlength=n)
-    dangling = out_w <= 0
+    dangling = np.flatnonzero(out_w <= 0)
     inv = np.zeros(n)
-    inv[~dangling] = 1.0 / out_w[~dangling]
+    np.divide(1.0, out_w, out=inv, where=out_w > 0)
     x = r.copy()
+    xs = np.empty(n)
     n_iter = 0
     for n_iter in range(1, max_iter + 1):  # noqa: B007
         lost = x[dangling].sum()
-        x_new = alpha * (mt @ (x * inv)) + (alpha * lost + (1.0 - alpha)) * r
+        np.multiply(x, inv, out=xs)
+        x_new = mt @ xs
+        x_new *= alpha
+        x_new += (alpha * lost + (1.0 - alpha)) * r
         err = np.abs(x_new - x).sum()
         x = x_new
         if err < tol:
