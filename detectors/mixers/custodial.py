@@ -22,14 +22,16 @@ from simulator.errors import ConfigError
 from simulator.schema import ServiceKind
 
 
-def custodial_events(view, utxo_only=True):
+def custodial_events(view, utxo_only=True, per_tx=True):
     """Deposits into and payouts from addresses publicly attributed as mixers.
 
     A deposit is an output paid to a mixer address by a transaction with no mixer input; a
     payout is an output to a non-mixer address from a transaction with a mixer input (the
-    mixer's reserve). Both are keyed by the mixer's service name. Returns two dicts of arrays:
-    ``tx``, ``output``, ``service`` (code), ``asset``, ``t``, ``amount``, ``addr`` (depositor:
-    the transaction's first input address; payout: the receiving address).
+    mixer's reserve); with ``per_tx`` the payout outputs of one transaction are summed into
+    one payout (mixers pay a withdrawal in several outputs). Both are keyed by the mixer's
+    service name. Returns two dicts of arrays: ``tx``, ``output`` (the largest output, for
+    payouts), ``service`` (code), ``asset``, ``t``, ``amount``, ``addr`` (depositor: the
+    transaction's first input address; payout: the receiver of the largest output).
     """
     keys = ("tx", "output", "service", "asset", "t", "amount", "addr")
     empty = {k: np.zeros(0, np.int64) for k in keys}
@@ -68,7 +70,15 @@ def custodial_events(view, utxo_only=True):
                 "asset": o_asset[rows], "t": t[o_tx[rows]], "amount": o_amt[rows], "addr": addr}
 
     dep = pack(dm, svc[o_addr[dm]], first_in[o_tx[dm]])
-    pay = pack(pm, pay_svc[o_tx[pm]], o_addr[pm])
+    if per_tx and len(pm):
+        total = np.bincount(o_tx[pm], weights=o_amt[pm], minlength=n_tx).astype(np.int64)
+        order = np.lexsort((-o_amt[pm], o_tx[pm]))
+        rows = pm[order]
+        rows = rows[np.r_[True, o_tx[rows][1:] != o_tx[rows][:-1]]]
+        pay = pack(rows, pay_svc[o_tx[rows]], o_addr[rows])
+        pay["amount"] = total[o_tx[rows]]
+    else:
+        pay = pack(pm, pay_svc[o_tx[pm]], o_addr[pm])
     return dep, pay
 
 
@@ -93,12 +103,16 @@ class CustodialFlow(Detector):
     assignment : "greedy" | "fifo" | "hungarian", default "greedy"
     utxo_only : bool, default True
         Only UTXO chains (account-chain mixer pools are the Tornado detector's job).
+    per_tx : bool, default True
+        A payout is the sum of a payout transaction's outputs to non-mixer addresses (False:
+        each output on its own).
 
     Scores
     ------
     links : (deposit tx, payout tx, score) with score ``1 / #candidates`` of the deposit,
         times the same for the payout (1 for an unambiguous pair).
-    address : depositors and payout receivers get their link's score.
+    address : depositors and payout receivers (every non-mixer output of the payout
+        transaction) get their link's score.
     info : ``n_deposits``, ``n_payouts``, ``n_candidates``.
     """
 
@@ -109,13 +123,15 @@ class CustodialFlow(Detector):
                             "outputs": ("address", "link")}
 
     def __init__(self, fee_min: float = 0.0, fee_max: float = 0.05, min_delay: int = 0,
-                 max_delay: int = 3 * DAY, assignment: str = "greedy", utxo_only: bool = True):
+                 max_delay: int = 3 * DAY, assignment: str = "greedy", utxo_only: bool = True,
+                 per_tx: bool = True):
         self.fee_min = fee_min
         self.fee_max = fee_max
         self.min_delay = min_delay
         self.max_delay = max_delay
         self.assignment = assignment
         self.utxo_only = utxo_only
+        self.per_tx = per_tx
 
     def _score(self, view) -> Scores:
         fmin = float(check_number("fee_min", self.fee_min, lo=0, hi=1))
@@ -128,7 +144,7 @@ class CustodialFlow(Detector):
             raise ConfigError(f"min_delay ({dmin}) must be <= max_delay ({dmax})")
         check_choice("assignment", self.assignment, METHODS)
         n = view.n_addresses
-        dep, pay = custodial_events(view, bool(self.utxo_only))
+        dep, pay = custodial_events(view, bool(self.utxo_only), bool(self.per_tx))
         info = {"n_deposits": len(dep["tx"]), "n_payouts": len(pay["tx"]), "n_candidates": 0}
         if len(dep["tx"]) == 0 or len(pay["tx"]) == 0:
             return Scores(address=np.zeros(n), links=empty_links(), info=info)
@@ -167,6 +183,13 @@ class CustodialFlow(Detector):
                      t_a=dep["t"], t_b=pay["t"])
         i, j, score = i[sel], j[sel], score[sel]
         links = make_links(dep["tx"][i], pay["tx"][j], score)
-        s_addr = np.maximum(scatter_max(n, dep["addr"][i], score),
-                            scatter_max(n, pay["addr"][j], score))
+        s_addr = scatter_max(n, dep["addr"][i], score)
+        # every non-mixer receiver of a linked payout transaction
+        o_tx = np.asarray(view.outputs["tx_id"], dtype=np.int64)
+        o_addr = np.asarray(view.outputs["address_id"], dtype=np.int64)
+        pay_score = np.zeros(view.n_transactions)
+        np.maximum.at(pay_score, pay["tx"][j], score)
+        recv = (pay_score[o_tx] > 0) & (np.asarray(view.addresses["service_kind"])[o_addr]
+                                        != ServiceKind.MIXER)
+        s_addr = np.maximum(s_addr, scatter_max(n, o_addr[recv], pay_score[o_tx[recv]]))
         return Scores(address=s_addr, links=links, info=info)

@@ -71,6 +71,23 @@ def test_matches_deposits_to_payouts():
     assert (ids["d2"], ids["p_late"]) in links_of(s)
 
 
+def test_split_payout_is_summed_per_transaction():
+    led = ToyLedger()
+    dep_addr = led.address(service=ServiceKind.MIXER, name="blender")
+    reserve = led.address(service=ServiceKind.MIXER, name="blender")
+    user, a, b = led.address(), led.address(), led.address()
+    (c,) = led.issue(0, [(user, 2 * BTC)])
+    (r,) = led.issue(0, [(reserve, 50 * BTC)])
+    d, _ = led.utxo_tx(100, [c], [(dep_addr, int(1.5 * BTC)), (user, int(0.5 * BTC) - 500)])
+    p, _ = led.utxo_tx(2 * H, [r], [(a, int(0.9 * BTC)), (b, int(0.57 * BTC)),
+                                    (reserve, int(48.53 * BTC))])
+    view = led.build().observable()
+    s = CustodialFlow().fit(view).score(view)
+    assert links_of(s) == {(d, p): 1.0}
+    assert s.address[a] == 1.0 and s.address[b] == 1.0 and s.address[user] == 1.0
+    assert links_of(CustodialFlow(per_tx=False).fit(view).score(view)) == {}
+
+
 def test_fee_band():
     view, ids, *_ = build()
     s = CustodialFlow(fee_min=0.03, fee_max=0.05).fit(view).score(view)
