@@ -117,3 +117,26 @@ def test_bad_params():
         FanPatterns(k_fan=0).fit(view).score(view)
     with pytest.raises(ConfigError):
         FanPatterns(delta=-1).fit(view).score(view)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from detectors.patterns.fan import window_fan  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 9), st.integers(0, 100)),
+                min_size=1, max_size=40), st.integers(0, 50))
+def test_window_distinct_matches_brute_force(rows, delta):
+    key = np.array([r[0] for r in rows], np.int64)
+    other = np.array([r[1] for r in rows], np.int64)
+    t = np.array([r[2] for r in rows], np.int64)
+    per_key, *_ = window_fan(key, other, t, delta, 10)
+    for k in range(5):
+        m = key == k
+        best = 0
+        for t0 in t[m]:
+            w = m & (t >= t0) & (t <= t0 + delta)
+            best = max(best, len(set(other[w].tolist())))
+        assert per_key[k] == best

@@ -103,3 +103,56 @@ def test_bad_params():
         PeelChain(min_length=1).fit(view).score(view)
     with pytest.raises(ConfigError):
         PeelChain(rho=0).fit(view).score(view)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def random_utxo_ledger(draw):
+    """Random valid UTXO ledgers: each step spends 1-2 unspent coins into 1-3 outputs."""
+    led = ToyLedger()
+    addrs = [led.address() for _ in range(6)]
+    unspent = led.issue(0, [(a, 10 * BTC) for a in addrs[:3]])
+    for step in range(draw(st.integers(1, 25))):
+        if not unspent:
+            break
+        k = draw(st.integers(1, min(2, len(unspent))))
+        picks = draw(st.permutations(range(len(unspent))))[:k]
+        spend = [unspent[i] for i in picks]
+        total = sum(led._out[o][4] for o in spend) - 1000
+        n_out = draw(st.integers(1, 3))
+        if total < n_out * 1000:
+            continue
+        cuts = sorted(draw(st.lists(st.integers(1, total - 1), min_size=n_out - 1,
+                                    max_size=n_out - 1, unique=True)))
+        amounts = [b - a for a, b in zip([0, *cuts], [*cuts, total])]
+        if min(amounts) <= 0:
+            continue
+        outs = [(led.address(), x) for x in amounts]
+        _, new = led.utxo_tx(600 * (step + 1), spend, outs)
+        unspent = [o for j, o in enumerate(unspent) if j not in picks] + new
+    return led.build().observable()
+
+
+@settings(max_examples=40, deadline=None)
+@given(random_utxo_ledger(), st.integers(2, 4))
+def test_chains_are_disjoint_paths_of_peel_like_transactions(view, L):
+    s = PeelChain(min_length=L, rho=1.0).fit(view).score(view)
+    seen = set()
+    tx = view.transactions
+    ins = view.inputs
+    for chain in s.info["chains"]:
+        assert len(chain) >= L
+        assert not (set(chain.tolist()) & seen)
+        seen |= set(chain.tolist())
+        for a, b in zip(chain[:-1], chain[1:]):
+            assert tx["n_inputs"][a] == 1 and tx["n_outputs"][a] == 2
+            assert ins["prev_tx_id"][ins["tx_id"] == b][0] == a   # b spends an output of a
+    assert np.all((s.transaction >= 0) & (s.transaction < 1))
+    flagged = np.zeros(view.n_transactions, bool)
+    if seen:
+        flagged[list(seen)] = True
+    assert np.all(s.transaction[flagged] >= 0.5)
+    assert np.all(s.transaction[~flagged] < 0.5)
