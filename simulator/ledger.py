@@ -8,7 +8,7 @@ from . import __version__
 from .dataset import Dataset, Table
 from .errors import ScenarioUnsatisfiable
 from .kernel import ERR_CAPACITY, ERR_HARD_FUNDS, ERR_LINK, OK, execute
-from .ops import FRESH, OP_ISSUE, OP_LINKED, OP_PAY, OpStream
+from .ops import FRESH, OP_ISSUE, OP_LINKED, OP_PAY, OpStream, release_free_memory
 from .schema import (
     SCHEMA_VERSION,
     SERVICE_OF_ENTITY,
@@ -117,6 +117,7 @@ def build(world: World, stream: OpStream, *, rng: np.random.Generator, meta: dic
     del in_tx, in_idx, in_addr, in_amount, in_spent, o_tx, o_idx, o_addr, o_amount, o_inc
     del addr_wallet, addr_chain
     stream.release()
+    release_free_memory()
     meta = dict(meta)
     meta.setdefault("generator_version", __version__)
     meta["schema_version"] = SCHEMA_VERSION
