@@ -135,11 +135,15 @@ class FanPatterns(Detector):
       (same condition) from at least ``k_gs`` distinct sources to ``k_gs`` distinct
       destinations.
 
+    * **bipartite** K_{m,n}: at least ``k_bip`` sources paying exactly the same set of at
+      least ``k_bip`` destinations (over the whole view, not windowed); a **stack** is two
+      such blocks back to back (the first block's destinations are the second's sources).
+
     Intermediaries of 2-hop patterns are restricted to addresses with at most
     ``max_mid_degree`` transfers in and out (AMLworld's intermediaries are ordinary accounts;
     without the cap exchange hot wallets make the path join quadratic). Publicly attributed
     service addresses score 0 when ``skip_services`` (their fans are their business).
-    Cycles, stacks, bipartite and random topologies are not implemented.
+    Cycles and random topologies are not implemented.
 
     Parameters
     ----------
@@ -151,6 +155,8 @@ class FanPatterns(Detector):
         Distinct intermediaries that flag a scatter-gather.
     k_gs : int, default 5
         Distinct sources and destinations that flag a gather-scatter hub.
+    k_bip : int, default 3
+        Smallest side of a bipartite block.
     max_mid_degree : int, default 100
     skip_services : bool, default True
 
@@ -158,10 +164,12 @@ class FanPatterns(Detector):
     ------
     address : max over the patterns of ``x / (x + k)`` (0.5 at the threshold). Fan-in and
         fan-out score the hub; scatter-gather scores source, intermediaries and destination;
-        gather-scatter scores the hub.
+        gather-scatter scores the hub; bipartite blocks score every member with
+        ``min(m, n) / (min(m, n) + k_bip)``.
     transaction : max score of the pattern a transaction belongs to (fan windows, paths).
     info : ``fan_out``, ``fan_in`` (int arrays per address), ``scatter_gather`` (dict of
-        arrays ``src``, ``dst``, ``k``), ``gather_scatter`` (``hub``, ``n_src``, ``n_dst``).
+        arrays ``src``, ``dst``, ``k``), ``gather_scatter`` (``hub``, ``n_src``, ``n_dst``),
+        ``bipartite`` (list of ``{"src", "dst"}``), ``stack`` (pairs of bipartite indices).
     """
 
     name: ClassVar[str] = "fan"
@@ -171,11 +179,12 @@ class FanPatterns(Detector):
                             "outputs": ("address", "transaction")}
 
     def __init__(self, delta: int = DAY, k_fan: int = 10, k_sg: int = 5, k_gs: int = 5,
-                 max_mid_degree: int = 100, skip_services: bool = True):
+                 k_bip: int = 3, max_mid_degree: int = 100, skip_services: bool = True):
         self.delta = delta
         self.k_fan = k_fan
         self.k_sg = k_sg
         self.k_gs = k_gs
+        self.k_bip = k_bip
         self.max_mid_degree = max_mid_degree
         self.skip_services = skip_services
 
@@ -201,7 +210,8 @@ class FanPatterns(Detector):
             z = np.zeros(0, np.int64)
             info.update(fan_out=np.zeros(n, np.int64), fan_in=np.zeros(n, np.int64),
                         scatter_gather={"src": z, "dst": z, "k": z},
-                        gather_scatter={"hub": z, "n_src": z, "n_dst": z})
+                        gather_scatter={"hub": z, "n_src": z, "n_dst": z},
+                        bipartite=[], stack=[])
             return Scores(address=s_addr, transaction=s_tx, info=info)
 
         for what, key, other in (("fan_out", src, dst), ("fan_in", dst, src)):
@@ -288,7 +298,82 @@ class FanPatterns(Detector):
                 _mark_paths(s_tx, txid, pe1[hm], pe2[hm], gsc[pm[hm]])
         info["scatter_gather"] = sg
         info["gather_scatter"] = gs
+        k_bip = int(check_number("k_bip", self.k_bip, lo=2, integer=True))
+        groups = bipartite_groups(src, dst, n, k_bip, service)
+        if groups:
+            # the block's transfers, and how many transactions carry them: one multi-input,
+            # multi-output transaction (a CoinJoin, a batch) is a complete bipartite block of
+            # the transfer graph on its own, so at least k_bip transactions are required
+            keys, gid = [], []
+            for j, g in enumerate(groups):
+                kk = (g["src"][:, None] * np.int64(n) + g["dst"][None, :]).ravel()
+                keys.append(kk)
+                gid.append(np.full(len(kk), j))
+            keys, gid = np.concatenate(keys), np.concatenate(gid)
+            o = np.argsort(keys, kind="stable")
+            keys, gid = keys[o], gid[o]
+            q = src * np.int64(n) + dst
+            pos = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
+            hit = np.flatnonzero(keys[pos] == q)
+            g_of = gid[pos[hit]]
+            u = sorted_unique(g_of * np.int64(n_tx + 1) + txid[hit])
+            n_txs = np.bincount(u // (n_tx + 1), minlength=len(groups))
+            keep = n_txs >= k_bip
+            sc = np.array([float(saturate(min(len(g["src"]), len(g["dst"])), k_bip))
+                           for g in groups])
+            sc[~keep] = 0.0
+            for j in np.flatnonzero(keep):
+                g = groups[j]
+                s_addr[g["src"]] = np.maximum(s_addr[g["src"]], sc[j])
+                s_addr[g["dst"]] = np.maximum(s_addr[g["dst"]], sc[j])
+            np.maximum.at(s_tx, txid[hit], sc[g_of])
+            groups = [g for g, k_ in zip(groups, keep) if k_]
+        info["bipartite"] = groups
+        info["stack"] = stacks(groups)
         return Scores(address=s_addr, transaction=s_tx, info=info)
+
+
+def bipartite_groups(src, dst, n, k, exclude):
+    """Complete bipartite blocks K_{m,n} (m, n >= k) of sources paying exactly the same set of
+    destinations (an order-free 64-bit hash of each source's destination set, then grouping).
+
+    Returns a list of dicts ``{"src": int64[], "dst": int64[]}``."""
+    if len(src) == 0:
+        return []
+    key = sorted_unique(src * np.int64(n) + dst)
+    s, d = key // n, key % n
+    ok = ~exclude[s] & ~exclude[d]
+    s, d = s[ok], d[ok]
+    rng = np.random.default_rng(0x5EED)
+    h = rng.integers(0, 2**63 - 1, n, dtype=np.int64).astype(np.uint64)
+    sig = np.zeros(n, dtype=np.uint64)
+    np.add.at(sig, s, h[d])
+    deg = np.bincount(s, minlength=n)
+    cand = np.flatnonzero(deg >= k)
+    if len(cand) == 0:
+        return []
+    order = np.lexsort((cand, deg[cand], sig[cand]))
+    c = cand[order]
+    brk = np.r_[True, (sig[c][1:] != sig[c][:-1]) | (deg[c][1:] != deg[c][:-1])]
+    starts = np.flatnonzero(brk)
+    sizes = np.diff(np.r_[starts, len(c)])
+    out = []
+    for a, m in zip(starts, sizes):
+        if m < k:
+            continue
+        members = np.sort(c[a:a + m])
+        lo, hi = np.searchsorted(s, members[0], "left"), np.searchsorted(s, members[0], "right")
+        dsts = np.sort(d[lo:hi])
+        out.append({"src": members.astype(np.int64), "dst": dsts.astype(np.int64)})
+    return out
+
+
+def stacks(groups):
+    """Pairs (i, j) of bipartite blocks where block i's destinations are block j's sources
+    (AMLworld's stack: two bipartite layers back to back)."""
+    by_src = {tuple(g["src"].tolist()): j for j, g in enumerate(groups)}
+    return [(i, by_src[tuple(g["dst"].tolist())]) for i, g in enumerate(groups)
+            if tuple(g["dst"].tolist()) in by_src]
 
 
 def _mark_paths(s_tx, txid, e1, e2, val):

@@ -140,3 +140,33 @@ def test_window_distinct_matches_brute_force(rows, delta):
             w = m & (t >= t0) & (t <= t0 + delta)
             best = max(best, len(set(other[w].tolist())))
         assert per_key[k] == best
+
+
+def test_bipartite_and_stack():
+    e = Eth()
+    L1 = e.addr(4)
+    L2 = e.addr(3)
+    L3 = e.addr(3)
+    other = e.addr(5)
+    txs = []
+    for a in L1:                      # K_{4,3}
+        for b in L2:
+            txs.append(e.pay(a, b, 1.0))
+    for a in L2:                      # K_{3,3} stacked on it
+        for b in L3:
+            txs.append(e.pay(a, b, 1.0))
+    # look-alike: three payers with overlapping but different receiver sets
+    for a, b in ((0, other[3]), (0, other[4]), (0, L3[0]), (1, other[3]), (1, other[4]),
+                 (2, other[3]), (2, other[4]), (2, L1[0])):
+        e.pay(other[a], b)
+    view = e.view()
+    s = FanPatterns(k_bip=3).fit(view).score(view)
+    blocks = [(g["src"].tolist(), g["dst"].tolist()) for g in s.info["bipartite"]]
+    assert (sorted(L1), sorted(L2)) in blocks and (sorted(L2), sorted(L3)) in blocks
+    assert len(blocks) == 2
+    i = blocks.index((sorted(L1), sorted(L2)))
+    j = blocks.index((sorted(L2), sorted(L3)))
+    assert s.info["stack"] == [(i, j)]
+    assert np.all(s.address[L1 + L2 + L3] >= 0.5)
+    assert np.all(s.transaction[txs] >= 0.5)
+    assert np.all(s.address[other[:3]] < 0.5)
