@@ -26,7 +26,7 @@ import numpy as np
 from ..errors import ConfigError, ScenarioUnsatisfiable
 from ..schema import EntityKind, Role, Stage, Typology
 from ..world import DEFAULT_ASSETS
-from ._core import DAY, HOUR, Ctx, Pos, _TooSmall, fresh_positions, merge
+from ._core import DAY, HOUR, Allocator, Ctx, OpBuffer, Pos, _TooSmall, fresh_positions, merge
 from .drain import VICTIMS, drain
 from .playbooks import BLOCKS, PLAYBOOKS, TERMINAL
 
@@ -319,12 +319,17 @@ def add_incidents(world, stream, services, incidents: list[dict], difficulty: di
         memo_used.update(np.unique(b["memo"][b["memo"] >= 0]).tolist())
     seeds_rng = rng.integers(0, 2**63 - 1, len(incidents))
     metas, seeds = [], {}
+    buf = OpBuffer(stream)
+    alloc = Allocator(world)
     for k, inc in enumerate(incidents):
         r = resolve(inc, diff, k, len(services.exchanges))
         krng = np.random.default_rng(int(seeds_rng[k]))
-        meta, idx = _run_incident(world, stream, services, r, diff, krng, k, scale, memo_used)
+        meta, idx = _run_incident(world, buf, alloc, services, r, diff, krng, k, scale,
+                                  memo_used)
         metas.append(meta)
         seeds[k] = idx
+    buf.flush()
+    alloc.flush()
     return metas, seeds
 
 
@@ -338,13 +343,13 @@ def _fingerprints(r: dict, diff: dict, rng) -> dict:
     return fp
 
 
-def _run_incident(world, stream, services, r, diff, rng, k, scale, memo_used):
+def _run_incident(world, stream, alloc, services, r, diff, rng, k, scale, memo_used):
     days = services.days
     ent = int(world.add_entities(EntityKind.ATTACKER, 1, name=f"attacker-{k}")[0])
     fp = _fingerprints(r, diff, rng)
     ctx = Ctx(world=world, stream=stream, services=services, rng=rng, k=k, entity=ent,
               diff=diff, fp=fp, scale=scale, t_end=world.t0 + days * DAY,
-              day_scale=days / 365.0, memo_used=memo_used)
+              day_scale=days / 365.0, memo_used=memo_used, alloc=alloc)
     if fp["fixed_fee"]:
         mult = float(rng.uniform(1.3, 2.4))
         ctx.fixed_fee = {a: int(max(round(b * mult), 2)) for a, b in services.fee_base.items()}

@@ -24,12 +24,159 @@ from ..kernel import (
     UTXO_OUT_SIZE,
     UTXO_TX_OVERHEAD,
 )
-from ..ops import OP_LINKED, OP_PAY, OP_SPLIT
+from ..ops import _DEFAULTS, _OP_FIELDS, OP_LINKED, OP_PAY, OP_SPLIT
 from ..schema import Role, Stage, Typology
 
 HOUR = 3_600
 DAY = 86_400
 MIN_GAP = 60  # seconds between a payment and the next spend of what it paid
+
+
+class OpBuffer:
+    """Collects ops as Python lists and hands them to the :class:`~simulator.ops.OpStream`
+    in one batch (thousands of one-op ``OpStream.add`` calls would dominate the cost).
+
+    Insertion indices are predicted (``stream.n`` at creation plus the running count), so
+    nothing else may add to the stream until :meth:`flush`.
+    """
+
+    _OUT = ("out_addr", "out_wallet", "out_value", "out_incident")
+    _PART = ("part_wallet", "part_addr")
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.base = stream.n
+        self.n = 0
+        self.cols = {k: [] for k in _OP_FIELDS}
+        self.outs = {k: [] for k in self._OUT}
+        self.parts = {k: [] for k in self._PART}
+
+    def add(self, **kw) -> np.ndarray:
+        t = kw["t"]
+        n = 1 if _scalar(t) else len(t)
+        kw.setdefault("part_count", 0)
+        if n == 1:  # fast path: one op
+            get = kw.get
+            for k, col in self.cols.items():
+                v = get(k, _DEFAULTS.get(k))
+                if isinstance(v, (np.ndarray, list, tuple)):
+                    v = v[0]
+                col.append(v)
+            m = self.cols["out_count"][-1]
+            for k, col in self.outs.items():
+                v = get(k)
+                if v is None:
+                    col.extend([-1] * m)
+                elif isinstance(v, np.ndarray):
+                    col.extend(v.tolist())
+                elif isinstance(v, (list, tuple)):
+                    col.extend(v)
+                else:
+                    col.extend([v] * m)
+            pm = self.cols["part_count"][-1]
+            if pm:
+                for k, col in self.parts.items():
+                    v = get(k)
+                    col.extend([v] * pm if _scalar(v) else np.asarray(v).tolist())
+            self.n += 1
+            return np.array([self.base + self.n - 1], np.int64)
+        for k, col in self.cols.items():
+            v = kw.get(k, _DEFAULTS.get(k))
+            if v is None:
+                raise ValueError(f"op field '{k}' is required")
+            if _scalar(v):
+                col.extend([v] * n)
+            else:
+                v = v.tolist() if isinstance(v, np.ndarray) else list(v)
+                if len(v) != n:
+                    raise ValueError(f"op field '{k}' has {len(v)} values for {n} ops")
+                col.extend(v)
+        m = sum(self.cols["out_count"][-n:])
+        for k, col in self.outs.items():
+            v = kw.get(k)
+            if v is None:
+                v = -1
+            if _scalar(v):
+                col.extend([v] * m)
+            else:
+                v = v.tolist() if isinstance(v, np.ndarray) else list(v)
+                if len(v) != m:
+                    raise ValueError(f"{k} has {len(v)} values, expected {m}")
+                col.extend(v)
+        pm = sum(self.cols["part_count"][-n:])
+        if pm:
+            for k, col in self.parts.items():
+                v = kw.get(k)
+                col.extend([v] * pm if _scalar(v) else np.asarray(v).tolist())
+        idx = np.arange(self.base + self.n, self.base + self.n + n, dtype=np.int64)
+        self.n += n
+        return idx
+
+    def flush(self) -> None:
+        if self.stream.n != self.base:
+            raise RuntimeError("the op stream grew while laundering ops were buffered")
+        if self.n == 0:
+            return
+        c = {k: np.asarray(v, dtype=_OP_FIELDS[k]) for k, v in self.cols.items()}
+        self.stream.add(
+            **c, out_addr=np.asarray(self.outs["out_addr"], np.int64),
+            out_wallet=np.asarray(self.outs["out_wallet"], np.int64),
+            out_value=np.asarray(self.outs["out_value"], np.int64),
+            out_incident=np.asarray(self.outs["out_incident"], np.int32),
+            part_wallet=np.asarray(self.parts["part_wallet"], np.int64),
+            part_addr=np.asarray(self.parts["part_addr"], np.int64))
+        self.base, self.n = self.stream.n, 0
+        self.cols = {k: [] for k in _OP_FIELDS}
+        self.outs = {k: [] for k in self._OUT}
+        self.parts = {k: [] for k in self._PART}
+
+
+class Allocator:
+    """Creates wallets and addresses with predicted ids and adds them to the world in one
+    batch (``World.add_wallets`` re-concatenates its columns on every call, which is linear
+    in the world's size). Nothing else may add wallets or addresses until :meth:`flush`."""
+
+    def __init__(self, world):
+        self.world = world
+        self.w0, self.a0 = world.wallets.n, world.addresses.n
+        self.w = {k: [] for k in ("entity", "chain", "incident", "role", "attribution", "main")}
+        self.a = {"wallet": [], "chain": []}
+
+    def wallets(self, entity: int, chain: int, n: int, incident=-1, role=0,
+                attribution=0.0) -> tuple[np.ndarray, np.ndarray]:
+        w = np.arange(self.w0 + len(self.w["entity"]), self.w0 + len(self.w["entity"]) + n)
+        a = self.addresses_of(w, chain)
+        for k, v in (("entity", entity), ("chain", chain), ("incident", incident),
+                     ("role", int(role)), ("attribution", attribution)):
+            self.w[k].extend([v] * n)
+        self.w["main"].extend(a.tolist())
+        return w.astype(np.int64), a
+
+    def addresses_of(self, wallets, chain: int) -> np.ndarray:
+        wallets = np.asarray(wallets, np.int64)
+        start = self.a0 + len(self.a["wallet"])
+        self.a["wallet"].extend(wallets.tolist())
+        self.a["chain"].extend([chain] * len(wallets))
+        return np.arange(start, start + len(wallets), dtype=np.int64)
+
+    def flush(self) -> None:
+        W = self.world
+        if W.wallets.n != self.w0 or W.addresses.n != self.a0:
+            raise RuntimeError("the world grew while laundering wallets were allocated")
+        nw, na = len(self.w["entity"]), len(self.a["wallet"])
+        if nw:
+            W.wallets.add(nw, **{k: np.asarray(v) for k, v in self.w.items()})
+        if na:
+            W.addresses.add(na, wallet=np.asarray(self.a["wallet"], np.int64),
+                            chain=np.asarray(self.a["chain"], np.int16))
+        self.__init__(W)
+
+
+def _scalar(v) -> bool:
+    return not isinstance(v, (np.ndarray, list, tuple))
+
+
+_TYP_NAMES = {int(t): t.name.lower() for t in Typology}
 
 
 @dataclass
@@ -69,6 +216,9 @@ class Ctx:
     memo_used: set = field(default_factory=set)
     n_ops: dict = field(default_factory=dict)  # typology name -> ops added
     used_deposits: list = field(default_factory=list)
+    alloc: Allocator | None = None
+    _noise: list = field(default_factory=list)
+    _utxo: dict = field(default_factory=dict)
 
     # -- randomness and time -------------------------------------------------------------
     def draw(self, v) -> int:
@@ -141,17 +291,22 @@ class Ctx:
 
     # -- world ----------------------------------------------------------------------------
     def utxo(self, chain: int) -> bool:
-        return self.world.is_utxo(chain)
+        u = self._utxo.get(chain)
+        if u is None:
+            u = self._utxo[chain] = self.world.is_utxo(chain)
+        return u
 
     def wallets(self, chain: int, n: int, role: Role) -> tuple[np.ndarray, np.ndarray]:
-        w = self.world.add_wallets(self.entity, chain, n, incident=self.k, role=role)
-        return w, self.world.main_address(w)
+        return self.alloc.wallets(self.entity, chain, n, incident=self.k, role=role)
 
     def fee_rate(self, asset: int) -> int:
         if asset in self.fixed_fee:
             return self.fixed_fee[asset]
         base = self.services.fee_base[asset]
-        x = base * min(np.exp(0.35 * self.rng.standard_normal()), 2.5)
+        if not self._noise:
+            self._noise = np.minimum(np.exp(0.35 * self.rng.standard_normal(256)),
+                                     2.5).tolist()
+        x = base * self._noise.pop()
         return int(max(round(x), 1))
 
     def fee_bound(self, pos: Pos, n_out: int, rate: int, n_in: int | None = None) -> int:
@@ -175,12 +330,13 @@ class Ctx:
     def add(self, typology: Typology, *, stage: Stage | None = None, hard=True, **kw):
         """Append laundering ops (incident, stage, typology and hard set)."""
         typ = int(self.typology if self.typology is not None else typology)
-        n = len(np.atleast_1d(kw["t"]))
-        kw.setdefault("aux", self.rng.integers(0, 1 << 30, n))
-        idx = self.stream.add(hard=hard, incident=self.k,
-                              stage=int(self.stage if stage is None else stage),
-                              typology=typ, **kw)
-        name = Typology(typ).name.lower()
+        n = 1 if _scalar(kw["t"]) else len(kw["t"])
+        kw.setdefault("aux", int(self.rng.integers(0, 1 << 30)) if n == 1
+                      else self.rng.integers(0, 1 << 30, n))
+        stg = self.stage if stage is None else stage
+        stg = int(stg) if _scalar(stg) else np.asarray(stg, np.int64)
+        idx = self.stream.add(hard=hard, incident=self.k, stage=stg, typology=typ, **kw)
+        name = _TYP_NAMES[typ]
         self.n_ops[name] = self.n_ops.get(name, 0) + n
         return idx
 
@@ -206,6 +362,51 @@ class Ctx:
                        out_addr=dst_addr, out_value=w, fee_rate=rate, memo=memo, **kw)
         est = [int(avail * wi / w.sum()) - 1 for wi in w]
         return int(idx[0]), est
+
+    def split_each(self, ps: list[Pos], ts, dst_addr, typology: Typology, *,
+                   stage: Stage | None = None, dst_wallet=None, memo=None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """One whole-balance, one-output SPLIT per position, in one batch. Returns the op
+        indices and a conservative estimate of each output."""
+        n = len(ps)
+        if n == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        rates = np.array([self.fee_rate(p.asset) for p in ps], np.int64)
+        est = np.array([p.est - self.fee_bound(p, 1, r) - 1 for p, r in zip(ps, rates)],
+                       np.int64)
+        for p, e in zip(ps, est):
+            if e < 2 * self.dust(p.asset):
+                raise _TooSmall(p)
+        kw = {}
+        if dst_wallet is not None:
+            kw["out_wallet"] = np.asarray(dst_wallet, np.int64)
+        idx = self.add(typology, stage=stage, t=np.asarray(ts, np.int64),
+                       chain=np.array([p.chain for p in ps], np.int64),
+                       asset=np.array([p.asset for p in ps], np.int64), code=OP_SPLIT,
+                       src=np.array([p.src(self.utxo(p.chain)) for p in ps], np.int64),
+                       out_count=np.ones(n, np.int64), out_addr=np.asarray(dst_addr, np.int64),
+                       out_value=np.ones(n, np.int64), fee_rate=rates,
+                       memo=-1 if memo is None else np.asarray(memo, np.int64), **kw)
+        return idx, est
+
+    def linked_each(self, ts, chain: int, asset: int, src: int, links, rate: float,
+                    link_kind, dst_addr, typology: Typology, *, change=-1, memo=None,
+                    stage: Stage | None = None, out_count=None, weights=None):
+        """Service payouts (one per element of ``links``) in one batch."""
+        n = len(links)
+        if n == 0:
+            return np.zeros(0, np.int64)
+        oc = np.ones(n, np.int64) if out_count is None else np.asarray(out_count, np.int64)
+        m = int(oc.sum())
+        return self.add(typology, stage=stage, t=np.asarray(ts, np.int64), chain=chain,
+                        asset=asset, code=OP_LINKED, src=src, out_count=oc,
+                        out_addr=np.asarray(dst_addr, np.int64),
+                        out_value=np.ones(m, np.int64) if weights is None
+                        else np.asarray(weights, np.int64),
+                        out_incident=np.full(m, self.k, np.int32),
+                        link=np.asarray(links, np.int64), link_kind=int(link_kind), rate=rate,
+                        fee_rate=self.services.fee_base[asset], change=change,
+                        memo=-1 if memo is None else np.asarray(memo, np.int64))
 
     def pay(self, pos: Pos, t, dst_addr, amounts, typology: Typology, *, change,
             stage: Stage | None = None, dst_wallet=None, hard=True, n_in=None):
@@ -250,7 +451,8 @@ class Ctx:
         out = np.empty(n, np.int64)
         for e in set(pick.tolist()):
             sel = np.flatnonzero(pick == e)
-            out[sel] = exs[e].new_deposit_addresses(self.world, chain, len(sel))
+            out[sel] = self.alloc.addresses_of(
+                np.full(len(sel), exs[e].deposit_wallet[chain]), chain)
         hot = np.array([exs[e].hot[chain].address for e in pick], np.int64)
         self.used_deposits.extend(out.tolist())
         return out, hot

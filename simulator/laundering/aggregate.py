@@ -12,6 +12,8 @@ our parameters (the report publishes the shape, not the numbers).
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..schema import Role, Stage, Typology
 from ._core import Ctx, Pos
 
@@ -30,18 +32,16 @@ def aggregate(ctx: Ctx, positions: list[Pos], n=1, typology=Typology.FAN_IN,
     for (chain, asset), ps in groups.items():
         k = max(1, min(ctx.draw(n), len(ps)))
         w, a = ctx.wallets(chain, k, role)
-        tot = [0] * k
-        cnt = [0] * k
-        tmax = [0] * k
-        for i, p in enumerate(sorted(ps, key=lambda q: q.t)):
-            j = i % k
-            t = ctx.start(p.t)
-            _, est = ctx.split(p, t, [a[j]], [1], typology)
-            tot[j] += est[0]
-            cnt[j] += 1
-            tmax[j] = max(tmax[j], t)
-        out += [Pos(chain, asset, int(w[j]), int(a[j]), tmax[j], tot[j], cnt[j])
-                for j in range(k)]
+        ps = sorted(ps, key=lambda q: q.t)
+        j = np.arange(len(ps)) % k
+        ts = np.array([ctx.start(p.t) for p in ps], np.int64)
+        _, est = ctx.split_each(ps, ts, a[j], typology)
+        tot = np.bincount(j, weights=est, minlength=k)
+        cnt = np.bincount(j, minlength=k)
+        tmax = np.zeros(k, np.int64)
+        np.maximum.at(tmax, j, ts)
+        out += [Pos(chain, asset, int(w[i]), int(a[i]), int(tmax[i]), int(tot[i]), int(cnt[i]))
+                for i in range(k)]
     return out
 
 

@@ -8,6 +8,8 @@ TRON; illicit bridge inflows $312M (2022) -> $744M (2023), Chainalysis).
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..schema import LinkKind, Role, Typology
 from ._core import Ctx, Pos, need
 
@@ -28,27 +30,28 @@ def find_bridge(ctx: Ctx, a: int, b: int, via: str | None = None):
 def bridge_once(ctx: Ctx, positions: list[Pos], to: str, via: str | None = None) -> list[Pos]:
     W = ctx.world
     target = W.asset_id(to)
-    out = []
-    for p in positions:
-        if p.asset == target:
-            out.append(p)
-            continue
-        br, fwd = find_bridge(ctx, p.asset, target, via)
-        need(br is not None, f"incident {ctx.k}: no bridge from {ctx.sym(p.asset)} to {to}"
+    out = [p for p in positions if p.asset == target]
+    todo = [p for p in positions if p.asset != target]
+    for a_in in sorted({p.asset for p in todo}):
+        ps = [p for p in todo if p.asset == a_in]
+        br, fwd = find_bridge(ctx, a_in, target, via)
+        need(br is not None, f"incident {ctx.k}: no bridge from {ctx.sym(a_in)} to {to}"
                              + (f" via '{via}'" if via else ""))
         v_in, v_out = (br.vault_a, br.vault_b) if fwd else (br.vault_b, br.vault_a)
-        memo = ctx.new_memo() if br.has_id else -1
-        t = ctx.start(p.t)
-        ref, est = ctx.split(p, t, [v_in.address], [1], Typology.BRIDGE, memo=memo)
+        n = len(ps)
+        memo = np.array([ctx.new_memo() for _ in ps], np.int64) if br.has_id else None
+        ts = np.array([ctx.start(p.t) for p in ps], np.int64)
+        ref, est = ctx.split_each(ps, ts, np.full(n, v_in.address), Typology.BRIDGE,
+                                  memo=memo)
         ch_out = W.asset_chain(target)
-        w, a = ctx.wallets(ch_out, 1, Role.BRIDGE_USER)
-        t2 = t + int(ctx.rng.integers(br.delay[0], br.delay[1]))
+        w, a = ctx.wallets(ch_out, n, Role.BRIDGE_USER)
+        t2 = ts + ctx.rng.integers(br.delay[0], br.delay[1], n)
         rate = br.rate(W, fwd)
-        ctx.linked(t2, ch_out, target, v_out.src(W), ref, rate, LinkKind.BRIDGE, [a[0]], [1],
-                   Typology.BRIDGE, change=v_out.address, memo=memo)
+        ctx.linked_each(t2, ch_out, target, v_out.src(W), ref, rate, LinkKind.BRIDGE, a,
+                        Typology.BRIDGE, change=v_out.address, memo=memo)
         fee = ctx.services.fee_base[target] * 90_000
-        out.append(Pos(ch_out, target, int(w[0]), int(a[0]), t2,
-                       int(est[0] * rate) - fee - 1, 1))
+        out += [Pos(ch_out, target, int(w[i]), int(a[i]), int(t2[i]),
+                    int(est[i] * rate) - fee - 1, 1) for i in range(n)]
     return out
 
 

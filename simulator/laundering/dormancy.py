@@ -6,6 +6,8 @@ maps onto the scenario span), so a 200-day rest in a 60-day scenario lasts about
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..schema import Role, Typology
 from ._core import DAY, Ctx, Pos
 
@@ -13,13 +15,18 @@ PARAMS = {"days": ((0.0, 3650.0), [150.0, 210.0]), "move": "bool"}
 
 
 def dormancy(ctx: Ctx, positions: list[Pos], days=(150.0, 210.0), move=True) -> list[Pos]:
-    out = []
-    for p in positions:
-        t = ctx.start(p.t)
-        if move:
-            w, a = ctx.wallets(p.chain, 1, Role.DORMANT)
-            _, est = ctx.split(p, t, a, [1], Typology.DORMANCY)
-            p = Pos(p.chain, p.asset, int(w[0]), int(a[0]), t, est[0], 1)
-        rest = ctx.secs(float(ctx.uniform(days)) * DAY)
-        out.append(Pos(p.chain, p.asset, p.wallet, p.addr, t + int(rest), p.est, p.ncoins))
-    return out
+    if not positions:
+        return []
+    ts = np.array([ctx.start(p.t) for p in positions], np.int64)
+    if move:
+        out = []
+        for ch in sorted({p.chain for p in positions}):
+            sel = [i for i, p in enumerate(positions) if p.chain == ch]
+            w, a = ctx.wallets(ch, len(sel), Role.DORMANT)
+            _, est = ctx.split_each([positions[i] for i in sel], ts[sel], a, Typology.DORMANCY)
+            out += [(i, Pos(ch, positions[i].asset, int(w[q]), int(a[q]), int(ts[i]),
+                            int(est[q]), 1)) for q, i in enumerate(sel)]
+        positions = [p for _, p in sorted(out, key=lambda x: x[0])]
+    rest = [ctx.secs(float(ctx.uniform(days)) * DAY) for _ in positions]
+    return [Pos(p.chain, p.asset, p.wallet, p.addr, int(t) + int(r), p.est, p.ncoins)
+            for p, t, r in zip(positions, ts, rest)]

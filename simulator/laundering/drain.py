@@ -49,8 +49,8 @@ def drain(ctx: Ctx, t: int, victim: str, amounts: dict[int, int], n_tx: int = 1,
     for asset, amount in amounts.items():
         chain = W.asset_chain(asset)
         ent, name, att = victim_entity(ctx, victim, chain, index)
-        vw = W.add_wallets(ent, chain, attribution=att)
-        va = int(W.main_address(vw)[0])
+        vw, va = ctx.alloc.wallets(ent, chain, 1, attribution=att)
+        va = int(va[0])
         W.role_overrides[va] = (int(Role.VICTIM), ctx.k)
         ctx.stream.add(t=W.t0, chain=chain, asset=asset, code=OP_ISSUE, src=-1, out_count=1,
                        out_addr=[va], out_value=[int(amount * 1.01) + 10 * W.assets[asset].dust])

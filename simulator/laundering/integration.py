@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops import OP_SPLIT
+from ..ops import OP_ISSUE, OP_SPLIT
 from ..schema import LinkKind, Role, Stage, Typology
 from ._core import HOUR, Ctx, Pos, fresh_positions, need
 
@@ -53,25 +53,39 @@ def exchange_deposit(ctx: Ctx, positions: list[Pos], converge=False, exchanges=-
     ex = None if exchanges is None or (isinstance(exchanges, int) and exchanges < 0) else \
         ([exchanges] if isinstance(exchanges, int) else list(exchanges))
     one: dict[int, tuple] = {}  # chain -> (deposit address, hot wallet) when converging
-    last: dict[tuple, int] = {}
+    singles, sweeps = [], []
     for p in positions:
         if converge:
             if p.chain not in one:
                 one[p.chain] = ctx.deposit_addresses(p.chain, 1, ex)
-            dst, hot = one[p.chain]
-        else:
-            dst, hot = ctx.deposit_addresses(p.chain, ctx.draw(per_position), ex)
+            singles.append((p, one[p.chain][0][0], one[p.chain][1][0]))
+            continue
+        dst, hot = ctx.deposit_addresses(p.chain, ctx.draw(per_position), ex)
+        if len(dst) == 1:
+            singles.append((p, dst[0], hot[0]))
+            continue
         t = ctx.start(p.t)
         ctx.split(p, t, dst, ctx.weights(len(dst)), Typology.EXCHANGE_DEPOSIT,
                   stage=Stage.INTEGRATION)
-        if converge:
-            key = (p.chain, p.asset)
-            last[key] = max(last.get(key, 0), t)
+        sweeps += [(p.chain, p.asset, d, h, t) for d, h in zip(dst, hot)]
+    if singles:
+        ps = [x[0] for x in singles]
+        ts = np.array([ctx.start(p.t) for p in ps], np.int64)
+        ctx.split_each(ps, ts, [x[1] for x in singles], Typology.EXCHANGE_DEPOSIT,
+                       stage=Stage.INTEGRATION)
+        if converge:  # one sweep per deposit address and asset, after the last deposit
+            last: dict[tuple, tuple] = {}
+            for (p, d, h), t in zip(singles, ts):
+                key = (p.chain, p.asset, d, h)
+                last[key] = max(last.get(key, 0), int(t))
+            sweeps += [(c, a, d, h, t) for (c, a, d, h), t in last.items()]
         else:
-            _sweep(ctx, p.chain, p.asset, dst, hot, t)
-    for (chain, asset), tt in last.items():
-        d, h = one[chain]
-        _sweep(ctx, chain, asset, d, h, tt)
+            sweeps += [(p.chain, p.asset, d, h, t) for (p, d, h), t in zip(singles, ts)]
+    groups: dict[tuple, list] = {}
+    for c, a, d, h, t in sweeps:
+        groups.setdefault((c, a), []).append((d, h, t))
+    for (c, a), rows in groups.items():
+        _sweep(ctx, c, a, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
     return []
 
 
@@ -124,19 +138,29 @@ def otc(ctx: Ctx, positions: list[Pos], desk=0, payout=False) -> list[Pos]:
     for p in positions:
         need(p.asset in d.endpoints, f"incident {ctx.k}: the OTC desk does not take "
                                      f"{ctx.sym(p.asset)}")
-        t = ctx.start(p.t)
-        ref, est = ctx.split(p, t, [d.endpoints[p.asset].address], [1], Typology.OTC,
-                             stage=Stage.INTEGRATION)
-        if payout:
-            w, a = ctx.wallets(trx, 1, Role.CASHOUT)
-            rate = (W.assets[p.asset].usd_price / W.assets[usdt_t].usd_price
-                    * 10.0 ** (W.assets[usdt_t].decimals - W.assets[p.asset].decimals)
-                    * (1 - d.spread))
-            t2 = t + int(ctx.rng.integers(10 * 60, 6 * HOUR))
-            ctx.linked(t2, trx, usdt_t, d.endpoints[usdt_t].address, ref, rate, LinkKind.OTC,
-                       [a[0]], [1], Typology.OTC, stage=Stage.INTEGRATION)
-            out += fresh_positions(ctx, trx, usdt_t, w, a, t2,
-                                   [int(est[0] * rate) - sv.fee_base[usdt_t] * 90_000])
+    for a_in in sorted({p.asset for p in positions}):
+        ps = [p for p in positions if p.asset == a_in]
+        n = len(ps)
+        ts = np.array([ctx.start(p.t) for p in ps], np.int64)
+        ref, est = ctx.split_each(ps, ts, np.full(n, d.endpoints[a_in].address), Typology.OTC,
+                                  stage=Stage.INTEGRATION)
+        if not payout:
+            continue
+        w, a = ctx.wallets(trx, n, Role.CASHOUT)
+        rate = (W.assets[a_in].usd_price / W.assets[usdt_t].usd_price
+                * 10.0 ** (W.assets[usdt_t].decimals - W.assets[a_in].decimals)
+                * (1 - d.spread))
+        t2 = ts + ctx.rng.integers(10 * 60, 6 * HOUR, n)
+        # the desk's float: topped up at t0 so that large payouts fit its reserve
+        ctx.stream.add(t=W.t0, chain=trx, asset=usdt_t, code=OP_ISSUE, src=-1, out_count=1,
+                       out_addr=[d.endpoints[usdt_t].address],
+                       out_value=[int(est.sum() * rate * 1.05) + 1])
+        ctx.linked_each(t2, trx, usdt_t, d.endpoints[usdt_t].address, ref, rate, LinkKind.OTC,
+                        a, Typology.OTC, stage=Stage.INTEGRATION)
+        out += fresh_positions(ctx, trx, usdt_t, w, a, 0,
+                               (est * rate).astype(np.int64) - sv.fee_base[usdt_t] * 90_000)
+        for q, t in zip(out[-n:], t2):
+            q.t = int(t)
     return out
 
 
@@ -146,6 +170,7 @@ def marketplace(ctx: Ctx, positions: list[Pos]) -> list[Pos]:
     for p in positions:
         need(p.asset == usdt_t, f"incident {ctx.k}: the marketplace takes USDT-TRON, got "
                                 f"{ctx.sym(p.asset)} (bridge first)")
-        ctx.split(p, ctx.start(p.t), [sv.marketplace.address], [1], Typology.MARKETPLACE,
-                  stage=Stage.INTEGRATION)
+    ts = [ctx.start(p.t) for p in positions]
+    ctx.split_each(positions, ts, np.full(len(positions), sv.marketplace.address),
+                   Typology.MARKETPLACE, stage=Stage.INTEGRATION)
     return []

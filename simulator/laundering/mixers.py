@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops import FRESH, OP_COINJOIN
+from ..ops import FRESH, OP_COINJOIN, OP_LINKED
 from ..schema import LinkKind, Role, Stage, Typology
 from ._core import HOUR, Ctx, Pos, fresh_positions, merge, need
 
@@ -86,6 +86,7 @@ def tornado(ctx: Ctx, positions: list[Pos], denomination=100.0, notes_per_deposi
     order = ctx.rng.permutation(len(notes))
     groups = np.split(order, np.cumsum(ctx.partition(len(order), notes_per_withdrawer))[:-1])
     fee_w = int(round(pool.relayer_fee * 10_000))
+    W_t, W_link, W_cnt, W_addr, W_val, W_inc, W_stage = [], [], [], [], [], [], []
     for g in groups:
         dep_t = np.array([notes[j][1] for j in g])
         wt = dep_t + np.atleast_1d(ctx.hours(withdraw_hours, len(g)))
@@ -105,24 +106,35 @@ def tornado(ctx: Ctx, positions: list[Pos], denomination=100.0, notes_per_deposi
         relayed = ctx.rng.random(len(g)) < relayer
         got = 0
         for j, tt, rl in zip(g, wt, relayed):
+            W_t.append(int(tt))
+            W_link.append(notes[j][0])
+            W_stage.append(int(stage))
             if rl:
-                ctx.linked(tt, pool.chain, pool.asset, ep.address, notes[j][0], 1.0,
-                           LinkKind.MIXER, [addr, pool.relayer.address],
-                           [10_000 - fee_w, fee_w], Typology.MIXER_POOL, out_count=2,
-                           out_incident=np.array([ctx.k, -1], np.int32), stage=stage)
+                W_cnt.append(2)
+                W_addr += [addr, pool.relayer.address]
+                W_val += [10_000 - fee_w, fee_w]
+                W_inc += [ctx.k, -1]
                 got += den * (10_000 - fee_w) // 10_000
             else:
-                ctx.linked(tt, pool.chain, pool.asset, ep.address, notes[j][0], 1.0,
-                           LinkKind.MIXER, [addr], [1], Typology.MIXER_POOL, stage=stage)
+                W_cnt.append(1)
+                W_addr.append(addr)
+                W_val.append(1)
+                W_inc.append(ctx.k)
                 got += den
             got -= ctx.services.fee_base[pool.asset] * 50_000
         if ctx.rng.random() < fp.get("direct_link", 0.0) and wal >= 0:
             src = Pos(pool.chain, pool.asset, notes[g[0]][3], notes[g[0]][2], 0, 0, 1)
-            ctx.pay(src, [int(wt.min()) - 120], [addr],
-                    [ctx.world.units(pool.asset, 0.01)], Typology.MIXER_POOL, change=-1,
-                    hard=False)
+            last = max(tt for _, tt, da, _ in notes if da == notes[g[0]][2])
+            ctx.pay(src, [last + 60], [addr], [ctx.world.units(pool.asset, 0.001)],
+                    Typology.MIXER_POOL, change=-1, hard=False)
         if wal >= 0:
             out.append(Pos(pool.chain, pool.asset, wal, addr, int(wt.max()), max(got, 0), 1))
+    ctx.add(Typology.MIXER_POOL, stage=np.array(W_stage), t=np.array(W_t, np.int64),
+            chain=pool.chain, asset=pool.asset, code=OP_LINKED, src=ep.address,
+            out_count=np.array(W_cnt, np.int64), out_addr=np.array(W_addr, np.int64),
+            out_value=np.array(W_val, np.int64), out_incident=np.array(W_inc, np.int32),
+            link=np.array(W_link, np.int64), link_kind=int(LinkKind.MIXER), rate=1.0,
+            fee_rate=ctx.services.fee_base[pool.asset])
     return merge(ctx, out)
 
 
@@ -191,20 +203,30 @@ def custodial(ctx: Ctx, positions: list[Pos], mixer=0, outputs=(1, 3)) -> list[P
          f"incident {ctx.k}: custodial mixer index {mixer} out of range "
          f"(0-{len(sv.custodial_mixers) - 1})")
     m = sv.custodial_mixers[mixer]
-    out = []
     for p in positions:
         need(p.asset == m.asset, f"incident {ctx.k}: custodial mixer takes "
                                  f"{ctx.sym(m.asset)}, got {ctx.sym(p.asset)}")
-        t = ctx.start(p.t)
-        ref, est = ctx.split(p, t, [FRESH], [1], Typology.CUSTODIAL_MIXER,
-                             dst_wallet=[m.endpoint.wallet])
-        k = ctx.draw(outputs)
-        w, a = ctx.wallets(p.chain, k, Role.MIXER_RECIPIENT)
-        t2 = t + int(ctx.rng.integers(m.delay[0], m.delay[1]))
-        wts = ctx.weights(k)
-        ctx.linked(t2, p.chain, m.asset, m.endpoint.wallet, ref, 1.0 - m.fee, LinkKind.MIXER,
-                   a, wts, Typology.CUSTODIAL_MIXER, out_count=k, change=m.endpoint.address)
-        tot = int(est[0] * (1 - m.fee)) - sv.fee_base[m.asset] * (11 + 68 * 50 + 31 * (k + 1))
-        out += fresh_positions(ctx, p.chain, m.asset, w, a, t2,
-                               [int(tot * x / wts.sum()) - 1 for x in wts])
+    if not positions:
+        return []
+    n = len(positions)
+    ts = np.array([ctx.start(p.t) for p in positions], np.int64)
+    ref, est = ctx.split_each(positions, ts, np.full(n, FRESH), Typology.CUSTODIAL_MIXER,
+                              dst_wallet=np.full(n, m.endpoint.wallet))
+    ks = np.array([ctx.draw(outputs) for _ in positions], np.int64)
+    chain = positions[0].chain
+    w, a = ctx.wallets(chain, int(ks.sum()), Role.MIXER_RECIPIENT)
+    t2 = ts + ctx.rng.integers(m.delay[0], m.delay[1], n)
+    wts = ctx.weights(int(ks.sum()))
+    ctx.linked_each(t2, chain, m.asset, m.endpoint.wallet, ref, 1.0 - m.fee, LinkKind.MIXER,
+                    a, Typology.CUSTODIAL_MIXER, change=m.endpoint.address, out_count=ks,
+                    weights=wts)
+    out = []
+    o = 0
+    for i in range(n):
+        k = int(ks[i])
+        sl = slice(o, o + k)
+        tot = int(est[i] * (1 - m.fee)) - sv.fee_base[m.asset] * (11 + 68 * 50 + 31 * (k + 1))
+        out += fresh_positions(ctx, chain, m.asset, w[sl], a[sl], int(t2[i]),
+                               [int(tot * x / wts[sl].sum()) - 1 for x in wts[sl]])
+        o += k
     return out

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..schema import Role, Stage, Typology
-from ._core import Ctx, Pos, fresh_positions
+from ._core import OP_PAY, OP_SPLIT, Ctx, Pos, fresh_positions
 
 PARAMS = {"length": ((1, 400), [20, 146]), "peel": ((0.0001, 0.5), [0.005, 0.03]),
           "delay_hours": ((0.0, 24.0 * 365), [0.2, 8.0]), "dest": ("exchange", "wallet"),
@@ -51,6 +51,7 @@ def peel(ctx: Ctx, positions: list[Pos], length=(20, 146), peel=(0.005, 0.03),
         fracs = np.atleast_1d(ctx.uniform(peel, L))
         cur = p
         dec = ctx.world.assets[p.asset].decimals
+        rows = {"t": [], "src": [], "dst": [], "val": [], "rate": [], "chg": []}
         for j in range(L):
             rate = ctx.fee_rate(p.asset)
             fee = ctx.fee_bound(cur, 2, rate, n_in=1)
@@ -59,22 +60,34 @@ def peel(ctx: Ctx, positions: list[Pos], length=(20, 146), peel=(0.005, 0.03),
                 amt = _round_amount(amt, dec)
             if amt < 2 * ctx.dust(p.asset) or cur.est - amt - fee < 4 * ctx.dust(p.asset):
                 break
+            rows["t"].append(t)
+            rows["src"].append(cur.src(utxo))
+            rows["rate"].append(rate)
             if utxo:
-                ctx.add(Typology.PEEL_CHAIN, stage=stage, t=t, chain=p.chain, asset=p.asset,
-                        code=1, src=cur.wallet, out_count=1, out_addr=[dst[j]],
-                        out_value=[amt], fee_rate=rate, change=int(a[j]))
+                rows["dst"].append(dst[j])
+                rows["val"].append(amt)
+                rows["chg"].append(int(a[j]))
                 nxt = cur.est - amt - fee
-            else:
-                order = ctx.rng.random() < 0.5
-                addrs = [dst[j], a[j]] if order else [a[j], dst[j]]
-                ws = [amt, max(cur.est - amt - fee, 1)]
-                ws = ws if order else ws[::-1]
-                _, est = ctx.split(cur, t, addrs, ws, Typology.PEEL_CHAIN, stage=stage)
-                nxt = est[1] if order else est[0]
+            else:  # a two-way split, the peel and the change in random order
+                rest = max(cur.est - amt - fee, 1)
+                first = ctx.rng.random() < 0.5
+                rows["dst"] += [dst[j], a[j]] if first else [a[j], dst[j]]
+                rows["val"] += [amt, rest] if first else [rest, amt]
+                nxt = int((cur.est - fee) * rest / (amt + rest)) - 1
             if dest != "exchange":
                 out += fresh_positions(ctx, p.chain, p.asset, [dw[j]], [dst[j]], t, [amt - 1])
             cur = Pos(p.chain, p.asset, int(w[j]), int(a[j]), t, int(nxt), 1)
             t += int(gaps[j])
+        k = len(rows["t"])
+        if k:
+            ctx.add(Typology.PEEL_CHAIN, stage=stage, t=np.array(rows["t"], np.int64),
+                    chain=p.chain, asset=p.asset, code=OP_PAY if utxo else OP_SPLIT,
+                    src=np.array(rows["src"], np.int64),
+                    out_count=np.full(k, 1 if utxo else 2, np.int64),
+                    out_addr=np.array(rows["dst"], np.int64),
+                    out_value=np.array(rows["val"], np.int64),
+                    fee_rate=np.array(rows["rate"], np.int64),
+                    change=np.array(rows["chg"], np.int64) if utxo else -1)
         out.append(cur)
     ctx.stage = int(Stage.LAYERING)
     return out

@@ -19,29 +19,31 @@ def swap(ctx: Ctx, positions: list[Pos], to="ETH", fresh=False,
          delay_hours=(0.0, 2.0)) -> list[Pos]:
     W, sv = ctx.world, ctx.services
     target = W.asset_id(to)
-    out = []
-    for p in positions:
-        if p.asset == target:
-            out.append(p)
-            continue
+    out = [p for p in positions if p.asset == target]
+    todo = [p for p in positions if p.asset != target]
+    for p in todo:
         need(not W.is_utxo(p.chain) and p.chain in sv.dex,
              f"incident {ctx.k}: swap to {to}: no DEX for {ctx.sym(p.asset)} "
              f"(use a bridge step first)")
         need(W.asset_chain(target) == p.chain,
              f"incident {ctx.k}: swap {ctx.sym(p.asset)} -> {to} crosses chains "
              "(use a bridge step)")
-        pool = sv.dex[p.chain].address
-        t = ctx.start(p.t) + int(np.atleast_1d(ctx.hours(delay_hours, 1))[0])
-        ref, est = ctx.split(p, t, [pool], [1], Typology.SWAP)
+    for a_in in sorted({p.asset for p in todo}):
+        ps = [p for p in todo if p.asset == a_in]
+        chain = ps[0].chain
+        pool = sv.dex[chain].address
+        n = len(ps)
+        ts = np.array([ctx.start(p.t) for p in ps], np.int64) + \
+            np.atleast_1d(ctx.hours(delay_hours, n)).astype(np.int64)
+        ref, est = ctx.split_each(ps, ts, np.full(n, pool), Typology.SWAP)
         if fresh:
-            w, a = ctx.wallets(p.chain, 1, Role.SWAPPER)
-            w, a = int(w[0]), int(a[0])
+            w, a = ctx.wallets(chain, n, Role.SWAPPER)
         else:
-            w, a = p.wallet, p.addr
-        t2 = t + int(ctx.rng.integers(12, 60))
-        rate = sv.swap_rate(W, p.asset, target)
-        ctx.linked(t2, p.chain, target, pool, ref, rate, LinkKind.SWAP, [a], [1],
-                   Typology.SWAP)
+            w, a = np.array([p.wallet for p in ps]), np.array([p.addr for p in ps])
+        t2 = ts + ctx.rng.integers(12, 60, n)
+        rate = sv.swap_rate(W, a_in, target)
+        ctx.linked_each(t2, chain, target, pool, ref, rate, LinkKind.SWAP, a, Typology.SWAP)
         fee = sv.fee_base[target] * 90_000
-        out.append(Pos(p.chain, target, w, a, t2, int(est[0] * rate) - fee - 1, 1))
+        out += [Pos(chain, target, int(w[i]), int(a[i]), int(t2[i]),
+                    int(est[i] * rate) - fee - 1, 1) for i in range(n)]
     return merge(ctx, out)
