@@ -20,6 +20,7 @@ Every link is ``(in_tx_id, out_tx_id)`` with ``t(in) <= t(out)``.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from simulator.schema import ServiceKind
 
@@ -193,28 +194,36 @@ def _pool_keys(view) -> np.ndarray:
 
 
 def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0.05,
-                      max_delay=7 * 86_400, return_candidates=False):
+                      max_delay=7 * 86_400, return_candidates=False, max_candidates=64,
+                      rate_tol=1e-3):
     """One-to-one deposit -> payout matching by value and time within a service.
 
     A deposit of USD value ``v`` at time ``t`` into an attributed service pool may match a
     payout of the same pool (same address, or same ``service_name`` across chains) to a
-    non-service address with value in ``[v (1 - phi), v]`` and time in ``(t, t + max_delay]``.
-    Deposits are taken in time order and each takes the unmatched candidate with the value
-    closest to its own (earliest on ties): the greedy FIFO assignment of the benchmark's
-    bridge matcher design (detection-methods §5) and of FIFO temporal matching for mixers
-    (Cristodaro, Kraner & Tessone, arXiv 2510.09433). Pools with fixed denominations make this
+    non-service address with value ``w`` in ``[v (1 - phi), v]`` and time in
+    ``(t, t + max_delay]`` (at most ``max_candidates`` per deposit, earliest first). A service
+    applies one rate (a desk's spread, a mixer's or bridge's fee), so per pool and asset pair
+    the most common ratio ``w / v`` (binned to ``rate_tol / 2``) is taken as the service's rate
+    and each candidate costs ``|w / v - rate|``. Candidates are then assigned one-to-one by
+    increasing cost, then delay. This is the benchmark's bridge matcher design
+    (detection-methods §5) with FIFO-style tie breaking as in the temporal matching of
+    Cristodaro, Kraner & Tessone (arXiv 2510.09433). Pools with fixed denominations stay
     ambiguous; it is meant as the last resort after identifier and fingerprint links.
-    With ``return_candidates`` the number of candidates each deposit chose from is returned
-    as a third array (1 = unambiguous).
+
+    With ``return_candidates`` a third array gives the ambiguity of each match: the number of
+    the deposit's candidates within ``rate_tol`` of the rate (1 = unambiguous), or twice its
+    number of candidates when the chosen one is off the rate.
     """
+    empty = (_EMPTY, _EMPTY.copy(), _EMPTY.copy()) if return_candidates else \
+        (_EMPTY, _EMPTY.copy())
     d_tx, d_out, d_addr = service_payments(view, kinds)
     w_tx, w_to, w_pool = _payouts(view, kinds)
     if len(d_tx) == 0 or len(w_tx) == 0:
-        return (_EMPTY, _EMPTY.copy(), _EMPTY.copy()) if return_candidates else \
-            (_EMPTY, _EMPTY.copy())
+        return empty
     pool = _pool_keys(view)
     price = view.usd_per_base_unit()
     outs = view.outputs
+    tx_asset = np.asarray(view.transactions["asset_id"], dtype=np.int64)
     out_usd = outs["amount"] * price[outs["asset_id"]]
     d_usd = np.bincount(np.searchsorted(np.unique(d_tx), d_tx), weights=out_usd[d_out])
     d_tx_u, first = np.unique(d_tx, return_index=True)
@@ -230,31 +239,60 @@ def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0
     order = np.lexsort((ts[w_tx_u], w_p))
     w_tx_u, w_usd, w_p = w_tx_u[order], w_usd[order], w_p[order]
     w_t = ts[w_tx_u]
-    taken = np.zeros(len(w_tx_u), dtype=bool)
-    ins, outs_, n_c = [], [], []
-    for k in np.argsort(ts[d_tx_u], kind="stable"):
+    cd, cw = [], []
+    for k in range(len(d_tx_u)):
         lo = np.searchsorted(w_p, d_pool[k], "left")
         hi = np.searchsorted(w_p, d_pool[k], "right")
         t0, v = ts[d_tx_u[k]], d_usd[k]
-        # candidates of this pool in the time window (the slice is sorted by time)
         a = lo + np.searchsorted(w_t[lo:hi], t0, "right")
         b = lo + np.searchsorted(w_t[lo:hi], t0 + max_delay, "right")
-        best, best_gap, n_cand = -1, np.inf, 0
-        for p in range(a, b):
-            if taken[p] or w_tx_u[p] == d_tx_u[k]:
-                continue
-            if not (v * (1 - phi) <= w_usd[p] <= v * (1 + 1e-9)):
-                continue
-            n_cand += 1
-            gap = v - w_usd[p]
-            if gap < best_gap:
-                best, best_gap = p, gap
-        if best >= 0:
-            taken[best] = True
-            ins.append(d_tx_u[k])
-            outs_.append(w_tx_u[best])
-            n_c.append(n_cand)
+        if a >= b or v <= 0:
+            continue
+        wv = w_usd[a:b]
+        sel = np.flatnonzero((wv >= v * (1 - phi)) & (wv <= v * (1 + 1e-9))
+                             & (w_tx_u[a:b] != d_tx_u[k]))[:max_candidates]
+        cd.append(np.full(len(sel), k, dtype=np.int64))
+        cw.append(a + sel)
+    if not cd:
+        return empty
+    cd, cw = np.concatenate(cd), np.concatenate(cw)
+    if len(cd) == 0:
+        return empty
+    ratio = w_usd[cw] / d_usd[cd]
+    # the service's rate: the most common ratio per (pool, deposit asset, payout asset)
+    _, grp = np.unique(np.stack([d_pool[cd], tx_asset[d_tx_u[cd]], tx_asset[w_tx_u[cw]]],
+                                axis=1), axis=0, return_inverse=True)
+    grp = grp.ravel()
+    rbin = np.round(ratio / (rate_tol / 2)).astype(np.int64)
+    pairs, cnt = np.unique(np.stack([grp, rbin], axis=1), axis=0, return_counts=True)
+    o = np.lexsort((-cnt, pairs[:, 0]))
+    head = np.r_[True, pairs[o][1:, 0] != pairs[o][:-1, 0]]
+    rate = np.zeros(grp.max() + 1)
+    rate[pairs[o][head, 0]] = pairs[o][head, 1] * (rate_tol / 2)
+    cost = np.abs(ratio - rate[grp])
+    close = cost <= rate_tol
+    n_close = np.bincount(cd, weights=close, minlength=len(d_tx_u))
+    n_all = np.bincount(cd, minlength=len(d_tx_u))
+    delay = ts[w_tx_u[cw]] - ts[d_tx_u[cd]]
+    order = np.lexsort((delay, cost)).astype(np.int64)
+    keep = _greedy_pairs(cd, cw, order, len(d_tx_u), len(w_tx_u))
+    cd, cw, close = cd[keep], cw[keep], close[keep]
+    amb = np.where(close, n_close[cd], 2 * n_all[cd]).astype(np.int64)
+    ins, outs_ = d_tx_u[cd].astype(np.int64), w_tx_u[cw].astype(np.int64)
+    o = np.argsort(ins, kind="stable")
     if return_candidates:
-        return (np.asarray(ins, np.int64), np.asarray(outs_, np.int64),
-                np.asarray(n_c, np.int64))
-    return np.asarray(ins, np.int64), np.asarray(outs_, np.int64)
+        return ins[o], outs_[o], np.maximum(amb[o], 1)
+    return ins[o], outs_[o]
+
+
+@njit(cache=True)
+def _greedy_pairs(a, b, order, n_a, n_b):
+    used_a = np.zeros(n_a, dtype=np.bool_)
+    used_b = np.zeros(n_b, dtype=np.bool_)
+    keep = np.zeros(len(a), dtype=np.bool_)
+    for k in order:
+        if not used_a[a[k]] and not used_b[b[k]]:
+            used_a[a[k]] = True
+            used_b[b[k]] = True
+            keep[k] = True
+    return keep

@@ -52,11 +52,11 @@ EPS_USD = 1e-6
 
 
 #: Confidence given to the built-in linkers (ours): identifier matches are certain, the
-#: Tornado fingerprints follow the mixers package's scale; a value/time match scores 0.6
-#: divided by the number of candidates it was chosen from (0.6: above an order-only guess,
-#: below any fingerprint).
+#: Tornado fingerprints follow the mixers package's scale; a value/time match at the
+#: service's own rate scores 0.85 divided by the number of candidates it was chosen from
+#: (below the identifier and gas-price fingerprints, above order-only guesses).
 BUILTIN_LINK_SCORES = {"bridge-memo": 1.0, "mixer-address-gas": 0.9, "swap-return": 0.9,
-                       "amount-time": 0.6}
+                       "amount-time": 0.85}
 
 
 ASSIGNMENTS = ("one-to-one", "best", "all")
@@ -197,7 +197,7 @@ class Investigator(Detector):
     amount_links : bool, default True
         Last resort for deposits that no other linker explains with more confidence: one-to-one
         value and time matching within the service
-        (:func:`detectors.composite._links.amount_time_links`), confidence 0.6 / #candidates.
+        (:func:`detectors.composite._links.amount_time_links`), confidence 0.85 / #candidates.
     link_assignment : {"one-to-one", "best", "all"}, default "one-to-one"
         How competing link candidates are resolved (see :func:`gather_links`).
     follow_otc : bool, default True

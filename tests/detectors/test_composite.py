@@ -148,12 +148,12 @@ def test_amount_time_links_match_value_and_window_one_to_one():
     d1, _ = led.transfer(10, u1, pool, 20 * GWEI)
     d2, _ = led.transfer(20, u2, pool, 7 * GWEI)
     w_far, _ = led.transfer(30, pool, r2, 30 * GWEI)  # larger than any deposit
-    w2, _ = led.transfer(40, pool, r2, int(6.8 * GWEI))  # 3% fee on d2
+    w2, _ = led.transfer(40, pool, r2, int(6.825 * GWEI))  # the pool's 2.5% fee on d2
     w1, _ = led.transfer(50, pool, r1, int(19.5 * GWEI))  # 2.5% fee on d1
     i, o, n_cand = L.amount_time_links(led.build().observable(), phi=0.05,
                                        return_candidates=True)
     assert sorted(zip(i.tolist(), o.tolist())) == [(d1, w1), (d2, w2)]
-    assert n_cand.tolist() == [1, 1]  # unambiguous
+    assert n_cand.tolist() == [1, 1]  # unambiguous: one candidate at the pool's rate each
     i, o = L.amount_time_links(led.build().observable(), phi=0.01)  # fees above tolerance
     assert len(i) == 0
 
