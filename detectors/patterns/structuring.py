@@ -37,8 +37,8 @@ class Structuring(Detector):
 
     Parameters
     ----------
-    threshold : float or None, default 2.0
-        None: the threshold is unknown; each sender's own largest payment (in ``asset``
+    threshold : float, None or "auto", default 2.0
+        None (or "auto"): the threshold is unknown; each sender's own largest payment (in ``asset``
         units, or USD) stands in for it, so a sender whose payments cluster just under its
         maximum is flagged (use this when the limit is not public, e.g. on scaled scenarios).
         Equal repeated payments (payroll) look the same in this mode.
@@ -79,7 +79,8 @@ class Structuring(Detector):
         self.skip_services = skip_services
 
     def _score(self, view) -> Scores:
-        adaptive = self.threshold is None
+        adaptive = self.threshold is None or (isinstance(self.threshold, str)
+                                               and self.threshold.lower() in ("none", "auto"))
         thr = 0.0 if adaptive else float(check_number("threshold", self.threshold, lo=0,
                                                        lo_open=True))
         margin = float(check_number("margin", self.margin, lo=0, hi=1, lo_open=True))

@@ -81,6 +81,8 @@ def test_unknown_threshold_uses_each_senders_maximum():
     assert s.info["flagged"].tolist() == [a["Z"]]
     assert s.address[a["B"]] < 0.2 and s.address[a["P"]] < 0.6
     assert s.info["bunching"] is None
+    auto = Structuring(threshold="auto", margin=0.15).fit(view).score(view)
+    assert np.array_equal(auto.address, s.address)
 
 
 def test_bad_params():
