@@ -50,10 +50,13 @@ def _tx_first_input_address(view) -> np.ndarray:
     return first
 
 
-def service_payments(view, kinds):
+def service_payments(view, kinds, extra=None):
     """(tx_id, output_id, service address) of outputs paid into attributed ``kinds`` services
-    by a transaction whose first input is not such a service."""
+    (or into the addresses flagged in ``extra``) by a transaction whose first input is not such
+    an address."""
     svc = np.isin(view.addresses["service_kind"], np.asarray(kinds, dtype=np.int64))
+    if extra is not None:
+        svc = svc | extra
     outs = view.outputs
     src = _tx_first_input_address(view)
     to_svc = svc[outs["address_id"]]
@@ -62,6 +65,25 @@ def service_payments(view, kinds):
     from_svc[s >= 0] = svc[s[s >= 0]]
     m = np.flatnonzero(to_svc & ~from_svc & (s >= 0))
     return outs["tx_id"][m], m, outs["address_id"][m]
+
+
+def hub_sinks(view, min_senders=20, max_out_ratio=0.5) -> np.ndarray:
+    """Unattributed addresses that look like a service's deposit endpoint: paid by at least
+    ``min_senders`` distinct addresses and passing on at most ``max_out_ratio`` of the USD they
+    received (an OTC desk or mixer intake that settles elsewhere). Bool per address."""
+    n = view.n_addresses
+    tr = view.transfers()
+    if n == 0 or len(tr["src"]) == 0:
+        return np.zeros(n, dtype=bool)
+    keep = tr["src"] != tr["dst"]
+    src, dst, usd = tr["src"][keep], tr["dst"][keep], tr["usd"][keep]
+    pairs = np.unique(dst * np.int64(n) + src)
+    senders = np.bincount(pairs // n, minlength=n)
+    inflow = np.bincount(dst, weights=usd, minlength=n)
+    outflow = np.bincount(src, weights=usd, minlength=n)
+    attributed = np.asarray(view.addresses["service_kind"]) != ServiceKind.NONE
+    return (~attributed & (senders >= min_senders) & (inflow > 0)
+            & (outflow <= max_out_ratio * inflow))
 
 
 def bridge_memo_links(view):
@@ -195,7 +217,7 @@ def _pool_keys(view) -> np.ndarray:
 
 def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0.05,
                       max_delay=7 * 86_400, return_candidates=False, max_candidates=64,
-                      rate_tol=1e-3):
+                      rate_tol=1e-3, extra_deposit=None):
     """One-to-one deposit -> payout matching by value and time within a service.
 
     A deposit of USD value ``v`` at time ``t`` into an attributed service pool may match a
@@ -210,17 +232,22 @@ def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0
     Cristodaro, Kraner & Tessone (arXiv 2510.09433). Pools with fixed denominations stay
     ambiguous; it is meant as the last resort after identifier and fingerprint links.
 
+    ``extra_deposit`` (bool per address, e.g. :func:`hub_sinks`) adds payments into
+    unattributed endpoints; those may match a payout of any pool of ``kinds``.
+
     With ``return_candidates`` a third array gives the ambiguity of each match: the number of
     the deposit's candidates within ``rate_tol`` of the rate (1 = unambiguous), or twice its
     number of candidates when the chosen one is off the rate.
     """
     empty = (_EMPTY, _EMPTY.copy(), _EMPTY.copy()) if return_candidates else \
         (_EMPTY, _EMPTY.copy())
-    d_tx, d_out, d_addr = service_payments(view, kinds)
+    d_tx, d_out, d_addr = service_payments(view, kinds, extra_deposit)
     w_tx, w_to, w_pool = _payouts(view, kinds)
     if len(d_tx) == 0 or len(w_tx) == 0:
         return empty
     pool = _pool_keys(view)
+    wild = np.zeros(view.n_addresses, dtype=bool) if extra_deposit is None else \
+        extra_deposit & ~np.isin(view.addresses["service_kind"], np.asarray(kinds, np.int64))
     price = view.usd_per_base_unit()
     outs = view.outputs
     tx_asset = np.asarray(view.transactions["asset_id"], dtype=np.int64)
@@ -228,6 +255,7 @@ def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0
     d_usd = np.bincount(np.searchsorted(np.unique(d_tx), d_tx), weights=out_usd[d_out])
     d_tx_u, first = np.unique(d_tx, return_index=True)
     d_pool = pool[d_addr[first]]
+    d_wild = wild[d_addr[first]]
     # payout value: the tx's outputs to non-service addresses (one row per payout tx)
     w_tx_u, w_first = np.unique(w_tx, return_index=True)
     w_usd = np.zeros(len(w_tx_u))
@@ -239,20 +267,30 @@ def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0
     order = np.lexsort((ts[w_tx_u], w_p))
     w_tx_u, w_usd, w_p = w_tx_u[order], w_usd[order], w_p[order]
     w_t = ts[w_tx_u]
+    by_time = np.argsort(w_t, kind="stable")  # all pools, for endpoints of unknown pool
+    w_t_all = w_t[by_time]
     cd, cw = [], []
     for k in range(len(d_tx_u)):
-        lo = np.searchsorted(w_p, d_pool[k], "left")
-        hi = np.searchsorted(w_p, d_pool[k], "right")
         t0, v = ts[d_tx_u[k]], d_usd[k]
-        a = lo + np.searchsorted(w_t[lo:hi], t0, "right")
-        b = lo + np.searchsorted(w_t[lo:hi], t0 + max_delay, "right")
-        if a >= b or v <= 0:
+        if v <= 0:
             continue
-        wv = w_usd[a:b]
+        if d_wild[k]:
+            a = np.searchsorted(w_t_all, t0, "right")
+            b = np.searchsorted(w_t_all, t0 + max_delay, "right")
+            idx = by_time[a:b]
+        else:
+            lo = np.searchsorted(w_p, d_pool[k], "left")
+            hi = np.searchsorted(w_p, d_pool[k], "right")
+            a = lo + np.searchsorted(w_t[lo:hi], t0, "right")
+            b = lo + np.searchsorted(w_t[lo:hi], t0 + max_delay, "right")
+            idx = np.arange(a, b)
+        if len(idx) == 0:
+            continue
+        wv = w_usd[idx]
         sel = np.flatnonzero((wv >= v * (1 - phi)) & (wv <= v * (1 + 1e-9))
-                             & (w_tx_u[a:b] != d_tx_u[k]))[:max_candidates]
+                             & (w_tx_u[idx] != d_tx_u[k]))[:max_candidates]
         cd.append(np.full(len(sel), k, dtype=np.int64))
-        cw.append(a + sel)
+        cw.append(idx[sel])
     if not cd:
         return empty
     cd, cw = np.concatenate(cd), np.concatenate(cw)
@@ -260,8 +298,8 @@ def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0
         return empty
     ratio = w_usd[cw] / d_usd[cd]
     # the service's rate: the most common ratio per (pool, deposit asset, payout asset)
-    _, grp = np.unique(np.stack([d_pool[cd], tx_asset[d_tx_u[cd]], tx_asset[w_tx_u[cw]]],
-                                axis=1), axis=0, return_inverse=True)
+    _, grp = np.unique(np.stack([d_pool[cd], w_p[cw], tx_asset[d_tx_u[cd]],
+                                 tx_asset[w_tx_u[cw]]], axis=1), axis=0, return_inverse=True)
     grp = grp.ravel()
     rbin = np.round(ratio / (rate_tol / 2)).astype(np.int64)
     pairs, cnt = np.unique(np.stack([grp, rbin], axis=1), axis=0, return_counts=True)

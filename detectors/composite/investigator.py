@@ -92,7 +92,9 @@ def gather_links(view, link_detectors=DEFAULT_LINK_DETECTORS, builtin_links=True
     * ``all``: every candidate.
 
     With ``follow_otc`` the value/time matcher also pairs payments into OTC desks and escrow
-    marketplaces with their payouts (a desk buying BTC pays USDT on TRON back).
+    marketplaces with their payouts (a desk buying BTC pays USDT on TRON back), including
+    payments into unattributed intake endpoints (:func:`detectors.composite._links.hub_sinks`:
+    many senders, little passed on), matched to any attributed service's payouts.
     """
     from ..registry import load
 
@@ -128,7 +130,9 @@ def gather_links(view, link_detectors=DEFAULT_LINK_DETECTORS, builtin_links=True
         kinds = (ServiceKind.MIXER, ServiceKind.BRIDGE)
         if follow_otc:
             kinds += (ServiceKind.OTC, ServiceKind.MARKETPLACE)
-        a, b, n_cand = L.amount_time_links(view, kinds, return_candidates=True)
+        hubs = L.hub_sinks(view) if follow_otc else None
+        a, b, n_cand = L.amount_time_links(view, kinds, return_candidates=True,
+                                           extra_deposit=hubs)
         add(a, b, BUILTIN_LINK_SCORES["amount-time"] / np.maximum(n_cand, 1), "amount-time")
     a = np.concatenate(ins) if ins else np.zeros(0, np.int64)
     b = np.concatenate(outs) if outs else np.zeros(0, np.int64)

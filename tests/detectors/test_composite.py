@@ -226,3 +226,32 @@ def test_coinjoin_stops_the_trace_until_post_mix_consolidation():
     # plain tracing through the CoinJoin reaches the shop and the friend
     t = detectors.make("investigator", coinjoin="trace", **kw).fit(view).score(view)
     assert t.address[shop] > 0 and t.address[friend] > 0
+
+
+def test_unattributed_otc_intake_is_matched_to_the_desks_payouts():
+    """An OTC desk takes ETH at an unattributed intake address (20 clients) and pays USDT on
+    TRON from an attributed endpoint at its rate (1% spread). The thief is one client."""
+    led = ToyLedger()
+    victim, thief = led.address("ethereum"), led.address("ethereum")
+    clients = [led.address("ethereum") for _ in range(20)]
+    intake = led.address("ethereum")
+    payout = led.address("tron", service=ServiceKind.OTC, name="desk")
+    recv = [led.address("tron") for _ in range(21)]
+    led.issue(0, [(victim, 50 * GWEI)] + [(c, 10 * GWEI) for c in clients], asset="ETH")
+    led.issue(0, [(payout, 10**12)], asset="USDT-TRON")
+    seed, _ = led.transfer(5, victim, thief, 50 * GWEI)
+    led.seed(0, seed)
+    payers = [(thief, 7.0)] + [(c, 1.0 + 0.37 * k) for k, c in enumerate(clients)]
+    t = 100
+    for k, (who, eth) in enumerate(payers):
+        led.transfer(t, who, intake, int(eth * GWEI))
+        usdt = int(round(eth * 3000 * 0.99 * 10**6))
+        led.transfer(t + 600, payout, recv[k], usdt, asset="USDT-TRON")
+        t += 1000
+    view = led.build().observable()
+    assert L.hub_sinks(view)[intake] and L.hub_sinks(view).sum() == 1
+    s = detectors.make("investigator").fit(view).score(view)
+    assert s.address[recv[0]] > 0  # the thief's payout
+    assert s.address[recv[1:]].max() == 0  # other clients' payouts
+    off = detectors.make("investigator", follow_otc=False).fit(view).score(view)
+    assert off.address[recv[0]] == 0
