@@ -37,10 +37,11 @@ class Structuring(Detector):
 
     Parameters
     ----------
-    threshold : float, None or "auto", default 2.0
-        None (or "auto"): the threshold is unknown; each sender's own largest payment (in ``asset``
+    threshold : float, None or "auto", default "auto"
+        A number: the known limit (Zaif: 2.0 BTC). "auto" (or None): the limit is unknown; each sender's own largest payment (in ``asset``
         units, or USD) stands in for it, so a sender whose payments cluster just under its
-        maximum is flagged (use this when the limit is not public, e.g. on scaled scenarios).
+        maximum is flagged. The default, because generated scenarios scale their limits with
+        the theft (the Zaif preset's "2 BTC" is about 0.04 BTC at 20k transactions).
         Equal repeated payments (payroll) look the same in this mode.
     asset : str or None, default "BTC"
     margin : float, default 0.1
@@ -66,7 +67,7 @@ class Structuring(Detector):
     tags: ClassVar[dict] = {"needs_seeds": False, "needs_labels": False,
                             "outputs": ("address", "transaction")}
 
-    def __init__(self, threshold: float | None = 2.0, asset: str | None = "BTC",
+    def __init__(self, threshold: float | str | None = "auto", asset: str | None = "BTC",
                  margin: float = 0.1,
                  min_count: int = 5, min_share: float = 0.5, dest_kinds: tuple = (),
                  skip_services: bool = True):
