@@ -75,7 +75,8 @@ def mixer_events(view):
 
 
 def pool_denominations(dep):
-    """Per pool address, its denomination: the most frequent deposit amount (ties: smallest).
+    """Per pool address, its denomination: the most frequent deposit amount (ties: smallest),
+    or -1 when no amount occurs twice (no denomination can be told).
 
     Returns (pools, denominations) as sorted int arrays."""
     if len(dep["pool"]) == 0:
@@ -84,9 +85,9 @@ def pool_denominations(dep):
     pa = np.unique(np.stack([dep["pool"], dep["amount"]]), axis=1, return_counts=True)
     (p, a), c = pa
     order = np.lexsort((a, -c, p))
-    p, a = p[order], a[order]
+    p, a, c = p[order], a[order], c[order]
     first = np.r_[True, p[1:] != p[:-1]]
-    return p[first], a[first]
+    return p[first], np.where(c[first] >= 2, a[first], -1)
 
 
 def keep_denominations(dep, wd, max_fee=0.05):
