@@ -38,8 +38,8 @@ EXAMPLES = {
     "tornado": ({"ETH": 1}, 4e7, [{"block": "tornado", "denomination": 10.0,
                                    "notes_per_depositor": [5, 7],
                                    "notes_per_withdrawer": [2, 4]}]),
-    "coinjoin": ({"BTC": 1}, 1.5e6, [{"block": "coinjoin", "denomination": 0.01,
-                                      "peers": [3, 4], "slots": [3, 4]}]),
+    "coinjoin": ({"BTC": 1}, 4e5, [{"block": "coinjoin", "denomination": 0.01,
+                                      "peers": [2, 3], "slots": [3, 3]}]),
     "custodial_mixer": ({"BTC": 1}, 2e7, [{"block": "custodial_mixer", "outputs": 3}]),
     "dormancy": ({"ETH": 1}, 2e7, [{"block": "dormancy", "days": 100},
                                    {"block": "hops", "length": 1}]),
@@ -75,7 +75,7 @@ def incident_graph(ds) -> nx.MultiDiGraph:
     g = ds.to_networkx(addresses=addrs, hops=1)
     h = nx.MultiDiGraph()
     for u, v, d in g.edges(data=True):
-        if d["tx_id"] in txs:
+        if d["tx_id"] in txs and u != v:
             h.add_node(u, **g.nodes[u])
             h.add_node(v, **g.nodes[v])
             h.add_edge(u, v, **d)
@@ -100,9 +100,15 @@ def layered(g: nx.MultiDiGraph) -> dict:
     for n, d in sorted(depth.items(), key=lambda x: (x[1], str(x[0]))):
         layers.setdefault(d, []).append(n)
     pos = {}
-    for d, ns in layers.items():
+    for d in sorted(layers):  # order each layer by the mean height of its predecessors
+        ns = layers[d]
+        def key(n):
+            ys = [pos[u][1] for u in g.predecessors(n) if u in pos]
+            cash = role_name(g.nodes[n].get("role", 0)) == "CASHOUT"
+            return (np.mean(ys) if ys else 0.0, cash, str(n))
+        ns.sort(key=key)
         for i, n in enumerate(ns):
-            pos[n] = (d, (i - (len(ns) - 1) / 2) * 1.0)
+            pos[n] = (d, (len(ns) - 1) / 2 - i)
     return pos
 
 

@@ -64,7 +64,7 @@ def tornado(ctx: Ctx, positions: list[Pos], denomination=100.0, notes_per_deposi
         rate = ctx.services.fee_base[pool.asset] * 3
         per_note = den + rate * 21_000
         avail = p.est - ctx.fee_bound(p, 64, rate * 2)
-        n_notes = int(avail // per_note) - 1
+        n_notes = int(avail // per_note)
         if n_notes < 1:
             out.append(p)
             continue
