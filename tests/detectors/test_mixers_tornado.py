@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from detectors.mixers.tornado import TornadoHeuristics, mixer_events
+from detectors.mixers.tornado import TornadoHeuristics, mixer_events, pool_denominations
 from detectors.testing import check_detector
 from simulator.errors import ConfigError
 from simulator.schema import ServiceKind
@@ -18,7 +18,7 @@ def build():
     led = ToyLedger()
     P1 = led.address("ethereum", service=ServiceKind.MIXER, name="tornado-1eth")
     P10 = led.address("ethereum", service=ServiceKind.MIXER, name="tornado-10eth")
-    U = {k: led.address("ethereum") for k in ("U1", "U2", "U3", "U4", "U5", "U6")}
+    U = {k: led.address("ethereum") for k in ("U1", "U2", "U3", "U4", "U5", "U6", "U7")}
     R = {k: led.address("ethereum") for k in ("R2", "R3", "R4", "R5", "R6")}
     relayer = led.address("ethereum")
     led.issue(0, [(a, 100 * GWEI) for a in U.values()], asset="ETH")
@@ -39,6 +39,7 @@ def build():
     d["U3"] = dep(300, "U3", P1)
     d["U4a"] = dep(400, "U4", P1)
     d["U4b"] = dep(500, "U4", P10, eth=10)
+    d["U7"] = dep(550, "U7", P10, eth=10)      # a second 10-ETH note: the pool's denomination
     d["U6"] = dep(600, "U6", P1)
     for k in range(3):                       # U3 and R3 know each other
         led.transfer(700 + 100 * k, U["U3"], R["R3"], GWEI // 10, fee=0)
@@ -70,6 +71,8 @@ def test_events():
     view, d, w, U, R, pools = build()
     dep, wd = mixer_events(view)
     assert sorted(dep["tx"].tolist()) == sorted(d.values())
+    pools_, den = pool_denominations(dep)
+    assert dict(zip(pools_.tolist(), den.tolist())) == {pools[0]: GWEI, pools[1]: 10 * GWEI}
     assert sorted(wd["tx"].tolist()) == sorted(w.values())
     i = wd["tx"].tolist().index(w["R3"])
     assert wd["addr"][i] == R["R3"] and wd["relayed"][i]
@@ -87,6 +90,7 @@ def test_each_heuristic_links_what_it_should():
     assert L[(d["U5"], w["R5"])] == pytest.approx(0.5)           # FIFO, one pending
     assert all(k[1] != w["R6"] for k in L)                       # nothing to match
     assert all(k[0] != d["U6"] for k in L)                       # expired, never matched
+    assert all(k[0] != d["U7"] for k in L)                       # never withdrawn
     assert len(L) == 6
     n = s.info["n_links"]
     assert n["address"] == 1 and n["gas"] == 1 and n["linked"] == 1 and n["fifo"] == 1
@@ -104,6 +108,24 @@ def test_heuristic_selection_and_no_false_gas_link():
     assert links_of(s) == {(d["U2"], w["R2"]): pytest.approx(0.9)}
     s = TornadoHeuristics(heuristics=("linked",), linked_k=4).fit(view).score(view)
     assert links_of(s) == {}
+
+
+def test_odd_amounts_are_not_pool_deposits():
+    led = ToyLedger()
+    pool = led.address("ethereum", service=ServiceKind.MIXER, name="tornado-1eth")
+    u = led.address("ethereum")
+    led.issue(0, [(u, 100 * GWEI)], asset="ETH")
+    d1 = led.transfer(10, u, pool, GWEI)[0]
+    d2 = led.transfer(20, u, pool, GWEI)[0]
+    odd = led.transfer(30, u, pool, GWEI // 3)[0]          # not the denomination
+    w = led.transfer(40, pool, u, GWEI // 3)[0]            # nor is this withdrawal
+    view = led.build().observable()
+    s = TornadoHeuristics().fit(view).score(view)
+    assert s.info["n_dropped_deposits"] == 1 and s.info["n_dropped_withdrawals"] == 1
+    assert odd not in s.links["in_tx_id"] and w not in s.links["out_tx_id"]
+    s = TornadoHeuristics(denomination_only=False).fit(view).score(view)
+    assert {(d1, w), (d2, w), (odd, w)} <= set(zip(s.links["in_tx_id"].tolist(),
+                                                    s.links["out_tx_id"].tolist()))
 
 
 def test_bad_params():
