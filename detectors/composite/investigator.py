@@ -354,8 +354,9 @@ class Investigator(Detector):
                 new_tx[l_out[hot & ~followed]] = True
             followed |= hot
             if cj_tx.any():
-                cons, used = _consolidations(view, cj_out & (usd > EPS_USD), spent, spends,
-                                             stop_addr, int(self.consolidation_min))
+                t_cj = cj_out & (usd > EPS_USD)
+                cons, used = _consolidations(view, t_cj, spent, spends, stop_addr,
+                                             int(self.consolidation_min), cj_tx)
                 confirmed[used] = True
                 new_tx |= cons
             new_tx &= ~seed_tx
@@ -436,15 +437,17 @@ def _distinct_senders(view, first_in, among) -> np.ndarray:
     return np.bincount(key // max(n, 1), minlength=n)
 
 
-def _consolidations(view, tainted_cj_out, spent, spends, stop_addr, k_min):
+def _consolidations(view, tainted_cj_out, spent, spends, stop_addr, k_min, cj_tx):
     """Post-mix consolidation: transactions spending tainted CoinJoin outputs whose coins meet
     again, i.e. at least ``k_min`` distinct such outputs reach one non-service address in the
-    next transaction (fan-in to an aggregator, or a co-spend). Returns (bool per transaction:
+    next transaction (fan-in to an aggregator, or a co-spend). A CoinJoin spending them (a
+    remix) is no consolidation. Returns (bool per transaction:
     consolidating spends, output ids of the CoinJoin outputs they spend)."""
     ins, outs = view.inputs, view.outputs
     n_tx = view.n_transactions
     hit = spends.copy()
     hit[spends] = tainted_cj_out[spent[spends]]
+    hit &= ~cj_tx[ins["tx_id"]]
     if not hit.any():
         return np.zeros(n_tx, dtype=bool), np.zeros(0, np.int64)
     s_tx, s_out = ins["tx_id"][hit], spent[hit]  # (spending tx, CoinJoin output)
