@@ -2,8 +2,8 @@
 
 Each example is a tiny scenario (300 benign transactions) with one incident running one
 block; the picture is the incident's transactions taken from ``Dataset.to_networkx``:
-nodes are addresses coloured by their truth role, edges are transfers, laid out left to right
-by distance from the victim. Run: ``.venv/bin/python docs/img/draw_typologies.py``.
+nodes are addresses coloured by their truth role, edges are transfers (hidden mixer/bridge/swap/OTC
+links dashed), laid out left to right by distance from the victim. Run: ``.venv/bin/python docs/img/draw_typologies.py``.
 """
 
 from __future__ import annotations
@@ -79,6 +79,19 @@ def incident_graph(ds) -> nx.MultiDiGraph:
             h.add_node(u, **g.nodes[u])
             h.add_node(v, **g.nodes[v])
             h.add_edge(u, v, **d)
+    # hidden links (mixer, bridge, swap, OTC): deposit receiver -> payout payer, dashed
+    links = ds.tables["links"]
+    sel = np.asarray(links["incident_id"]) == 0
+    o_tx, o_addr = np.asarray(ds.outputs["tx_id"]), np.asarray(ds.outputs["address_id"])
+    i_tx, i_addr = np.asarray(ds.inputs["tx_id"]), np.asarray(ds.inputs["address_id"])
+    inc_addr = set(addrs.tolist())
+    for a, b in zip(np.asarray(links["in_tx_id"])[sel], np.asarray(links["out_tx_id"])[sel]):
+        recv = [int(x) for x in o_addr[o_tx == a] if int(x) not in inc_addr]
+        pay = [int(x) for x in i_addr[i_tx == b]]
+        for u in recv[:1]:
+            for v in pay[:1]:
+                if u != v and u in h and v in h:
+                    h.add_edge(u, v, hidden=True)
     return h
 
 
@@ -126,8 +139,14 @@ def draw(name: str, assets, amount, steps) -> Path:
     pos = layered(g)
     roles = {n: role_name(d.get("role", "BENIGN")) for n, d in g.nodes(data=True)}
     fig, ax = plt.subplots(figsize=(7.5, 4.2), dpi=90)
-    nx.draw_networkx_edges(g, pos, ax=ax, edge_color="#555555", width=0.8, arrowsize=8,
-                           connectionstyle="arc3,rad=0.08", node_size=160)
+    seen = [(u, v) for u, v, d in g.edges(data=True) if not d.get("hidden")]
+    hidden = [(u, v) for u, v, d in g.edges(data=True) if d.get("hidden")]
+    nx.draw_networkx_edges(g, pos, edgelist=seen, ax=ax, edge_color="#555555", width=0.8,
+                           arrowsize=8, connectionstyle="arc3,rad=0.08", node_size=160)
+    if hidden:
+        nx.draw_networkx_edges(g, pos, edgelist=hidden, ax=ax, edge_color="#1f77b4",
+                               style="dashed", width=0.8, arrowsize=8, node_size=160,
+                               connectionstyle="arc3,rad=0.2")
     nx.draw_networkx_nodes(g, pos, ax=ax, node_size=160, edgecolors="#333333",
                            linewidths=0.5,
                            node_color=[COLORS.get(roles[n], "#dddddd") for n in g.nodes])
@@ -142,8 +161,8 @@ def draw(name: str, assets, amount, steps) -> Path:
                           label=r.lower()) for r in used if r in COLORS]
     ax.legend(handles=handles, fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0),
               frameon=False)
-    ax.set_title(f"{name}: {g.number_of_edges()} transfers, {g.number_of_nodes()} addresses",
-                 fontsize=9)
+    ax.set_title(f"{name}: {len(seen)} transfers, {g.number_of_nodes()} addresses"
+                 + (f", {len(hidden)} hidden links (dashed)" if hidden else ""), fontsize=9)
     ax.axis("off")
     fig.tight_layout()
     path = OUT / f"{name}.png"
