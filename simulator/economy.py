@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import ConfigError
-from .ops import CHANGE_MAIN, FRESH, OP_COINJOIN, OP_ISSUE, OP_LINKED, OP_PAY, OP_SPLIT, OpStream
+from .ops import CHANGE_MAIN, EXACT, FRESH, OP_COINJOIN, OP_ISSUE, OP_LINKED, OP_PAY, OP_SPLIT, OpStream
 from .schema import EntityKind, LinkKind
 from .world import World
 
@@ -51,6 +51,11 @@ class EconomyConfig:
     change_reuse_rate: float = 0.15  # UTXO change back to the wallet's main address
     round_amount_rate: float = 0.35
     fixed_fee_rate: float = 0.2  # wallets whose software uses one fixed fee rate
+    wealth_sigma: float = 1.5  # per-user wealth multiplier exp(sigma * N(0,1)): whales
+    fresh_deposit_rate: float = 0.8  # UTXO deposits to a fresh per-deposit exchange address
+    forward_rate: float = 0.25  # payments the payee passes on within hours (pass-through)
+    sweep_hours: int = 2  # UTXO exchanges consolidate their deposit addresses this often
+    newest_first_rate: float = 0.5  # UTXO user wallets whose coin selection spends newest first
     privacy_user_rate: float = 0.04  # users who use mixers for privacy
     service_attribution: float = 0.9  # public label coverage of service hot/contract addresses
     deposit_attribution: float = 0.1  # coverage of exchange deposit addresses
@@ -73,6 +78,9 @@ class EconomyConfig:
                         ("change_reuse_rate", self.change_reuse_rate),
                         ("round_amount_rate", self.round_amount_rate),
                         ("fixed_fee_rate", self.fixed_fee_rate),
+                        ("fresh_deposit_rate", self.fresh_deposit_rate),
+                        ("forward_rate", self.forward_rate),
+                        ("newest_first_rate", self.newest_first_rate),
                         ("privacy_user_rate", self.privacy_user_rate),
                         ("service_attribution", self.service_attribution),
                         ("deposit_attribution", self.deposit_attribution)):
@@ -80,6 +88,11 @@ class EconomyConfig:
                 raise ConfigError(f"economy.{name} must be between 0 and 1, got {v}")
         if self.exchanges < 1:
             raise ConfigError("economy.exchanges must be at least 1")
+        if self.sweep_hours < 1:
+            raise ConfigError("economy.sweep_hours must be at least 1")
+        if not 0.0 <= self.wealth_sigma <= 4.0:
+            raise ConfigError(f"economy.wealth_sigma must be between 0 and 4, got "
+                              f"{self.wealth_sigma}")
         known = {"bitcoin", "ethereum", "tron", "avalanche"}
         for name, share in self.chain_share:
             if name not in known:
@@ -217,6 +230,20 @@ class _Ctx:
         self.t_end = world.t0 + cfg.days * DAY
         self.fee_base = {world.asset_id(k): v for k, v in FEE_BASE.items()}
         self.wallet_fixed_fee: np.ndarray | None = None
+        self._wealth = np.ones(0)
+
+    def set_wealth(self, wallets: np.ndarray, mult: np.ndarray) -> None:
+        size = max(len(self._wealth), int(wallets.max(initial=-1)) + 1)
+        w = np.ones(size)
+        w[: len(self._wealth)] = self._wealth
+        w[wallets] = mult
+        self._wealth = w
+
+    def wealth(self, wallets) -> np.ndarray:
+        """Wealth multiplier of each wallet's owner (1 for wallets without one)."""
+        wallets = np.asarray(wallets, np.int64)
+        inside = wallets < len(self._wealth)
+        return np.where(inside, self._wealth[np.where(inside, wallets, 0)], 1.0)
 
     # time with daily and weekly cycles (UTC): quiet nights, calmer weekends
     _HOURLY = np.array([0.45, 0.4, 0.35, 0.35, 0.4, 0.5, 0.65, 0.8, 0.95, 1.05, 1.1, 1.15,
@@ -304,12 +331,16 @@ def build_economy(world: World, stream: OpStream, cfg: EconomyConfig,
     home = rng.choice(np.array(list(chains)), n_users, p=np.array(list(chains.values())))
     users: dict[int, np.ndarray] = {}
     user_of_wallet: dict[int, np.ndarray] = {}
+    # wealth is a property of the person: heavy-tailed, the same on every chain
+    ent_wealth = np.exp(cfg.wealth_sigma * rng.standard_normal(n_users))
     for ch in chains:
         ents = user_ent[home == ch]
         if len(ents) < 8:
             ents = np.concatenate([ents, _sample(rng, user_ent, 8)])
-        users[ch] = W.add_wallets(ents, ch, attribution=0.0)
+        lifo = rng.random(len(ents)) < cfg.newest_first_rate if W.is_utxo(ch) else False
+        users[ch] = W.add_wallets(ents, ch, attribution=0.0, lifo=lifo)
         user_of_wallet[ch] = ents
+        c.set_wealth(users[ch], ent_wealth[ents - user_ent[0]])
 
     # -- services
     big = 10.0 ** 9  # USD scale of service reserves
@@ -387,7 +418,8 @@ def build_economy(world: World, stream: OpStream, cfg: EconomyConfig,
                 continue
             share = 1.0 if a.native else 0.6
             sel = main[rng.random(len(main)) < share]
-            genesis(sel, a_id, c.usd(len(sel), 3000.0, 1.3))
+            wsel = ws[np.isin(main, sel)]
+            genesis(sel, a_id, c.usd(len(sel), 3000.0, 1.3) * c.wealth(wsel))
     for ex in exchanges:
         for ch in chains:
             for a_id, a in enumerate(W.assets):
@@ -494,11 +526,33 @@ def _payments(c: _Ctx, users, chains, n):
         t = c.times(k)
         fresh = (c.rng.random(k) < c.cfg.fresh_address_rate) & c.w.is_utxo(ch)
         dst = np.where(fresh, FRESH, c.w.main_address(payee))
-        usd = c.usd(k, 60.0, 1.4)
+        usd = c.usd(k, 60.0, 1.4) * c.wealth(payer)
+        fwd = c.rng.random(k) < c.cfg.forward_rate
+        nxt = ws[c.rng.integers(0, len(ws), k)]
         for a in assets:
             m = a_pick == a
             if m.any():
                 _pay_one(c, ch, a, t[m], payer[m], dst[m], payee[m], c.units(a, usd[m]))
+            # pass-through look-alike: the payee passes most of its balance on within hours,
+            # keeping the rest at a fresh address (UTXO) or where it is (account)
+            f = m & fwd
+            kf = int(f.sum())
+            if kf == 0:
+                continue
+            # delays log-uniform from 2 minutes to 12 hours: bots, traders, impatient users
+            tf = t[f] + np.exp(c.rng.uniform(np.log(120), np.log(12 * HOUR), kf)).astype(np.int64)
+            keep = c.rng.integers(500, 4000, kf)
+            if c.w.is_utxo(ch):
+                c.s.add(t=tf, chain=ch, asset=a, code=OP_SPLIT, src=payee[f], out_count=2,
+                        out_addr=np.column_stack([np.full(kf, FRESH), np.full(kf, FRESH)]).ravel(),
+                        out_wallet=np.column_stack([nxt[f], payee[f]]).ravel(),
+                        out_value=np.column_stack([10_000 - keep, keep]).ravel(),
+                        fee_rate=c.fee_rate(a, payee[f]), aux=c.aux(kf))
+            else:
+                c.s.add(t=tf, chain=ch, asset=a, code=OP_PAY, src=c.w.main_address(payee[f]),
+                        out_count=1, out_addr=c.w.main_address(nxt[f]),
+                        out_value=c.units(a, usd[f] * (10_000 - keep) / 10_000),
+                        fee_rate=c.fee_rate(a, payee[f]), aux=c.aux(kf))
 
 
 def _asset_weights(c: _Ctx, assets: list[int]) -> np.ndarray:
@@ -524,13 +578,19 @@ def _exchange_flows(c: _Ctx, users, chains, exchanges, n_dep, n_wd):
         t = c.times(k)
         assets = _assets_of(c, ch)
         a_pick = rng.choice(np.array(assets), k, p=_asset_weights(c, assets))
-        usd = c.usd(k, 400.0, 1.3)
+        usd = c.usd(k, 400.0, 1.3) * c.wealth(ws[who])
         for a in assets:
             m = a_pick == a
             if not m.any():
                 continue
-            idx = _pay_one(c, ch, a, t[m], ws[who[m]], dep_addr[who[m]], -1,
-                           c.units(a, usd[m]))
+            dst = dep_addr[who[m]]
+            dwal = np.full(len(dst), -1, np.int64)
+            if W.is_utxo(ch):
+                # many UTXO exchanges hand out a fresh deposit address per deposit
+                fr = rng.random(len(dst)) < c.cfg.fresh_deposit_rate
+                dst = np.where(fr, FRESH, dst)
+                dwal = np.array([exchanges[e].deposit_wallet[ch] for e in ex_of[who[m]]])
+            _pay_one(c, ch, a, t[m], ws[who[m]], dst, dwal, c.units(a, usd[m]))
             if not W.is_utxo(ch):
                 # account chains: each deposit address is swept on its own (fan-in over time)
                 d = dep_addr[who[m]]
@@ -539,13 +599,13 @@ def _exchange_flows(c: _Ctx, users, chains, exchanges, n_dep, n_wd):
                 ts = t[m] + rng.integers(10 * 60, 12 * HOUR, m.sum())
                 c.s.add(t=ts, chain=ch, asset=a, code=OP_SPLIT, src=d, out_count=1,
                         out_addr=hot, out_value=1, fee_rate=c.fee_base[a], aux=c.aux(len(d)))
-            del idx
         if W.is_utxo(ch):
-            # UTXO chains: one consolidation per exchange every 6 hours (many inputs)
+            # UTXO chains: one consolidation per exchange every few hours (many inputs)
             a = W.native_asset(ch)
-            ts = np.arange(c.t_start + 6 * HOUR, c.t_end, 6 * HOUR)
+            step = c.cfg.sweep_hours * HOUR
+            ts = np.arange(c.t_start + step, c.t_end, step)
             for ex in exchanges:
-                c.s.add(t=ts + rng.integers(0, 1800, len(ts)), chain=ch, asset=a,
+                c.s.add(t=ts + rng.integers(0, min(1800, step // 2), len(ts)), chain=ch, asset=a,
                         code=OP_SPLIT, src=ex.deposit_wallet[ch], out_count=1,
                         out_addr=ex.hot[ch].address, out_value=1, fee_rate=c.fee_base[a] // 2 + 1,
                         aux=c.aux(len(ts)))
@@ -563,7 +623,7 @@ def _exchange_flows(c: _Ctx, users, chains, exchanges, n_dep, n_wd):
             rec = c.pick(ws, int(cnt.sum()))
             fresh = rng.random(len(rec)) < c.cfg.fresh_address_rate
             dst = np.where(fresh, FRESH, W.main_address(rec))
-            amt = c.units(a, c.usd(len(rec), 500.0, 1.3))
+            amt = c.units(a, c.usd(len(rec), 500.0, 1.3) * c.wealth(rec))
             ex_i = rng.integers(0, len(exchanges), n_batches)
             src = np.array([exchanges[e].hot[ch].wallet for e in ex_i])
             c.s.add(t=c.times(n_batches), chain=ch, asset=a, code=OP_PAY, src=src,
@@ -574,7 +634,7 @@ def _exchange_flows(c: _Ctx, users, chains, exchanges, n_dep, n_wd):
             a_pick = rng.choice(np.array(assets), k, p=_asset_weights(c, assets))
             ex_i = rng.integers(0, len(exchanges), k)
             src = np.array([exchanges[e].hot[ch].address for e in ex_i])
-            usd = c.usd(k, 500.0, 1.3)
+            usd = c.usd(k, 500.0, 1.3) * c.wealth(rec)
             t = c.times(k)
             for a in assets:
                 m = a_pick == a
@@ -796,7 +856,9 @@ def _mixers(c: _Ctx, users, user_of_wallet, pool: MixerPool, cust, cj_denoms, n_
             if k == 0:
                 continue
             ep = pool.pools[int(dv)]
-            ref = _pay_one(c, eth, pool.asset, t[m], who[m], ep.address, -1, np.full(k, dv))
+            # a pool takes the exact note or nothing (EXACT: skipped when the user is short)
+            ref = _pay_one(c, eth, pool.asset, t[m], who[m], ep.address, -1, np.full(k, dv),
+                           hard=EXACT)
             # 5% withdraw back to the depositing address (the address-match fingerprint)
             reuse = rng.random(k) < 0.05
             fresh_w = W.add_wallets(ents[m], eth)

@@ -2,8 +2,9 @@
 
 Ids are held as int32 here (the kernel's arrays dominate generation memory); tables widen them
 to the schema's int64. This is the one truly sequential step of generation: whether a wallet can pay depends on
-everything before it. The kernel keeps, per UTXO wallet, a first-in-first-out linked list of
-its unspent outputs (coin selection pops from the head), and per account address a balance per
+everything before it. The kernel keeps, per UTXO wallet, a linked list of its unspent outputs
+(coin selection pops from the head; outputs join at the back, or at the front for wallets
+that spend their newest coins first), and per account address a balance per
 asset. It emits transactions, input legs, output legs, the hidden links of LINKED ops and the
 taint incident of each output. By construction:
 
@@ -63,6 +64,21 @@ def _peek_select(w_head, o_next, o_amount, w, target, rate, n_out):
 
 
 @njit(cache=True)
+def _push(w_head, w_tail, o_next, wallet_lifo, w, o):
+    """Add output ``o`` to wallet ``w``'s coins: at the back (first-in-first-out coin
+    selection) or, for wallets that spend their newest coins first, at the front."""
+    if w_head[w] < 0:
+        w_head[w] = o
+        w_tail[w] = o
+    elif wallet_lifo[w]:
+        o_next[o] = w_head[w]
+        w_head[w] = o
+    else:
+        o_next[w_tail[w]] = o
+        w_tail[w] = o
+
+
+@njit(cache=True)
 def _count_coins(w_head, o_next, w):
     k = 0
     o = w_head[w]
@@ -83,7 +99,7 @@ def execute(
     # static tables
     chain_model, asset_local, asset_native, asset_dust, n_local,
     # addresses and wallets (capacity-sized, first n_addr filled)
-    addr_wallet, addr_chain, n_addr0, wallet_incident, wallet_main, n_wallets,
+    addr_wallet, addr_chain, n_addr0, wallet_incident, wallet_main, wallet_lifo, n_wallets,
     # capacities
     cap_tx, cap_in, cap_out, cap_link,
 ):
@@ -142,7 +158,8 @@ def execute(
         la = asset_local[asset]
         dust = asset_dust[asset]
         rate = op_fee_rate[i]
-        hard = op_hard[i]
+        hard = op_hard[i] == 1
+        shrink = op_hard[i] == 0  # EXACT ops (2) are skipped instead of shrunk
         s0 = op_out_start[i]
         m = op_out_count[i]
         if m > 4000 or op_part_count[i] > 4000:
@@ -192,7 +209,7 @@ def execute(
                     total_in = s
                 else:
                     ok = False
-                    if not hard:
+                    if shrink:
                         kall = _count_coins(w_head, o_next, src_w)
                         fee = _utxo_fee(rate, kall, m)
                         avail = w_bal[src_w] - fee
@@ -214,7 +231,7 @@ def execute(
                     total_in = want + fee
                 else:
                     ok = False
-                    if not hard:
+                    if shrink:
                         avail = have - fee
                         if avail >= dust * m and want > 0:
                             acc = 0
@@ -374,11 +391,7 @@ def execute(
                     o_inc[o] = wallet_incident[w]
                     no += 1
                     wa = addr_wallet[a]
-                    if w_tail[wa] >= 0:
-                        o_next[w_tail[wa]] = o
-                    else:
-                        w_head[wa] = o
-                    w_tail[wa] = o
+                    _push(w_head, w_tail, o_next, wallet_lifo, wa, o)
                     w_bal[wa] += v
                     nchg += 1
             tx_fee[t] = fee_total
@@ -450,11 +463,7 @@ def execute(
             no += 1
             if utxo:
                 wa = addr_wallet[a]
-                if w_tail[wa] >= 0:
-                    o_next[w_tail[wa]] = o
-                else:
-                    w_head[wa] = o
-                w_tail[wa] = o
+                _push(w_head, w_tail, o_next, wallet_lifo, wa, o)
                 w_bal[wa] += v
             else:
                 bal[a, la] += v

@@ -74,6 +74,8 @@ def build(world: World, stream: OpStream, *, rng: np.random.Generator, meta: dic
 
     wallet_incident = world.wallets.column("incident").astype(np.int32)
     wallet_main = world.wallets.column("main")
+    wallet_lifo = np.zeros(max(world.wallets.n, 1), np.bool_)
+    wallet_lifo[:world.wallets.n] = world.wallets.column("lifo")
     res = execute(
         ops["code"], ops["chain"], ops["asset"], ops["src"], ops["amount"], ops["fee_rate"],
         ops["change"], ops["hard"], ops["incident"], ops["link"], ops["link_kind"],
@@ -82,7 +84,7 @@ def build(world: World, stream: OpStream, *, rng: np.random.Generator, meta: dic
         outs["addr"], outs["wallet"], outs["value"], outs["incident"],
         parts["wallet"], parts["addr"],
         chain_model, asset_local, asset_native, asset_dust, n_local,
-        addr_wallet, addr_chain, n_addr0, wallet_incident, wallet_main,
+        addr_wallet, addr_chain, n_addr0, wallet_incident, wallet_main, wallet_lifo,
         max(world.wallets.n, 1),
         max(n_ops, 1), cap_in, cap_out, cap_link,
     )

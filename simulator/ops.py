@@ -18,8 +18,8 @@ conserved per asset. An op is one of:
 
 ``src`` is a wallet id on UTXO chains (a wallet pools the coins of several addresses, which is
 what the multi-input heuristic discovers) and an address id on account chains. Soft ops
-(benign) shrink or are skipped when funds are short; hard ops (laundering) must succeed or the
-scenario is reported as unsatisfiable.
+(benign) shrink or are skipped when funds are short; exact ops are skipped rather than shrunk;
+hard ops (laundering) must succeed or the scenario is reported as unsatisfiable.
 """
 
 from __future__ import annotations
@@ -36,6 +36,11 @@ OP_COINJOIN = 4
 FRESH = -1
 #: change placeholder: return change to the paying wallet's main address (address reuse).
 CHANGE_MAIN = -2
+
+#: values of an op's ``hard`` field: what happens when the payer is short of funds
+SOFT = 0  # pay what it can (benign payments)
+HARD = 1  # must succeed, or the scenario is unsatisfiable (laundering)
+EXACT = 2  # the exact amount or nothing (a fixed-denomination mixer note)
 
 # Compact dtypes: ids fit in int32 (up to 2**31 addresses, wallets and ops); times, amounts
 # and memos stay int64.
@@ -68,7 +73,7 @@ _OP_FIELDS = {
     "amount": np.int64,
     "fee_rate": np.int32,
     "change": np.int32,
-    "hard": np.bool_,
+    "hard": np.int8,
     "incident": np.int32,
     "stage": np.int8,
     "typology": np.int8,

@@ -56,14 +56,15 @@ DEFAULT_ASSETS = (
 class _Columns:
     """Growable struct of arrays."""
 
-    def __init__(self, dtypes: dict[str, type]):
+    def __init__(self, dtypes: dict[str, type], defaults: dict | None = None):
         self._dtypes = dtypes
+        self._defaults = defaults or {}
         self._chunks: dict[str, list[np.ndarray]] = {k: [] for k in dtypes}
         self.n = 0
 
     def add(self, n: int, **cols) -> np.ndarray:
         for k, dt in self._dtypes.items():
-            v = cols.get(k)
+            v = cols.get(k, self._defaults.get(k))
             if v is None:
                 raise ValueError(f"column '{k}' is required")
             arr = np.asarray(v)
@@ -102,7 +103,8 @@ class World:
     wallets: _Columns = field(
         default_factory=lambda: _Columns(
             {"entity": np.int64, "chain": np.int16, "incident": np.int32, "role": np.int8,
-             "attribution": np.float64, "main": np.int64}
+             "attribution": np.float64, "main": np.int64, "lifo": np.bool_},
+            defaults={"lifo": False},
         )
     )
     addresses: _Columns = field(
@@ -150,16 +152,17 @@ class World:
         return self.entities.add(n, kind=int(kind), name=name if name is not None else "")
 
     def add_wallets(self, entity, chain: int, n: int | None = None, *, incident=-1,
-                    role=Role.BENIGN, attribution=0.0, n_addresses=1) -> np.ndarray:
+                    role=Role.BENIGN, attribution=0.0, n_addresses=1, lifo=False) -> np.ndarray:
         """Create wallets (one per entity given, or ``n`` for a scalar entity), each with
-        ``n_addresses`` addresses; the first becomes the wallet's main address."""
+        ``n_addresses`` addresses; the first becomes the wallet's main address. ``lifo``
+        wallets (UTXO chains) spend their newest coins first, others their oldest."""
         entity = np.atleast_1d(np.asarray(entity, dtype=np.int64))
         if n is None:
             n = len(entity)
         elif len(entity) == 1:
             entity = np.full(n, entity[0])
         w = self.wallets.add(n, entity=entity, chain=chain, incident=incident, role=int(role),
-                             attribution=attribution, main=-1)
+                             attribution=attribution, main=-1, lifo=lifo)
         a = self.addresses.add(n * n_addresses, wallet=np.repeat(w, n_addresses), chain=chain)
         main = self.wallets.column("main")
         main[w] = a[::n_addresses]

@@ -74,3 +74,16 @@ def test_powerlaw_alpha_recovers_a_known_exponent():
     rng = np.random.default_rng(0)
     x = np.floor(5 * (1 - rng.random(200_000)) ** (-1 / 1.5)).astype(int)  # alpha = 2.5
     assert abs(powerlaw_alpha(x, 5) - 2.5) < 0.1
+
+
+def test_mixer_pools_only_take_exact_notes(ds):
+    """A fixed-denomination pool never receives a shrunk (non-denomination) deposit."""
+    v = ds.observable()
+    pools = np.flatnonzero(v.addresses["service_kind"] == ServiceKind.MIXER)
+    eth = v.chains["chain_id"][v.chains["name"] == "ethereum"][0]
+    pools = pools[v.addresses["chain_id"][pools] == eth]
+    o = v.outputs
+    into = np.isin(o["address_id"], pools)
+    assert into.sum() > 10
+    notes = {10**8, 10**9, 10**10, 10**11}  # 0.1, 1, 10, 100 ETH in gwei
+    assert set(np.unique(o["amount"][into]).tolist()) <= notes
