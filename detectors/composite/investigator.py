@@ -219,6 +219,9 @@ class Investigator(Detector):
     coinjoin_discount : float, default 0.1
         Weight of the taint of CoinJoin outputs never consolidated (the policy's share of an
         anonymity set).
+    purity_weight : float, default 1.0
+        Address scores are the traced USD times ``purity ** purity_weight``, where purity is
+        the traced share of all the USD the address received (0 disables).
 
     Scores
     ------
@@ -250,7 +253,7 @@ class Investigator(Detector):
                  cashout_bonus=1.0, deposit_max_senders=1, swap_window=3600,
                  amount_links=True, cluster_heuristics=("multi-input", "deposit"),
                  link_assignment="one-to-one", follow_otc=True, coinjoin="consolidation",
-                 consolidation_min=10, coinjoin_discount=0.1):
+                 consolidation_min=10, coinjoin_discount=0.1, purity_weight=1.0):
         self.policy = policy
         self.max_rounds = max_rounds
         self.max_hops = max_hops
@@ -270,6 +273,7 @@ class Investigator(Detector):
         self.coinjoin = coinjoin
         self.consolidation_min = consolidation_min
         self.coinjoin_discount = coinjoin_discount
+        self.purity_weight = purity_weight
 
     def _validate(self):
         if self.policy not in POLICIES:
@@ -374,6 +378,13 @@ class Investigator(Detector):
 
         addr_usd = np.bincount(outs["address_id"], weights=usd, minlength=n_addr)
         tx_usd = np.bincount(outs["tx_id"], weights=usd, minlength=n_tx)
+        if float(self.purity_weight) > 0:
+            # traced value times the tainted share of all the address received: a launderer's
+            # address holds mostly stolen value, a pooled wallet (an unattributed hot wallet)
+            # or a bystander paid a little of it holds mostly clean value
+            inflow = np.bincount(outs["address_id"], weights=out_usd_total, minlength=n_addr)
+            purity = np.divide(addr_usd, inflow, out=np.zeros(n_addr), where=inflow > 0)
+            addr_usd = addr_usd * np.clip(purity, 0.0, 1.0) ** float(self.purity_weight)
         score = np.where(stop_addr, 0.0, addr_usd)
 
         # cash-out points: who paid tainted value into a cash-out service

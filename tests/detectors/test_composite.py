@@ -255,3 +255,23 @@ def test_unattributed_otc_intake_is_matched_to_the_desks_payouts():
     assert s.address[recv[1:]].max() == 0  # other clients' payouts
     off = detectors.make("investigator", follow_otc=False).fit(view).score(view)
     assert off.address[recv[0]] == 0
+
+
+def test_purity_ranks_a_pure_launderer_above_a_pooled_wallet():
+    """The thief sends 10 ETH to a launderer L and 30 ETH to a busy pooled wallet P that also
+    holds 970 ETH of clean deposits: P received more stolen value, L is the suspect."""
+    led = ToyLedger()
+    victim, thief, lau, pool = (led.address("ethereum") for _ in range(4))
+    users = [led.address("ethereum") for _ in range(10)]
+    led.issue(0, [(victim, 40 * GWEI)] + [(u, 100 * GWEI) for u in users], asset="ETH")
+    seed, _ = led.transfer(1, victim, thief, 40 * GWEI)
+    led.seed(0, seed)
+    for k, u in enumerate(users):
+        led.transfer(2 + k, u, pool, 97 * GWEI)
+    led.transfer(20, thief, lau, 10 * GWEI)
+    led.transfer(21, thief, pool, 30 * GWEI)
+    view = led.build().observable()
+    s = detectors.make("investigator").fit(view).score(view)
+    assert s.address[lau] > s.address[pool] > 0
+    raw = detectors.make("investigator", purity_weight=0.0).fit(view).score(view)
+    assert raw.address[pool] > raw.address[lau]
