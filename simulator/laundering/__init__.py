@@ -324,8 +324,15 @@ def add_incidents(world, stream, services, incidents: list[dict], difficulty: di
     for k, inc in enumerate(incidents):
         r = resolve(inc, diff, k, len(services.exchanges))
         krng = np.random.default_rng(int(seeds_rng[k]))
-        meta, idx = _run_incident(world, buf, alloc, services, r, diff, krng, k, scale,
-                                  memo_used)
+        try:
+            meta, idx = _run_incident(world, buf, alloc, services, r, diff, krng, k, scale,
+                                      memo_used)
+        except KeyError as e:  # a service endpoint on a chain the economy does not have
+            chain = e.args[0] if e.args and isinstance(e.args[0], int) else None
+            name = world.chains[chain].name if chain is not None and 0 <= chain < len(
+                world.chains) else str(e)
+            raise ConfigError(f"incident[{k}] uses chain '{name}', which economy.chain_share "
+                              "leaves out") from None
         metas.append(meta)
         seeds[k] = idx
     buf.flush()

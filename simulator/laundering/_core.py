@@ -449,7 +449,7 @@ class Ctx:
         which = list(range(len(exs))) if exchanges is None else list(exchanges)
         pick = np.array([which[i % len(which)] for i in self.rng.permutation(n)], np.int64)
         out = np.empty(n, np.int64)
-        for e in set(pick.tolist()):
+        for e in sorted(set(pick.tolist())):
             sel = np.flatnonzero(pick == e)
             out[sel] = self.alloc.addresses_of(
                 np.full(len(sel), exs[e].deposit_wallet[chain]), chain)

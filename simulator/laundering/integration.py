@@ -146,7 +146,7 @@ def otc(ctx: Ctx, positions: list[Pos], desk=0, payout=False) -> list[Pos]:
                                   stage=Stage.INTEGRATION)
         if not payout:
             continue
-        w, a = ctx.wallets(trx, n, Role.CASHOUT)
+        w, a = ctx.wallets(trx, n, Role.SWAPPER)
         rate = (W.assets[a_in].usd_price / W.assets[usdt_t].usd_price
                 * 10.0 ** (W.assets[usdt_t].decimals - W.assets[a_in].decimals)
                 * (1 - d.spread))

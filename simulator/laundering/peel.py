@@ -45,7 +45,7 @@ def peel(ctx: Ctx, positions: list[Pos], length=(20, 146), peel=(0.005, 0.03),
             dst, _ = ctx.deposit_addresses(p.chain, L, ex)
             stage = Stage.INTEGRATION
         else:
-            dw, dst = ctx.wallets(p.chain, L, Role.CASHOUT)
+            dw, dst = ctx.wallets(p.chain, L, Role.INTERMEDIARY)
             stage = Stage.LAYERING
         gaps = np.atleast_1d(ctx.hours(delay_hours, L))
         fracs = np.atleast_1d(ctx.uniform(peel, L))

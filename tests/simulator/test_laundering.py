@@ -481,3 +481,24 @@ def test_property_conservation_and_order(seed, n, hops, share, asset, mix):
     # every tainted output is either the attacker's, a link deposit or an integration output
     taint = np.asarray(ds.tables["taint"]["output_id"])
     assert len(taint) > n
+
+
+def test_after_days_and_spread_days():
+    ds = run([{"block": "split", "n": 8},
+              {"block": "hops", "length": 1, "after_days": 30, "spread_days": 60}])
+    lv = L(ds)
+    (sp,) = lv.txs(Typology.SPLIT)
+    hops = lv.txs(Typology.HOP_CHAIN)
+    t_drain = lv.ts[np.asarray(ds.tables["seeds"]["tx_id"])].min()
+    lo = 86400 + 29 * 86400 * 30 / 365  # 30 real days, compressed for a 30-day scenario
+    assert (lv.ts[hops] - t_drain >= lo).all()
+    assert lv.ts[hops].max() - lv.ts[hops].min() > 86400  # spread over days
+
+
+def test_missing_chain_is_a_config_error():
+    doc = {"id": "x-v1", "economy": {"transactions": 2000,
+                                     "chain_share": {"bitcoin": 0.5, "ethereum": 0.5}},
+           "incident": [{"assets": {"USDT-TRON": 1.0}, "steps": [{"block": "hops"}]}]}
+    from simulator.errors import ConfigError
+    with pytest.raises(ConfigError, match="tron"):
+        generate(scenario_from_dict(doc), seed=1)
