@@ -32,115 +32,78 @@ NO_LIMIT = np.iinfo(np.int64).max // 4
 
 
 @njit(cache=True)
-def _grow_f(a, need):
-    n = max(need, 2 * a.shape[0], 16)
-    b = np.empty(n, dtype=a.dtype)
-    b[: a.shape[0]] = a
-    return b
+def _sort_idx(buf, vals_src, rows, base, k, desc):
+    """Stable insertion sort of positions 0..k-1 by ``vals_src[rows[base + j]]`` into buf."""
+    for j in range(k):
+        v = vals_src[rows[base + j]]
+        i = j
+        while i > 0:
+            w = vals_src[rows[base + buf[i - 1]]]
+            if (w < v) if desc else (w > v):
+                buf[i] = buf[i - 1]
+                i -= 1
+            else:
+                break
+        buf[i] = j
+
+
+# st (int64 state shared with the Python driver):
+ST_POOL, ST_NODE, ST_FREE, ST_NEED_POOL, ST_NEED_NODE, ST_NEED_LINE = 0, 1, 2, 3, 4, 5
 
 
 @njit(cache=True)
-def _grow_i(a, need):
-    n = max(need, 2 * a.shape[0], 16)
-    b = np.empty(n, dtype=a.dtype)
-    b[: a.shape[0]] = a
-    return b
+def _ordered_run(t_start, st, tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair,
+                 out_start, out_rows, out_amt, out_pair, out_stop, in_code, out_code, fee_last,
+                 max_hops, out_taint, out_depth, out_ptr, out_cnt, pool_amt, pool_lab,
+                 pair_bal, pair_taint, pair_depth, pair_len, head, tail, node_amt, node_lab,
+                 node_next, node_prev, line_amt, line_lab, tmp_amt, tmp_lab, ord_buf):
+    """Process transactions from ``t_start`` until done or until a buffer is too small.
 
-
-@njit(cache=True)
-def _order(vals, code_rev, code_desc, code_asc, code):
-    """Positions 0..k-1 in natural order, reversed, by value descending or ascending."""
-    k = vals.shape[0]
-    if code == code_rev:
-        return np.arange(k - 1, -1, -1)
-    if code == code_desc:
-        return np.argsort(-vals, kind="mergesort")
-    if code == code_asc:
-        return np.argsort(vals, kind="mergesort")
-    return np.arange(k)
-
-
-@njit(cache=True)
-def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair,
-                  out_start, out_rows, out_amt, out_pair, out_stop, n_pairs,
-                  in_code, out_code, fee_last, max_hops):
-    """Ordered (FIFO-family) taint propagation.
-
-    Parameters
-    ----------
-    tx_utxo, tx_seed : bool[n_tx]
-    in_start, out_start : int64[n_tx + 1], CSR offsets into ``in_rows`` / ``out_rows``
-    in_rows, out_rows : int64, leg rows grouped by transaction, in leg-index order
-    in_amt, out_amt : float64 per leg row; in_spent: spent output id per input row (-1: none)
-    in_pair, out_pair : (address, asset) pair id per leg row on account chains, -1 on UTXO
-    out_stop : bool per output row: taint is recorded there but not propagated
-    in_code, out_code : policy orders; fee_last : fee is the last segment (else pro rata)
-    max_hops : taint propagates through at most this many transactions after the seed
-
-    Returns
-    -------
-    out_taint : float64 per output row (tainted base units)
-    out_depth : int64 per output row (hops from the seed, -1 when clean)
+    No array is reallocated here (reallocation inside the loop defeats numba's reference-count
+    pruning and costs an atomic operation per access): before touching a transaction the
+    kernel checks that its worst case fits and otherwise returns the transaction index with
+    the sizes it needs in ``st``; the driver grows the buffers and resumes.
     """
     n_tx = tx_utxo.shape[0]
-    n_out = out_amt.shape[0]
-    out_taint = np.zeros(n_out)
-    out_depth = np.full(n_out, -1, dtype=np.int64)
-    # Without a hop limit labels are binary (taint / clean) so that adjacent runs merge; the
-    # depth is then tracked per coin / per balance (smallest depth of the taint spent).
     binary = max_hops >= NO_LIMIT
-    # UTXO run storage
-    out_ptr = np.full(n_out, -1, dtype=np.int64)
-    out_cnt = np.zeros(n_out, dtype=np.int64)
-    pool_amt = np.empty(1024)
-    pool_lab = np.empty(1024, dtype=np.int64)
-    pool_n = 0
-    # account lot queues: doubly linked lists of nodes
-    pair_bal = np.zeros(n_pairs)
-    pair_taint = np.zeros(n_pairs)
-    pair_depth = np.full(n_pairs, NO_LIMIT, dtype=np.int64)
-    head = np.full(n_pairs, -1, dtype=np.int64)
-    tail = np.full(n_pairs, -1, dtype=np.int64)
-    node_amt = np.empty(1024)
-    node_lab = np.empty(1024, dtype=np.int64)
-    node_next = np.empty(1024, dtype=np.int64)
-    node_prev = np.empty(1024, dtype=np.int64)
-    node_n = 0
-    free = -1
-    # scratch: the transaction's line of runs and one output's runs
-    line_amt = np.empty(256)
-    line_lab = np.empty(256, dtype=np.int64)
-    tmp_amt = np.empty(256)
-    tmp_lab = np.empty(256, dtype=np.int64)
-    no_order = np.empty(0, dtype=np.int64)
-
-    for t in range(n_tx):
+    pool_n = st[ST_POOL]
+    node_n = st[ST_NODE]
+    free = st[ST_FREE]
+    pool_cap = pool_amt.shape[0]
+    node_cap = node_amt.shape[0]
+    line_cap = min(line_amt.shape[0], tmp_amt.shape[0])
+    t = t_start
+    while t < n_tx:
         i0, i1 = in_start[t], in_start[t + 1]
         o0, o1 = out_start[t], out_start[t + 1]
+        k_out = o1 - o0
         seed = tx_seed[t]
         line_n = 0
         tx_depth = NO_LIMIT  # binary mode: 1 + smallest depth of the taint spent
-        if tx_utxo[t]:
-            if not seed:
-                dirty = False
-                for k in range(i0, i1):
-                    o = in_spent[in_rows[k]]
-                    if o >= 0 and out_ptr[o] >= 0:
-                        dirty = True
-                        break
-                if not dirty:
-                    continue
+        utxo = tx_utxo[t]
+        if utxo:
+            bound = 0
+            dirty = seed
+            for k in range(i0, i1):
+                o = in_spent[in_rows[k]]
+                if (not seed) and o >= 0 and out_ptr[o] >= 0:
+                    dirty = True
+                    bound += out_cnt[o]
+                else:
+                    bound += 1
+            if not dirty:
+                t += 1
+                continue
+            if bound + k_out + 1 > line_cap or pool_n + bound + 2 * k_out > pool_cap:
+                st[ST_NEED_LINE] = bound + k_out + 1
+                st[ST_NEED_POOL] = pool_n + bound + 2 * k_out
+                break
             k_in = i1 - i0
             if in_code == IN_H or in_code == IN_S:
-                vals = np.empty(k_in)
-                for k in range(i0, i1):
-                    vals[k - i0] = in_amt[in_rows[k]]
-                order = _order(vals, IN_L, IN_H, IN_S, in_code)
-            else:
-                order = no_order
+                _sort_idx(ord_buf, in_amt, in_rows, i0, k_in, in_code == IN_H)
             for q in range(k_in):
                 if in_code == IN_H or in_code == IN_S:
-                    r = in_rows[i0 + order[q]]
+                    r = in_rows[i0 + ord_buf[q]]
                 elif in_code == IN_L:
                     r = in_rows[i1 - 1 - q]
                 else:
@@ -149,19 +112,12 @@ def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair
                 if (not seed) and o >= 0 and out_ptr[o] >= 0:
                     if out_depth[o] + 1 < tx_depth:
                         tx_depth = out_depth[o] + 1
-                    c = out_cnt[o]
-                    if line_n + c > line_amt.shape[0]:
-                        line_amt = _grow_f(line_amt, line_n + c)
-                        line_lab = _grow_i(line_lab, line_n + c)
                     p = out_ptr[o]
-                    for z in range(c):
+                    for z in range(out_cnt[o]):
                         line_amt[line_n] = pool_amt[p + z]
                         line_lab[line_n] = pool_lab[p + z]
                         line_n += 1
                 else:
-                    if line_n + 1 > line_amt.shape[0]:
-                        line_amt = _grow_f(line_amt, line_n + 1)
-                        line_lab = _grow_i(line_lab, line_n + 1)
                     line_amt[line_n] = in_amt[r]
                     line_lab[line_n] = 0
                     line_n += 1
@@ -174,6 +130,9 @@ def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair
                 a = in_amt[in_rows[i0]]
             if (not seed) and (src < 0 or pair_taint[src] <= EPS):
                 # clean fast path: O(1) balance updates, clean lots appended where needed
+                if node_n + k_out > node_cap:
+                    st[ST_NEED_NODE] = node_n + k_out
+                    break
                 if src >= 0:
                     pair_bal[src] = max(pair_bal[src] - a, 0.0)
                 for k in range(o0, o1):
@@ -191,11 +150,6 @@ def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair
                                 nd = free
                                 free = node_next[nd]
                             else:
-                                if node_n + 1 > node_amt.shape[0]:
-                                    node_amt = _grow_f(node_amt, node_n + 1)
-                                    node_lab = _grow_i(node_lab, node_n + 1)
-                                    node_next = _grow_i(node_next, node_n + 1)
-                                    node_prev = _grow_i(node_prev, node_n + 1)
                                 nd = node_n
                                 node_n += 1
                             node_amt[nd] = out_amt[r]
@@ -204,7 +158,16 @@ def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair
                             node_prev[nd] = tl
                             node_next[tl] = nd
                             tail[d] = nd
+                            pair_len[d] += 1
+                t += 1
                 continue
+            bound = 1
+            if src >= 0:
+                bound = pair_len[src] + 1
+            if bound + k_out + 1 > line_cap or node_n + bound + 3 * k_out + 1 > node_cap:
+                st[ST_NEED_LINE] = bound + k_out + 1
+                st[ST_NEED_NODE] = node_n + bound + 3 * k_out + 1
+                break
             if src >= 0:
                 # pop `a` from the sender's queue into the line
                 tx_depth = pair_depth[src] + 1
@@ -217,10 +180,10 @@ def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair
                 passes = 1
                 if in_code == IN_T or in_code == IN_C:
                     passes = 2
+                from_back = in_code == IN_L
                 for ps in range(passes):
                     if need <= EPS:
                         break
-                    from_back = in_code == IN_L
                     nd = tail[src] if from_back else head[src]
                     while nd >= 0 and need > EPS:
                         nxt = node_prev[nd] if from_back else node_next[nd]
@@ -231,9 +194,6 @@ def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair
                             take_it = (lab > 0) == want_taint
                         if take_it:
                             take = min(need, node_amt[nd])
-                            if line_n + 1 > line_amt.shape[0]:
-                                line_amt = _grow_f(line_amt, line_n + 1)
-                                line_lab = _grow_i(line_lab, line_n + 1)
                             line_amt[line_n] = take
                             line_lab[line_n] = lab
                             line_n += 1
@@ -255,11 +215,9 @@ def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair
                                     tail[src] = pv
                                 node_next[nd] = free
                                 free = nd
+                                pair_len[src] -= 1
                         nd = nxt
                 if need > EPS:  # more spent than known: unknown (clean) funds
-                    if line_n + 1 > line_amt.shape[0]:
-                        line_amt = _grow_f(line_amt, line_n + 1)
-                        line_lab = _grow_i(line_lab, line_n + 1)
                     line_amt[line_n] = need
                     line_lab[line_n] = 0
                     line_n += 1
@@ -274,6 +232,7 @@ def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair
                         nd = nx
                     head[src] = -1
                     tail[src] = -1
+                    pair_len[src] = 0
                     pair_taint[src] = 0.0
                     pair_depth[src] = NO_LIMIT
             else:
@@ -301,19 +260,17 @@ def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair
             total += line_amt[z]
         # -- tainted first / clean first: stable partition of the runs
         if line_taint > EPS and (in_code == IN_T or in_code == IN_C):
-            if line_n > tmp_amt.shape[0]:
-                tmp_amt = _grow_f(tmp_amt, line_n)
-                tmp_lab = _grow_i(tmp_lab, line_n)
             m = 0
             for ps in range(2):
+                want = (ps == 0) == (in_code == IN_T)
                 for z in range(line_n):
-                    want = (ps == 0) == (in_code == IN_T)
                     if (line_lab[z] > 0) == want:
                         tmp_amt[m] = line_amt[z]
                         tmp_lab[m] = line_lab[z]
                         m += 1
-            line_amt[:line_n] = tmp_amt[:line_n]
-            line_lab[:line_n] = tmp_lab[:line_n]
+            for z in range(line_n):
+                line_amt[z] = tmp_amt[z]
+                line_lab[z] = tmp_lab[z]
         # -- fee: last segment (outputs are paid first) or removed pro rata
         paid = 0.0
         for k in range(o0, o1):
@@ -323,19 +280,13 @@ def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair
             for z in range(line_n):
                 line_amt[z] *= scale
         # -- water-fill the runs onto the outputs in policy order
-        k_out = o1 - o0
         if out_code == OUT_H or out_code == OUT_S:
-            vals = np.empty(k_out)
-            for k in range(o0, o1):
-                vals[k - o0] = out_amt[out_rows[k]]
-            order = _order(vals, OUT_L, OUT_H, OUT_S, out_code)
-        else:
-            order = no_order
+            _sort_idx(ord_buf, out_amt, out_rows, o0, k_out, out_code == OUT_H)
         ri = 0
         rem = line_amt[0] if line_n > 0 else 0.0
         for q in range(k_out):
             if out_code == OUT_H or out_code == OUT_S:
-                r = out_rows[o0 + order[q]]
+                r = out_rows[o0 + ord_buf[q]]
             elif out_code == OUT_L:
                 r = out_rows[o1 - 1 - q]
             else:
@@ -355,9 +306,6 @@ def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair
                     if m > 0 and tmp_lab[m - 1] == lab:
                         tmp_amt[m - 1] += take
                     else:
-                        if m + 1 > tmp_amt.shape[0]:
-                            tmp_amt = _grow_f(tmp_amt, m + 1)
-                            tmp_lab = _grow_i(tmp_lab, m + 1)
                         tmp_amt[m] = take
                         tmp_lab[m] = lab
                         m += 1
@@ -377,80 +325,157 @@ def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair
                 if binary:
                     out_depth[r] = 0 if seed else tx_depth
             propagate = tsum > EPS and not out_stop[r]
-            if tx_utxo[t]:
+            if utxo:
                 if propagate:
-                    if pool_n + m > pool_amt.shape[0]:
-                        pool_amt = _grow_f(pool_amt, pool_n + m)
-                        pool_lab = _grow_i(pool_lab, pool_n + m)
                     out_ptr[r] = pool_n
                     out_cnt[r] = m
                     for z in range(m):
                         pool_amt[pool_n] = tmp_amt[z]
                         pool_lab[pool_n] = tmp_lab[z]
                         pool_n += 1
-            else:
-                d = out_pair[r]
-                if d < 0:
+                continue
+            d = out_pair[r]
+            if d < 0:
+                continue
+            if not propagate:
+                m = 1
+                tmp_amt[0] = out_amt[r]
+                tmp_lab[0] = 0
+                tsum = 0.0
+            if head[d] < 0:
+                if tsum <= EPS:
+                    pair_bal[d] += out_amt[r]
                     continue
-                if not propagate:
-                    m = 1
-                    tmp_amt[0] = out_amt[r]
-                    tmp_lab[0] = 0
-                    tsum = 0.0
-                if head[d] < 0:
-                    if tsum <= EPS:
-                        pair_bal[d] += out_amt[r]
-                        continue
-                    if pair_bal[d] > EPS:
-                        # materialise the existing clean balance as the first lot
-                        if free >= 0:
-                            nd = free
-                            free = node_next[nd]
-                        else:
-                            if node_n + 1 > node_amt.shape[0]:
-                                node_amt = _grow_f(node_amt, node_n + 1)
-                                node_lab = _grow_i(node_lab, node_n + 1)
-                                node_next = _grow_i(node_next, node_n + 1)
-                                node_prev = _grow_i(node_prev, node_n + 1)
-                            nd = node_n
-                            node_n += 1
-                        node_amt[nd] = pair_bal[d]
-                        node_lab[nd] = 0
-                        node_next[nd] = -1
-                        node_prev[nd] = -1
-                        head[d] = nd
-                        tail[d] = nd
-                for z in range(m):
-                    tl = tail[d]
-                    if tl >= 0 and node_lab[tl] == tmp_lab[z]:
-                        node_amt[tl] += tmp_amt[z]
-                        continue
+                if pair_bal[d] > EPS:
+                    # materialise the existing clean balance as the first lot
                     if free >= 0:
                         nd = free
                         free = node_next[nd]
                     else:
-                        if node_n + 1 > node_amt.shape[0]:
-                            node_amt = _grow_f(node_amt, node_n + 1)
-                            node_lab = _grow_i(node_lab, node_n + 1)
-                            node_next = _grow_i(node_next, node_n + 1)
-                            node_prev = _grow_i(node_prev, node_n + 1)
                         nd = node_n
                         node_n += 1
-                    node_amt[nd] = tmp_amt[z]
-                    node_lab[nd] = tmp_lab[z]
+                    node_amt[nd] = pair_bal[d]
+                    node_lab[nd] = 0
                     node_next[nd] = -1
-                    node_prev[nd] = tl
-                    if tl >= 0:
-                        node_next[tl] = nd
-                    else:
-                        head[d] = nd
+                    node_prev[nd] = -1
+                    head[d] = nd
                     tail[d] = nd
-                pair_bal[d] += out_amt[r]
-                pair_taint[d] += tsum
-                if tsum > EPS:
-                    dd = out_depth[r]
-                    if dd < pair_depth[d]:
-                        pair_depth[d] = dd
+                    pair_len[d] = 1
+            for z in range(m):
+                tl = tail[d]
+                if tl >= 0 and node_lab[tl] == tmp_lab[z]:
+                    node_amt[tl] += tmp_amt[z]
+                    continue
+                if free >= 0:
+                    nd = free
+                    free = node_next[nd]
+                else:
+                    nd = node_n
+                    node_n += 1
+                node_amt[nd] = tmp_amt[z]
+                node_lab[nd] = tmp_lab[z]
+                node_next[nd] = -1
+                node_prev[nd] = tl
+                if tl >= 0:
+                    node_next[tl] = nd
+                else:
+                    head[d] = nd
+                tail[d] = nd
+                pair_len[d] += 1
+            pair_bal[d] += out_amt[r]
+            pair_taint[d] += tsum
+            if tsum > EPS:
+                dd = out_depth[r]
+                if dd < pair_depth[d]:
+                    pair_depth[d] = dd
+        t += 1
+    st[ST_POOL] = pool_n
+    st[ST_NODE] = node_n
+    st[ST_FREE] = free
+    return t
+
+
+#: Initial buffer sizes of :func:`trace_ordered` (grown by doubling as needed).
+INITIAL_CAPACITY = {"pool": 4096, "node": 1024, "line": 256}
+
+
+def _grown(a: np.ndarray, need: int) -> np.ndarray:
+    if need <= a.shape[0]:
+        return a
+    b = np.empty(max(int(need), 2 * a.shape[0]), dtype=a.dtype)
+    b[: a.shape[0]] = a
+    return b
+
+
+def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair,
+                  out_start, out_rows, out_amt, out_pair, out_stop, n_pairs,
+                  in_code, out_code, fee_last, max_hops):
+    """Ordered (FIFO-family) taint propagation.
+
+    Parameters
+    ----------
+    tx_utxo, tx_seed : bool[n_tx]
+    in_start, out_start : int64[n_tx + 1], CSR offsets into ``in_rows`` / ``out_rows``
+    in_rows, out_rows : int64, leg rows grouped by transaction, in leg-index order
+    in_amt, out_amt : float64 per leg row; in_spent: spent output id per input row (-1: none)
+    in_pair, out_pair : (address, asset) pair id per leg row on account chains, -1 on UTXO
+    out_stop : bool per output row: taint is recorded there but not propagated
+    in_code, out_code : policy orders; fee_last : fee is the last segment (else pro rata)
+    max_hops : taint propagates through at most this many transactions after the seed
+
+    Returns
+    -------
+    out_taint : float64 per output row (tainted base units)
+    out_depth : int64 per output row (hops from the seed, -1 when clean)
+    """
+    n_tx = len(tx_utxo)
+    n_out = len(out_amt)
+    n_pairs = int(n_pairs)
+    out_taint = np.zeros(n_out)
+    out_depth = np.full(n_out, -1, dtype=np.int64)
+    out_ptr = np.full(n_out, -1, dtype=np.int64)
+    out_cnt = np.zeros(n_out, dtype=np.int64)
+    cap = INITIAL_CAPACITY
+    bufs = {
+        "pool_amt": np.empty(cap["pool"]), "pool_lab": np.empty(cap["pool"], dtype=np.int64),
+        "node_amt": np.empty(cap["node"]), "node_lab": np.empty(cap["node"], dtype=np.int64),
+        "node_next": np.empty(cap["node"], dtype=np.int64),
+        "node_prev": np.empty(cap["node"], dtype=np.int64),
+        "line_amt": np.empty(cap["line"]), "line_lab": np.empty(cap["line"], dtype=np.int64),
+        "tmp_amt": np.empty(cap["line"]), "tmp_lab": np.empty(cap["line"], dtype=np.int64),
+    }
+    pair_bal = np.zeros(n_pairs)
+    pair_taint = np.zeros(n_pairs)
+    pair_depth = np.full(n_pairs, NO_LIMIT, dtype=np.int64)
+    pair_len = np.zeros(n_pairs, dtype=np.int64)
+    head = np.full(n_pairs, -1, dtype=np.int64)
+    tail = np.full(n_pairs, -1, dtype=np.int64)
+    k_max = 1
+    if n_tx:
+        k_max = max(int(np.diff(in_start).max()), int(np.diff(out_start).max()), 1)
+    ord_buf = np.empty(k_max, dtype=np.int64)
+    st = np.zeros(6, dtype=np.int64)
+    st[ST_FREE] = -1
+    t = 0
+    while True:
+        st[ST_NEED_POOL:] = 0
+        t = _ordered_run(
+            t, st, tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair, out_start,
+            out_rows, out_amt, out_pair, out_stop, in_code, out_code, fee_last, max_hops,
+            out_taint, out_depth, out_ptr, out_cnt, bufs["pool_amt"], bufs["pool_lab"],
+            pair_bal, pair_taint, pair_depth, pair_len, head, tail, bufs["node_amt"],
+            bufs["node_lab"], bufs["node_next"], bufs["node_prev"], bufs["line_amt"],
+            bufs["line_lab"], bufs["tmp_amt"], bufs["tmp_lab"], ord_buf)
+        if t >= n_tx:
+            break
+        before = {k: v.shape[0] for k, v in bufs.items()}
+        for key, need in (("pool", st[ST_NEED_POOL]), ("node", st[ST_NEED_NODE]),
+                          ("line", st[ST_NEED_LINE]), ("tmp", st[ST_NEED_LINE])):
+            for name in list(bufs):
+                if name.startswith(key + "_"):
+                    bufs[name] = _grown(bufs[name], int(need))
+        if all(bufs[k].shape[0] == n for k, n in before.items()):  # pragma: no cover
+            raise RuntimeError(f"trace_ordered: no progress at transaction {t}")
     return out_taint, out_depth
 
 

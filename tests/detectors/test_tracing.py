@@ -276,3 +276,26 @@ def test_account_invariants_on_random_ledgers(view):
         assert np.all(sent <= got + 1e-6)
     for p in ("haircut", "fifo", "lifo", "tiho"):
         assert np.all(res["poison"][res[p] > 1e-6] > 0)
+
+
+def test_buffer_growth_gives_identical_results(monkeypatch):
+    """The ordered kernel stops and resumes when a buffer is too small: tiny initial buffers
+    (many resumes) must give exactly the same taint as the defaults."""
+    import sys
+    from pathlib import Path
+
+    from detectors.tracing import kernels
+
+    sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks" / "speed"))
+    from test_speed_tracing import synthetic_account_view, synthetic_utxo_view
+
+    cases = [("fifo", None), ("lifo", None), ("tiho", None), ("fifo", "HS"), ("fifo", "CL")]
+    for view in (synthetic_utxo_view(20_000), synthetic_account_view(20_000)):
+        ref = [trace(view, p, orders=o) for p, o in cases]
+        assert all(r.output_taint.any() for r in ref)
+        monkeypatch.setattr(kernels, "INITIAL_CAPACITY", {"pool": 1, "node": 1, "line": 1})
+        for (p, o), r in zip(cases, ref, strict=True):
+            got = trace(view, p, orders=o)
+            assert np.array_equal(got.output_taint, r.output_taint)
+            assert np.array_equal(got.output_depth, r.output_depth)
+        monkeypatch.undo()
