@@ -87,6 +87,7 @@ def tornado(ctx: Ctx, positions: list[Pos], denomination=100.0, notes_per_deposi
     groups = np.split(order, np.cumsum(ctx.partition(len(order), notes_per_withdrawer))[:-1])
     fee_w = int(round(pool.relayer_fee * 10_000))
     W_t, W_link, W_cnt, W_addr, W_val, W_inc, W_stage = [], [], [], [], [], [], []
+    sweeps = []
     for g in groups:
         dep_t = np.array([notes[j][1] for j in g])
         wt = dep_t + np.atleast_1d(ctx.hours(withdraw_hours, len(g)))
@@ -95,9 +96,10 @@ def tornado(ctx: Ctx, positions: list[Pos], denomination=100.0, notes_per_deposi
         to_dep = ctx.rng.random() < fp.get("mixer_to_deposit", 0.0)
         stage = Stage.LAYERING
         if to_dep:
-            dst, _ = ctx.deposit_addresses(ctx.world.chain_id("ethereum"), 1)
+            dst, hot = ctx.deposit_addresses(pool.chain, 1)
             addr, wal = int(dst[0]), -1
             stage = Stage.INTEGRATION
+            sweeps.append((addr, int(hot[0]), int(wt.max())))
         elif reuse:
             addr, wal = notes[g[0]][2], notes[g[0]][3]
         else:
@@ -135,6 +137,10 @@ def tornado(ctx: Ctx, positions: list[Pos], denomination=100.0, notes_per_deposi
             out_value=np.array(W_val, np.int64), out_incident=np.array(W_inc, np.int32),
             link=np.array(W_link, np.int64), link_kind=int(LinkKind.MIXER), rate=1.0,
             fee_rate=ctx.services.fee_base[pool.asset])
+    if sweeps:  # the exchange sweeps the deposit addresses the mixer paid into
+        from .integration import _sweep
+        _sweep(ctx, pool.chain, pool.asset, [s[0] for s in sweeps], [s[1] for s in sweeps],
+               [s[2] + 3600 for s in sweeps])
     return merge(ctx, out)
 
 

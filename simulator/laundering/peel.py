@@ -42,7 +42,7 @@ def peel(ctx: Ctx, positions: list[Pos], length=(20, 146), peel=(0.005, 0.03),
         w, a = ctx.wallets(p.chain, L, Role.PEEL)
         if dest == "exchange":
             ex = None if exchange is None or exchange < 0 else [exchange]
-            dst, _ = ctx.deposit_addresses(p.chain, L, ex)
+            dst, hot = ctx.deposit_addresses(p.chain, L, ex)
             stage = Stage.INTEGRATION
         else:
             dw, dst = ctx.wallets(p.chain, L, Role.INTERMEDIARY)
@@ -79,6 +79,9 @@ def peel(ctx: Ctx, positions: list[Pos], length=(20, 146), peel=(0.005, 0.03),
             cur = Pos(p.chain, p.asset, int(w[j]), int(a[j]), t, int(nxt), 1)
             t += int(gaps[j])
         k = len(rows["t"])
+        if k and dest == "exchange":
+            from .integration import _sweep
+            _sweep(ctx, p.chain, p.asset, dst[:k], hot[:k], rows["t"])
         if k:
             ctx.add(Typology.PEEL_CHAIN, stage=stage, t=np.array(rows["t"], np.int64),
                     chain=p.chain, asset=p.asset, code=OP_PAY if utxo else OP_SPLIT,

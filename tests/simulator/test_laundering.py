@@ -114,9 +114,10 @@ def test_hop_chain_is_a_line_of_fresh_addresses_with_delays():
         assert lv.role[lv.o_addr[o]] == Role.INTERMEDIARY
 
 
-@pytest.mark.parametrize("L_", [1, 12, 146])
-def test_peel_chain_structure(L_):
-    ds = run([{"block": "peel", "length": L_, "peel": [0.002, 0.005]}], amount_usd=50e6)
+@pytest.mark.parametrize("L_,asset", [(1, "BTC"), (12, "BTC"), (146, "BTC"), (12, "USDT")])
+def test_peel_chain_structure(L_, asset):
+    ds = run([{"block": "peel", "length": L_, "peel": [0.002, 0.005]}], amount_usd=50e6,
+             assets={asset: 1.0})
     lv = L(ds)
     txs = lv.txs(Typology.PEEL_CHAIN)
     assert len(txs) == L_
@@ -130,7 +131,13 @@ def test_peel_chain_structure(L_):
         assert lv.ekind[lv.o_addr[peel_o[0]]] == EntityKind.EXCHANGE
         assert lv.o_amt[peel_o[0]] < lv.o_amt[chg_o[0]]  # a small peel, the change goes on
         if j + 1 < len(txs):
-            assert lv.i_spent[lv.ins(txs[j + 1])][0] == chg_o[0]
+            if asset == "BTC":
+                assert lv.i_spent[lv.ins(txs[j + 1])][0] == chg_o[0]
+            else:  # account chain: the next peel spends from the change address
+                assert lv.i_addr[lv.ins(txs[j + 1])][0] == lv.o_addr[chg_o[0]]
+        if asset != "BTC":  # the exchange sweeps the deposit address into its hot wallet
+            swept = np.flatnonzero(lv.i_addr == lv.o_addr[peel_o[0]])
+            assert len(swept) == 1 and lv.inc[lv.i_tx[swept[0]]] == -1
     assert (lv.stage[txs] == Stage.INTEGRATION).all()
 
 
