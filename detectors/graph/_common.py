@@ -144,7 +144,10 @@ def tree_update(tree, i, v):
     tree[p] = v
     p //= 2
     while p >= 1:
-        tree[p] = min(tree[2 * p], tree[2 * p + 1])
+        m = min(tree[2 * p], tree[2 * p + 1])
+        if tree[p] == m:  # unchanged here, so unchanged above
+            break
+        tree[p] = m
         p //= 2
 
 
