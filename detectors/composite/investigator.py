@@ -228,10 +228,12 @@ class Investigator(Detector):
     address : traced value received (USD), cluster-lifted, with the cash-out bonus; attributed
         services score zero except deposit-like cash-out addresses.
     transaction : traced value (USD) of the transaction's outputs.
-    links : the followed links with their confidence (the linker's score).
+    links : every link of the one-to-one assignment with its confidence (the linker's score),
+        tainted or not; the ones the trace crossed are in ``info["followed_links"]``.
     info : ``cashout`` (``address_id``, ``service_id``, ``usd`` per cash-out payment),
-        ``rounds``, ``n_links_followed``, ``link_sources``, ``link_usd`` (tainted USD paid in
-        by each followed link's incoming transaction), ``unavailable``, ``output_usd``.
+        ``followed_links`` (``in_tx_id``, ``out_tx_id``, ``usd``: tainted USD paid in by the
+        incoming transaction), ``rounds``, ``n_links_followed``, ``link_sources``,
+        ``unavailable``, ``output_usd``.
 
     References
     ----------
@@ -417,10 +419,10 @@ class Investigator(Detector):
             score = np.where(ok, np.maximum(score, float(self.cluster_lift) * top[labels]),
                              score)
 
-        links = {"in_tx_id": l_in[followed], "out_tx_id": l_out[followed],
-                 "score": l_score[followed].astype(np.float64)}
+        links = {"in_tx_id": l_in, "out_tx_id": l_out, "score": l_score.astype(np.float64)}
         info = {
-            "link_usd": into_stop[l_in[followed]],
+            "followed_links": {"in_tx_id": l_in[followed], "out_tx_id": l_out[followed],
+                               "usd": into_stop[l_in[followed]]},
             "cashout": {"address_id": co_from.astype(np.int64), "service_id": co_svc,
                         "usd": co_usd},
             "rounds": rounds,

@@ -87,7 +87,11 @@ def test_investigator_follows_mixer_and_bridge_to_cashout():
         assert sc[a[k]] == 0, k
     # services are crossed, not scored
     assert sc[a["pool"]] == 0 and sc[a["vault_eth"]] == 0 and sc[a["hot"]] == 0
-    followed = set(zip(s.links["in_tx_id"].tolist(), s.links["out_tx_id"].tolist()))
+    fl = s.info["followed_links"]
+    followed = set(zip(fl["in_tx_id"].tolist(), fl["out_tx_id"].tolist()))
+    # every resolved link is reported, the benign mixer pass included; only tainted ones followed
+    assert (tx["bdep"], tx["bwd"]) in set(zip(s.links["in_tx_id"].tolist(),
+                                              s.links["out_tx_id"].tolist()))
     assert followed == {(tx["dep"], tx["wd"]), (tx["lock"], tx["release"])}
     co = s.info["cashout"]
     assert co["address_id"].tolist() == [a["dep"]]
@@ -106,7 +110,7 @@ def test_investigator_without_links_stops_at_the_mixer():
     assert s.address[a["hop"]] > 0
     assert s.address[a["recv"]] == 0 and s.address[a["q"]] == 0
     assert len(s.info["cashout"]["address_id"]) == 0
-    assert len(s.links["in_tx_id"]) == 0
+    assert len(s.info["followed_links"]["in_tx_id"]) == 0
 
 
 def test_plain_tracing_smears_the_pool_but_the_investigator_does_not():
