@@ -99,9 +99,8 @@ class FlowScope(Detector):
     alpha : float, default 4.0
         Imbalance penalty (reference default).
     n_blocks : int, default 10
-        Blocks to extract (each costs one peeling pass). Laundering flows are many and small;
-        on the ``amlsim-typologies`` preset 10 blocks lift typology PR-AUC from 0.13 (3 blocks)
-        to 0.75.
+        Blocks to extract (each costs one peeling pass). Laundering flows are many and small,
+        so more blocks find more of them (see docs/detectors-graph.md).
     weight : {"usd", "amount", "count"}, default "usd"
     exclude_services : bool, default True
         Drop transfers to or from publicly attributed services (exchanges, mixers, bridges,
