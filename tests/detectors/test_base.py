@@ -154,3 +154,27 @@ def test_registry_make_register_and_errors():
         detectors.make("no_such_module_xyz:Thing")
     with pytest.raises(ConfigError, match="not a detectors.Detector"):
         detectors.make("numpy:ndarray")
+
+
+def test_entry_point_group(monkeypatch):
+    from detectors import registry
+
+    class FakeEntryPoint:
+        name = "ep-degree"
+
+        def load(self):
+            return Degree
+
+    monkeypatch.setattr(registry, "_ENTRY_POINTS", {"ep-degree": FakeEntryPoint()})
+    assert isinstance(detectors.make("ep-degree", log=True), Degree)
+    assert "ep-degree" in detectors.list_detectors()
+    with pytest.raises(ConfigError, match="did you mean 'ep-degree'"):
+        detectors.make("ep-degre")
+
+
+def test_scores_zeros():
+    view = toy_views()["mixed"][0]
+    s = Scores.zeros(view, ("address", "transaction", "link"), note=1)
+    assert s.address.shape == (view.n_addresses,) and not s.address.any()
+    assert s.transaction.shape == (view.n_transactions,) and len(s.links["score"]) == 0
+    assert s.info == {"note": 1}
