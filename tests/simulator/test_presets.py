@@ -4,13 +4,15 @@ bad incident configs fail with one-line ConfigErrors."""
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import simulator
 from benchmarks.cli import cli
 from simulator.config import scenario_from_dict
 from simulator.dataset import Dataset
-from simulator.errors import ConfigError
-from simulator.laundering import PLAYBOOKS
+from simulator.errors import ConfigError, ScenarioUnsatisfiable
+from simulator.laundering import BLOCKS, PLAYBOOKS
 from simulator.laundering.accounting import balanced, flows
 from simulator.schema import Typology
 
@@ -150,3 +152,69 @@ def test_playbook_parameters_validate():
     for name, (fn, spec) in PLAYBOOKS.items():
         r = fn({})
         assert r["sources"] and r["steps"], name
+
+
+_VALUES = st.one_of(st.integers(-5, 5000), st.floats(-1, 1e4), st.just(float("nan")),
+                    st.booleans(), st.text(max_size=6), st.lists(st.integers(-3, 60), max_size=3),
+                    st.sampled_from(["ETH", "BTC", "USDT-TRON", "drain", "a", "b"]))
+_KEYS = st.sampled_from(sorted({k for _, spec in BLOCKS.values() for k in spec}
+                               | {"id", "from", "share", "assets", "after_days", "bogus"}))
+
+
+@settings(max_examples=int(__import__("os").environ.get("FUZZ_N", 150)), deadline=None)
+@given(steps=st.lists(st.fixed_dictionaries(
+    {"block": st.sampled_from(sorted(BLOCKS) + ["nope"])},
+    optional={"id": st.sampled_from(["a", "b", "c"])}).flatmap(
+        lambda d: st.dictionaries(_KEYS, _VALUES, max_size=3).map(lambda e: {**e, **d})),
+    min_size=1, max_size=4),
+    amount=_VALUES)
+def test_validation_never_crashes(steps, amount):
+    """Any incident table either validates or fails with a one-line ConfigError."""
+    doc = {"id": "fuzz-v1", "economy": {"transactions": 2000},
+           "incident": [{"steps": steps, "amount_usd": amount}]}
+    try:
+        sc = scenario_from_dict(doc)
+    except ConfigError as e:
+        assert "\n" not in str(e)
+        return
+    try:  # valid tables generate, or fail with a one-line user error
+        ds = simulator.generate(sc, seed=1)
+    except (ConfigError, ScenarioUnsatisfiable) as e:
+        assert "\n" not in str(e)
+        return
+    for key, f in flows(ds).items():
+        assert balanced(f), (key, f)
+
+
+_ASSETS = ["BTC", "ETH", "USDT", "USDC", "WBTC", "TRX", "USDT-TRON", "AVAX", "USDT-AVAX"]
+
+
+@settings(max_examples=15, deadline=None)
+@given(rnd=st.randoms(use_true_random=False))
+def test_random_valid_stage_graphs_generate_or_explain(rnd):
+    """Random stage graphs of valid blocks either generate with exact truth or fail with a
+    one-line ConfigError (an asset the block cannot take) or ScenarioUnsatisfiable."""
+    from simulator.laundering.playbooks import TERMINAL
+
+    nonterm = sorted(b for b in BLOCKS if b not in TERMINAL)
+    n = rnd.randint(1, 4)
+    steps = []
+    for j in range(n):
+        b = rnd.choice(nonterm if j < n - 1 else sorted(BLOCKS))
+        stp = {"id": f"s{j}", "block": b}
+        if b in ("swap", "bridge"):
+            stp["to"] = rnd.choice(_ASSETS)
+        if j > 0 and rnd.random() < 0.3:
+            stp["from"] = rnd.choice(["drain"] + [f"s{i}" for i in range(j)])
+            stp["share"] = round(rnd.uniform(0.1, 0.5), 2)
+        steps.append(stp)
+    doc = {"id": "f-v1", "economy": {"transactions": 1500, "days": 30},
+           "incident": [{"steps": steps, "assets": {rnd.choice(_ASSETS): 1.0},
+                         "amount_usd": rnd.choice([1e6, 2e7, 3e8])}]}
+    try:
+        ds = simulator.generate(scenario_from_dict(doc), seed=rnd.randint(0, 99))
+    except (ConfigError, ScenarioUnsatisfiable) as e:
+        assert "\n" not in str(e)
+        return
+    for key, f in flows(ds).items():
+        assert balanced(f), (key, f)
