@@ -25,6 +25,8 @@ from numba import njit
 from simulator.schema import ServiceKind
 
 _EMPTY = np.zeros(0, dtype=np.int64)
+#: Services whose payouts a payment into an unattributed intake endpoint may match.
+WILDCARD_KINDS = np.asarray((ServiceKind.OTC, ServiceKind.MARKETPLACE), dtype=np.int64)
 
 
 def trace_from(view, policy, seed_tx, stop_out, max_hops=None):
@@ -233,7 +235,8 @@ def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0
     ambiguous; it is meant as the last resort after identifier and fingerprint links.
 
     ``extra_deposit`` (bool per address, e.g. :func:`hub_sinks`) adds payments into
-    unattributed endpoints; those may match a payout of any pool of ``kinds``.
+    unattributed endpoints (CoinJoins excluded); those may match a payout of any OTC desk or
+    marketplace among ``kinds``.
 
     With ``return_candidates`` a third array gives the ambiguity of each match: the number of
     the deposit's candidates within ``rate_tol`` of the rate (1 = unambiguous), or twice its
@@ -242,6 +245,11 @@ def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0
     empty = (_EMPTY, _EMPTY.copy(), _EMPTY.copy()) if return_candidates else \
         (_EMPTY, _EMPTY.copy())
     d_tx, d_out, d_addr = service_payments(view, kinds, extra_deposit)
+    if extra_deposit is not None and len(d_tx):  # a CoinJoin pays no service
+        from detectors.clustering import is_coinjoin
+
+        keep = ~is_coinjoin(view)[d_tx]
+        d_tx, d_out, d_addr = d_tx[keep], d_out[keep], d_addr[keep]
     w_tx, w_to, w_pool = _payouts(view, kinds)
     if len(d_tx) == 0 or len(w_tx) == 0:
         return empty
@@ -260,13 +268,21 @@ def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0
     w_tx_u, w_first = np.unique(w_tx, return_index=True)
     w_usd = np.zeros(len(w_tx_u))
     svc = np.isin(view.addresses["service_kind"], np.asarray(kinds, dtype=np.int64))
-    m = np.isin(outs["tx_id"], w_tx_u) & ~svc[outs["address_id"]]
+    # ...excluding change: outputs to addresses that themselves fund a payout (a UTXO vault's
+    # or reserve's change address)
+    ins = view.inputs
+    payer_side = np.zeros(view.n_addresses, dtype=bool)
+    payer_side[ins["address_id"][np.isin(ins["tx_id"], w_tx_u)]] = True
+    m = np.isin(outs["tx_id"], w_tx_u) & ~svc[outs["address_id"]] & ~payer_side[outs["address_id"]]
     np.add.at(w_usd, np.searchsorted(w_tx_u, outs["tx_id"][m]), out_usd[m])
     w_p = pool[w_pool[w_first]]
     ts = view.transactions["timestamp"]
     order = np.lexsort((ts[w_tx_u], w_p))
     w_tx_u, w_usd, w_p = w_tx_u[order], w_usd[order], w_p[order]
     w_t = ts[w_tx_u]
+    # an endpoint of unknown pool is matched only to desks and marketplaces (cash-out services)
+    kind = np.asarray(view.addresses["service_kind"], dtype=np.int64)
+    w_cash = np.isin(kind[w_pool[w_first][order]], WILDCARD_KINDS)
     by_time = np.argsort(w_t, kind="stable")  # all pools, for endpoints of unknown pool
     w_t_all = w_t[by_time]
     cd, cw = [], []
@@ -278,6 +294,7 @@ def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0
             a = np.searchsorted(w_t_all, t0, "right")
             b = np.searchsorted(w_t_all, t0 + max_delay, "right")
             idx = by_time[a:b]
+            idx = idx[w_cash[idx]]
         else:
             lo = np.searchsorted(w_p, d_pool[k], "left")
             hi = np.searchsorted(w_p, d_pool[k], "right")

@@ -316,12 +316,16 @@ class Investigator(Detector):
             view, tuple(self.link_detectors), bool(self.builtin_links),
             float(self.min_link_score), int(self.swap_window), bool(self.amount_links),
             self.link_assignment, bool(self.follow_otc))
-        # the paying side of a link (pool, vault, reserve) is a service even when unattributed
+        # the paying side of a link (pool, vault, reserve) is a service even when unattributed:
+        # every input address of a link's outgoing transaction and its multi-input cluster
+        # (a UTXO vault's change address), so a re-seeded payout never taints the reserve
         first_in = L._tx_first_input_address(view)
         stop_addr = attributed.copy()
         if len(l_out):
-            fo = first_in[l_out]
-            stop_addr[fo[fo >= 0]] = True
+            ins_ = view.inputs
+            payers = np.unique(ins_["address_id"][np.isin(ins_["tx_id"], l_out)])
+            mi = cluster_addresses(view, ("multi-input",))
+            stop_addr |= np.isin(mi, np.unique(mi[payers]))
         stop_out = stop_addr[outs["address_id"]]
         # what a link's incoming transaction paid into the service: outputs to stop addresses
         # and, for link deposits, outputs not returned to the paying address
