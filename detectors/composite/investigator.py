@@ -317,15 +317,14 @@ class Investigator(Detector):
             float(self.min_link_score), int(self.swap_window), bool(self.amount_links),
             self.link_assignment, bool(self.follow_otc))
         # the paying side of a link (pool, vault, reserve) is a service even when unattributed:
-        # every input address of a link's outgoing transaction and its multi-input cluster
-        # (a UTXO vault's change address), so a re-seeded payout never taints the reserve
+        # every input address of a link's outgoing transaction (expanding to their multi-input
+        # clusters was tried and lost precision on zaif-2018)
         first_in = L._tx_first_input_address(view)
         stop_addr = attributed.copy()
         if len(l_out):
             ins_ = view.inputs
             payers = np.unique(ins_["address_id"][np.isin(ins_["tx_id"], l_out)])
-            mi = cluster_addresses(view, ("multi-input",))
-            stop_addr |= np.isin(mi, np.unique(mi[payers]))
+            stop_addr[payers] = True
         stop_out = stop_addr[outs["address_id"]]
         # what a link's incoming transaction paid into the service: outputs to stop addresses
         # and, for link deposits, outputs not returned to the paying address
