@@ -405,7 +405,7 @@ def _run_incident(world, stream, alloc, services, r, diff, rng, k, scale, memo_u
                           "share": [1.0 if s is None else s for s in st["share"]],
                           "positions_in": len(keep), "positions_out": len(outputs[st["id"]]),
                           "ops": int(stream.n - n0)})
-    for sid, ps in outputs.items():
+    for ps in outputs.values():
         held += len(ps)
     for parts in alloc.values():
         for ps in parts.values():

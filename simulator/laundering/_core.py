@@ -412,7 +412,6 @@ class Ctx:
             stage: Stage | None = None, dst_wallet=None, hard=True, n_in=None):
         """Explicit amounts (one op per element of ``t``, one output each)."""
         t = np.atleast_1d(np.asarray(t, np.int64))
-        n = len(t)
         rate = self.fee_rate(pos.asset)
         kw = {}
         if dst_wallet is not None:

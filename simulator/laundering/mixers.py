@@ -204,7 +204,7 @@ def coinjoin(ctx: Ctx, positions: list[Pos], denomination=0.0, peers=(4, 20), sl
 
 
 def custodial(ctx: Ctx, positions: list[Pos], mixer=0, outputs=(1, 3)) -> list[Pos]:
-    W, sv = ctx.world, ctx.services
+    sv = ctx.services
     need(0 <= mixer < len(sv.custodial_mixers),
          f"incident {ctx.k}: custodial mixer index {mixer} out of range "
          f"(0-{len(sv.custodial_mixers) - 1})")

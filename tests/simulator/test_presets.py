@@ -149,7 +149,7 @@ def test_cli_bad_scenario_file_is_one_line(tmp_path):
 
 
 def test_playbook_parameters_validate():
-    for name, (fn, spec) in PLAYBOOKS.items():
+    for name, (fn, _spec) in PLAYBOOKS.items():
         r = fn({})
         assert r["sources"] and r["steps"], name
 
