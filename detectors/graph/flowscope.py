@@ -25,8 +25,8 @@ role, so the three layers are copies of the address set taken from the one trans
   are the transfers out of ``M``.
 
 An address can thus sit in several layers of one block (its copies are separate nodes). A hub
-that only receives has ``q = 0`` and so a very negative middle priority: it is peeled first and
-may at most appear as a sink. After each block, its layer-1 and layer-2 edges are deleted and
+that only receives is never a middle node (at most a sink); one that receives far more than it
+sends has a very negative middle priority and is peeled first. After each block, its layer-1 and layer-2 edges are deleted and
 the search is repeated for the next block (as the reference does for ``k`` blocks).
 """
 
