@@ -33,6 +33,8 @@ STRUCT_PARAMS = {"limit_btc": ((0.0001, 1000.0), 2.0), "limit_usd": ((0.0, 1e9),
                  "exchange": ((0, 99), 0), "per_mule": ((1, 4000), [30, 80]),
                  "gap_minutes": ((0.0, 10_000.0), [5.0, 60.0])}
 OTC_PARAMS = {"desk": ((0, 9), 0), "payout": "bool"}
+EXSWAP_PARAMS = {"to": "asset", "exchanges": ((-1, 99), -1),
+                 "delay_hours": ((0.0, 24.0 * 365), [1.0, 24.0])}
 MARKET_PARAMS = {}
 
 
@@ -159,6 +161,49 @@ def otc(ctx: Ctx, positions: list[Pos], desk=0, payout=False) -> list[Pos]:
                         a, Typology.OTC, stage=Stage.INTEGRATION)
         out += fresh_positions(ctx, trx, usdt_t, w, a, 0,
                                (est * rate).astype(np.int64) - sv.fee_base[usdt_t] * 90_000)
+        for q, t in zip(out[-n:], t2):
+            q.t = int(t)
+    return out
+
+
+def exchange_swap(ctx: Ctx, positions: list[Pos], to="BTC", exchanges=-1,
+                  delay_hours=(1.0, 24.0)) -> list[Pos]:
+    """Deposit at an exchange, trade there, withdraw another asset to a fresh wallet (hidden
+    ``SWAP`` link from the deposit to the withdrawal). Ronin's CEX test: ETH deposited at
+    Huobi became BTC, and 439 BTC went on to Blender (Chainalysis 2022); Harmony's 2023 waves
+    were sold for BTC at Binance, Huobi and OKX (Elliptic)."""
+    W, sv = ctx.world, ctx.services
+    target = W.asset_id(to)
+    ch_out = W.asset_chain(target)
+    ex = None if exchanges is None or exchanges < 0 else [exchanges]
+    out = [p for p in positions if p.asset == target]
+    todo = [p for p in positions if p.asset != target]
+    for p in todo:
+        need(p.chain in sv.exchanges[0].deposit_wallet and ch_out in sv.exchanges[0].hot,
+             f"incident {ctx.k}: exchange_swap: no exchange on that chain")
+    for a_in in sorted({p.asset for p in todo}):
+        ps = [p for p in todo if p.asset == a_in]
+        n = len(ps)
+        chain = ps[0].chain
+        dst, hot = ctx.deposit_addresses(chain, n, ex)
+        ts = np.array([ctx.start(p.t) for p in ps], np.int64)
+        ref, est = ctx.split_each(ps, ts, dst, Typology.EXCHANGE_DEPOSIT)
+        _sweep(ctx, chain, a_in, dst, hot, ts)
+        rate = (W.assets[a_in].usd_price / W.assets[target].usd_price
+                * 10.0 ** (W.assets[target].decimals - W.assets[a_in].decimals) * 0.998)
+        ex_of = {int(e.hot[chain].address): e for e in sv.exchanges}
+        w, a = ctx.wallets(ch_out, n, Role.SWAPPER)
+        t2 = ts + np.atleast_1d(ctx.hours(delay_hours, n)).astype(np.int64)
+        for i in range(n):  # the exchange that got the deposit pays from its hot wallet
+            src = ex_of[int(hot[i])].hot[ch_out]
+            ctx.stream.add(t=W.t0, chain=ch_out, asset=target, code=OP_ISSUE, src=-1,
+                           out_count=1, out_addr=[src.address],
+                           out_value=[int(est[i] * rate * 1.05) + 1])
+            ctx.linked_each([t2[i]], ch_out, target, src.src(W), [ref[i]], rate,
+                            LinkKind.SWAP, [a[i]], Typology.SWAP, change=src.address)
+        fee = sv.fee_base[target] * 90_000
+        out += fresh_positions(ctx, ch_out, target, w, a, 0,
+                               (est * rate).astype(np.int64) - fee)
         for q, t in zip(out[-n:], t2):
             q.t = int(t)
     return out

@@ -31,6 +31,7 @@ BLOCKS: dict[str, tuple] = {
     "exchange_deposit": (integration.exchange_deposit, integration.DEPOSIT_PARAMS),
     "structuring": (integration.structuring, integration.STRUCT_PARAMS),
     "otc": (integration.otc, integration.OTC_PARAMS),
+    "exchange_swap": (integration.exchange_swap, integration.EXSWAP_PARAMS),
     "marketplace": (integration.marketplace, integration.MARKET_PARAMS),
 }
 for _name, _fn in amlsim.BLOCKS.items():
@@ -82,7 +83,10 @@ def ronin(p):
             {"id": "usdc_eth", "block": "swap", "to": "ETH"},
             {"id": "cex_test", "block": "split", "from": "usdc_eth", "share": 0.036, "n": 5,
              "after_days": 5},
-            {"id": "cex", "block": "exchange_deposit", "exchanges": -1},
+            {"id": "cex", "block": "exchange_deposit", "from": "cex_test", "share": 0.4},
+            {"id": "huobi_btc", "block": "exchange_swap", "from": "cex_test", "share": 0.6,
+             "to": "BTC", "exchanges": 1},
+            {"id": "blender_test", "block": "custodial_mixer", "mixer": 0},
             {"id": "wait", "block": "dormancy", "from": "usdc_eth", "share": mix,
              "days": [10, 12], "move": False},
             {"id": "tc", "block": "tornado", "denomination": 100.0,
@@ -92,8 +96,8 @@ def ronin(p):
             {"id": "ren", "block": "bridge", "to": "BTC", "via": "wrapped-btc-bridge"},
             {"id": "blender", "block": "custodial_mixer", "from": "ren", "share": 0.3,
              "mixer": 0},
-            {"id": "cex_btc", "block": "exchange_deposit", "from": ["ren", "blender"],
-             "share": [0.7, 1.0]},
+            {"id": "cex_btc", "block": "exchange_deposit",
+             "from": ["ren", "blender", "blender_test"], "share": [0.7, 1.0, 1.0]},
             {"id": "cex_eth", "block": "exchange_deposit", "from": "tc", "share": 0.35},
         ])
 

@@ -509,3 +509,20 @@ def test_missing_chain_is_a_config_error():
     from simulator.errors import ConfigError
     with pytest.raises(ConfigError, match="tron"):
         generate(scenario_from_dict(doc), seed=1)
+
+
+def test_exchange_swap_deposits_then_withdraws_another_asset():
+    ds = run([{"block": "split", "n": 2}, {"block": "exchange_swap", "to": "BTC"}],
+             assets={"ETH": 1.0})
+    lv = L(ds)
+    links = ds.tables["links"]
+    lk = np.asarray(links["incident_id"]) == 0
+    assert lk.sum() == 2 and (np.asarray(links["kind"])[lk] == LinkKind.SWAP).all()
+    for i, o in zip(np.asarray(links["in_tx_id"])[lk], np.asarray(links["out_tx_id"])[lk]):
+        (dep,) = lv.outs(i)
+        assert lv.ekind[lv.o_addr[dep]] == EntityKind.EXCHANGE
+        payer = lv.i_addr[lv.ins(o)]
+        assert (lv.ekind[payer] == EntityKind.EXCHANGE).all()
+        assert ds.tables["chains"]["name"][lv.chain[o]] == "bitcoin" and lv.ts[o] > lv.ts[i]
+        rec = lv.o_addr[lv.outs(o)][lv.attacker[lv.o_addr[lv.outs(o)]]]
+        assert len(rec) == 1 and lv.role[rec[0]] == Role.SWAPPER
