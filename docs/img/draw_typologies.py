@@ -47,6 +47,8 @@ EXAMPLES = {
                                            {"block": "exchange_deposit"}]),
     "structuring": ({"BTC": 1}, 2e7, [{"block": "structuring", "limit_usd": 20_000,
                                        "per_mule": [4, 6]}]),
+    "exchange_swap": ({"ETH": 1}, 2e7, [{"block": "split", N: 2},
+                                        {"block": "exchange_swap", "to": "BTC"}]),
     "otc_marketplace": ({"ETH": 1}, 2e7, [{"block": "otc", "payout": True},
                                           {"block": "marketplace"}]),
     "fan_out": ({"USDT": 1}, 2e7, [{"block": "fan_out", N: 5}]),
