@@ -40,6 +40,10 @@ class PPR(Detector):
     tol : float, default 1e-10
         L1 convergence tolerance of the power iteration.
     max_iter : int, default 200
+    exclude_services : bool, default True
+        Drop transfers to or from publicly attributed services, so the walk does not pour into
+        exchanges' hot wallets and pools (our adaptation; tracing PR-AUC 0.57 against 0.53
+        without it, mean over six presets, see docs/detectors-graph.md).
 
     References
     ----------
@@ -53,12 +57,14 @@ class PPR(Detector):
         "Personalized PageRank restarting at the seed receivers, USD-weighted transfer graph")
     tags: ClassVar[dict] = {"needs_seeds": True, "needs_labels": False, "outputs": ("address",)}
 
-    def __init__(self, alpha=0.85, direction="forward", weight="usd", tol=1e-10, max_iter=200):
+    def __init__(self, alpha=0.85, direction="forward", weight="usd", tol=1e-10, max_iter=200,
+                 exclude_services=True):
         self.alpha = alpha
         self.direction = direction
         self.weight = weight
         self.tol = tol
         self.max_iter = max_iter
+        self.exclude_services = exclude_services
 
     def _validate(self):
         if not 0.0 < float(self.alpha) < 1.0:
@@ -79,7 +85,8 @@ class PPR(Detector):
             return Scores.zeros(view, ("address",), n_iter=0)
         x, info = ppr_scores(view, alpha=float(self.alpha), direction=self.direction,
                              weight=self.weight, tol=float(self.tol),
-                             max_iter=int(self.max_iter))
+                             max_iter=int(self.max_iter),
+                             exclude_services=bool(self.exclude_services))
         return Scores(address=x, info=info)
 
 

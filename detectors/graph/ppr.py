@@ -100,7 +100,8 @@ def seed_restart(view) -> np.ndarray:
     return r
 
 
-def ppr_scores(view, alpha=0.85, direction="forward", weight="usd", tol=1e-10, max_iter=200):
+def ppr_scores(view, alpha=0.85, direction="forward", weight="usd", tol=1e-10, max_iter=200,
+               exclude_services=False):
     """Address scores of :class:`PPR` (see there); returns ``(scores, info)``."""
     n = view.n_addresses
     r = seed_restart(view)
@@ -109,6 +110,9 @@ def ppr_scores(view, alpha=0.85, direction="forward", weight="usd", tol=1e-10, m
     tr = view.transfers()
     s, d, w = tr["src"], tr["dst"], edge_weights(tr, weight)
     keep = s != d  # self-loops (change back to an input address) carry no flow between parties
+    if exclude_services:  # the walk neither enters nor crosses publicly attributed services
+        svc = np.asarray(view.addresses["service_kind"]) != 0
+        keep &= ~(svc[s] | svc[d])
     s, d, w = s[keep], d[keep], w[keep]
     x, it = personalized_pagerank(s, d, w, n, r, alpha=alpha, direction=direction, tol=tol,
                                   max_iter=max_iter)
