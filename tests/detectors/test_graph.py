@@ -259,3 +259,22 @@ def test_flowscope_and_fraudar_skip_attributed_services():
     assert sorted(s.info["blocks"][0]["m"].tolist()) == [5, 6, 7, 8, 9]
     f = detectors.make("fraudar", n_blocks=1).fit(view).score(view)
     assert f.address[hot] == 0
+
+
+def test_ppr_does_not_walk_through_attributed_services():
+    from simulator.schema import ServiceKind
+
+    led = ToyLedger()
+    v, t, u, w = (led.address("ethereum") for _ in range(4))
+    hot = led.address("ethereum", service=ServiceKind.EXCHANGE, name="exch")
+    led.issue(0, [(v, 100 * GWEI), (hot, 1000 * GWEI)], asset="ETH")
+    seed, _ = led.transfer(1, v, t, 100 * GWEI)
+    led.seed(0, seed)
+    led.transfer(2, t, u, 50 * GWEI)
+    led.transfer(3, t, hot, 50 * GWEI)
+    led.transfer(4, hot, w, 500 * GWEI)  # an exchange customer's withdrawal
+    view = led.build().observable()
+    s = detectors.make("ppr").fit(view).score(view)
+    assert s.address[u] > 0 and s.address[hot] == 0 and s.address[w] == 0
+    p = detectors.make("ppr", exclude_services=False).fit(view).score(view)
+    assert p.address[hot] > 0 and p.address[w] > 0
