@@ -69,9 +69,10 @@ def personalized_pagerank(src, dst, weight, n, restart, *, alpha=0.85, direction
     # Transposed transition matrix: row = receiver, column = sender (sums duplicate edges).
     mt = sp.csr_matrix((weight, (dst, src)), shape=(n, n))
     out_w = np.bincount(src, weights=weight, minlength=n)
-    dangling = np.flatnonzero(out_w <= 0)
+    ok = out_w >= np.finfo(np.float64).tiny  # subnormal totals count as dangling (1/w overflows)
+    dangling = np.flatnonzero(~ok)
     inv = np.zeros(n)
-    np.divide(1.0, out_w, out=inv, where=out_w > 0)
+    np.divide(1.0, out_w, out=inv, where=ok)
     x = r.copy()
     xs = np.empty(n)
     n_iter = 0

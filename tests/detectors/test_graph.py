@@ -278,3 +278,25 @@ def test_ppr_does_not_walk_through_attributed_services():
     assert s.address[u] > 0 and s.address[hot] == 0 and s.address[w] == 0
     p = detectors.make("ppr", exclude_services=False).fit(view).score(view)
     assert p.address[hot] > 0 and p.address[w] > 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 9), st.integers(0, 9), st.floats(0.0, 50.0)),
+                min_size=1, max_size=40), st.integers(0, 9),
+       st.sampled_from(["forward", "backward", "both"]))
+def test_ppr_is_a_probability_vector_supported_on_reachable_nodes(edges, start, direction):
+    src, dst, w = (np.array(c) for c in zip(*edges))
+    r = np.zeros(10)
+    r[start] = 1.0
+    x, _ = personalized_pagerank(src, dst, w, 10, r, direction=direction)
+    assert np.all(x >= 0) and x.sum() == pytest.approx(1.0)
+    g = nx.DiGraph()
+    g.add_nodes_from(range(10))
+    pos = w > 0
+    a, b = src[pos].tolist(), dst[pos].tolist()
+    if direction in ("forward", "both"):
+        g.add_edges_from(zip(a, b))
+    if direction in ("backward", "both"):
+        g.add_edges_from(zip(b, a))
+    reach = nx.descendants(g, start) | {start}
+    assert np.all(x[[i for i in range(10) if i not in reach]] == 0)
