@@ -5,26 +5,28 @@ pipeline (Chainalysis / Elliptic-style investigations; components cited where th
 
 1. **Trace** the stolen value from the announced hack transactions with a taint policy
    (:mod:`detectors.tracing`: haircut by default; Möser, Böhme & Breuker, FC'14 workshops).
-   Taint stops at every publicly attributed service (exchanges, OTC desks, marketplaces and
-   payment processors are cash-out points; mixers, bridges and DEX pools are crossed only
-   through links) and at the endpoints of detected service links, so it never smears across a
-   mixer pool's or bridge vault's pooled funds.
-2. **Follow links**: when a transaction paid tainted value into a service and a link detector
-   pairs it with an outgoing transaction (mixer deposit -> withdrawal, bridge lock -> release,
-   swap in -> out), that outgoing transaction becomes a new seed. Links come from the registered
-   link detectors (``tornado-heuristics``, ``custodial-flow`` in :mod:`detectors.mixers`;
-   ``bridge-matcher`` in :mod:`detectors.bridges`) and from the minimal built-in linkers of
-   :mod:`detectors.composite._links` (bridge deposit-id match after XChainWatcher, swap-return,
-   Tornado address-match and unique-gas-price).
-3. **Re-seed and trace again** from all seeds, for at most ``max_rounds`` rounds or until no new
-   link is followed.
-4. **Lift through clusters** (:mod:`detectors.clustering`: multi-input, Meiklejohn et al.,
-   IMC'13, CoinJoins excluded; exchange deposit reuse, Victor, FC'20): an address in the same
-   cluster as a tainted address scores at least ``cluster_lift`` times the
-   cluster's largest traced value (clusters holding an attributed service are not lifted).
-5. **Report cash-out points**: the addresses that paid tainted value into a cash-out service
-   (and the service address itself when it looks like a deposit address: at most
-   ``deposit_max_senders`` distinct senders; a deposit address serves one customer).
+   Taint is recorded but not propagated at publicly attributed services (exchanges, OTC desks,
+   marketplaces and payment processors are cash-out points; mixers, bridges and DEX pools are
+   crossed only through links), at the paying side of detected service links, and at CoinJoin
+   outputs, so it never smears across a pool's, vault's or anonymity set's funds.
+2. **Follow links**: when a transaction paid tainted value into a service and a linker pairs
+   it with an outgoing transaction (mixer deposit -> withdrawal, bridge lock -> release, swap
+   in -> out, OTC payment -> payout), that outgoing transaction becomes a new seed. Links come
+   from the registered link detectors (``tornado-heuristics``, ``custodial-flow`` in
+   :mod:`detectors.mixers`; ``bridge-matcher`` in :mod:`detectors.bridges`) and from the
+   built-in linkers of :mod:`detectors.composite._links` (bridge deposit id after
+   XChainWatcher, swap return, Tornado address match and unique gas price, value/time matching
+   at the service's own rate); competing candidates are resolved one-to-one by confidence.
+3. **CoinJoins** (BlockSci's rule) stop the trace until post-mix consolidation re-links the
+   coins (many tainted CoinJoin outputs reaching one address); those spends are re-seeded.
+4. **Re-seed and trace again** from all seeds, for at most ``max_rounds`` rounds or until no new
+   link or consolidation is found.
+5. **Score**: traced USD per address times its taint purity (the traced share of all it
+   received), lifted through clusters (:mod:`detectors.clustering`: multi-input, Meiklejohn et
+   al., IMC'13, CoinJoins excluded; exchange deposit reuse, Victor, FC'20), with a bonus for
+   cash-out points.
+6. **Report cash-out points** in ``info["cashout"]``: who paid tainted value into an exchange,
+   OTC desk, marketplace or payment processor, which service, and how much.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-from numba import njit
 
 from simulator.errors import ConfigError
 from simulator.schema import ServiceKind
@@ -44,8 +45,6 @@ from . import _links as L
 #: Attributed services where value is cashed out (recorded, never traced through).
 CASHOUT_SERVICES = (ServiceKind.EXCHANGE, ServiceKind.OTC, ServiceKind.MARKETPLACE,
                     ServiceKind.PAYMENT_PROCESSOR)
-#: Attributed services crossed only through links.
-LINK_SERVICES = (ServiceKind.MIXER, ServiceKind.BRIDGE, ServiceKind.DEX)
 DEFAULT_LINK_DETECTORS = ("tornado-heuristics", "custodial-flow", "bridge-matcher")
 POLICIES = ("poison", "haircut", "fifo", "lifo", "tiho")
 EPS_USD = 1e-6
@@ -60,19 +59,6 @@ BUILTIN_LINK_SCORES = {"bridge-memo": 1.0, "mixer-address-gas": 0.9, "swap-retur
 
 
 ASSIGNMENTS = ("one-to-one", "best", "all")
-
-
-@njit(cache=True)
-def _greedy_one_to_one(a, b, order, n_tx):
-    used_in = np.zeros(n_tx, dtype=np.bool_)
-    used_out = np.zeros(n_tx, dtype=np.bool_)
-    keep = np.zeros(len(a), dtype=np.bool_)
-    for k in order:
-        if not used_in[a[k]] and not used_out[b[k]]:
-            used_in[a[k]] = True
-            used_out[b[k]] = True
-            keep[k] = True
-    return keep
 
 
 def gather_links(view, link_detectors=DEFAULT_LINK_DETECTORS, builtin_links=True,
@@ -94,7 +80,7 @@ def gather_links(view, link_detectors=DEFAULT_LINK_DETECTORS, builtin_links=True
     With ``follow_otc`` the value/time matcher also pairs payments into OTC desks and escrow
     marketplaces with their payouts (a desk buying BTC pays USDT on TRON back), including
     payments into unattributed intake endpoints (:func:`detectors.composite._links.hub_sinks`:
-    many senders, little passed on), matched to any attributed service's payouts.
+    many senders, little passed on), matched to any desk's or marketplace's payouts.
     """
     from ..registry import load
 
@@ -149,7 +135,8 @@ def gather_links(view, link_detectors=DEFAULT_LINK_DETECTORS, builtin_links=True
     elif assignment == "one-to-one" and ok.any():
         idx = np.flatnonzero(ok)
         order = np.lexsort((ts[b[idx]] - ts[a[idx]], -sc[idx])).astype(np.int64)
-        keep = _greedy_one_to_one(a[idx], b[idx], order, view.n_transactions)
+        keep = L._greedy_pairs(a[idx], b[idx], order, view.n_transactions,
+                                view.n_transactions)
         ok[:] = False
         ok[idx[keep]] = True
     # one row per pair (the best score and its source)
