@@ -435,12 +435,22 @@ class Ctx:
                         fee_rate=self.services.fee_base[asset], change=change, memo=memo)
 
     def new_memo(self) -> int:
-        """A public bridge deposit id not used by anyone else in the stream."""
-        while True:
-            m = int(self.rng.integers(1_000_000, 1_000_000 + 10_000_000))
-            if m not in self.memo_used:
-                self.memo_used.add(m)
-                return m
+        """A public bridge deposit id no one else uses, drawn from the gaps of the range the
+        benign bridge users occupy (so that its value does not set it apart)."""
+        used = self.memo_used
+        if "_free" not in self.__dict__:
+            ids = [m for m in used if isinstance(m, int)]
+            lo, hi = (min(ids), max(ids)) if ids else (1_000_000, 1_000_000)
+            self._free = sorted(set(range(lo, hi + 1)) - used)
+            self._next = hi + 1
+        if self._free:
+            m = self._free.pop(int(self.rng.integers(0, len(self._free))))
+        else:
+            while self._next in used:
+                self._next += 1
+            m = self._next
+        used.add(m)
+        return m
 
     def deposit_addresses(self, chain: int, n: int, exchanges=None) -> np.ndarray:
         """Fresh customer deposit addresses at the given exchanges (indices), round-robin."""
