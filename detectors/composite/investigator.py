@@ -206,6 +206,8 @@ class Investigator(Detector):
     coinjoin_discount : float, default 0.1
         Weight of the taint of CoinJoin outputs never consolidated (the policy's share of an
         anonymity set).
+    min_follow_score : float, default 0.0
+        Links below this confidence are reported but not followed.
     purity_weight : float, default 1.0
         Address scores are the traced USD times ``purity ** purity_weight``, where purity is
         the traced share of all the USD the address received (0 disables).
@@ -242,7 +244,8 @@ class Investigator(Detector):
                  cashout_bonus=1.0, deposit_max_senders=1, swap_window=3600,
                  amount_links=True, cluster_heuristics=("multi-input", "deposit"),
                  link_assignment="one-to-one", follow_otc=True, coinjoin="consolidation",
-                 consolidation_min=10, coinjoin_discount=0.1, purity_weight=1.0):
+                 consolidation_min=10, coinjoin_discount=0.1, purity_weight=1.0,
+                 min_follow_score=0.0):
         self.policy = policy
         self.max_rounds = max_rounds
         self.max_hops = max_hops
@@ -263,6 +266,7 @@ class Investigator(Detector):
         self.consolidation_min = consolidation_min
         self.coinjoin_discount = coinjoin_discount
         self.purity_weight = purity_weight
+        self.min_follow_score = min_follow_score
 
     def _validate(self):
         if self.policy not in POLICIES:
@@ -344,6 +348,7 @@ class Investigator(Detector):
             frac = np.divide(into_stop, into_stop_total, out=np.zeros(n_tx),
                              where=into_stop_total > 0)
             hot = ((into_stop[l_in] > EPS_USD) & (frac[l_in] >= float(self.min_taint_fraction))
+                   & (l_score >= float(self.min_follow_score))
                    if len(l_in) else np.zeros(0, bool))
             new_tx = np.zeros(n_tx, dtype=bool)
             if len(l_in):
