@@ -455,6 +455,8 @@ def build_economy(world: World, stream: OpStream, cfg: EconomyConfig,
     # sweeps and payouts add ops of their own; the factor brings the realised count close
     # to ``transactions`` (within a few percent, see tests).
     n_of = {k: int(round(1.03 * N * v / tot)) for k, v in mix.items()}
+    # forwarded payments add a transaction each: keep the total near ``transactions``
+    n_of["payment"] = int(round(n_of["payment"] / (1.0 + cfg.forward_rate)))
     _payments(c, users, chains, n_of["payment"])
     _exchange_flows(c, users, chains, exchanges, n_of["exchange_deposit"],
                     n_of["exchange_withdrawal"])

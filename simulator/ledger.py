@@ -193,10 +193,14 @@ def _produce_tables(world: World, k: dict, rng: np.random.Generator):
     role = world.wallets.column("role")[aw].copy()
     a_inc = world.wallets.column("incident")[aw].astype(np.int32)
     o_addr, o_inc, o_amount = k.pop("o_addr"), k.pop("o_inc"), k.pop("o_amount")
-    # benign wallets at cash-out services that receive integration outputs become CASHOUT
+    # Addresses of cash-out services that receive integration outputs and nothing untainted
+    # (a deposit address the launderer uses alone) become CASHOUT; shared endpoints such as
+    # a desk's or an escrow's public address, used by benign customers too, stay benign.
     integ = (txf["stage"][o_tx] == Stage.INTEGRATION) & (o_inc >= 0)
+    clean_in = np.bincount(o_addr[o_inc < 0], minlength=naddr)
     recv = o_addr[integ]
-    is_cash = (a_inc[recv] < 0) & np.isin(a_kind[recv], [int(c) for c in CASHOUT_KINDS])
+    is_cash = ((a_inc[recv] < 0) & (clean_in[recv] == 0)
+               & np.isin(a_kind[recv], [int(c) for c in CASHOUT_KINDS]))
     role[recv[is_cash]] = Role.CASHOUT
     a_inc[recv[is_cash]] = o_inc[integ][is_cash]
     for addr, (r, inc) in world.role_overrides.items():
