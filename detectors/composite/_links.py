@@ -219,7 +219,7 @@ def _pool_keys(view) -> np.ndarray:
 
 def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0.05,
                       max_delay=7 * 86_400, return_candidates=False, max_candidates=64,
-                      rate_tol=1e-3, extra_deposit=None):
+                      rate_tol=1e-3, extra_deposit=None, strict_kinds=None):
     """One-to-one deposit -> payout matching by value and time within a service.
 
     A deposit of USD value ``v`` at time ``t`` into an attributed service pool may match a
@@ -237,6 +237,9 @@ def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0
     ``extra_deposit`` (bool per address, e.g. :func:`hub_sinks`) adds payments into
     unattributed endpoints (CoinJoins excluded); those may match a payout of any OTC desk or
     marketplace among ``kinds``.
+
+    For services in ``strict_kinds`` (exchanges, which pay arbitrary amounts all the time)
+    only matches at the estimated rate are kept.
 
     With ``return_candidates`` a third array gives the ambiguity of each match: the number of
     the deposit's candidates within ``rate_tol`` of the rate (1 = unambiguous), or twice its
@@ -332,6 +335,10 @@ def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0
     order = np.lexsort((delay, cost)).astype(np.int64)
     keep = _greedy_pairs(cd, cw, order, len(d_tx_u), len(w_tx_u))
     cd, cw, close = cd[keep], cw[keep], close[keep]
+    if strict_kinds is not None:  # services with arbitrary payouts: only matches at the rate
+        strict = np.isin(kind[d_addr[first][cd]], np.asarray(strict_kinds, np.int64))
+        ok = close | ~strict
+        cd, cw, close = cd[ok], cw[ok], close[ok]
     amb = np.where(close, n_close[cd], 2 * n_all[cd]).astype(np.int64)
     ins, outs_ = d_tx_u[cd].astype(np.int64), w_tx_u[cw].astype(np.int64)
     o = np.argsort(ins, kind="stable")

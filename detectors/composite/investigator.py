@@ -63,7 +63,7 @@ ASSIGNMENTS = ("one-to-one", "best", "all")
 
 def gather_links(view, link_detectors=DEFAULT_LINK_DETECTORS, builtin_links=True,
                  min_link_score=0.0, swap_window=3600, amount_links=True,
-                 assignment="one-to-one", follow_otc=True):
+                 assignment="one-to-one", follow_otc=True, follow_exchanges=True):
     """Service links to follow: ``(in_tx_id, out_tx_id, score, source name, unavailable)``.
 
     Registered link detectors that cannot be loaded are skipped and listed in ``unavailable``.
@@ -80,7 +80,10 @@ def gather_links(view, link_detectors=DEFAULT_LINK_DETECTORS, builtin_links=True
     With ``follow_otc`` the value/time matcher also pairs payments into OTC desks and escrow
     marketplaces with their payouts (a desk buying BTC pays USDT on TRON back), including
     payments into unattributed intake endpoints (:func:`detectors.composite._links.hub_sinks`:
-    many senders, little passed on), matched to any desk's or marketplace's payouts.
+    many senders, little passed on), matched to any desk's or marketplace's payouts. With
+    ``follow_exchanges`` it also pairs an exchange deposit with a withdrawal, but only at the
+    exchange's own rate (a trade: deposit ETH, withdraw BTC), since exchanges pay out arbitrary
+    amounts all the time.
     """
     from ..registry import load
 
@@ -116,9 +119,12 @@ def gather_links(view, link_detectors=DEFAULT_LINK_DETECTORS, builtin_links=True
         kinds = (ServiceKind.MIXER, ServiceKind.BRIDGE)
         if follow_otc:
             kinds += (ServiceKind.OTC, ServiceKind.MARKETPLACE)
+        if follow_exchanges:
+            kinds += (ServiceKind.EXCHANGE,)
         hubs = L.hub_sinks(view) if follow_otc else None
         a, b, n_cand = L.amount_time_links(view, kinds, return_candidates=True,
-                                           extra_deposit=hubs)
+                                           extra_deposit=hubs,
+                                           strict_kinds=(ServiceKind.EXCHANGE,))
         add(a, b, BUILTIN_LINK_SCORES["amount-time"] / np.maximum(n_cand, 1), "amount-time")
     a = np.concatenate(ins) if ins else np.zeros(0, np.int64)
     b = np.concatenate(outs) if outs else np.zeros(0, np.int64)
@@ -208,6 +214,9 @@ class Investigator(Detector):
         anonymity set).
     min_follow_score : float, default 0.0
         Links below this confidence are reported but not followed.
+    follow_exchanges : bool, default True
+        Also follow an exchange deposit to a withdrawal matched at the exchange's own rate (a
+        trade through the exchange); the deposit is still reported as a cash-out point.
     purity_weight : float, default 1.0
         Address scores are the traced USD times ``purity ** purity_weight``, where purity is
         the traced share of all the USD the address received (0 disables).
@@ -245,7 +254,7 @@ class Investigator(Detector):
                  amount_links=True, cluster_heuristics=("multi-input", "deposit"),
                  link_assignment="one-to-one", follow_otc=True, coinjoin="consolidation",
                  consolidation_min=10, coinjoin_discount=0.1, purity_weight=1.0,
-                 min_follow_score=0.0):
+                 min_follow_score=0.0, follow_exchanges=True):
         self.policy = policy
         self.max_rounds = max_rounds
         self.max_hops = max_hops
@@ -267,6 +276,7 @@ class Investigator(Detector):
         self.coinjoin_discount = coinjoin_discount
         self.purity_weight = purity_weight
         self.min_follow_score = min_follow_score
+        self.follow_exchanges = follow_exchanges
 
     def _validate(self):
         if self.policy not in POLICIES:
@@ -306,7 +316,7 @@ class Investigator(Detector):
         l_in, l_out, l_score, l_src, unavailable = gather_links(
             view, tuple(self.link_detectors), bool(self.builtin_links),
             float(self.min_link_score), int(self.swap_window), bool(self.amount_links),
-            self.link_assignment, bool(self.follow_otc))
+            self.link_assignment, bool(self.follow_otc), bool(self.follow_exchanges))
         # the paying side of a link (pool, vault, reserve) is a service even when unattributed:
         # every input address of a link's outgoing transaction (expanding to their multi-input
         # clusters was tried and lost precision on zaif-2018)

@@ -279,3 +279,38 @@ def test_purity_ranks_a_pure_launderer_above_a_pooled_wallet():
     assert s.address[lau] > s.address[pool] > 0
     raw = detectors.make("investigator", purity_weight=0.0).fit(view).score(view)
     assert raw.address[pool] > raw.address[lau]
+
+
+def test_trade_through_an_exchange_is_followed_at_the_exchange_rate():
+    """The thief pays three deposit addresses of an exchange (swept into its ETH hot wallet),
+    and the exchange's BTC hot wallet pays the value back in BTC at its 0.2% fee. Benign
+    customers withdraw BTC of similar value (at no common rate) in between."""
+    led = ToyLedger()
+    victim, thief = led.address("ethereum"), led.address("ethereum")
+    deps = [led.address("ethereum") for _ in range(3)]
+    hot_eth = led.address("ethereum", service=ServiceKind.EXCHANGE, name="exch")
+    hot_btc = led.address("bitcoin", service=ServiceKind.EXCHANGE, name="exch")
+    outs_to = [led.address("bitcoin") for _ in range(3)]
+    benign = [led.address("bitcoin") for _ in range(3)]
+    led.issue(0, [(victim, 30 * GWEI)], asset="ETH")
+    (reserve,) = led.issue(0, [(hot_btc, 100 * BTC)])
+    seed, _ = led.transfer(1, victim, thief, 30 * GWEI)
+    led.seed(0, seed)
+    t, coin = 100, reserve
+    for k, (eth, bad) in enumerate([(4.0, 0.9751), (6.0, 0.9612), (8.0, 0.9833)]):
+        led.transfer(t, thief, deps[k], int(eth * GWEI))
+        led.transfer(t + 60, deps[k], hot_eth, int(eth * GWEI))
+        usd = eth * 3000
+        sats = [int(round(usd * 0.998 / 60_000 * BTC)), int(round(usd * bad / 60_000 * BTC))]
+        _, (_, coin) = led.utxo_tx(t + 300, [coin], [
+            (benign[k], sats[1]), (hot_btc, led._out[coin][4] - sats[1] - 1000)])
+        _, (_, coin) = led.utxo_tx(t + 600, [coin], [
+            (outs_to[k], sats[0]), (hot_btc, led._out[coin][4] - sats[0] - 1000)])
+        t += 1000
+    view = led.build().observable()
+    s = detectors.make("investigator").fit(view).score(view)
+    assert s.address[outs_to].min() > 0
+    assert s.address[benign].max() == 0
+    assert set(s.info["cashout"]["address_id"].tolist()) >= set(deps)
+    off = detectors.make("investigator", follow_exchanges=False).fit(view).score(view)
+    assert off.address[outs_to].max() == 0
