@@ -80,6 +80,15 @@ def scenarios():
         click.echo(f"{sid:28s} {desc}")
 
 
+@cli.command("detectors")
+def list_detectors_cmd():
+    """List the registered detectors with what they need and output."""
+    import detectors
+
+    for name, desc in detectors.list_detectors().items():
+        click.echo(f"{name:22s} {desc}")
+
+
 def main(argv=None):
     """Console entry point: usage errors too are one line and exit code 2."""
     try:

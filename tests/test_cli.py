@@ -70,3 +70,10 @@ def test_malformed_scenario_file(tmp_path):
 def test_scenarios_lists_benign():
     r = run("scenarios")
     assert r.returncode == 0 and "benign-v1" in r.stdout
+
+
+def test_detectors_lists_the_registry():
+    r = run("detectors")
+    assert r.returncode == 0
+    for name in ("haircut", "fifo", "investigator", "bridge-matcher", "random"):
+        assert name in r.stdout
