@@ -88,6 +88,20 @@ def hub_sinks(view, min_senders=20, max_out_ratio=0.5) -> np.ndarray:
             & (outflow <= max_out_ratio * inflow))
 
 
+def hub_sources(view, min_recipients=20) -> np.ndarray:
+    """Unattributed addresses that pay at least ``min_recipients`` distinct addresses (a
+    service's payout endpoint, among others). Bool per address."""
+    n = view.n_addresses
+    tr = view.transfers()
+    if n == 0 or len(tr["src"]) == 0:
+        return np.zeros(n, dtype=bool)
+    keep = tr["src"] != tr["dst"]
+    pairs = np.unique(tr["src"][keep] * np.int64(n) + tr["dst"][keep])
+    recipients = np.bincount(pairs // n, minlength=n)
+    attributed = np.asarray(view.addresses["service_kind"]) != ServiceKind.NONE
+    return ~attributed & (recipients >= min_recipients)
+
+
 def bridge_memo_links(view):
     """Bridge lock -> release pairs sharing a public deposit id (``memo``)."""
     memo = view.transactions["memo"]
@@ -120,16 +134,17 @@ def bridge_memo_links(view):
     return np.asarray(ins, np.int64), np.asarray(outs, np.int64)
 
 
-def _payouts(view, kinds):
-    """(tx_id, recipient, pool address) of outputs paid by an attributed ``kinds`` service to
-    a non-service address."""
+def _payouts(view, kinds, extra=None):
+    """(tx_id, recipient, pool address) of outputs paid by an attributed ``kinds`` service (or
+    an address flagged in ``extra``) to a non-service address."""
     svc = np.isin(view.addresses["service_kind"], np.asarray(kinds, dtype=np.int64))
+    payer = svc if extra is None else (svc | extra)
     outs = view.outputs
     src = _tx_first_input_address(view)
     s = src[outs["tx_id"]]
     ok = s >= 0
     from_svc = np.zeros(outs.num_rows, dtype=bool)
-    from_svc[ok] = svc[s[ok]]
+    from_svc[ok] = payer[s[ok]]
     m = np.flatnonzero(from_svc & ~svc[outs["address_id"]])
     return outs["tx_id"][m], outs["address_id"][m], s[m]
 
@@ -219,7 +234,8 @@ def _pool_keys(view) -> np.ndarray:
 
 def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0.05,
                       max_delay=7 * 86_400, return_candidates=False, max_candidates=64,
-                      rate_tol=1e-3, extra_deposit=None, strict_kinds=None):
+                      rate_tol=1e-3, extra_deposit=None, strict_kinds=None,
+                      extra_payer=None):
     """One-to-one deposit -> payout matching by value and time within a service.
 
     A deposit of USD value ``v`` at time ``t`` into an attributed service pool may match a
@@ -238,8 +254,10 @@ def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0
     unattributed endpoints (CoinJoins excluded); those may match a payout of any OTC desk or
     marketplace among ``kinds``.
 
-    For services in ``strict_kinds`` (exchanges, which pay arbitrary amounts all the time)
-    only matches at the estimated rate are kept.
+    ``extra_payer`` (bool per address, e.g. :func:`hub_sources`) lets payouts of unattributed
+    endpoints answer payments into unattributed intakes. For those, and for services in
+    ``strict_kinds`` (exchanges, which pay arbitrary amounts all the time), only matches at the
+    estimated rate are kept.
 
     With ``return_candidates`` a third array gives the ambiguity of each match: the number of
     the deposit's candidates within ``rate_tol`` of the rate (1 = unambiguous), or twice its
@@ -253,7 +271,7 @@ def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0
 
         keep = ~is_coinjoin(view)[d_tx]
         d_tx, d_out, d_addr = d_tx[keep], d_out[keep], d_addr[keep]
-    w_tx, w_to, w_pool = _payouts(view, kinds)
+    w_tx, w_to, w_pool = _payouts(view, kinds, extra_payer)
     if len(d_tx) == 0 or len(w_tx) == 0:
         return empty
     pool = _pool_keys(view)
@@ -285,7 +303,10 @@ def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0
     w_t = ts[w_tx_u]
     # an endpoint of unknown pool is matched only to desks and marketplaces (cash-out services)
     kind = np.asarray(view.addresses["service_kind"], dtype=np.int64)
-    w_cash = np.isin(kind[w_pool[w_first][order]], WILDCARD_KINDS)
+    w_payer = w_pool[w_first][order]
+    w_extra = np.zeros(len(w_payer), dtype=bool) if extra_payer is None else \
+        extra_payer[w_payer] & (kind[w_payer] == ServiceKind.NONE)
+    w_cash = np.isin(kind[w_payer], WILDCARD_KINDS) | w_extra
     by_time = np.argsort(w_t, kind="stable")  # all pools, for endpoints of unknown pool
     w_t_all = w_t[by_time]
     cd, cw = [], []
@@ -335,8 +356,12 @@ def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0
     order = np.lexsort((delay, cost)).astype(np.int64)
     keep = _greedy_pairs(cd, cw, order, len(d_tx_u), len(w_tx_u))
     cd, cw, close = cd[keep], cw[keep], close[keep]
-    if strict_kinds is not None:  # services with arbitrary payouts: only matches at the rate
-        strict = np.isin(kind[d_addr[first][cd]], np.asarray(strict_kinds, np.int64))
+    if strict_kinds is not None or extra_payer is not None:
+        # services with arbitrary payouts, and payers that are only presumed services: only
+        # matches at the rate
+        strict = w_extra[cw]
+        if strict_kinds is not None:
+            strict = strict | np.isin(kind[d_addr[first][cd]], np.asarray(strict_kinds, np.int64))
         ok = close | ~strict
         cd, cw, close = cd[ok], cw[ok], close[ok]
     amb = np.where(close, n_close[cd], 2 * n_all[cd]).astype(np.int64)

@@ -122,9 +122,11 @@ def gather_links(view, link_detectors=DEFAULT_LINK_DETECTORS, builtin_links=True
         if follow_exchanges:
             kinds += (ServiceKind.EXCHANGE,)
         hubs = L.hub_sinks(view) if follow_otc else None
+        payers = L.hub_sources(view) if follow_otc else None
         a, b, n_cand = L.amount_time_links(view, kinds, return_candidates=True,
                                            extra_deposit=hubs,
-                                           strict_kinds=(ServiceKind.EXCHANGE,))
+                                           strict_kinds=(ServiceKind.EXCHANGE,),
+                                           extra_payer=payers)
         add(a, b, BUILTIN_LINK_SCORES["amount-time"] / np.maximum(n_cand, 1), "amount-time")
     a = np.concatenate(ins) if ins else np.zeros(0, np.int64)
     b = np.concatenate(outs) if outs else np.zeros(0, np.int64)

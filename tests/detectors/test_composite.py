@@ -232,14 +232,17 @@ def test_coinjoin_stops_the_trace_until_post_mix_consolidation():
     assert t.address[shop] > 0 and t.address[friend] > 0
 
 
-def test_unattributed_otc_intake_is_matched_to_the_desks_payouts():
+@pytest.mark.parametrize("attributed_payout", [True, False])
+def test_unattributed_otc_intake_is_matched_to_the_desks_payouts(attributed_payout):
     """An OTC desk takes ETH at an unattributed intake address (20 clients) and pays USDT on
-    TRON from an attributed endpoint at its rate (1% spread). The thief is one client."""
+    TRON from an endpoint (attributed or not) at its rate (1% spread). The thief is one
+    client."""
     led = ToyLedger()
     victim, thief = led.address("ethereum"), led.address("ethereum")
     clients = [led.address("ethereum") for _ in range(20)]
     intake = led.address("ethereum")
-    payout = led.address("tron", service=ServiceKind.OTC, name="desk")
+    payout = (led.address("tron", service=ServiceKind.OTC, name="desk") if attributed_payout
+              else led.address("tron"))
     recv = [led.address("tron") for _ in range(21)]
     led.issue(0, [(victim, 50 * GWEI)] + [(c, 10 * GWEI) for c in clients], asset="ETH")
     led.issue(0, [(payout, 10**12)], asset="USDT-TRON")
