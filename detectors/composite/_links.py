@@ -69,37 +69,44 @@ def service_payments(view, kinds, extra=None):
     return outs["tx_id"][m], m, outs["address_id"][m]
 
 
-def hub_sinks(view, min_senders=20, max_out_ratio=0.5) -> np.ndarray:
-    """Unattributed addresses that look like a service's deposit endpoint: paid by at least
-    ``min_senders`` distinct addresses and passing on at most ``max_out_ratio`` of the USD they
-    received (an OTC desk or mixer intake that settles elsewhere). Bool per address."""
+def _fan_counts(view):
+    """(distinct senders, distinct recipients, USD in, USD out) per address."""
     n = view.n_addresses
     tr = view.transfers()
-    if n == 0 or len(tr["src"]) == 0:
-        return np.zeros(n, dtype=bool)
     keep = tr["src"] != tr["dst"]
     src, dst, usd = tr["src"][keep], tr["dst"][keep], tr["usd"][keep]
-    pairs = np.unique(dst * np.int64(n) + src)
-    senders = np.bincount(pairs // n, minlength=n)
+    pairs = np.unique(src * np.int64(n) + dst)
+    recipients = np.bincount(pairs // n, minlength=n)
+    senders = np.bincount(pairs % n, minlength=n)
     inflow = np.bincount(dst, weights=usd, minlength=n)
     outflow = np.bincount(src, weights=usd, minlength=n)
-    attributed = np.asarray(view.addresses["service_kind"]) != ServiceKind.NONE
-    return (~attributed & (senders >= min_senders) & (inflow > 0)
-            & (outflow <= max_out_ratio * inflow))
+    return senders, recipients, inflow, outflow
 
 
-def hub_sources(view, min_recipients=20) -> np.ndarray:
-    """Unattributed addresses that pay at least ``min_recipients`` distinct addresses (a
-    service's payout endpoint, among others). Bool per address."""
+def hub_sinks(view, min_senders=20, max_out_ratio=0.5, max_recipients=10) -> np.ndarray:
+    """Unattributed addresses that look like a service's intake endpoint: paid by at least
+    ``min_senders`` distinct addresses, paying at most ``max_recipients`` distinct addresses
+    and passing on at most ``max_out_ratio`` of the USD they received (an OTC desk or mixer
+    intake that settles elsewhere). Bool per address."""
     n = view.n_addresses
-    tr = view.transfers()
-    if n == 0 or len(tr["src"]) == 0:
+    if n == 0 or len(view.transfers()["src"]) == 0:
         return np.zeros(n, dtype=bool)
-    keep = tr["src"] != tr["dst"]
-    pairs = np.unique(tr["src"][keep] * np.int64(n) + tr["dst"][keep])
-    recipients = np.bincount(pairs // n, minlength=n)
+    senders, recipients, inflow, outflow = _fan_counts(view)
     attributed = np.asarray(view.addresses["service_kind"]) != ServiceKind.NONE
-    return ~attributed & (recipients >= min_recipients)
+    return (~attributed & (senders >= min_senders) & (recipients <= max_recipients)
+            & (inflow > 0) & (outflow <= max_out_ratio * inflow))
+
+
+def hub_sources(view, min_recipients=20, max_senders=10) -> np.ndarray:
+    """Unattributed addresses that look like a service's payout endpoint: paying at least
+    ``min_recipients`` distinct addresses while funded by at most ``max_senders``. Bool per
+    address."""
+    n = view.n_addresses
+    if n == 0 or len(view.transfers()["src"]) == 0:
+        return np.zeros(n, dtype=bool)
+    senders, recipients, _, _ = _fan_counts(view)
+    attributed = np.asarray(view.addresses["service_kind"]) != ServiceKind.NONE
+    return ~attributed & (recipients >= min_recipients) & (senders <= max_senders)
 
 
 def bridge_memo_links(view):
