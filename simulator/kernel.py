@@ -92,14 +92,15 @@ def _count_coins(w_head, o_next, w):
 def execute(
     # ops (sorted by time)
     op_code, op_chain, op_asset, op_src, op_amount, op_fee_rate, op_change, op_hard,
-    op_incident, op_link, op_link_kind, op_rate, op_aux, op_out_start, op_out_count,
-    op_part_start, op_part_count,
+    op_incident, op_link, op_link_kind, op_rate, op_aux, op_out_count, op_part_count,
     # op outputs and coinjoin participants
     od_addr, od_wallet, od_value, od_incident, pt_wallet, pt_addr,
     # static tables
     chain_model, asset_local, asset_native, asset_dust, n_local,
     # addresses and wallets (capacity-sized, first n_addr filled)
     addr_wallet, addr_chain, n_addr0, wallet_incident, wallet_main, wallet_lifo, n_wallets,
+    # balance row of each account-chain address (-1 on UTXO chains), rows in use, rows
+    addr_slot, n_slot0, cap_slot,
     # capacities
     cap_tx, cap_in, cap_out, cap_link,
 ):
@@ -133,7 +134,8 @@ def execute(
     w_head = np.full(n_wallets, -1, np.int32)
     w_tail = np.full(n_wallets, -1, np.int32)
     w_bal = np.zeros(n_wallets, np.int64)
-    bal = np.zeros((cap_addr, n_local), np.int64)
+    bal = np.zeros((cap_slot, n_local), np.int64)  # account-chain addresses only
+    nslot = n_slot0
     # scratch
     amts = np.empty(4096, np.int64)
     dsts = np.empty(4096, np.int64)
@@ -142,6 +144,8 @@ def execute(
     ps = np.empty(4096, np.int64)
     pchg = np.empty(4096, np.int64)
 
+    out_cursor = 0
+    part_cursor = 0
     ntx = 0
     nin = 0
     nout = 0
@@ -160,8 +164,11 @@ def execute(
         rate = op_fee_rate[i]
         hard = op_hard[i] == 1
         shrink = op_hard[i] == 0  # EXACT ops (2) are skipped instead of shrunk
-        s0 = op_out_start[i]
+        s0 = out_cursor  # this op's outputs and participants follow the previous op's
         m = op_out_count[i]
+        out_cursor += m
+        p0 = part_cursor
+        part_cursor += op_part_count[i]
         if m > 4000 or op_part_count[i] > 4000:
             status = ERR_CAPACITY
             bad_op = i
@@ -226,7 +233,7 @@ def execute(
                             ok = True
             else:
                 fee = _acct_fee(rate, asset_native[asset], m)
-                have = bal[src, la]
+                have = bal[addr_slot[src], la]
                 if have >= want + fee:
                     total_in = want + fee
                 else:
@@ -277,10 +284,10 @@ def execute(
                 else:
                     fee = _acct_fee(rate, asset_native[asset], m)
                     if code == OP_SPLIT:
-                        total_in = bal[src, la]
+                        total_in = bal[addr_slot[src], la]
                     else:
                         total_in = target
-                        if bal[src, la] < target:
+                        if bal[addr_slot[src], la] < target:
                             ok = False
                     avail = total_in - fee
                 if ok and (n_sel == 0 and utxo or avail < dust * m or total_in <= 0):
@@ -299,7 +306,6 @@ def execute(
                             ok = False
         elif code == OP_COINJOIN:
             denom = op_amount[i]
-            p0 = op_part_start[i]
             npart = op_part_count[i]
             nok = 0
             for q in range(npart):
@@ -335,7 +341,6 @@ def execute(
         no = 0
         if code == OP_COINJOIN:
             denom = op_amount[i]
-            p0 = op_part_start[i]
             npart = op_part_count[i]
             fee_total = 0
             nchg = 0
@@ -417,7 +422,7 @@ def execute(
                     nin += 1
                     ni += 1
             else:
-                bal[src, la] -= total_in
+                bal[addr_slot[src], la] -= total_in
                 in_tx[nin] = t
                 in_idx[nin] = 0
                 in_addr[nin] = src
@@ -442,6 +447,9 @@ def execute(
                     naddr += 1
                     addr_wallet[a] = src_w
                     addr_chain[a] = chain
+                    if not utxo:
+                        addr_slot[a] = nslot
+                        nslot += 1
             else:
                 a = dsts[j]
                 v = amts[j]
@@ -451,6 +459,9 @@ def execute(
                     naddr += 1
                     addr_wallet[a] = od_wallet[s0 + j]
                     addr_chain[a] = chain
+                    if not utxo:
+                        addr_slot[a] = nslot
+                        nslot += 1
                 j += 1
                 paid += v
             o = nout
@@ -466,7 +477,7 @@ def execute(
                 _push(w_head, w_tail, o_next, wallet_lifo, wa, o)
                 w_bal[wa] += v
             else:
-                bal[a, la] += v
+                bal[addr_slot[a], la] += v
         if code == OP_ISSUE:
             fee = 0
         else:
@@ -484,7 +495,7 @@ def execute(
             l_ain[nlink] = realized[ref]
             l_aout[nlink] = paid
             nlink += 1
-        if naddr > cap_addr - 4100:
+        if naddr > cap_addr - 4100 or nslot > cap_slot - 4100:
             status = ERR_INTERNAL
             bad_op = i
             break

@@ -67,6 +67,13 @@ def build(world: World, stream: OpStream, *, rng: np.random.Generator, meta: dic
     addr_chain = np.empty(cap_addr, np.int16)
     addr_wallet[:n_addr0] = world.addresses.column("wallet")
     addr_chain[:n_addr0] = world.addresses.column("chain")
+    # account balances are kept for account-chain addresses only (a row each)
+    addr_slot = np.full(cap_addr, -1, np.int32)
+    acct0 = np.flatnonzero(chain_model[addr_chain[:n_addr0]] == 1)
+    addr_slot[acct0] = np.arange(len(acct0), dtype=np.int32)
+    acct_op_out = np.repeat(~utxo_op, ops["out_count"])
+    cap_slot = len(acct0) + int((acct_op_out & (outs["addr"] == FRESH)).sum()) + 8192
+    del acct_op_out
     cap_out = int(ops["out_count"].sum() + may_change.sum() + 2 * n_parts + 16)
     utxo_outs = int(ops["out_count"][utxo_op].sum() + may_change.sum() + 2 * n_parts)
     cap_in = utxo_outs + int((~utxo_op).sum()) + 16
@@ -79,13 +86,12 @@ def build(world: World, stream: OpStream, *, rng: np.random.Generator, meta: dic
     res = execute(
         ops["code"], ops["chain"], ops["asset"], ops["src"], ops["amount"], ops["fee_rate"],
         ops["change"], ops["hard"], ops["incident"], ops["link"], ops["link_kind"],
-        ops["rate"], ops["aux"], ops["out_start"], ops["out_count"], ops["part_start"],
-        ops["part_count"],
+        ops["rate"], ops["aux"], ops["out_count"], ops["part_count"],
         outs["addr"], outs["wallet"], outs["value"], outs["incident"],
         parts["wallet"], parts["addr"],
         chain_model, asset_local, asset_native, asset_dust, n_local,
         addr_wallet, addr_chain, n_addr0, wallet_incident, wallet_main, wallet_lifo,
-        max(world.wallets.n, 1),
+        max(world.wallets.n, 1), addr_slot, len(acct0), cap_slot,
         max(n_ops, 1), cap_in, cap_out, cap_link,
     )
     (status, bad_op, ntx, nin, nout, nlink, naddr,

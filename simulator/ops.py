@@ -81,7 +81,7 @@ _OP_FIELDS = {
     "link_kind": np.int8,
     "rate": np.float64,
     "aux": np.int32,
-    "memo": np.int64,
+    "memo": np.int32,  # public deposit ids; widened to int64 in the tables
     "out_count": np.int32,
     "part_count": np.int32,
 }
@@ -103,6 +103,17 @@ _DEFAULTS = {
     "memo": -1,
     "part_count": 0,
 }
+
+
+def _rows_in_order(counts: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Row indices of per-op slices (``counts`` long, in insertion order) in ``order``."""
+    starts = np.cumsum(counts, dtype=np.int64) - counts
+    c = counts[order].astype(np.int64)
+    total = int(c.sum())
+    if total == 0:
+        return np.zeros(0, np.int64)
+    first = np.cumsum(c) - c
+    return np.repeat(starts[order] - first, c) + np.arange(total, dtype=np.int64)
 
 
 class OpStream:
@@ -188,8 +199,9 @@ class OpStream:
     def finalize(self) -> tuple[dict, dict, dict]:
         """Concatenate and sort by time (stable: insertion order breaks ties).
 
-        Returns ``(ops, outs, parts)``; ``ops`` gains ``out_start`` and ``part_start`` and its
-        ``link`` column is remapped to sorted positions. A link must point to an earlier op.
+        Returns ``(ops, outs, parts)``, all in time order: the outputs (participants) of op i
+        follow those of op i-1. ``link`` is remapped to sorted positions; a link must point to
+        an earlier op.
         """
         if self._final == ():
             raise RuntimeError("the ops were released after execution")
@@ -197,8 +209,6 @@ class OpStream:
             return self._final
         if self.n == 0:
             ops = {k: np.zeros(0, dt) for k, dt in _OP_FIELDS.items()}
-            ops["out_start"] = np.zeros(0, np.int64)
-            ops["part_start"] = np.zeros(0, np.int64)
             return ops, {k: np.zeros(0, dt) for k, dt in _OUT_FIELDS.items()}, \
                 {k: np.zeros(0, dt) for k, dt in _PART_FIELDS.items()}
         ops = {}
@@ -207,16 +217,21 @@ class OpStream:
         outs = {k: np.concatenate([b.pop(k) for b in self._outs]) for k in _OUT_FIELDS}
         parts = {k: np.concatenate([b.pop(k) for b in self._parts]) for k in _PART_FIELDS}
         self._ops, self._outs, self._parts = [], [], []
-        out_start = np.cumsum(ops["out_count"]) - ops["out_count"]
-        part_start = np.cumsum(ops["part_count"]) - ops["part_count"]
         order = np.argsort(ops["t"], kind="stable")
         inv = np.empty_like(order)
         inv[order] = np.arange(len(order))
         self._inv = inv
+        # outputs and participants follow their ops into time order, so the kernel walks
+        # them with a running offset (no per-op start arrays)
+        out_rows = _rows_in_order(ops["out_count"], order)
+        for k in list(outs):
+            outs[k] = outs[k][out_rows]
+        del out_rows
+        part_rows = _rows_in_order(ops["part_count"], order)
+        for k in list(parts):
+            parts[k] = parts[k][part_rows]
         for k in list(ops):
             ops[k] = ops[k][order]
-        ops["out_start"] = out_start[order]
-        ops["part_start"] = part_start[order]
         has = ops["link"] >= 0
         ops["link"][has] = inv[ops["link"][has]]
         bad = has & (ops["link"] >= np.arange(len(order)))
