@@ -188,10 +188,11 @@ class Investigator(Detector):
     cashout_bonus : float, default 1.0
         Cash-out points score ``(1 + cashout_bonus)`` times their traced value.
     deposit_max_senders : int, default 1
-        An attributed exchange or payment-processor address with at most this many distinct
-        senders is treated as a deposit address (a cash-out point, scored); larger ones (hot
-        wallets) are listed in ``info["cashout"]`` but score zero. Attributed OTC desk and
-        marketplace addresses that receive tainted value are always scored cash-out points.
+        An attributed cash-out service address with at most this many distinct senders is
+        treated as a deposit address (a cash-out point, scored); shared ones (hot wallets, OTC
+        desks, marketplaces) are listed in ``info["cashout"]`` but score zero. (Scoring desk and
+        marketplace addresses too was measured and lost precision once the generator labelled
+        shared service endpoints benign.)
     swap_window : int, default 3600
         Seconds within which a DEX pays a swap back (built-in swap-return linker).
     amount_links : bool, default True
@@ -402,11 +403,9 @@ class Investigator(Detector):
         co_from = first_in[outs["tx_id"][co]]
         co_usd = usd[co]
         senders = _distinct_senders(view, first_in, cashout_svc)
-        # exchanges and processors: only deposit-like addresses are cash-out points (a hot
-        # wallet is the service's own); an OTC desk's or marketplace's receiving address is
-        # where the launderer sells, so it is one
-        direct = np.isin(kind, np.asarray((ServiceKind.OTC, ServiceKind.MARKETPLACE), np.int64))
-        deposit_like = cashout_svc & ((senders <= int(self.deposit_max_senders)) | direct)
+        # only deposit-like service addresses are cash-out points: a hot wallet, desk or
+        # marketplace address is shared by all customers
+        deposit_like = cashout_svc & (senders <= int(self.deposit_max_senders))
         bonus = 1.0 + float(self.cashout_bonus)
         dep = co_svc[deposit_like[co_svc]]
         score[dep] = addr_usd[dep] * bonus
