@@ -251,7 +251,8 @@ def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0
     ``(t, t + max_delay]`` (at most ``max_candidates`` per deposit, earliest first). A service
     applies one rate (a desk's spread, a mixer's or bridge's fee), so per pool and asset pair
     the most common ratio ``w / v`` (binned to ``rate_tol / 2``) is taken as the service's rate
-    and each candidate costs ``|w / v - rate|``. Candidates are then assigned one-to-one by
+    (credible when its bin holds at least 2 pairs and 4 times the band's average), and each
+    candidate costs ``|w / v - rate|``. Candidates are then assigned one-to-one by
     increasing cost, then delay. This is the benchmark's bridge matcher design
     (detection-methods §5) with FIFO-style tie breaking as in the temporal matching of
     Cristodaro, Kraner & Tessone (arXiv 2510.09433). Pools with fixed denominations stay
@@ -355,8 +356,15 @@ def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0
     head = np.r_[True, pairs[o][1:, 0] != pairs[o][:-1, 0]]
     rate = np.zeros(grp.max() + 1)
     rate[pairs[o][head, 0]] = pairs[o][head, 1] * (rate_tol / 2)
+    # a rate is credible when its bin holds clearly more pairs than chance would put there
+    # (candidate ratios of unrelated payouts spread over the whole band)
+    n_grp = np.bincount(grp, minlength=len(rate))
+    top = np.zeros(len(rate), dtype=np.int64)
+    top[pairs[o][head, 0]] = cnt[o][head]
+    n_bins = max(phi / (rate_tol / 2), 1.0)
+    credible = (top >= 2) & (top >= 4.0 * n_grp / n_bins)
     cost = np.abs(ratio - rate[grp])
-    close = cost <= rate_tol
+    close = (cost <= rate_tol) & credible[grp]
     n_close = np.bincount(cd, weights=close, minlength=len(d_tx_u))
     n_all = np.bincount(cd, minlength=len(d_tx_u))
     delay = ts[w_tx_u[cw]] - ts[d_tx_u[cd]]
