@@ -263,7 +263,8 @@ def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0
     marketplace among ``kinds``.
 
     ``extra_payer`` (bool per address, e.g. :func:`hub_sources`) lets payouts of unattributed
-    endpoints answer payments into unattributed intakes. For those, and for services in
+    endpoints answer payments into unattributed intakes and into attributed desks and
+    marketplaces. For those, and for services in
     ``strict_kinds`` (exchanges, which pay arbitrary amounts all the time), only matches at the
     estimated rate are kept.
 
@@ -293,6 +294,9 @@ def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0
     d_tx_u, first = np.unique(d_tx, return_index=True)
     d_pool = pool[d_addr[first]]
     d_wild = wild[d_addr[first]]
+    if extra_payer is not None:  # a desk's payout endpoint may be unattributed as well
+        d_wild |= np.isin(np.asarray(view.addresses["service_kind"], np.int64)[d_addr[first]],
+                          WILDCARD_KINDS)
     # payout value: the tx's outputs to non-service addresses (one row per payout tx)
     w_tx_u, w_first = np.unique(w_tx, return_index=True)
     w_usd = np.zeros(len(w_tx_u))
