@@ -370,6 +370,9 @@ class DatasetWriter:
             raise ValueError(f"unknown table '{name}'")
         table.write_parquet(self.tmp / f"{name}.parquet")
         self.digests[name] = table.digest()
+        from .ops import release_free_memory
+
+        release_free_memory()  # a streaming producer frees each table after this call
 
     def finish(self, meta: Mapping) -> dict:
         """Write ``meta.json`` (with the content hash) and move the directory into place."""

@@ -91,10 +91,10 @@ def _count_coins(w_head, o_next, w):
 @njit(cache=True)
 def execute(
     # ops (sorted by time)
-    op_code, op_chain, op_asset, op_src, op_amount, op_fee_rate, op_change, op_hard,
+    op_code, op_chain, op_asset, op_src, op_fee_rate, op_change, op_hard,
     op_incident, op_link, op_link_kind, op_rate, op_aux, op_out_count, op_part_count,
     # op outputs and coinjoin participants
-    od_addr, od_wallet, od_value, od_incident, pt_wallet, pt_addr,
+    od_addr, od_wallet, od_value, od_incident, pt_wallet, pt_addr, pt_denom,
     # static tables
     chain_model, asset_local, asset_native, asset_dust, n_local,
     # addresses and wallets (capacity-sized, first n_addr filled)
@@ -305,7 +305,7 @@ def execute(
                         if amts[j] <= 0:
                             ok = False
         elif code == OP_COINJOIN:
-            denom = op_amount[i]
+            denom = pt_denom[p0]
             npart = op_part_count[i]
             nok = 0
             for q in range(npart):
@@ -340,7 +340,7 @@ def execute(
         ni = 0
         no = 0
         if code == OP_COINJOIN:
-            denom = op_amount[i]
+            denom = pt_denom[p0]
             npart = op_part_count[i]
             fee_total = 0
             nchg = 0

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+
 import numpy as np
 
 from . import __version__
@@ -52,6 +56,24 @@ def build(world: World, stream: OpStream, *, rng: np.random.Generator, meta: dic
     """
     ops, outs, parts = stream.finalize()
     n_ops = len(ops["t"])
+    # The kernel never reads these columns: they wait on disk while it runs (out-of-core),
+    # and come back afterwards for the ops that became transactions.
+    spill = tempfile.mkdtemp(prefix="launderbench-ops-")
+    try:
+        for key in _SPILLED:
+            np.save(os.path.join(spill, key + ".npy"), ops.pop(key))
+        release_free_memory()
+        return _build(world, stream, ops, outs, parts, n_ops, spill, rng=rng, meta=meta,
+                      seed_ops=seed_ops, sink=sink)
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
+
+
+#: op columns kept on disk while the kernel runs
+_SPILLED = ("t", "stage", "typology", "memo")
+
+
+def _build(world, stream, ops, outs, parts, n_ops, spill, *, rng, meta, seed_ops, sink):
     chain_model, asset_local, asset_native, asset_dust, n_local = _static_tables(world)
 
     n_addr0 = world.addresses.n
@@ -84,11 +106,11 @@ def build(world: World, stream: OpStream, *, rng: np.random.Generator, meta: dic
     wallet_lifo = np.zeros(max(world.wallets.n, 1), np.bool_)
     wallet_lifo[:world.wallets.n] = world.wallets.column("lifo")
     res = execute(
-        ops["code"], ops["chain"], ops["asset"], ops["src"], ops["amount"], ops["fee_rate"],
+        ops["code"], ops["chain"], ops["asset"], ops["src"], ops["fee_rate"],
         ops["change"], ops["hard"], ops["incident"], ops["link"], ops["link_kind"],
         ops["rate"], ops["aux"], ops["out_count"], ops["part_count"],
         outs["addr"], outs["wallet"], outs["value"], outs["incident"],
-        parts["wallet"], parts["addr"],
+        parts["wallet"], parts["addr"], parts["denom"],
         chain_model, asset_local, asset_native, asset_dust, n_local,
         addr_wallet, addr_chain, n_addr0, wallet_incident, wallet_main, wallet_lifo,
         max(world.wallets.n, 1), addr_slot, len(acct0), cap_slot,
@@ -99,30 +121,40 @@ def build(world: World, stream: OpStream, *, rng: np.random.Generator, meta: dic
      in_tx, in_idx, in_addr, in_amount, in_spent,
      o_tx, o_idx, o_addr, o_amount, o_inc,
      l_kind, l_in, l_out, l_inc, l_ain, l_aout, realized, op_tx) = res
+    for key in _SPILLED:
+        ops[key] = np.load(os.path.join(spill, key + ".npy"), mmap_mode="r")
     if status != OK:
         _raise_status(status, bad_op, ops, world)
 
     tx_op = tx_op[:ntx]
     # Keep only what the tables need from the ops, then let the ops go (memory).
-    txf = {k: ops[k][tx_op] for k in ("chain", "asset", "t", "fee_rate", "code", "stage",
-                                      "incident", "typology", "memo")}
+    txf = {k: np.asarray(ops[k][tx_op]) for k in ("chain", "asset", "t", "fee_rate", "code",
+                                                  "stage", "incident", "typology", "memo")}
     seed_rows = []
     for inc, idx in sorted((seed_ops or {}).items()):
         txs = op_tx[stream.position(np.asarray(idx, np.int64))]
         seed_rows += [(inc, int(t)) for t in txs if t >= 0]
-    k = {
-        "txf": txf, "tx_fee": tx_fee[:ntx], "tx_nin": tx_nin[:ntx], "tx_nout": tx_nout[:ntx],
-        "in_tx": in_tx[:nin], "in_idx": in_idx[:nin], "in_addr": in_addr[:nin],
-        "in_amount": in_amount[:nin], "in_spent": in_spent[:nin],
-        "o_tx": o_tx[:nout], "o_idx": o_idx[:nout], "o_addr": o_addr[:nout],
-        "o_amount": o_amount[:nout], "o_inc": o_inc[:nout],
+    # Right-size the kernel's capacity-sized buffers one at a time: the dict holds the only
+    # reference, so each original is freed as soon as its copy exists (memory).
+    del res
+    k = {"txf": txf, "tx_fee": tx_fee, "tx_nin": tx_nin, "tx_nout": tx_nout,
+         "in_tx": in_tx, "in_idx": in_idx, "in_addr": in_addr, "in_amount": in_amount,
+         "in_spent": in_spent, "o_tx": o_tx, "o_idx": o_idx, "o_addr": o_addr,
+         "o_amount": o_amount, "o_inc": o_inc}
+    del tx_fee, tx_nin, tx_nout, in_tx, in_idx, in_addr, in_amount, in_spent
+    del o_tx, o_idx, o_addr, o_amount, o_inc
+    for name in list(k):
+        if name != "txf":
+            n = ntx if name.startswith("tx_") else nin if name.startswith("in_") else nout
+            k[name] = k[name][:n].copy()
+            release_free_memory()
+    k.update({
         "links": (l_kind[:nlink], l_in[:nlink], l_out[:nlink], l_inc[:nlink], l_ain[:nlink],
                   l_aout[:nlink]),
         "addr_wallet": addr_wallet[:naddr], "addr_chain": addr_chain[:naddr],
         "seed_rows": seed_rows, "chain_model": chain_model,
-    }
-    del ops, outs, parts, res, realized, op_tx, txf, tx_op, tx_fee, tx_nin, tx_nout
-    del in_tx, in_idx, in_addr, in_amount, in_spent, o_tx, o_idx, o_addr, o_amount, o_inc
+    })
+    del ops, outs, parts, realized, op_tx, txf, tx_op
     del addr_wallet, addr_chain
     stream.release()
     release_free_memory()
