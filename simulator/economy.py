@@ -528,7 +528,7 @@ def _payments(c: _Ctx, users, chains, n):
         t = c.times(k)
         fresh = (c.rng.random(k) < c.cfg.fresh_address_rate) & c.w.is_utxo(ch)
         dst = np.where(fresh, FRESH, c.w.main_address(payee))
-        usd = c.usd(k, 60.0, 1.4) * c.wealth(payer)
+        usd = c.usd(k, 200.0, 1.4) * c.wealth(payer)
         fwd = c.rng.random(k) < c.cfg.forward_rate
         nxt = ws[c.rng.integers(0, len(ws), k)]
         for a in assets:
@@ -669,7 +669,9 @@ def _merchants(c: _Ctx, users, chains, exchanges, n):
         merchant = c.pick(mw, k)
         a = W.native_asset(ch) if W.is_utxo(ch) else _assets_of(c, ch)[1]
         dst = FRESH if W.is_utxo(ch) else W.main_address(merchant)
-        _pay_one(c, ch, a, c.times(k), payer, dst, merchant, c.units(a, c.usd(k, 45.0, 0.9)))
+        # what a customer spends grows with their wealth (the same multiplier as payments)
+        _pay_one(c, ch, a, c.times(k), payer, dst, merchant,
+                 c.units(a, c.usd(k, 45.0, 0.9) * c.wealth(payer)))
         ex_i = rng.integers(0, len(exchanges), n_m)
         dep = np.array([exchanges[e].new_deposit_addresses(W, ch, 1)[0] for e in ex_i])
         ts = np.arange(c.t_start + 7 * DAY, c.t_end, 7 * DAY)
@@ -980,7 +982,8 @@ def _processors(c: _Ctx, users, n):
     recv = W.main_address(pw)
     who = c.pick(users[trx], n)
     mer = c.pick(np.arange(n_m), n)
-    _pay_one(c, trx, a, c.times(n), who, recv[mer], -1, c.units(a, c.usd(n, 35.0, 0.8)))
+    _pay_one(c, trx, a, c.times(n), who, recv[mer], -1,
+             c.units(a, c.usd(n, 35.0, 0.8) * c.wealth(who)))
     ts = np.arange(c.t_start + DAY, c.t_end, DAY)
     if len(ts):
         tt = (ts[None, :] + rng.integers(0, 2 * HOUR, (n_m, len(ts)))).ravel()

@@ -34,10 +34,11 @@ __all__ = ["validate", "add_incidents", "BLOCKS", "PLAYBOOKS", "DIFFICULTY"]
 
 #: difficulty knob -> ((lo, hi), default)
 DIFFICULTY = {
-    "amount_scale": ((1e-6, 1.0), 0.02),
+    "amount_scale": ((1e-6, 1.0), 0.001),
     "time_jitter": ((0.0, 3.0), 0.3),
     "amount_jitter": ((0.0, 0.95), 0.3),
     "hop_scale": ((0.1, 20.0), 1.0),
+    "pace_hours": ((0.0, 24.0 * 30), 12.0),
     "mixer_share": ((0.0, 1.0), None),
     "bridge_share": ((0.0, 1.0), None),
     "fp_address_reuse": ((0.0, 1.0), 0.05),
@@ -423,8 +424,7 @@ def _run_incident(world, stream, alloc, services, r, diff, rng, k, scale, memo_u
 
 
 def _min_amount(ctx: Ctx, p: Pos) -> int:
-    rate = ctx.services.fee_base[p.asset] * 3
-    return max(200 * ctx.dust(p.asset), 50 * ctx.fee_bound(p, 2, rate, n_in=max(p.ncoins, 1)))
+    return ctx.min_amount(p)
 
 
 def _allocate(ctx: Ctx, parent: str, positions: list[Pos], steps: list[dict]):

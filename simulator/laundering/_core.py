@@ -30,6 +30,7 @@ from ..schema import Role, Stage, Typology
 HOUR = 3_600
 DAY = 86_400
 MIN_GAP = 60  # seconds between a payment and the next spend of what it paid
+PACE_SIGMA = 1.5  # log-spread of the launderer's handling delay (see Ctx.start)
 
 
 class OpBuffer:
@@ -248,9 +249,17 @@ class Ctx:
         return np.maximum(self.secs(np.asarray(h) * HOUR), MIN_GAP)
 
     def start(self, t: int) -> int:
-        """When the attacker acts on funds available at ``t``: office-hours habit if the
-        time-of-day fingerprint is on (work starts 00:00-01:00 UTC, 9 h a day)."""
+        """When the attacker acts on funds available at ``t``: after a handling delay drawn
+        log-normally around ``[difficulty] pace_hours`` (median; ``PACE_SIGMA`` = 1.5, so
+        95% of delays lie between 1/19 and 19 times the median: launderers, like benign
+        holders, leave funds for minutes to days before moving them on), then the
+        office-hours habit if the time-of-day fingerprint is on (work starts 00:00-01:00 UTC,
+        9 h a day)."""
         t = int(t) + MIN_GAP
+        pace = float(self.diff.get("pace_hours", 0.0))
+        if pace > 0:  # handling delay: log-normal, median ``pace``, minutes to weeks
+            d = pace * HOUR * np.exp(PACE_SIGMA * self.rng.standard_normal())
+            t += int(self.secs(d))
         if self.fp.get("time_of_day"):
             h0 = int(self.fp.get("work_start_hour", 0))
             hour = ((t - self.world.t0) // HOUR - h0) % 24
@@ -315,6 +324,12 @@ class Ctx:
             return rate * (UTXO_TX_OVERHEAD + UTXO_IN_SIZE * k + UTXO_OUT_SIZE * (n_out + 1))
         gas = GAS_NATIVE if self.world.assets[pos.asset].native else GAS_TOKEN
         return rate * (gas + GAS_EXTRA_OUTPUT * max(n_out - 1, 0))
+
+    def min_amount(self, p: "Pos") -> int:
+        """Smallest position a step still moves (below it the value is left where it is)."""
+        rate = self.services.fee_base[p.asset] * 3
+        return max(200 * self.dust(p.asset),
+                   50 * self.fee_bound(p, 2, rate, n_in=max(p.ncoins, 1)))
 
     def dust(self, asset: int) -> int:
         return self.world.assets[asset].dust

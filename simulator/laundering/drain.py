@@ -38,6 +38,12 @@ def victim_entity(ctx: Ctx, victim: str, chain: int, index: int = 0) -> tuple[in
     raise AssertionError
 
 
+def _fee_margin(ctx: Ctx, chain: int, asset: int) -> int:
+    """Generous fee of one drain transaction (the victim pays fees in the stolen asset)."""
+    size = 1_000 if ctx.utxo(chain) else 200_000  # vbytes / gas
+    return int(ctx.services.fee_base[asset]) * size * 3
+
+
 def drain(ctx: Ctx, t: int, victim: str, amounts: dict[int, int], n_tx: int = 1,
           index: int = 0) -> tuple[list[Pos], np.ndarray, dict]:
     """The victim pays the thief ``amounts`` ({asset: base units}) in ``n_tx`` transactions
@@ -53,7 +59,8 @@ def drain(ctx: Ctx, t: int, victim: str, amounts: dict[int, int], n_tx: int = 1,
         va = int(va[0])
         W.role_overrides[va] = (int(Role.VICTIM), ctx.k)
         ctx.stream.add(t=W.t0, chain=chain, asset=asset, code=OP_ISSUE, src=-1, out_count=1,
-                       out_addr=[va], out_value=[int(amount * 1.01) + 10 * W.assets[asset].dust])
+                       out_addr=[va], out_value=[int(amount * 1.01) + 10 * W.assets[asset].dust
+                                                 + n_tx * _fee_margin(ctx, chain, asset)])
         if chain not in thieves:
             tw, ta = ctx.wallets(chain, 1, Role.THIEF)
             thieves[chain] = (int(tw[0]), int(ta[0]))

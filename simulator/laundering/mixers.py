@@ -154,12 +154,16 @@ def coinjoin(ctx: Ctx, positions: list[Pos], denomination=0.0, peers=(4, 20), sl
     if not positions:
         return []
     total = sum(p.est for p in positions)
-    den = W.units(a_btc, denomination) if denomination else max(sv.coinjoin_denoms)
-    if total / den > max_outputs:  # larger equal outputs (multiples of 0.1 BTC)
-        step = max(sv.coinjoin_denoms)
-        den = int(np.ceil(total / max_outputs / step) * step)
     rate = sv.fee_base[a_btc]
     share = rate * (11 + 68 + 62) * 2
+    if denomination:
+        den = W.units(a_btc, denomination)
+    else:  # the largest pool denomination the positions can fill (smaller pools when scaled)
+        big = max(p.est - ctx.fee_bound(p, 64, rate) for p in positions)
+        fits = [d for d in sv.coinjoin_denoms if big >= 2 * (d + share + 2 * ctx.dust(a_btc))]
+        den = max(fits) if fits else max(sv.coinjoin_denoms)
+    if total / den > max_outputs:  # larger equal outputs (multiples of the denomination)
+        den = int(np.ceil(total / max_outputs / den) * den)
     slot_w, slot_a, slot_t = [], [], []
     for p in positions:
         avail = p.est - ctx.fee_bound(p, 64, rate)

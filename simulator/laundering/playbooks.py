@@ -203,8 +203,9 @@ def generic_easy(p):
     return dict(
         victim="exchange", assets={p.get("asset", "BTC"): 1.0}, amount_usd=20e6, n_drain=1,
         sources=["Chainalysis 2022 laundering skeleton (incidents.md section 0)"],
-        steps=[{"id": "hops", "block": "hops", "length": [1, 2]},
-               {"id": "cex", "block": "exchange_deposit"}])
+        steps=[{"id": "fan", "block": "split", "n": [4, 10]},
+               {"id": "hops", "block": "hops", "length": [1, 2]},
+               {"id": "cex", "block": "exchange_deposit", "per_position": [1, 3]}])
 
 
 def generic_medium(p):

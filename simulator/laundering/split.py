@@ -15,10 +15,12 @@ PARAMS = {"n": ((2, 4000), 10)}
 
 def split(ctx: Ctx, positions: list[Pos], n=10, role=Role.SPLITTER,
           typology=Typology.SPLIT) -> list[Pos]:
-    """Each position -> exactly ``n`` (int or [lo, hi]) fresh wallets (one SPLIT each)."""
+    """Each position -> ``n`` (int or [lo, hi]) fresh wallets (one SPLIT each), fewer when
+    the parts would fall below twice the smallest amount a later step moves."""
     out = []
     for p in positions:
-        k = ctx.draw(n)
+        # no part below what a later step still moves (a scaled theft splits into fewer)
+        k = max(2, min(ctx.draw(n), int(p.est // (2 * ctx.min_amount(p)))))
         w, a = ctx.wallets(p.chain, k, role)
         t = ctx.start(p.t)
         _, est = ctx.split(p, t, a, ctx.weights(k), typology)
