@@ -23,7 +23,10 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider --benchmark-disable tests benchmarks
 
 bench: $(STAMP)
-	$(BIN)/python -m pytest -q benchmarks --benchmark-only --benchmark-json=reports/bench.json
+	mkdir -p reports
+	LAUNDERBENCH_BENCH_FULL=1 $(BIN)/python -m pytest -q -p no:cacheprovider benchmarks/speed \
+		--benchmark-only --benchmark-json=reports/bench.json
+	$(BIN)/python -m benchmarks.benchtable reports/bench.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check simulator detectors benchmarks tests
