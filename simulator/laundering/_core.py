@@ -325,7 +325,7 @@ class Ctx:
         gas = GAS_NATIVE if self.world.assets[pos.asset].native else GAS_TOKEN
         return rate * (gas + GAS_EXTRA_OUTPUT * max(n_out - 1, 0))
 
-    def min_amount(self, p: "Pos") -> int:
+    def min_amount(self, p: Pos) -> int:
         """Smallest position a step still moves (below it the value is left where it is)."""
         rate = self.services.fee_base[p.asset] * 3
         return max(200 * self.dust(p.asset),

@@ -3,7 +3,9 @@ the next fresh address, repeated (Tian Yinyin and Li Jiadong, OFAC March 2020: p
 up to 146 transactions ending at OTC desks and exchanges; Meiklejohn et al. 2013 describe the
 shape). On UTXO chains each hop is a one-input, two-output transaction whose peel is an
 explicit amount (a round one when the round-amount fingerprint is on); on account chains a
-two-way split. Peels go to fresh exchange deposit addresses (cash-out, integration stage) or
+two-way split. Peels go to exchange deposit addresses (cash-out, integration stage; on UTXO
+chains a few accounts' addresses, each receiving ``per_account`` peels, as the OFAC case's
+peels went to a handful of exchange accounts; one fresh address per peel on account chains) or
 to fresh attacker wallets (``dest = "wallet"``), which are returned with the final change.
 """
 
@@ -16,7 +18,7 @@ from ._core import OP_PAY, OP_SPLIT, Ctx, Pos, fresh_positions
 
 PARAMS = {"length": ((1, 400), [20, 146]), "peel": ((0.0001, 0.5), [0.005, 0.03]),
           "delay_hours": ((0.0, 24.0 * 365), [0.2, 8.0]), "dest": ("exchange", "wallet"),
-          "exchange": ((-1, 99), -1)}
+          "exchange": ((-1, 99), -1), "per_account": ((1, 400), [4, 12])}
 
 
 def _round_amount(x: int, decimals: int) -> int:
@@ -26,7 +28,8 @@ def _round_amount(x: int, decimals: int) -> int:
 
 
 def peel(ctx: Ctx, positions: list[Pos], length=(20, 146), peel=(0.005, 0.03),
-         delay_hours=(0.2, 8.0), dest="exchange", exchange=-1) -> list[Pos]:
+         delay_hours=(0.2, 8.0), dest="exchange", exchange=-1, per_account=(4, 12)
+         ) -> list[Pos]:
     scale = float(ctx.diff.get("hop_scale", 1.0))
     rnd = ctx.fp.get("round_amounts", False)
     out = []
@@ -42,7 +45,13 @@ def peel(ctx: Ctx, positions: list[Pos], length=(20, 146), peel=(0.005, 0.03),
         w, a = ctx.wallets(p.chain, L, Role.PEEL)
         if dest == "exchange":
             ex = None if exchange is None or exchange < 0 else [exchange]
-            dst, hot = ctx.deposit_addresses(p.chain, L, ex)
+            if utxo:  # a few exchange accounts, each receiving several peels at its address
+                n_acc = max(1, -(-L // max(ctx.draw(per_account), 1)))
+                acc, acc_hot = ctx.deposit_addresses(p.chain, n_acc, ex)
+                pick = ctx.rng.permutation(np.arange(L) % n_acc)
+                dst, hot = acc[pick], acc_hot[pick]
+            else:  # account chains: one sweep per deposit, so one deposit per address
+                dst, hot = ctx.deposit_addresses(p.chain, L, ex)
             stage = Stage.INTEGRATION
         else:
             dw, dst = ctx.wallets(p.chain, L, Role.INTERMEDIARY)

@@ -97,8 +97,10 @@ def ronin(p):
             {"id": "blender", "block": "custodial_mixer", "from": "ren", "share": 0.3,
              "mixer": 0},
             {"id": "cex_btc", "block": "exchange_deposit",
-             "from": ["ren", "blender", "blender_test"], "share": [0.7, 1.0, 1.0]},
-            {"id": "cex_eth", "block": "exchange_deposit", "from": "tc", "share": 0.35},
+             "from": ["ren", "blender", "blender_test"], "share": [0.7, 1.0, 1.0],
+             "per_position": [2, 6]},
+            {"id": "cex_eth", "block": "exchange_deposit", "from": "tc", "share": 0.35,
+             "per_position": [2, 6]},
         ])
 
 
