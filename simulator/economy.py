@@ -54,7 +54,7 @@ class EconomyConfig:
     wealth_sigma: float = 1.5  # per-user wealth multiplier exp(sigma * N(0,1)): whales
     fresh_deposit_rate: float = 0.8  # UTXO deposits to a fresh per-deposit exchange address
     forward_rate: float = 0.25  # payments the payee passes on within hours (pass-through)
-    sweep_hours: int = 2  # UTXO exchanges consolidate their deposit addresses this often
+    sweep_hours: int = 2  # the most frequent UTXO exchange consolidation (see SWEEP_MULT)
     newest_first_rate: float = 0.5  # UTXO user wallets whose coin selection spends newest first
     privacy_user_rate: float = 0.04  # users who use mixers for privacy
     service_attribution: float = 0.9  # public label coverage of service hot/contract addresses
@@ -105,6 +105,11 @@ class EconomyConfig:
                 raise ConfigError(f"economy.mix: unknown behaviour '{name}'")
             if share < 0:
                 raise ConfigError("economy.mix values must be >= 0")
+
+
+#: consolidation interval of UTXO exchange i, in units of ``sweep_hours``: exchanges batch
+#: their deposit addresses on different schedules (every 2 h to once a day by default)
+SWEEP_MULT = (1, 12, 3, 6, 2)
 
 
 # ----------------------------------------------------------------------------- services
@@ -602,11 +607,12 @@ def _exchange_flows(c: _Ctx, users, chains, exchanges, n_dep, n_wd):
                 c.s.add(t=ts, chain=ch, asset=a, code=OP_SPLIT, src=d, out_count=1,
                         out_addr=hot, out_value=1, fee_rate=c.fee_base[a], aux=c.aux(len(d)))
         if W.is_utxo(ch):
-            # UTXO chains: one consolidation per exchange every few hours (many inputs)
+            # UTXO chains: one consolidation per exchange every few hours (many inputs); each
+            # exchange has its own schedule, from every ``sweep_hours`` to 12 times slower
             a = W.native_asset(ch)
-            step = c.cfg.sweep_hours * HOUR
-            ts = np.arange(c.t_start + step, c.t_end, step)
-            for ex in exchanges:
+            for i, ex in enumerate(exchanges):
+                step = c.cfg.sweep_hours * SWEEP_MULT[i % len(SWEEP_MULT)] * HOUR
+                ts = np.arange(c.t_start + step, c.t_end, step)
                 c.s.add(t=ts + rng.integers(0, min(1800, step // 2), len(ts)), chain=ch, asset=a,
                         code=OP_SPLIT, src=ex.deposit_wallet[ch], out_count=1,
                         out_addr=ex.hot[ch].address, out_value=1, fee_rate=c.fee_base[a] // 2 + 1,
@@ -674,10 +680,13 @@ def _merchants(c: _Ctx, users, chains, exchanges, n):
                  c.units(a, c.usd(k, 45.0, 0.9) * c.wealth(payer)))
         ex_i = rng.integers(0, len(exchanges), n_m)
         dep = np.array([exchanges[e].new_deposit_addresses(W, ch, 1)[0] for e in ex_i])
-        ts = np.arange(c.t_start + 7 * DAY, c.t_end, 7 * DAY)
+        # UTXO merchants take payments at per-invoice addresses and settle them daily (as
+        # payment processors do); account-chain merchants sweep weekly
+        step = DAY if W.is_utxo(ch) else 7 * DAY
+        ts = np.arange(c.t_start + step, c.t_end, step)
         if len(ts) == 0:
             continue
-        tt = (ts[None, :] + rng.integers(0, DAY, (n_m, len(ts)))).ravel()
+        tt = (ts[None, :] + rng.integers(0, min(step, DAY) // 2, (n_m, len(ts)))).ravel()
         src = np.repeat(_src_of(c, ch, mw), len(ts))
         dd = np.repeat(dep, len(ts))
         c.s.add(t=tt, chain=ch, asset=a, code=OP_SPLIT, src=src, out_count=1, out_addr=dd,

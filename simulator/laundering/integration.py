@@ -3,7 +3,10 @@
 ``exchange_deposit``
     Deposits to customer deposit addresses at exchanges (Ronin: Huobi, FTX, Crypto.com;
     Harmony: Binance, Huobi, OKX; ALEX Lab: 5 Coinbase deposit addresses). ``converge = true``
-    sends every position to *one* deposit address (the Chainalysis Japan cascade). On account
+    sends every position to *one* deposit address (the Chainalysis Japan cascade);
+    ``per_account`` > 1 makes deposits of different positions share the deposit addresses of
+    a few exchange accounts on UTXO chains (each address then receives about that many
+    deposits, at the positions' different times). On account
     chains the exchange later sweeps the deposit address into its hot wallet (a benign op);
     on Bitcoin the economy's 6-hourly consolidation sweeps it.
 ``structuring``
@@ -28,7 +31,8 @@ from ..ops import OP_ISSUE, OP_SPLIT
 from ..schema import LinkKind, Role, Stage, Typology
 from ._core import HOUR, Ctx, Pos, fresh_positions, need
 
-DEPOSIT_PARAMS = {"converge": "bool", "exchanges": ((-1, 99), -1), "per_position": ((1, 100), 1)}
+DEPOSIT_PARAMS = {"converge": "bool", "exchanges": ((-1, 99), -1), "per_position": ((1, 100), 1),
+                  "per_account": ((1, 100), 1)}
 STRUCT_PARAMS = {"limit_btc": ((0.0001, 1000.0), 2.0), "limit_usd": ((0.0, 1e9), 0.0),
                  "exchange": ((0, 99), 0), "per_mule": ((1, 4000), [30, 80]),
                  "gap_minutes": ((0.0, 10_000.0), [5.0, 60.0])}
@@ -51,18 +55,35 @@ def _sweep(ctx: Ctx, chain: int, asset: int, dep, hot, t) -> None:
 
 
 def exchange_deposit(ctx: Ctx, positions: list[Pos], converge=False, exchanges=-1,
-                     per_position=1) -> list[Pos]:
+                     per_position=1, per_account=1) -> list[Pos]:
     ex = None if exchanges is None or (isinstance(exchanges, int) and exchanges < 0) else \
         ([exchanges] if isinstance(exchanges, int) else list(exchanges))
     one: dict[int, tuple] = {}  # chain -> (deposit address, hot wallet) when converging
     singles, sweeps = [], []
-    for p in positions:
+    counts = [ctx.draw(per_position) for _ in positions]
+    pools: dict[int, list] = {}  # UTXO chain -> [addresses, hot wallets, next index]
+    acc = ctx.draw(per_account)
+    if acc > 1 and not converge:  # deposits from several positions share account addresses
+        for ch in {p.chain for p in positions if ctx.utxo(p.chain)}:
+            n = sum(k for p, k in zip(positions, counts) if p.chain == ch)
+            n_acc = max(max(k for p, k in zip(positions, counts) if p.chain == ch),
+                        -(-n // acc))
+            a, h = ctx.deposit_addresses(ch, n_acc, ex)
+            perm = ctx.rng.permutation(n_acc)
+            pools[ch] = [a[perm], h[perm], 0]
+    for p, k in zip(positions, counts):
         if converge:
             if p.chain not in one:
                 one[p.chain] = ctx.deposit_addresses(p.chain, 1, ex)
             singles.append((p, one[p.chain][0][0], one[p.chain][1][0]))
             continue
-        dst, hot = ctx.deposit_addresses(p.chain, ctx.draw(per_position), ex)
+        if p.chain in pools:  # k distinct account addresses, cycling through the pool
+            a, h, i = pools[p.chain]
+            idx = (i + np.arange(k)) % len(a)
+            pools[p.chain][2] = i + k
+            dst, hot = a[idx], h[idx]
+        else:
+            dst, hot = ctx.deposit_addresses(p.chain, k, ex)
         if len(dst) == 1:
             singles.append((p, dst[0], hot[0]))
             continue

@@ -162,7 +162,7 @@ def coinjoin(ctx: Ctx, positions: list[Pos], denomination=0.0, peers=(4, 20), sl
         big = max(p.est - ctx.fee_bound(p, 64, rate) for p in positions)
         floor = 2 * ctx.min_amount(Pos(btc, a_btc, 0, 0, 0, 0, 1))  # outputs move on
         fits = [d for d in sv.coinjoin_denoms
-                if d >= floor and big >= 2 * (d + share + 2 * ctx.dust(a_btc))]
+                if d >= floor and big >= d + share + 2 * ctx.dust(a_btc)]
         den = max(fits) if fits else max(sv.coinjoin_denoms)
     if total / den > max_outputs:  # larger equal outputs (multiples of the denomination)
         den = int(np.ceil(total / max_outputs / den) * den)

@@ -95,12 +95,10 @@ def ronin(p):
             {"id": "renbtc", "block": "swap", "from": "tc", "share": 0.65, "to": "WBTC"},
             {"id": "ren", "block": "bridge", "to": "BTC", "via": "wrapped-btc-bridge"},
             {"id": "blender", "block": "custodial_mixer", "from": "ren", "share": 0.3,
-             "mixer": 0},
+             "mixer": 0, "outputs": [2, 6]},
             {"id": "cex_btc", "block": "exchange_deposit",
-             "from": ["ren", "blender", "blender_test"], "share": [0.7, 1.0, 1.0],
-             "per_position": [2, 6]},
-            {"id": "cex_eth", "block": "exchange_deposit", "from": "tc", "share": 0.35,
-             "per_position": [2, 6]},
+             "from": ["ren", "blender", "blender_test"], "share": [0.7, 1.0, 1.0]},
+            {"id": "cex_eth", "block": "exchange_deposit", "from": "tc", "share": 0.35},
         ])
 
 
@@ -150,7 +148,7 @@ def alex_lab(p):
             {"id": "rounds", "block": "hops", "length": 3, "delay_hours": [72.0, 240.0]},
             {"id": "dormant", "block": "dormancy", "days": [200, 215]},
             {"id": "tranches", "block": "split", "n": [5, 10]},
-            {"id": "more_hops", "block": "hops", "length": [4, 5]},
+            {"id": "more_hops", "block": "hops", "length": [4, 5], "delay_hours": [0.5, 12.0]},
             {"id": "coinbase", "block": "exchange_deposit", "exchanges": 2},
         ])
 
@@ -240,7 +238,7 @@ def generic_hard(p):
             {"id": "fan", "block": "split", "n": [8, 20]},
             {"id": "tc", "block": "tornado", "from": "fan", "share": mix,
              "denomination": 10.0, "notes_per_depositor": [10, 50]},
-            {"id": "rest", "block": "dormancy", "days": [60, 150]},
+            {"id": "rest", "block": "dormancy", "days": [30, 120]},
             {"id": "thor", "block": "bridge", "from": ["rest", "fan"],
              "share": [1.0, br], "to": "BTC"},
             {"id": "cj", "block": "coinjoin", "from": ["thor", "drain"],
