@@ -532,10 +532,16 @@ def _payments(c: _Ctx, users, chains, n):
                               p=_asset_weights(c, assets))
         t = c.times(k)
         fresh = (c.rng.random(k) < c.cfg.fresh_address_rate) & c.w.is_utxo(ch)
-        dst = np.where(fresh, FRESH, c.w.main_address(payee))
         usd = c.usd(k, 200.0, 1.4) * c.wealth(payer)
         fwd = c.rng.random(k) < c.cfg.forward_rate
         nxt = ws[c.rng.integers(0, len(ws), k)]
+        # account chains: a payment that is passed on arrives at a temporary account of the
+        # payee (a fresh address), which forwards it: short-lived relay addresses
+        relay = np.full(k, -1, np.int64)
+        if not c.w.is_utxo(ch) and fwd.any():
+            relay[fwd] = c.w.main_address(c.w.add_wallets(c.w.wallets.column("entity")[
+                payee[fwd]], ch))
+        dst = np.where(fresh, FRESH, np.where(relay >= 0, relay, c.w.main_address(payee)))
         for a in assets:
             m = a_pick == a
             if m.any():
@@ -556,7 +562,7 @@ def _payments(c: _Ctx, users, chains, n):
                         out_value=np.column_stack([10_000 - keep, keep]).ravel(),
                         fee_rate=c.fee_rate(a, payee[f]), aux=c.aux(kf))
             else:
-                c.s.add(t=tf, chain=ch, asset=a, code=OP_PAY, src=c.w.main_address(payee[f]),
+                c.s.add(t=tf, chain=ch, asset=a, code=OP_PAY, src=relay[f],
                         out_count=1, out_addr=c.w.main_address(nxt[f]),
                         out_value=c.units(a, usd[f] * (10_000 - keep) / 10_000),
                         fee_rate=c.fee_rate(a, payee[f]), aux=c.aux(kf))
