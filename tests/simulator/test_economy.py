@@ -87,3 +87,27 @@ def test_mixer_pools_only_take_exact_notes(ds):
     assert into.sum() > 10
     notes = {10**8, 10**9, 10**10, 10**11}  # 0.1, 1, 10, 100 ETH in gwei
     assert set(np.unique(o["amount"][into]).tolist()) <= notes
+
+
+def test_short_lived_relay_addresses_on_account_chains(ds):
+    # forwarded payments on account chains pass through a fresh relay address: it receives
+    # one payment and sends one onward within hours (the look-alike of a laundering hop)
+    tx, ins, outs = ds.transactions, ds.inputs, ds.outputs
+    eth = np.asarray(ds.chains["chain_id"])[np.asarray(ds.chains["name"]) == "ethereum"][0]
+    on_eth = np.asarray(tx["chain_id"])[np.asarray(outs["tx_id"])] == eth
+    n_recv = np.bincount(np.asarray(outs["address_id"])[on_eth],
+                         minlength=ds.addresses.num_rows)
+    n_sent = np.bincount(np.asarray(ins["address_id"]), minlength=ds.addresses.num_rows)
+    relay = np.flatnonzero((n_recv == 1) & (n_sent == 1))
+    # single-use customer deposit addresses alone give about 180 at this size (no forwarding);
+    # the relays add about 300 more
+    assert len(relay) >= 300
+    ts = np.asarray(tx["timestamp"])
+    first = np.full(ds.addresses.num_rows, np.iinfo(np.int64).max)
+    last = np.zeros(ds.addresses.num_rows, np.int64)
+    for leg in (ins, outs):
+        a, t = np.asarray(leg["address_id"]), ts[np.asarray(leg["tx_id"])]
+        np.minimum.at(first, a, t)
+        np.maximum.at(last, a, t)
+    life_h = (last[relay] - first[relay]) / 3600
+    assert np.median(life_h) < 12  # passed on within hours, not days

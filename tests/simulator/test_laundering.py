@@ -115,6 +115,38 @@ def test_hop_chain_is_a_line_of_fresh_addresses_with_delays():
         assert lv.role[lv.o_addr[o]] == Role.INTERMEDIARY
 
 
+def test_pacing_delays_each_step_log_normally():
+    # 30 parallel positions, each split then hopped: the hop starts after the split by the
+    # handling delay (median pace_hours, log-spread), and without pacing by a minute
+    steps = [{"block": "split", "n": 30}, {"block": "hops", "length": 1}]
+    gaps = {}
+    for pace in (0.0, 6.0):
+        ds = run(steps, difficulty={"pace_hours": pace})
+        lv = L(ds)
+        (split_tx,) = lv.txs(Typology.SPLIT)
+        hop = lv.txs(Typology.HOP_CHAIN)
+        assert len(hop) == 30
+        gaps[pace] = (lv.ts[hop] - lv.ts[split_tx]) / HOUR
+    assert gaps[0.0].max() <= 0.1
+    g = gaps[6.0]
+    assert 2.0 < np.median(g) < 18.0  # about the median of 6 h
+    assert g.min() < 2.0 and g.max() > 12.0  # minutes to days, not a fixed delay
+
+
+@pytest.mark.parametrize("per_account,n_addr", [(1, 6), (3, 2)])
+def test_deposits_share_exchange_account_addresses(per_account, n_addr):
+    steps = [{"block": "split", "n": 6},
+             {"block": "exchange_deposit", "exchanges": 0, "per_account": per_account}]
+    ds = run(steps, difficulty={"pace_hours": 6.0})
+    lv = L(ds)
+    dep = lv.txs(Typology.EXCHANGE_DEPOSIT)
+    assert len(dep) == 6  # one deposit per position
+    addrs = np.concatenate([lv.o_addr[lv.outs(t)] for t in dep])
+    assert len(np.unique(addrs)) == n_addr  # each address receives per_account deposits
+    assert (lv.role[addrs] == Role.CASHOUT).all()
+    assert (lv.ekind[addrs] == EntityKind.EXCHANGE).all()
+
+
 @pytest.mark.parametrize("L_,asset", [(1, "BTC"), (12, "BTC"), (146, "BTC"), (12, "USDT")])
 def test_peel_chain_structure(L_, asset):
     ds = run([{"block": "peel", "length": L_, "peel": [0.002, 0.005]}], amount_usd=50e6,
