@@ -93,6 +93,7 @@ def execute(
     # ops (sorted by time)
     op_code, op_chain, op_asset, op_src, op_fee_rate, op_change, op_hard,
     op_incident, op_link, op_link_kind, op_rate, op_aux, op_out_count, op_part_count,
+    op_rslot, n_rslot,
     # op outputs and coinjoin participants
     od_addr, od_wallet, od_value, od_incident, pt_wallet, pt_addr, pt_denom,
     # static tables
@@ -128,7 +129,8 @@ def execute(
     l_inc = np.empty(cap_link, np.int32)
     l_ain = np.empty(cap_link, np.int64)
     l_aout = np.empty(cap_link, np.int64)
-    realized = np.zeros(n_ops, np.int64)
+    # amount each op paid out, kept only for ops that a LINKED op refers to (op_rslot >= 0)
+    realized = np.zeros(n_rslot + 1, np.int64)
     op_tx = np.full(n_ops, -1, np.int32)
     # state
     w_head = np.full(n_wallets, -1, np.int32)
@@ -251,7 +253,7 @@ def execute(
         elif code == OP_SPLIT or code == OP_LINKED:
             if code == OP_LINKED:
                 ref = op_link[i]
-                if ref < 0 or realized[ref] <= 0:
+                if ref < 0 or realized[op_rslot[ref]] <= 0:
                     ok = False
                     if hard:
                         status = ERR_LINK
@@ -259,7 +261,7 @@ def execute(
                         break
                     target = 0
                 else:
-                    target = np.int64(np.floor(realized[ref] * op_rate[i]))
+                    target = np.int64(np.floor(realized[op_rslot[ref]] * op_rate[i]))
             if ok:
                 if utxo:
                     if code == OP_SPLIT:
@@ -402,7 +404,8 @@ def execute(
             tx_fee[t] = fee_total
             tx_nin[t] = ni
             tx_nout[t] = no
-            realized[i] = denom
+            if op_rslot[i] >= 0:
+                realized[op_rslot[i]] = denom
             continue
 
         # inputs
@@ -485,14 +488,15 @@ def execute(
         tx_fee[t] = fee
         tx_nin[t] = ni
         tx_nout[t] = no
-        realized[i] = paid
+        if op_rslot[i] >= 0:
+            realized[op_rslot[i]] = paid
         if code == OP_LINKED:
             ref = op_link[i]
             l_kind[nlink] = op_link_kind[i]
             l_in[nlink] = op_tx[ref]
             l_out[nlink] = t
             l_inc[nlink] = op_incident[i]
-            l_ain[nlink] = realized[ref]
+            l_ain[nlink] = realized[op_rslot[ref]]
             l_aout[nlink] = paid
             nlink += 1
         if naddr > cap_addr - 4100 or nslot > cap_slot - 4100:

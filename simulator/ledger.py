@@ -56,6 +56,8 @@ def build(world: World, stream: OpStream, *, rng: np.random.Generator, meta: dic
     """
     ops, outs, parts = stream.finalize()
     n_ops = len(ops["t"])
+    held = {"ops": ops, "outs": outs, "parts": parts}  # the only references from here on
+    del outs, parts
     # The kernel never reads these columns: they wait on disk while it runs (out-of-core),
     # and come back afterwards for the ops that became transactions.
     spill = tempfile.mkdtemp(prefix="launderbench-ops-")
@@ -63,7 +65,8 @@ def build(world: World, stream: OpStream, *, rng: np.random.Generator, meta: dic
         for key in _SPILLED:
             np.save(os.path.join(spill, key + ".npy"), ops.pop(key))
         release_free_memory()
-        return _build(world, stream, ops, outs, parts, n_ops, spill, rng=rng, meta=meta,
+        del ops
+        return _build(world, stream, held, n_ops, spill, rng=rng, meta=meta,
                       seed_ops=seed_ops, sink=sink)
     finally:
         shutil.rmtree(spill, ignore_errors=True)
@@ -73,7 +76,8 @@ def build(world: World, stream: OpStream, *, rng: np.random.Generator, meta: dic
 _SPILLED = ("t", "stage", "typology", "memo")
 
 
-def _build(world, stream, ops, outs, parts, n_ops, spill, *, rng, meta, seed_ops, sink):
+def _build(world, stream, held, n_ops, spill, *, rng, meta, seed_ops, sink):
+    ops, outs, parts = held.pop("ops"), held.pop("outs"), held.pop("parts")
     chain_model, asset_local, asset_native, asset_dust, n_local = _static_tables(world)
 
     n_addr0 = world.addresses.n
@@ -100,6 +104,10 @@ def _build(world, stream, ops, outs, parts, n_ops, spill, *, rng, meta, seed_ops
     utxo_outs = int(ops["out_count"][utxo_op].sum() + may_change.sum() + 2 * n_parts)
     cap_in = utxo_outs + int((~utxo_op).sum()) + 16
     cap_link = int((ops["link"] >= 0).sum() + 1)
+    # ops that LINKED ops refer to get a slot for the amount they realise
+    targets = np.unique(ops["link"][ops["link"] >= 0])
+    rslot = np.full(n_ops, -1, np.int32)
+    rslot[targets] = np.arange(len(targets), dtype=np.int32)
 
     wallet_incident = world.wallets.column("incident").astype(np.int32)
     wallet_main = world.wallets.column("main")
@@ -108,7 +116,7 @@ def _build(world, stream, ops, outs, parts, n_ops, spill, *, rng, meta, seed_ops
     res = execute(
         ops["code"], ops["chain"], ops["asset"], ops["src"], ops["fee_rate"],
         ops["change"], ops["hard"], ops["incident"], ops["link"], ops["link_kind"],
-        ops["rate"], ops["aux"], ops["out_count"], ops["part_count"],
+        ops["rate"], ops["aux"], ops["out_count"], ops["part_count"], rslot, len(targets),
         outs["addr"], outs["wallet"], outs["value"], outs["incident"],
         parts["wallet"], parts["addr"], parts["denom"],
         chain_model, asset_local, asset_native, asset_dust, n_local,
@@ -121,19 +129,26 @@ def _build(world, stream, ops, outs, parts, n_ops, spill, *, rng, meta, seed_ops
      in_tx, in_idx, in_addr, in_amount, in_spent,
      o_tx, o_idx, o_addr, o_amount, o_inc,
      l_kind, l_in, l_out, l_inc, l_ain, l_aout, realized, op_tx) = res
-    for key in _SPILLED:
-        ops[key] = np.load(os.path.join(spill, key + ".npy"), mmap_mode="r")
+    def unspill(key):
+        return np.load(os.path.join(spill, key + ".npy"), mmap_mode="r")
+
     if status != OK:
+        ops["typology"] = unspill("typology")
         _raise_status(status, bad_op, ops, world)
 
     tx_op = tx_op[:ntx]
     # Keep only what the tables need from the ops, then let the ops go (memory).
-    txf = {k: np.asarray(ops[k][tx_op]) for k in ("chain", "asset", "t", "fee_rate", "code",
-                                                  "stage", "incident", "typology", "memo")}
+    txf = {k: ops[k][tx_op] for k in ("chain", "asset", "fee_rate", "code", "incident")}
     seed_rows = []
     for inc, idx in sorted((seed_ops or {}).items()):
         txs = op_tx[stream.position(np.asarray(idx, np.int64))]
         seed_rows += [(inc, int(t)) for t in txs if t >= 0]
+    del ops, outs, parts, realized, op_tx, rslot, targets
+    stream.release()  # the stream cached the op arrays: now nothing holds them
+    release_free_memory()
+    for key in _SPILLED:  # back from disk, for the ops that became transactions only
+        txf[key] = np.asarray(unspill(key)[tx_op])
+    del tx_op
     # Right-size the kernel's capacity-sized buffers one at a time: the dict holds the only
     # reference, so each original is freed as soon as its copy exists (memory).
     del res
@@ -154,9 +169,7 @@ def _build(world, stream, ops, outs, parts, n_ops, spill, *, rng, meta, seed_ops
         "addr_wallet": addr_wallet[:naddr], "addr_chain": addr_chain[:naddr],
         "seed_rows": seed_rows, "chain_model": chain_model,
     })
-    del ops, outs, parts, realized, op_tx, txf, tx_op
-    del addr_wallet, addr_chain
-    stream.release()
+    del txf, addr_wallet, addr_chain
     release_free_memory()
     meta = dict(meta)
     meta.setdefault("generator_version", __version__)

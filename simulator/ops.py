@@ -226,8 +226,8 @@ class OpStream:
             parts[k] = np.concatenate([b.pop(k) for b in self._parts])
         self._ops, self._outs, self._parts = [], [], []
         order = np.argsort(ops["t"], kind="stable")
-        inv = np.empty_like(order)
-        inv[order] = np.arange(len(order))
+        inv = np.empty(len(order), np.int32)
+        inv[order] = np.arange(len(order), dtype=np.int32)
         self._inv = inv
         # outputs and participants follow their ops into time order, so the kernel walks
         # them with a running offset (no per-op start arrays)
