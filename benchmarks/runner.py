@@ -89,6 +89,10 @@ class RunConfig:
         if detectors:
             dets = [d if isinstance(d, DetectorSpec) else DetectorSpec.parse(d)
                     for d in detectors]
+            import detectors as registry
+
+            for d in dets:  # a mistyped name or parameter is a user error, not a failed row
+                registry.make(d.name, **d.params)
         else:
             dets = [DetectorSpec(n) for n in (s.detectors or all_detector_names())]
         return cls(suite=name, scenarios=runs, seeds=list(seeds or s.seeds), detectors=dets)

@@ -77,3 +77,12 @@ def test_detectors_lists_the_registry():
     assert r.returncode == 0
     for name in ("haircut", "fifo", "investigator", "bridge-matcher", "random"):
         assert name in r.stdout
+
+
+def test_run_with_an_unknown_detector_is_one_line(tmp_path):
+    r = run("run", "--suite", "quick", "--detector", "hiarcut", "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+    assert "haircut" in r.stderr  # close-match suggestion
+    r = run("run", "--suite", "quick", "--detector", "haircut@bogus=1", "--out",
+            str(tmp_path / "o"))
+    assert r.returncode == 2 and "bogus" in r.stderr
