@@ -51,7 +51,8 @@ class DetectorSpec:
 
     @classmethod
     def parse(cls, text: str) -> DetectorSpec:
-        """``"ppr"`` or ``"ppr@alpha=0.5,direction=both"`` (values read as JSON if they can be)."""
+        """``"ppr"`` or ``"ppr@alpha=0.5,direction=both"`` (values read as JSON if they can be;
+        ``None`` and ``null`` both mean None)."""
         name, _, rest = text.partition("@")
         if not name:
             raise ConfigError(f"bad detector spec '{text}': empty name")
@@ -61,7 +62,7 @@ class DetectorSpec:
             if not eq or not k:
                 raise ConfigError(f"bad detector parameter '{part}' in '{text}': use key=value")
             try:
-                params[k.strip()] = json.loads(v)
+                params[k.strip()] = None if v.strip() == "None" else json.loads(v)
             except json.JSONDecodeError:
                 params[k.strip()] = v
         return cls(name.strip(), params)
