@@ -54,15 +54,19 @@ DEFAULT_ASSETS = (
 
 
 class _Columns:
-    """Growable struct of arrays."""
+    """Growable struct of arrays (capacity doubles, so adding rows is amortised O(rows)).
+
+    :meth:`column` returns a view of the rows so far: writing into it changes the column.
+    """
 
     def __init__(self, dtypes: dict[str, type], defaults: dict | None = None):
         self._dtypes = dtypes
         self._defaults = defaults or {}
-        self._chunks: dict[str, list[np.ndarray]] = {k: [] for k in dtypes}
+        self._bufs = {k: np.empty(16, dtype=dt) for k, dt in dtypes.items()}
         self.n = 0
 
     def add(self, n: int, **cols) -> np.ndarray:
+        arrays = {}
         for k, dt in self._dtypes.items():
             v = cols.get(k, self._defaults.get(k))
             if v is None:
@@ -76,18 +80,21 @@ class _Columns:
                 arr = np.full(n, arr, dtype=dt) if arr.ndim == 0 else arr
             if len(arr) != n:
                 raise ValueError(f"column '{k}': {len(arr)} values for {n} rows")
-            self._chunks[k].append(arr)
-        idx = np.arange(self.n, self.n + n, dtype=np.int64)
-        self.n += n
+            arrays[k] = arr
+        end = self.n + n
+        for k, arr in arrays.items():
+            buf = self._bufs[k]
+            if len(buf) < end:
+                grown = np.empty(max(end, 2 * len(buf)), dtype=buf.dtype)
+                grown[: self.n] = buf[: self.n]
+                self._bufs[k] = buf = grown
+            buf[self.n:end] = arr
+        idx = np.arange(self.n, end, dtype=np.int64)
+        self.n = end
         return idx
 
     def column(self, k: str) -> np.ndarray:
-        ch = self._chunks[k]
-        if not ch:
-            return np.zeros(0, dtype=self._dtypes[k])
-        if len(ch) > 1:
-            self._chunks[k] = [np.concatenate(ch)]
-        return self._chunks[k][0]
+        return self._bufs[k][: self.n]
 
 
 @dataclass
