@@ -28,7 +28,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import ConfigError
-from .ops import CHANGE_MAIN, EXACT, FRESH, OP_COINJOIN, OP_ISSUE, OP_LINKED, OP_PAY, OP_SPLIT, OpStream
+from .ops import (
+    CHANGE_MAIN,
+    EXACT,
+    FRESH,
+    OP_COINJOIN,
+    OP_ISSUE,
+    OP_LINKED,
+    OP_PAY,
+    OP_SPLIT,
+    OpStream,
+)
 from .schema import EntityKind, LinkKind
 from .world import World
 
@@ -427,7 +437,7 @@ def build_economy(world: World, stream: OpStream, cfg: EconomyConfig,
             genesis(sel, a_id, c.usd(len(sel), 3000.0, 1.3) * c.wealth(wsel))
     for ex in exchanges:
         for ch in chains:
-            for a_id, a in enumerate(W.assets):
+            for a_id in range(len(W.assets)):
                 if W.asset_chain(a_id) == ch:
                     genesis([ex.hot[ch].address], a_id, np.array([big * 0.02]))
                     genesis([ex.cold[ch].address], a_id, np.array([big * 0.1]))

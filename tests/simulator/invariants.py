@@ -21,7 +21,6 @@ def check_ledger_invariants(ds) -> None:
     assert np.array_equal(ds.addresses["address_id"], np.arange(ds.addresses.num_rows))
     # conservation
     s_in = np.bincount(ins["tx_id"], weights=ins["amount"].astype(float), minlength=n_tx)
-    s_out = np.bincount(outs["tx_id"], weights=outs["amount"].astype(float), minlength=n_tx)
     # exact integer check (float sums could round): compare with int64 accumulation
     s_in_i = np.zeros(n_tx, np.int64)
     np.add.at(s_in_i, ins["tx_id"], ins["amount"])

@@ -103,7 +103,7 @@ def test_to_networkx_neighbourhood(small):
     a = int(small.outputs["address_id"][small.transactions.num_rows // 2])
     g = small.to_networkx([a], hops=1)
     assert a in g and g.number_of_nodes() <= g_all.number_of_nodes()
-    for u, v, d in g.edges(data=True):
+    for *_, d in g.edges(data=True):
         assert {"tx_id", "timestamp", "asset", "amount", "incident"} <= set(d)
     with pytest.raises(DatasetError):
         small.to_networkx(max_edges=5)
