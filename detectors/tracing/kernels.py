@@ -52,6 +52,30 @@ ST_POOL, ST_NODE, ST_FREE, ST_NEED_POOL, ST_NEED_NODE, ST_NEED_LINE = 0, 1, 2, 3
 
 
 @njit(cache=True)
+def _append_lot(d, amt, lab, head, tail, node_amt, node_lab, node_next, node_prev, free,
+                node_n):
+    """Append a lot (``amt``, ``lab``) at the back of pair ``d``'s queue, reusing a freed
+    node when there is one; returns the updated ``(free, node_n)``."""
+    if free >= 0:
+        nd = free
+        free = node_next[nd]
+    else:
+        nd = node_n
+        node_n += 1
+    node_amt[nd] = amt
+    node_lab[nd] = lab
+    node_next[nd] = -1
+    if head[d] < 0:
+        node_prev[nd] = -1
+        head[d] = nd
+    else:
+        node_prev[nd] = tail[d]
+        node_next[tail[d]] = nd
+    tail[d] = nd
+    return free, node_n
+
+
+@njit(cache=True)
 def _ordered_run(t_start, st, tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair,
                  out_start, out_rows, out_amt, out_pair, out_stop, in_code, out_code, fee_last,
                  max_hops, out_taint, out_depth, out_ptr, out_cnt, pool_amt, pool_lab,
@@ -146,18 +170,9 @@ def _ordered_run(t_start, st, tx_utxo, tx_seed, in_start, in_rows, in_amt, in_sp
                         if node_lab[tl] == 0:
                             node_amt[tl] += out_amt[r]
                         else:
-                            if free >= 0:
-                                nd = free
-                                free = node_next[nd]
-                            else:
-                                nd = node_n
-                                node_n += 1
-                            node_amt[nd] = out_amt[r]
-                            node_lab[nd] = 0
-                            node_next[nd] = -1
-                            node_prev[nd] = tl
-                            node_next[tl] = nd
-                            tail[d] = nd
+                            free, node_n = _append_lot(
+                                d, out_amt[r], 0, head, tail, node_amt, node_lab, node_next,
+                                node_prev, free, node_n)
                             pair_len[d] += 1
                 t += 1
                 continue
@@ -348,39 +363,18 @@ def _ordered_run(t_start, st, tx_utxo, tx_seed, in_start, in_rows, in_amt, in_sp
                     continue
                 if pair_bal[d] > EPS:
                     # materialise the existing clean balance as the first lot
-                    if free >= 0:
-                        nd = free
-                        free = node_next[nd]
-                    else:
-                        nd = node_n
-                        node_n += 1
-                    node_amt[nd] = pair_bal[d]
-                    node_lab[nd] = 0
-                    node_next[nd] = -1
-                    node_prev[nd] = -1
-                    head[d] = nd
-                    tail[d] = nd
+                    free, node_n = _append_lot(
+                        d, pair_bal[d], 0, head, tail, node_amt, node_lab, node_next,
+                        node_prev, free, node_n)
                     pair_len[d] = 1
             for z in range(m):
                 tl = tail[d]
                 if tl >= 0 and node_lab[tl] == tmp_lab[z]:
                     node_amt[tl] += tmp_amt[z]
                     continue
-                if free >= 0:
-                    nd = free
-                    free = node_next[nd]
-                else:
-                    nd = node_n
-                    node_n += 1
-                node_amt[nd] = tmp_amt[z]
-                node_lab[nd] = tmp_lab[z]
-                node_next[nd] = -1
-                node_prev[nd] = tl
-                if tl >= 0:
-                    node_next[tl] = nd
-                else:
-                    head[d] = nd
-                tail[d] = nd
+                free, node_n = _append_lot(
+                    d, tmp_amt[z], tmp_lab[z], head, tail, node_amt, node_lab, node_next,
+                    node_prev, free, node_n)
                 pair_len[d] += 1
             pair_bal[d] += out_amt[r]
             pair_taint[d] += tsum
