@@ -14,7 +14,9 @@ METHODS = ("greedy", "fifo", "hungarian")
 
 
 @njit(cache=True)
-def _take(order, a, b, n_a, n_b):
+def take_in_order(order, a, b, n_a, n_b):
+    """Walk candidate pairs ``(a[k], b[k])`` in ``order`` and keep each one whose two sides are
+    both still unused: a one-to-one subset (bool mask over the candidates)."""
     used_a = np.zeros(n_a, np.bool_)
     used_b = np.zeros(n_b, np.bool_)
     keep = np.zeros(len(a), np.bool_)
@@ -55,12 +57,12 @@ def assign(a, b, cost, n_a, n_b, method="greedy", t_a=None, t_b=None, max_block=
         return np.zeros(0, dtype=bool)
     if method == "greedy":
         order = np.lexsort((b, a, cost))
-        return _take(order, a, b, n_a, n_b)
+        return take_in_order(order, a, b, n_a, n_b)
     if method == "fifo":
         if t_a is None or t_b is None:
             raise ConfigError("fifo assignment needs the times of both sides")
         order = np.lexsort((b, cost, np.asarray(t_b)[b], a, np.asarray(t_a)[a]))
-        return _take(order, a, b, n_a, n_b)
+        return take_in_order(order, a, b, n_a, n_b)
     # hungarian, per connected component
     keep = np.zeros(len(a), dtype=bool)
     g = sp.coo_matrix((np.ones(len(a)), (a, b + n_a)), shape=(n_a + n_b, n_a + n_b))
@@ -73,7 +75,7 @@ def assign(a, b, cost, n_a, n_b, method="greedy", t_a=None, t_b=None, max_block=
         ua, ia = np.unique(a[grp], return_inverse=True)
         ub, ib = np.unique(b[grp], return_inverse=True)
         if len(ua) == 1 or len(ub) == 1 or max(len(ua), len(ub)) > max_block:
-            sub = _take(np.lexsort((b[grp], a[grp], cost[grp])), ia, ib, len(ua), len(ub))
+            sub = take_in_order(np.lexsort((b[grp], a[grp], cost[grp])), ia, ib, len(ua), len(ub))
             keep[grp[sub]] = True
             continue
         # non-edges cost "big" so that a larger matching always beats a cheaper one

@@ -20,9 +20,10 @@ Every link is ``(in_tx_id, out_tx_id)`` with ``t(in) <= t(out)``.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from simulator.schema import ServiceKind
+
+from ..bridges.assign import take_in_order
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 #: Services whose payouts a payment into an unattributed intake endpoint may match.
@@ -373,7 +374,7 @@ def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0
     n_all = np.bincount(cd, minlength=len(d_tx_u))
     delay = ts[w_tx_u[cw]] - ts[d_tx_u[cd]]
     order = np.lexsort((delay, cost)).astype(np.int64)
-    keep = _greedy_pairs(cd, cw, order, len(d_tx_u), len(w_tx_u))
+    keep = take_in_order(order, cd, cw, len(d_tx_u), len(w_tx_u))
     cd, cw, close = cd[keep], cw[keep], close[keep]
     if strict_kinds is not None or extra_payer is not None:
         # services with arbitrary payouts, and payers that are only presumed services: only
@@ -391,14 +392,3 @@ def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0
     return ins[o], outs_[o]
 
 
-@njit(cache=True)
-def _greedy_pairs(a, b, order, n_a, n_b):
-    used_a = np.zeros(n_a, dtype=np.bool_)
-    used_b = np.zeros(n_b, dtype=np.bool_)
-    keep = np.zeros(len(a), dtype=np.bool_)
-    for k in order:
-        if not used_a[a[k]] and not used_b[b[k]]:
-            used_a[a[k]] = True
-            used_b[b[k]] = True
-            keep[k] = True
-    return keep

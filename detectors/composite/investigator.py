@@ -39,6 +39,7 @@ from simulator.errors import ConfigError
 from simulator.schema import ServiceKind
 
 from ..base import Detector, Scores
+from ..bridges.assign import take_in_order
 from ..clustering import cluster_addresses, is_coinjoin
 from . import _links as L
 
@@ -143,8 +144,7 @@ def gather_links(view, link_detectors=DEFAULT_LINK_DETECTORS, builtin_links=True
     elif assignment == "one-to-one" and ok.any():
         idx = np.flatnonzero(ok)
         order = np.lexsort((ts[b[idx]] - ts[a[idx]], -sc[idx])).astype(np.int64)
-        keep = L._greedy_pairs(a[idx], b[idx], order, view.n_transactions,
-                                view.n_transactions)
+        keep = take_in_order(order, a[idx], b[idx], view.n_transactions, view.n_transactions)
         ok[:] = False
         ok[idx[keep]] = True
     # one row per pair (the best score and its source)
