@@ -587,9 +587,17 @@ def _asset_weights(c: _Ctx, assets: list[int]) -> np.ndarray:
 
 def _exchange_flows(c: _Ctx, users, chains, exchanges, n_dep, n_wd):
     W, rng = c.w, c.rng
+
+    def per_exchange(ch):
+        """Lookup arrays indexed by exchange number: hot address, hot wallet, deposit wallet."""
+        return (np.array([ex.hot[ch].address for ex in exchanges]),
+                np.array([ex.hot[ch].wallet for ex in exchanges]),
+                np.array([ex.deposit_wallet[ch] for ex in exchanges]))
+
     for ch, k in _split(chains, n_dep, rng).items():
         if k == 0:
             continue
+        hot_addr, hot_wallet, dep_wallet = per_exchange(ch)
         ws = users[ch]
         # each user has one deposit address at its home exchange (created on first use)
         ex_of = rng.integers(0, len(exchanges), len(ws))
@@ -612,13 +620,13 @@ def _exchange_flows(c: _Ctx, users, chains, exchanges, n_dep, n_wd):
                 # many UTXO exchanges hand out a fresh deposit address per deposit
                 fr = rng.random(len(dst)) < c.cfg.fresh_deposit_rate
                 dst = np.where(fr, FRESH, dst)
-                dwal = np.array([exchanges[e].deposit_wallet[ch] for e in ex_of[who[m]]])
+                dwal = dep_wallet[ex_of[who[m]]]
             _pay_one(c, ch, a, t[m], ws[who[m]], dst, dwal, c.units(a, usd[m]))
             if not W.is_utxo(ch):
                 # account chains: each deposit address is swept on its own (fan-in over time)
                 d = dep_addr[who[m]]
                 ex_i = ex_of[who[m]]
-                hot = np.array([exchanges[e].hot[ch].address for e in ex_i])
+                hot = hot_addr[ex_i]
                 ts = t[m] + rng.integers(10 * 60, 12 * HOUR, m.sum())
                 c.s.add(t=ts, chain=ch, asset=a, code=OP_SPLIT, src=d, out_count=1,
                         out_addr=hot, out_value=1, fee_rate=c.fee_base[a], aux=c.aux(len(d)))
@@ -636,6 +644,7 @@ def _exchange_flows(c: _Ctx, users, chains, exchanges, n_dep, n_wd):
     for ch, k in _split(chains, n_wd, rng).items():
         if k == 0:
             continue
+        hot_addr, hot_wallet, dep_wallet = per_exchange(ch)
         ws = users[ch]
         assets = _assets_of(c, ch)
         if W.is_utxo(ch):
@@ -649,7 +658,7 @@ def _exchange_flows(c: _Ctx, users, chains, exchanges, n_dep, n_wd):
             dst = np.where(fresh, FRESH, W.main_address(rec))
             amt = c.units(a, c.usd(len(rec), 500.0, 1.3) * c.wealth(rec))
             ex_i = rng.integers(0, len(exchanges), n_batches)
-            src = np.array([exchanges[e].hot[ch].wallet for e in ex_i])
+            src = hot_wallet[ex_i]
             c.s.add(t=c.times(n_batches), chain=ch, asset=a, code=OP_PAY, src=src,
                     out_count=cnt, out_addr=dst, out_wallet=rec, out_value=amt,
                     change=CHANGE_MAIN, fee_rate=c.fee_rate(a, src), aux=c.aux(n_batches))
@@ -657,7 +666,7 @@ def _exchange_flows(c: _Ctx, users, chains, exchanges, n_dep, n_wd):
             rec = c.pick(ws, k)
             a_pick = rng.choice(np.array(assets), k, p=_asset_weights(c, assets))
             ex_i = rng.integers(0, len(exchanges), k)
-            src = np.array([exchanges[e].hot[ch].address for e in ex_i])
+            src = hot_addr[ex_i]
             usd = c.usd(k, 500.0, 1.3) * c.wealth(rec)
             t = c.times(k)
             for a in assets:
@@ -961,10 +970,10 @@ def _otc_and_market(c: _Ctx, users, user_of_wallet, otc, market, n_otc, n_mkt):
         who = c.pick(users[ch], k)
         ents = _owner_entities(c, users, user_of_wallet, ch, who)
         dest = W.add_wallets(ents, trx)
-        desk = [otc[i] for i in rng.integers(0, len(otc), k)]
+        desk = rng.integers(0, len(otc), k)
         t = c.times(k)
-        for d in otc:
-            m = np.array([x is d for x in desk])
+        for i, d in enumerate(otc):
+            m = desk == i
             km = int(m.sum())
             if km == 0:
                 continue
