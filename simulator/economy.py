@@ -40,7 +40,7 @@ from .ops import (
     OpStream,
 )
 from .schema import EntityKind, LinkKind
-from .world import World
+from .world import HOURLY_ACTIVITY, World
 
 DAY = 86_400
 HOUR = 3_600
@@ -261,8 +261,7 @@ class _Ctx:
         return np.where(inside, self._wealth[np.where(inside, wallets, 0)], 1.0)
 
     # time with daily and weekly cycles (UTC): quiet nights, calmer weekends
-    _HOURLY = np.array([0.45, 0.4, 0.35, 0.35, 0.4, 0.5, 0.65, 0.8, 0.95, 1.05, 1.1, 1.15,
-                        1.2, 1.25, 1.3, 1.35, 1.35, 1.3, 1.25, 1.15, 1.0, 0.85, 0.7, 0.55])
+    _HOURLY = HOURLY_ACTIVITY
 
     def times(self, n: int, start: int | None = None, end: int | None = None) -> np.ndarray:
         """Timestamps in [start, end] with a daily cycle and calmer weekends (UTC)."""

@@ -62,13 +62,13 @@ def generate(scenario: Scenario, seed: int = 0, progress: bool = False, out=None
     }
     if out is None:
         ds = ledger.build(world, stream, rng=np.random.default_rng(ss_ledger), meta=meta,
-                          seed_ops=seed_ops)
+                          seed_ops=seed_ops, horizon=t_end)
         bar.update(2)
         bar.close()
         return ds
     with DatasetWriter(out) as writer:
         meta = ledger.build(world, stream, rng=np.random.default_rng(ss_ledger), meta=meta,
-                            seed_ops=seed_ops, sink=writer)
+                            seed_ops=seed_ops, sink=writer, horizon=t_end)
         meta = writer.finish(meta)
     bar.update(2)
     bar.close()

@@ -45,16 +45,17 @@ def _static_tables(world: World):
 
 
 def build(world: World, stream: OpStream, *, rng: np.random.Generator, meta: dict,
-          seed_ops: dict[int, np.ndarray] | None = None, sink=None):
+          seed_ops: dict[int, np.ndarray] | None = None, sink=None, horizon: int | None = None):
     """Execute ``stream`` in ``world`` and assemble the dataset.
 
     ``seed_ops`` maps incident id to the (insertion-order) indices of its announced hack ops.
     Without ``sink`` the result is a :class:`Dataset`. With ``sink`` (a callable taking a
     table name and a :class:`Table`, e.g. a :class:`~simulator.dataset.DatasetWriter`) each
     table is handed over as soon as it is built and only the metadata is returned, so that
-    large datasets never sit in memory whole.
+    large datasets never sit in memory whole. ``horizon`` (a timestamp) ends the observation
+    window: ops from then on are not executed (see :meth:`~simulator.ops.OpStream.finalize`).
     """
-    ops, outs, parts = stream.finalize()
+    ops, outs, parts = stream.finalize(horizon)
     n_ops = len(ops["t"])
     held = {"ops": ops, "outs": outs, "parts": parts}  # the only references from here on
     del outs, parts
@@ -141,7 +142,8 @@ def _build(world, stream, held, n_ops, spill, *, rng, meta, seed_ops, sink):
     txf = {k: ops[k][tx_op] for k in ("chain", "asset", "fee_rate", "code", "incident")}
     seed_rows = []
     for inc, idx in sorted((seed_ops or {}).items()):
-        txs = op_tx[stream.position(np.asarray(idx, np.int64))]
+        pos = stream.position(np.asarray(idx, np.int64))
+        txs = op_tx[pos[pos >= 0]]  # a hack op past the horizon was never announced
         seed_rows += [(inc, int(t)) for t in txs if t >= 0]
     del ops, outs, parts, realized, op_tx, rslot, targets
     stream.release()  # the stream cached the op arrays: now nothing holds them

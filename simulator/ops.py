@@ -193,15 +193,21 @@ class OpStream:
         self._final = ()
 
     def position(self, idx: np.ndarray) -> np.ndarray:
-        """Sorted position of ops given by insertion index (after :meth:`finalize`)."""
+        """Sorted position of ops given by insertion index (after :meth:`finalize`); -1 for
+        ops dropped at the horizon."""
         return self._inv[np.asarray(idx, dtype=np.int64)]
 
-    def finalize(self) -> tuple[dict, dict, dict]:
+    def finalize(self, horizon: int | None = None) -> tuple[dict, dict, dict]:
         """Concatenate and sort by time (stable: insertion order breaks ties).
 
         Returns ``(ops, outs, parts)``, all in time order: the outputs (participants) of op i
-        follow those of op i-1; a CoinJoin's ``amount`` becomes ``parts["denom"]``. ``link`` is remapped to sorted positions; a link must point to
-        an earlier op.
+        follow those of op i-1; a CoinJoin's ``amount`` becomes ``parts["denom"]``. ``link``
+        is remapped to sorted positions; a link must point to an earlier op.
+
+        ``horizon`` (a timestamp) ends the observation window: ops at or after it are dropped
+        (:meth:`position` gives -1 for them). Every op depends only on earlier ops, so what
+        is kept is causally complete; funds an op past the horizon would have moved simply
+        stay where they are (laundering still under way when the ledger snapshot is taken).
         """
         if self._final == ():
             raise RuntimeError("the ops were released after execution")
@@ -242,12 +248,23 @@ class OpStream:
         for k in list(ops):
             ops[k] = ops[k][order]
             release_free_memory()
+        if horizon is not None:
+            keep = int(np.searchsorted(ops["t"], horizon, side="left"))
+            if keep < len(order):
+                n_out = int(ops["out_count"][:keep].sum())
+                n_part = int(ops["part_count"][:keep].sum())
+                ops = {k: v[:keep].copy() for k, v in ops.items()}
+                outs = {k: v[:n_out].copy() for k, v in outs.items()}
+                parts = {k: v[:n_part].copy() for k, v in parts.items()}
+                inv[inv >= keep] = -1
+                order = order[:keep]
+                release_free_memory()
         # only CoinJoin ops use ``amount`` (the round's denomination): it moves to their
         # participants' rows, sparing a column over every op
         parts["denom"] = np.repeat(ops.pop("amount"), ops["part_count"])
         has = ops["link"] >= 0
         ops["link"][has] = inv[ops["link"][has]]
-        bad = has & (ops["link"] >= np.arange(len(order)))
+        bad = has & ((ops["link"] >= np.arange(len(order))) | (ops["link"] < 0))
         if bad.any():
             raise ValueError("an op links to an op that does not happen before it")
         self._final = (ops, outs, parts)

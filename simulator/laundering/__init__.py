@@ -42,16 +42,16 @@ DIFFICULTY = {
     "mixer_share": ((0.0, 1.0), None),
     "bridge_share": ((0.0, 1.0), None),
     "fp_address_reuse": ((0.0, 1.0), 0.05),
-    "fp_fixed_fee": ((0.0, 1.0), 0.5),
+    "fp_fixed_fee": ((0.0, 1.0), 0.0),
     "fp_round_amounts": ((0.0, 1.0), 0.3),
-    "fp_time_of_day": ((0.0, 1.0), 0.5),
+    "fp_time_of_day": ((0.0, 1.0), 0.0),
     "fp_mixer_to_deposit": ((0.0, 1.0), 0.02),
     "fp_direct_link": ((0.0, 1.0), 0.05),
 }
 FINGERPRINTS = ("address_reuse", "fixed_fee", "round_amounts", "time_of_day",
                 "mixer_to_deposit", "direct_link")
 INCIDENT_KEYS = {"name", "playbook", "params", "steps", "victim", "victim_index", "assets",
-                 "amount_usd", "n_drain", "start_day", "fingerprints", "sources"}
+                 "amount_usd", "n_drain", "start_day", "fingerprints", "sources", "waves"}
 STEP_KEYS = {"id", "block", "from", "share", "assets", "after_days", "spread_days"}
 ASSETS = tuple(a.symbol for a in DEFAULT_ASSETS)
 MAX_SCALED_USD = 250e6  # per asset: below the bridge vault reserves
@@ -142,7 +142,7 @@ def resolve(inc: dict, diff: dict, i: int, n_exchanges: int = 99) -> dict:
     r["name"] = str(inc.get("name", inc.get("playbook", f"incident-{i}")))
     if r["victim"] not in VICTIMS:
         raise ConfigError(f"{w}.victim must be one of {', '.join(VICTIMS)}, got {r['victim']!r}")
-    for key, lo, hi in (("victim_index", 0, 99), ("n_drain", 1, 100)):
+    for key, lo, hi in (("victim_index", 0, 99), ("n_drain", 1, 100), ("waves", 1, 24)):
         v = r.get(key, 0 if key == "victim_index" else 1)
         if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
             raise ConfigError(f"{w}.{key} must be an integer between {lo} and {hi}")
@@ -371,18 +371,22 @@ def _run_incident(world, stream, alloc, services, r, diff, rng, k, scale, memo_u
                                      int(r.get("victim_index", 0)))
     outputs = {"drain": positions}
     alloc: dict[str, dict[str, list[Pos]]] = {}
-    steps = _topo(r["steps"], f"incident[{k}]")
+    n_waves = int(r.get("waves", 1))
+    offsets = _wave_offsets(n_waves, ctx.t_end - t0, rng)
+    all_steps = _waves(r["steps"], offsets)
+    steps = _topo(all_steps, f"incident[{k}]")
     held = 0
     step_meta = []
     for st in steps:
         inputs = []
         for parent in st["from"]:
             if parent not in alloc:
-                alloc[parent] = _allocate(ctx, parent, outputs.pop(parent, []), r["steps"])
+                alloc[parent] = _allocate(ctx, parent, outputs.pop(parent, []), all_steps)
             inputs += alloc[parent].pop(st["id"], [])
         inputs = merge(ctx, inputs)
-        if st["after_days"]:
-            t_min = t0 + ctx.secs(st["after_days"] * DAY)
+        if st["after_days"] or st["offset"]:  # a wave starts at its offset from the theft
+            t_min = t0 + st["offset"] + (ctx.secs(st["after_days"] * DAY)
+                                         if st["after_days"] else 0)
             for p in inputs:
                 p.t = max(p.t, t_min)
         if st["spread_days"]:  # e.g. Bybit: 3-8 of the 48 wallets emptied per day
@@ -402,7 +406,8 @@ def _run_incident(world, stream, alloc, services, r, diff, rng, k, scale, memo_u
                 f"scenario cannot be satisfied: incident {k} step '{st['id']}' "
                 f"({st['block']}) splits a position into parts below the dust limit; route "
                 "more value or use fewer outputs") from None
-        step_meta.append({"id": st["id"], "block": st["block"], "from": st["from"],
+        step_meta.append({"id": st["id"], "wave": st["wave"], "block": st["block"],
+                          "from": st["from"],
                           "share": [1.0 if s is None else s for s in st["share"]],
                           "positions_in": len(keep), "positions_out": len(outputs[st["id"]]),
                           "ops": int(stream.n - n0)})
@@ -417,10 +422,42 @@ def _run_incident(world, stream, alloc, services, r, diff, rng, k, scale, memo_u
         "stolen": {world.assets[a].symbol: int(v) for a, v in amounts.items()},
         "stolen_usd": round(stolen_usd, 2), "reported_usd": float(r["amount_usd"]),
         "scale": scale, "start": int(t0), "sources": list(r.get("sources", [])),
+        "waves": [int(t0 + o) for o in offsets],
         "fingerprints": fp, "steps": step_meta, "held_positions": int(held),
         "typologies": dict(sorted(ctx.n_ops.items())),
     }
     return meta, seed_idx
+
+
+def _wave_offsets(n: int, span: int, rng) -> list[int]:
+    """Start of each laundering wave, in seconds after the theft: the first at once, the
+    others spread evenly up to 90% of the rest of the observation window (each jittered by
+    up to a fifth of the gap), so that every part of a temporal split sees laundering; the
+    last waves are cut off by the end of the window, as real laundering still under way."""
+    if n <= 1 or span <= 0:
+        return [0]
+    gap = 0.9 * span / (n - 1)
+    return [0] + [int(min(max((w + rng.uniform(-0.2, 0.2)) * gap, 0), 0.95 * span))
+                  for w in range(1, n)]
+
+
+def _waves(steps: list[dict], offsets: list[int]) -> list[dict]:
+    """The stage graph repeated once per wave: wave ``w`` takes ``1/len(offsets)`` of what the
+    drain hands each of its first steps and starts at ``offsets[w]`` (real thefts are
+    laundered in tranches over months: Ronin's Tornado deposits ran from April to August
+    2022, Harmony's funds moved in waves after a dormancy, ALEX Lab's in tranches). Step ids
+    of later waves get a ``~w`` suffix."""
+    n = len(offsets)
+    out = []
+    for w, off in enumerate(offsets):
+        def name(sid, w=w):
+            return sid if w == 0 or sid == "drain" else f"{sid}~{w}"
+        for st in steps:
+            share = [s / n if (f == "drain" and s is not None and n > 1) else s
+                     for f, s in zip(st["from"], st["share"])]
+            out.append({**st, "id": name(st["id"]), "from": [name(f) for f in st["from"]],
+                        "share": share, "offset": int(off), "wave": w})
+    return out
 
 
 def _min_amount(ctx: Ctx, p: Pos) -> int:
@@ -435,6 +472,7 @@ def _allocate(ctx: Ctx, parent: str, positions: list[Pos], steps: list[dict]):
             if parent in st["from"]]
     out: dict[str, list[Pos]] = {sid: [] for sid, _, _ in kids}
     by_asset: dict[int, list[Pos]] = {}
+    fresh: dict[tuple, tuple] = {}
     for p in positions:
         by_asset.setdefault(p.asset, []).append(p)
     for asset, ps in by_asset.items():
@@ -462,16 +500,26 @@ def _allocate(ctx: Ctx, parent: str, positions: list[Pos], steps: list[dict]):
                     out[sid].append(p)
             continue
         for p in ps:
+            tg = targets
             if p.est < _min_amount(ctx, p) * len(targets):
-                out[max(shares, key=lambda x: x[1])[0]].append(p)
-                continue
-            w, a = ctx.wallets(p.chain, len(targets), Role.INTERMEDIARY)
+                # too small to divide: it moves whole to the largest share, to an address of
+                # its own (what stays behind at a shared address would be swept with the rest)
+                tg = [max(shares, key=lambda x: x[1])]
+                if p.est < _min_amount(ctx, p) or len(shares) == 1:
+                    out[tg[0][0]].append(p)
+                    continue
+            # the assets held at one address go to the same new addresses (a wallet keeps
+            # its tokens together), so later steps see them as one position again
+            key = (p.chain, p.wallet if ctx.utxo(p.chain) else p.addr, tuple(tg))
+            if key not in fresh:
+                fresh[key] = ctx.wallets(p.chain, len(tg), Role.INTERMEDIARY)
+            w, a = fresh[key]
             t = ctx.start(p.t)
-            wts = [max(int(round(s * 100_000)), 1) for _, s in targets]
+            wts = [max(int(round(s * 100_000)), 1) for _, s in tg]
             ctx.stage = int(Stage.LAYERING)
             _, est = ctx.split(p, t, a, wts, Typology.SPLIT)
             new = fresh_positions(ctx, p.chain, p.asset, w, a, t, est)
-            for (sid, _), q in zip(targets, new):
+            for (sid, _), q in zip(tg, new):
                 if sid != "_held":
                     out[sid].append(q)
     return out

@@ -26,11 +26,13 @@ from ..kernel import (
 )
 from ..ops import _DEFAULTS, _OP_FIELDS, OP_LINKED, OP_PAY, OP_SPLIT
 from ..schema import Role, Stage, Typology
+from ..world import HOURLY_ACTIVITY
 
 HOUR = 3_600
 DAY = 86_400
 MIN_GAP = 60  # seconds between a payment and the next spend of what it paid
 PACE_SIGMA = 1.5  # log-spread of the launderer's handling delay (see Ctx.start)
+_BUSIEST = float(HOURLY_ACTIVITY.max())
 
 
 class OpBuffer:
@@ -260,12 +262,24 @@ class Ctx:
         if pace > 0:  # handling delay: log-normal, median ``pace``, minutes to weeks
             d = pace * HOUR * np.exp(PACE_SIGMA * self.rng.standard_normal())
             t += int(self.secs(d))
+            if not self.fp.get("time_of_day"):
+                t = self._busy_hour(t)
         if self.fp.get("time_of_day"):
             h0 = int(self.fp.get("work_start_hour", 0))
             hour = ((t - self.world.t0) // HOUR - h0) % 24
             if hour >= 9:
                 t += (24 - hour) * HOUR + int(self.rng.integers(0, 1800))
         return t
+
+    def _busy_hour(self, t: int) -> int:
+        """Postpone ``t`` until a moment accepted with probability proportional to the
+        benign daily cycle (:data:`~simulator.world.HOURLY_ACTIVITY`, thinning): a launderer
+        acting at leisure keeps the hours everyone keeps, so the hour alone tells nothing."""
+        while True:
+            hour = ((t - self.world.t0) // HOUR) % 24
+            if self.rng.random() * _BUSIEST <= HOURLY_ACTIVITY[hour]:
+                return t
+            t += int(self.rng.integers(HOUR // 4, HOUR))
 
     def partition(self, n: int, bounds) -> list[int]:
         """Split ``n`` items into groups whose sizes lie in ``bounds`` ([lo, hi] or an int)
