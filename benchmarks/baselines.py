@@ -28,7 +28,8 @@ import numpy as np
 from detectors.base import Detector, Scores
 
 __all__ = ["RandomScores", "DegreeScores", "AmountScores", "AddressAgeScores",
-           "RawTxClassifier", "tx_to_address", "address_to_tx", "legs"]
+           "RawTxClassifier", "tx_to_address", "address_to_tx", "legs", "chance_violations",
+           "SHORTCUTS", "CHANCE_TASKS", "CHANCE_TOLERANCE"]
 
 _BOTH = ("address", "transaction")
 
@@ -284,19 +285,20 @@ class RawTxClassifier(Detector):
 #: tasks on which a shortcut must stay near chance, and the tolerance on |ROC-AUC - 0.5|
 CHANCE_TASKS = ("tracing/address", "classification/address", "classification/transaction")
 CHANCE_TOLERANCE = 0.15
+SHORTCUTS = ("random", "degree", "amount", "address-age", "raw-tx-classifier")
 
 
-def chance_violations(rows, tol: float = CHANCE_TOLERANCE) -> list[str]:
+def chance_violations(rows, tol: float = CHANCE_TOLERANCE, tasks=CHANCE_TASKS) -> list[str]:
     """Shortcut results that are not near chance: ``|ROC-AUC - 0.5| > tol`` (either way).
 
     A ROC-AUC far below 0.5 is as much a leak as one far above it (flip the sign of the
-    score). Takes result rows (:mod:`benchmarks.runner`); returns one line per violation.
+    score). Takes result rows (:mod:`benchmarks.runner`); returns one line per violation,
+    for the given ``tasks``.
     """
-    names = {"random", "degree", "amount", "address-age", "raw-tx-classifier"}
     out = []
     for r in rows:
-        if (r["detector"] in names and r["status"] == "ok" and r["group"] == "all"
-                and r["task"] in CHANCE_TASKS and r["metric"] == "roc_auc"
+        if (r["detector"] in SHORTCUTS and r["status"] == "ok" and r["group"] == "all"
+                and r["task"] in tasks and r["metric"] == "roc_auc"
                 and not np.isnan(r["value"]) and abs(r["value"] - 0.5) > tol):
             out.append(f"{r['scenario']} seed {r['seed']}: {r['detector']} on {r['task']}: "
                        f"ROC-AUC {r['value']:.2f}")

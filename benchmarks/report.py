@@ -4,6 +4,7 @@
 
 * the leaderboard (headline metrics averaged over scenarios and seeds; shortcut baselines
   marked so that leaks show next to the real detectors),
+* the leak check: every shortcut result beyond chance, per scenario, seed and task,
 * precision-recall curves (``pr_curves.png``),
 * recall per typology as a heatmap (``typology_heatmap.png``),
 * runtime against dataset size (``runtime.png``),
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .baselines import CHANCE_TOLERANCE, chance_violations
 from .runner import SHORTCUTS, Results
 
 #: leaderboard columns: (header, task, metric)
@@ -365,12 +367,21 @@ def write_report(results: Results, out_dir, example_dataset=None) -> Path:
              "the tidy rows in `results.parquet` / `results.csv` hold every break-down "
              "(typology, stage, incident, chain). Rows marked * are shortcut baselines: "
              "they use no laundering knowledge and must stay near chance (the `random` row).")
-    md = ["# launderbench report", "", intro, "", "## Leaderboard", "", markdown_table(board), ""]
+    leaks = chance_violations(results.rows)
+    leak_head = (f"{len(leaks)} shortcut result(s) beyond 0.5 +- {CHANCE_TOLERANCE} ROC-AUC: "
+                 "the data gives laundering away through that feature, so scores on that "
+                 "task partly reflect the leak." if leaks else
+                 f"Every shortcut baseline stays within 0.5 +- {CHANCE_TOLERANCE} ROC-AUC.")
+    md = ["# launderbench report", "", intro, "", "## Leaderboard", "", markdown_table(board), "",
+          "## Leak check", "", leak_head, ""] + [f"- {v}" for v in leaks] + [""]
     for title, name in figs:
         md += [f"## {title}", "", f"![{title}]({name})", ""]
     (out / "report.md").write_text("\n".join(md))
     body = [f"<h1>launderbench report</h1><p>{html.escape(intro)}</p>",
-            "<h2>Leaderboard</h2>", html_table(board)]
+            "<h2>Leaderboard</h2>", html_table(board),
+            f"<h2>Leak check</h2><p>{html.escape(leak_head)}</p>"
+            + ("<ul>" + "".join(f"<li>{html.escape(v)}</li>" for v in leaks) + "</ul>"
+               if leaks else "")]
     for title, name in figs:
         body.append(f"<h2>{html.escape(title)}</h2><img src='{name}' alt='{html.escape(title)}'>")
     style = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto;}"

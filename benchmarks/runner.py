@@ -31,6 +31,7 @@ import numpy as np
 
 from simulator.errors import ConfigError
 
+from .baselines import SHORTCUTS
 from .suites import ScenarioRun, dataset_path, ensure_dataset, get_suite
 
 #: columns of a result row, in order
@@ -38,7 +39,6 @@ COLUMNS = ("suite", "scenario", "seed", "n_transactions", "dataset_hash", "detec
            "task", "group", "metric", "value", "derived", "fit_s", "score_s", "peak_mem_mb",
            "status", "error", "versions")
 
-SHORTCUTS = ("random", "degree", "amount", "address-age", "raw-tx-classifier")
 
 
 # ----------------------------------------------------------------------------- configuration

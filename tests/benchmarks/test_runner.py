@@ -173,3 +173,21 @@ def test_quick_suite_runs_in_seconds():
                and r["task"] == "tracing/address" and r["group"] == "all"
                and r["metric"] == "recall@k"]
     assert haircut and all(v > 0 for v in haircut)
+
+
+def test_report_lists_shortcut_leaks(tmp_path):
+    from benchmarks.report import write_report
+    from benchmarks.runner import Results
+
+    base = {"suite": "s", "scenario": "x-v1", "seed": 0, "status": "ok", "group": "all",
+            "task": "classification/transaction", "metric": "roc_auc", "params": "{}",
+            "fit_s": 0.0, "score_s": 0.0, "peak_mem_mb": 1.0, "derived": False,
+            "n_transactions": 100, "error": ""}
+    rows = [dict(base, detector="amount", value=0.91), dict(base, detector="random", value=0.5)]
+    out = write_report(Results(rows=rows, curves={}), tmp_path / "r")
+    md = (out / "report.md").read_text()
+    assert "## Leak check" in md and "amount on classification/transaction: ROC-AUC 0.91" in md
+    assert "random on" not in md
+    assert "Leak check" in (out / "index.html").read_text()
+    clean = write_report(Results(rows=[rows[1]], curves={}), tmp_path / "c")
+    assert "Every shortcut baseline stays within" in (clean / "report.md").read_text()
