@@ -75,6 +75,13 @@ def _finish(res, out: Path, quiet: bool, example=True):
     click.echo(f"results: {out / 'results.parquet'} ({len(res.rows):,} rows"
                + (f", {n_fail} detector(s) failed" if n_fail else "") + ")")
     click.echo(f"report:  {rep / 'index.html'} (and {rep / 'report.md'})")
+    from .baselines import chance_violations
+
+    leaks = chance_violations(res.rows)
+    if leaks:
+        tasks = sorted({r["task"] for r in res.rows if chance_violations([r])})
+        click.echo(f"leak check: {len(leaks)} shortcut result(s) beyond chance on "
+                   f"{', '.join(tasks)} (listed in the report)")
 
 
 @cli.command("run")

@@ -191,3 +191,20 @@ def test_report_lists_shortcut_leaks(tmp_path):
     assert "Leak check" in (out / "index.html").read_text()
     clean = write_report(Results(rows=[rows[1]], curves={}), tmp_path / "c")
     assert "Every shortcut baseline stays within" in (clean / "report.md").read_text()
+
+
+def test_run_output_names_the_leaking_tasks(tmp_path, capsys):
+    from benchmarks.commands import _finish
+    from benchmarks.runner import Results
+
+    base = {"suite": "s", "scenario": "x-v1", "seed": 0, "status": "ok", "group": "all",
+            "task": "classification/address", "metric": "roc_auc", "params": "{}",
+            "fit_s": 0.0, "score_s": 0.0, "peak_mem_mb": 1.0, "derived": False,
+            "n_transactions": 100, "error": ""}
+    _finish(Results(rows=[dict(base, detector="degree", value=0.8)], curves={}),
+            tmp_path / "o", quiet=True, example=False)
+    assert ("leak check: 1 shortcut result(s) beyond chance on classification/address"
+            in capsys.readouterr().out)
+    _finish(Results(rows=[dict(base, detector="degree", value=0.55)], curves={}),
+            tmp_path / "p", quiet=True, example=False)
+    assert "leak check" not in capsys.readouterr().out
