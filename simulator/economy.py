@@ -260,9 +260,6 @@ class _Ctx:
         inside = wallets < len(self._wealth)
         return np.where(inside, self._wealth[np.where(inside, wallets, 0)], 1.0)
 
-    # time with daily and weekly cycles (UTC): quiet nights, calmer weekends
-    _HOURLY = HOURLY_ACTIVITY
-
     def times(self, n: int, start: int | None = None, end: int | None = None) -> np.ndarray:
         """Timestamps in [start, end] with a daily cycle and calmer weekends (UTC)."""
         start = self.t_start if start is None else start
@@ -271,7 +268,7 @@ class _Ctx:
         week = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 0.75, 0.7])  # t0 is a Monday
         dw = week[(np.arange(days) + (start - self.w.t0) // DAY) % 7]
         day = self.rng.choice(days, n, p=dw / dw.sum())
-        cdf = np.cumsum(self._HOURLY)
+        cdf = np.cumsum(HOURLY_ACTIVITY)
         hour = np.searchsorted(cdf / cdf[-1], self.rng.random(n))
         t = start + day * DAY + hour * HOUR + self.rng.integers(0, HOUR, n)
         return np.minimum(t, end).astype(np.int64)
