@@ -117,6 +117,11 @@ class EconomyConfig:
                 raise ConfigError("economy.mix values must be >= 0")
 
 
+#: fee estimators draw ``base * exp(FEE_SIGMA * N(0, 1))``; wallets with a fixed fee rate
+#: pay ``base`` times one of ``FIXED_FEE_MULTIPLIERS``
+FEE_SIGMA = 0.35
+FIXED_FEE_MULTIPLIERS = (0.5, 1.0, 1.5, 2.0, 3.0)
+
 #: consolidation interval of UTXO exchange i, in units of ``sweep_hours``: exchanges batch
 #: their deposit addresses on different schedules (every 2 h to once a day by default)
 SWEEP_MULT = (1, 12, 3, 6, 2)
@@ -213,6 +218,7 @@ class Services:
     otc: list[OTCDesk]
     marketplace: Endpoint  # guarantee marketplace escrow (USDT on TRON)
     fee_base: dict[int, int]  # typical fee rate per asset
+    fixed_fee_rate: float = 0.0  # share of wallets whose software pays a fixed fee rate
     users: dict[int, np.ndarray] = field(default_factory=dict)  # chain -> user wallets
     days: int = 60
 
@@ -298,7 +304,7 @@ class _Ctx:
     def fee_rate(self, asset: int, src_wallet: np.ndarray) -> np.ndarray:
         base = self.fee_base[asset]
         n = len(src_wallet)
-        est = np.maximum(np.round(base * np.exp(0.35 * self.rng.standard_normal(n))), 1)
+        est = np.maximum(np.round(base * np.exp(FEE_SIGMA * self.rng.standard_normal(n))), 1)
         ff = self.wallet_fixed_fee
         if ff is None:
             fixed = np.zeros(n)
@@ -415,7 +421,7 @@ def build_economy(world: World, stream: OpStream, cfg: EconomyConfig,
     # per-wallet fee style, now that the initial wallets exist (later ones are estimators)
     n_w = W.wallets.n
     fixed = np.where(rng.random(n_w) < cfg.fixed_fee_rate,
-                     rng.choice([0.5, 1.0, 1.5, 2.0, 3.0], n_w), 0.0)
+                     rng.choice(FIXED_FEE_MULTIPLIERS, n_w), 0.0)
     c.wallet_fixed_fee = fixed
 
     # -- genesis: every balance starts as an issuance at t0
@@ -456,6 +462,7 @@ def build_economy(world: World, stream: OpStream, cfg: EconomyConfig,
         coinjoin_wallets=np.zeros(0, np.int64),
         coinjoin_denoms=tuple(W.units(asset("BTC"), d) for d in (0.001, 0.01, 0.05, 0.1)),
         custodial_mixers=cust, otc=otc, marketplace=marketplace, fee_base=c.fee_base,
+        fixed_fee_rate=cfg.fixed_fee_rate,
         users=users, days=cfg.days,
     )
 

@@ -37,6 +37,7 @@ DIFFICULTY = {
     "amount_scale": ((1e-6, 1.0), 0.001),
     "time_jitter": ((0.0, 3.0), 0.3),
     "amount_jitter": ((0.0, 0.95), 0.3),
+    "wave_sigma": ((0.0, 3.0), 0.5),
     "hop_scale": ((0.1, 20.0), 1.0),
     "pace_hours": ((0.0, 24.0 * 30), 12.0),
     "mixer_share": ((0.0, 1.0), None),
@@ -54,6 +55,7 @@ INCIDENT_KEYS = {"name", "playbook", "params", "steps", "victim", "victim_index"
                  "amount_usd", "n_drain", "start_day", "fingerprints", "sources", "waves"}
 STEP_KEYS = {"id", "block", "from", "share", "assets", "after_days", "spread_days"}
 ASSETS = tuple(a.symbol for a in DEFAULT_ASSETS)
+MIN_WAVE = 0.35  # smallest wave, as a fraction of an equal share of the theft
 MAX_SCALED_USD = 250e6  # per asset: below the bridge vault reserves
 _EPS = 1e-9
 
@@ -373,7 +375,8 @@ def _run_incident(world, stream, alloc, services, r, diff, rng, k, scale, memo_u
     alloc: dict[str, dict[str, list[Pos]]] = {}
     n_waves = int(r.get("waves", 1))
     offsets = _wave_offsets(n_waves, ctx.t_end - t0, rng)
-    all_steps = _waves(r["steps"], offsets)
+    sizes = _wave_sizes(n_waves, float(diff["wave_sigma"]), rng)
+    all_steps = _waves(r["steps"], offsets, sizes)
     steps = _topo(all_steps, f"incident[{k}]")
     held = 0
     step_meta = []
@@ -441,13 +444,29 @@ def _wave_offsets(n: int, span: int, rng) -> list[int]:
                   for w in range(1, n)]
 
 
-def _waves(steps: list[dict], offsets: list[int]) -> list[dict]:
-    """The stage graph repeated once per wave: wave ``w`` takes ``1/len(offsets)`` of what the
-    drain hands each of its first steps and starts at ``offsets[w]`` (real thefts are
-    laundered in tranches over months: Ronin's Tornado deposits ran from April to August
-    2022, Harmony's funds moved in waves after a dormancy, ALEX Lab's in tranches). Step ids
-    of later waves get a ``~w`` suffix."""
+def _wave_sizes(n: int, sigma: float, rng) -> list[float]:
+    """Share of the theft each wave takes: log-normal with ``[difficulty] wave_sigma``
+    (tranches of one theft differ in size: Harmony's second wave was a fraction of its
+    first), none below :data:`MIN_WAVE` of an equal share so that every wave still fills
+    its mixers. Sizes differ from wave to wave, so the value band of early waves does not
+    give away the later ones."""
+    if n <= 1:
+        return [1.0]
+    w = np.exp(sigma * rng.standard_normal(n))
+    w = np.maximum(w / w.sum(), MIN_WAVE / n)
+    return (w / w.sum()).tolist()
+
+
+def _waves(steps: list[dict], offsets: list[int], sizes=None) -> list[dict]:
+    """The stage graph repeated once per wave: wave ``w`` takes ``sizes[w]`` (default
+    ``1/len(offsets)``) of what the drain hands each of its first steps and starts at
+    ``offsets[w]`` (real thefts are laundered in tranches over months: Ronin's Tornado
+    deposits ran from April to August 2022, Harmony's funds moved in waves after a dormancy,
+    ALEX Lab's in tranches). Step ids of later waves get a ``~w`` suffix; a first step's
+    ``wave_weight`` (``n * sizes[w]``) scales its share of the drain, including a share
+    left to be resolved per asset (``None``) by :func:`_allocate`."""
     n = len(offsets)
+    sizes = [1.0 / n] * n if sizes is None else sizes
     out = []
     for w, off in enumerate(offsets):
         def name(sid, w=w):
@@ -456,7 +475,8 @@ def _waves(steps: list[dict], offsets: list[int]) -> list[dict]:
             share = [s / n if (f == "drain" and s is not None and n > 1) else s
                      for f, s in zip(st["from"], st["share"])]
             out.append({**st, "id": name(st["id"]), "from": [name(f) for f in st["from"]],
-                        "share": share, "offset": int(off), "wave": w})
+                        "share": share, "offset": int(off), "wave": w,
+                        "wave_weight": n * float(sizes[w])})
     return out
 
 
@@ -470,6 +490,8 @@ def _allocate(ctx: Ctx, parent: str, positions: list[Pos], steps: list[dict]):
     positions are dealt out whole, greedily, so that each child gets about its share."""
     kids = [(st["id"], st["share"][st["from"].index(parent)], st["assets"]) for st in steps
             if parent in st["from"]]
+    weight = {st["id"]: st.get("wave_weight", 1.0) if parent == "drain" else 1.0
+              for st in steps if parent in st["from"]}
     out: dict[str, list[Pos]] = {sid: [] for sid, _, _ in kids}
     by_asset: dict[int, list[Pos]] = {}
     fresh: dict[tuple, tuple] = {}
@@ -480,7 +502,8 @@ def _allocate(ctx: Ctx, parent: str, positions: list[Pos], steps: list[dict]):
         ks = [(sid, s) for sid, s, flt in kids if flt is None or sym in flt]
         given = sum(s for _, s in ks if s is not None)
         n_none = sum(s is None for _, s in ks)
-        shares = [(sid, s if s is not None else max(1.0 - given, 0.0) / max(n_none, 1))
+        shares = [(sid, weight[sid] * (s if s is not None else
+                                       max(1.0 - given, 0.0) / max(n_none, 1)))
                   for sid, s in ks]
         shares = [(sid, s) for sid, s in shares if s > 0]
         rest = 1.0 - sum(s for _, s in shares)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..economy import FEE_SIGMA, FIXED_FEE_MULTIPLIERS
 from ..errors import ConfigError
 from ..kernel import (
     GAS_EXTRA_OUTPUT,
@@ -32,7 +33,7 @@ HOUR = 3_600
 DAY = 86_400
 MIN_GAP = 60  # seconds between a payment and the next spend of what it paid
 PACE_SIGMA = 1.5  # log-spread of the launderer's handling delay (see Ctx.start)
-_BUSIEST = float(HOURLY_ACTIVITY.max())
+_HOUR_CDF = np.cumsum(HOURLY_ACTIVITY)
 
 
 class OpBuffer:
@@ -220,7 +221,6 @@ class Ctx:
     n_ops: dict = field(default_factory=dict)  # typology name -> ops added
     used_deposits: list = field(default_factory=list)
     alloc: Allocator | None = None
-    _noise: list = field(default_factory=list)
     _utxo: dict = field(default_factory=dict)
 
     # -- randomness and time -------------------------------------------------------------
@@ -254,16 +254,18 @@ class Ctx:
         """When the attacker acts on funds available at ``t``: after a handling delay drawn
         log-normally around ``[difficulty] pace_hours`` (median; ``PACE_SIGMA`` = 1.5, so
         95% of delays lie between 1/19 and 19 times the median: launderers, like benign
-        holders, leave funds for minutes to days before moving them on), then the
-        office-hours habit if the time-of-day fingerprint is on (work starts 00:00-01:00 UTC,
-        9 h a day)."""
+        holders, leave funds for minutes to days before moving them on), moved within half
+        a day to an hour of the benign daily cycle (:meth:`_busy_hour`) or, if the
+        time-of-day fingerprint is on, to office hours (work starts 00:00-01:00 UTC, 9 h a
+        day)."""
         t = int(t) + MIN_GAP
         pace = float(self.diff.get("pace_hours", 0.0))
         if pace > 0:  # handling delay: log-normal, median ``pace``, minutes to weeks
             d = pace * HOUR * np.exp(PACE_SIGMA * self.rng.standard_normal())
-            t += int(self.secs(d))
             if not self.fp.get("time_of_day"):
-                t = self._busy_hour(t)
+                t = self._busy_hour(t + int(self.secs(d)), earliest=t)
+            else:
+                t += int(self.secs(d))
         if self.fp.get("time_of_day"):
             h0 = int(self.fp.get("work_start_hour", 0))
             hour = ((t - self.world.t0) // HOUR - h0) % 24
@@ -271,15 +273,16 @@ class Ctx:
                 t += (24 - hour) * HOUR + int(self.rng.integers(0, 1800))
         return t
 
-    def _busy_hour(self, t: int) -> int:
-        """Postpone ``t`` until a moment accepted with probability proportional to the
-        benign daily cycle (:data:`~simulator.world.HOURLY_ACTIVITY`, thinning): a launderer
-        acting at leisure keeps the hours everyone keeps, so the hour alone tells nothing."""
-        while True:
-            hour = ((t - self.world.t0) // HOUR) % 24
-            if self.rng.random() * _BUSIEST <= HOURLY_ACTIVITY[hour]:
-                return t
-            t += int(self.rng.integers(HOUR // 4, HOUR))
+    def _busy_hour(self, t: int, earliest: int) -> int:
+        """The moment nearest ``t`` (within half a day, and not before ``earliest``) in an
+        hour of the day drawn from the benign daily cycle
+        (:data:`~simulator.world.HOURLY_ACTIVITY`, as the economy draws its hours): a
+        launderer acting at leisure keeps the hours everyone keeps, so the hour alone tells
+        nothing, and the handling delay keeps its median."""
+        hour = int(np.searchsorted(_HOUR_CDF, self.rng.random() * _HOUR_CDF[-1], "right"))
+        c = t - (t - self.world.t0) % DAY + hour * HOUR + int(self.rng.integers(0, HOUR))
+        c += DAY * (int(c < t - DAY // 2) - int(c >= t + DAY // 2))
+        return c if c >= earliest else c + DAY
 
     def partition(self, n: int, bounds) -> list[int]:
         """Split ``n`` items into groups whose sizes lie in ``bounds`` ([lo, hi] or an int)
@@ -323,13 +326,17 @@ class Ctx:
         return self.alloc.wallets(self.entity, chain, n, incident=self.k, role=role)
 
     def fee_rate(self, asset: int) -> int:
+        """The fee rate of one attacker transaction. Unless the fixed-fee fingerprint is on,
+        the attacker's wallets price fees as benign wallets do (the economy's
+        ``fixed_fee_rate`` share pays a fixed multiple of the typical rate, the rest
+        estimate it log-normally), so the fee alone tells nothing."""
         if asset in self.fixed_fee:
             return self.fixed_fee[asset]
         base = self.services.fee_base[asset]
-        if not self._noise:
-            self._noise = np.minimum(np.exp(0.35 * self.rng.standard_normal(256)),
-                                     2.5).tolist()
-        x = base * self._noise.pop()
+        if self.rng.random() < self.services.fixed_fee_rate:
+            x = base * FIXED_FEE_MULTIPLIERS[int(self.rng.integers(len(FIXED_FEE_MULTIPLIERS)))]
+        else:
+            x = base * np.exp(FEE_SIGMA * self.rng.standard_normal())
         return int(max(round(x), 1))
 
     def fee_bound(self, pos: Pos, n_out: int, rate: int, n_in: int | None = None) -> int:

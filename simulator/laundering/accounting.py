@@ -3,7 +3,8 @@
 For every incident ``k`` and asset, with *attacker* addresses those of ``ATTACKER`` entities
 labelled with incident ``k``::
 
-    stolen + received through links == integrated + sent into links + fees + still held
+    stolen + received through links
+        == integrated + sent into links + in transit + fees + still held
 
 * stolen: outputs of the seed (drain) transactions received by attacker addresses;
 * received through links: outputs of link payouts (mixer withdrawals, bridge releases, swap
@@ -11,6 +12,8 @@ labelled with incident ``k``::
 * integrated: tainted outputs of attacker-paid, integration-stage transactions received by
   other addresses (exchange deposits, marketplace), link deposits excluded;
 * sent into links: ``amount_in`` of the incident's links (what entered the service);
+* in transit: deposits into a linking service (bridge, mixer, DEX, OTC desk) whose payout
+  falls after the end of the observation window, so that no link records them yet;
 * fees: fees of attacker-paid transactions (the attacker's share in a CoinJoin);
 * still held: what attacker addresses received minus what they spent.
 
@@ -24,11 +27,15 @@ import numpy as np
 
 from ..schema import EntityKind, Stage
 
+#: services that pay out against a deposit (a link), possibly after the window ends
+_LINKING = (EntityKind.DEX, EntityKind.BRIDGE, EntityKind.MIXER, EntityKind.OTC)
+
 
 def flows(ds) -> dict[tuple[int, str], dict[str, int]]:
     T = ds.tables
     ent_kind = np.asarray(T["entities"]["kind"])
     at = T["address_truth"]
+    a_linking = np.isin(ent_kind[np.asarray(at["entity_id"])], np.array(_LINKING, np.int64))
     a_inc = np.asarray(at["incident_id"])
     a_att = ent_kind[np.asarray(at["entity_id"])] == int(EntityKind.ATTACKER)
     tx = T["transactions"]
@@ -66,7 +73,9 @@ def flows(ds) -> dict[tuple[int, str], dict[str, int]]:
             oa = tx_asset[o_tx] == a
             ta = tx_asset == a
             integ = tainted_other & oa & (stage[o_tx] == Stage.INTEGRATION) & ~is_lin
-            leak = tainted_other & oa & (stage[o_tx] != Stage.INTEGRATION) & ~is_lin
+            other = tainted_other & oa & (stage[o_tx] != Stage.INTEGRATION) & ~is_lin
+            transit = other & a_linking[o_addr]
+            leak = other & ~transit
             fees = fee[all_att & ta].sum() + (att_in - att_out)[any_att & ~all_att & ta].sum()
             la = tx_asset[link_in] == a
             res[(int(k), str(syms[a]))] = {
@@ -74,6 +83,7 @@ def flows(ds) -> dict[tuple[int, str], dict[str, int]]:
                 "received_links": int(o_amt[is_lout & out_att & oa & ~any_att[o_tx]].sum()),
                 "integrated": int(o_amt[integ].sum()),
                 "sent_links": int(np.asarray(links["amount_in"])[lk][la].sum()),
+                "in_transit": int(o_amt[transit].sum()),
                 "fees": int(fees),
                 "held": int(o_amt[out_att & oa].sum() - i_amt[in_att & (tx_asset[i_tx] == a)].sum()),
                 "leaked": int(o_amt[leak].sum()),
@@ -83,4 +93,5 @@ def flows(ds) -> dict[tuple[int, str], dict[str, int]]:
 
 def balanced(f: dict[str, int]) -> bool:
     return (f["stolen"] + f["received_links"]
-            == f["integrated"] + f["sent_links"] + f["fees"] + f["held"]) and f["leaked"] == 0
+            == f["integrated"] + f["sent_links"] + f["in_transit"] + f["fees"] + f["held"]
+            ) and f["leaked"] == 0

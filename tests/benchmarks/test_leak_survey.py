@@ -1,0 +1,33 @@
+"""The leak survey: its table arithmetic on known figures, and one small real run."""
+
+import pytest
+
+from benchmarks.leak_survey import main, survey, table
+
+
+def test_table_counts_results_beyond_the_band():
+    res = {("amount", "tracing/address"): [0.5, 0.7, 0.2],
+           ("degree", "classification/address"): [0.6]}
+    lines = table(res, tol=0.15).splitlines()
+    assert lines[0].split()[:2] == ["shortcut", "task"]
+    amount = next(ln for ln in lines if ln.startswith("amount")).split()
+    # n, mean, mean|d|, max|d|, beyond
+    assert amount[2:] == ["3", "0.467", "0.167", "0.300", "2"]
+    degree = next(ln for ln in lines if ln.startswith("degree")).split()
+    assert degree[2:] == ["1", "0.600", "0.100", "0.100", "0"]
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAUNDERBENCH_CACHE", str(tmp_path))
+
+
+def test_survey_runs_every_shortcut_on_a_preset(capsys):
+    res, failed = survey(seeds=1, transactions=2000, presets=["easy-v1"])
+    assert not failed
+    dets = {d for d, _ in res}
+    assert dets == {"degree", "amount", "address-age", "raw-tx-classifier"}
+    assert all(0.0 <= v <= 1.0 for vs in res.values() for v in vs)
+    assert ("degree", "tracing/address") in res
+    assert main(["--seeds", "1", "--transactions", "2000", "--scenario", "easy-v1"]) == 0
+    assert "raw-tx-classifier" in capsys.readouterr().out
