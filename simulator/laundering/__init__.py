@@ -426,6 +426,7 @@ def _run_incident(world, stream, alloc, services, r, diff, rng, k, scale, memo_u
         "stolen_usd": round(stolen_usd, 2), "reported_usd": float(r["amount_usd"]),
         "scale": scale, "start": int(t0), "sources": list(r.get("sources", [])),
         "waves": [int(t0 + o) for o in offsets],
+        "wave_sizes": [round(float(x), 6) for x in sizes],
         "fingerprints": fp, "steps": step_meta, "held_positions": int(held),
         "typologies": dict(sorted(ctx.n_ops.items())),
     }

@@ -569,3 +569,32 @@ def test_exchange_swap_deposits_then_withdraws_another_asset():
         assert ds.tables["chains"]["name"][lv.chain[o]] == "bitcoin" and lv.ts[o] > lv.ts[i]
         rec = lv.o_addr[lv.outs(o)][lv.attacker[lv.o_addr[lv.outs(o)]]]
         assert len(rec) == 1 and lv.role[rec[0]] == Role.SWAPPER
+
+
+def _fee_ctx(fixed_share, fixed_fee=None):
+    from types import SimpleNamespace
+
+    from simulator.laundering._core import Ctx
+    from simulator.world import World
+
+    services = SimpleNamespace(fee_base={0: 20}, fixed_fee_rate=fixed_share)
+    return Ctx(world=World(), stream=None, services=services, rng=np.random.default_rng(1),
+               k=0, entity=0, diff={}, fp={}, scale=1.0, t_end=0, day_scale=1.0,
+               fixed_fee=fixed_fee or {})
+
+
+def test_attacker_fees_follow_the_benign_fee_model():
+    from simulator.economy import FEE_SIGMA, FIXED_FEE_MULTIPLIERS
+
+    # wallets with a fixed fee rate pay a fixed multiple of the typical rate ...
+    ctx = _fee_ctx(1.0)
+    fixed = np.array([ctx.fee_rate(0) for _ in range(500)])
+    assert set(fixed.tolist()) == {round(20 * m) for m in FIXED_FEE_MULTIPLIERS}
+    # ... the others estimate it log-normally around it, one draw per transaction
+    ctx = _fee_ctx(0.0)
+    est = np.array([ctx.fee_rate(0) for _ in range(4000)])
+    assert abs(np.median(est) - 20) <= 1
+    assert abs(np.log(est).std() - FEE_SIGMA) < 0.05
+    # the fixed-fee fingerprint overrides both
+    ctx = _fee_ctx(0.5, {0: 37})
+    assert {ctx.fee_rate(0) for _ in range(20)} == {37}

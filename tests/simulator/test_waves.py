@@ -7,9 +7,11 @@ import simulator
 from simulator.config import scenario_from_dict
 from simulator.errors import ConfigError
 from simulator.generate import generate
+from simulator.laundering import MIN_WAVE
 from simulator.laundering._core import Ctx
 from simulator.laundering.accounting import balanced, flows
 from simulator.ops import OP_PAY, OpStream
+from simulator.schema import Typology
 from simulator.world import HOURLY_ACTIVITY, World
 
 from .invariants import check_ledger_invariants
@@ -56,7 +58,24 @@ def test_waves_share_the_theft_and_keep_the_total():
     assert a["stolen"] == b["stolen"]  # the same theft, laundered in three tranches
     firsts = [st for st in b["steps"] if st["from"] == ["drain"]]
     assert [st["wave"] for st in firsts] == [0, 1, 2]
-    assert len({tuple(st["share"]) for st in firsts}) == 1  # equal tranches
+    sizes = b["wave_sizes"]
+    assert abs(sum(sizes) - 1.0) < 1e-5 and min(sizes) >= MIN_WAVE / 3 - 1e-6
+    assert len(set(sizes)) == 3  # tranches of different sizes (wave_sigma 0.5)
+    # the drain's split into tranche addresses pays each wave its size
+    ds = generate(scenario_from_dict(_doc(waves=3)), seed=5)
+    typ = np.asarray(ds.tx_truth["typology"])
+    inc = np.asarray(ds.tx_truth["incident_id"])
+    first = np.flatnonzero((inc == 0) & (typ == int(Typology.SPLIT)))[0]
+    o = ds.outputs
+    amt = np.asarray(o["amount"])[np.asarray(o["tx_id"]) == first]
+    assert np.allclose(np.sort(amt / amt.sum()), np.sort(sizes), atol=1e-3)
+
+
+def test_equal_waves_without_size_spread():
+    doc = _doc(waves=3)
+    doc["difficulty"]["wave_sigma"] = 0.0
+    m = generate(scenario_from_dict(doc), seed=5).meta["incidents"][0]
+    assert np.allclose(m["wave_sizes"], [1 / 3] * 3, atol=1e-6)
 
 
 @pytest.mark.parametrize("bad", [0, 25, 1.5, True])
