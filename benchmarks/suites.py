@@ -14,6 +14,7 @@ dataset directory (``launderbench generate`` / ``launderbench import`` output).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -107,11 +108,27 @@ def cache_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "launderbench"
 
 
+@functools.lru_cache(maxsize=1)
+def generator_fingerprint() -> str:
+    """Hash of the generator's code and presets (every ``.py`` and ``.toml`` file of the
+    simulator package): a cache entry made by other code is never reused, even between
+    releases (a development checkout changes the generator without a version bump)."""
+    import simulator
+
+    root = Path(simulator.__file__).parent
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*")):
+        if f.suffix in (".py", ".toml") and f.is_file():
+            h.update(f.relative_to(root).as_posix().encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def _key(run: ScenarioRun, seed: int) -> str:
     from simulator import __version__
 
-    blob = json.dumps({"id": run.id, "ov": run.overrides, "seed": seed, "v": __version__},
-                      sort_keys=True)
+    blob = json.dumps({"id": run.id, "ov": run.overrides, "seed": seed, "v": __version__,
+                       "code": generator_fingerprint()}, sort_keys=True)
     h = hashlib.sha256(blob.encode()).hexdigest()[:12]
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in run.id)
     return f"{safe}-s{seed}-{h}"

@@ -208,3 +208,17 @@ def test_run_output_names_the_leaking_tasks(tmp_path, capsys):
     _finish(Results(rows=[dict(base, detector="degree", value=0.55)], curves={}),
             tmp_path / "p", quiet=True, example=False)
     assert "leak check" not in capsys.readouterr().out
+
+
+def test_dataset_cache_key_follows_the_generator_code(monkeypatch, tmp_path):
+    # a cached dataset made by other generator code is never reused: the key holds a hash of
+    # the simulator's sources and presets
+    from benchmarks import suites
+
+    run = suites.ScenarioRun("easy-v1", {"transactions": 2000})
+    a = suites.dataset_path(run, 0, tmp_path)
+    assert a == suites.dataset_path(run, 0, tmp_path)  # stable
+    assert a != suites.dataset_path(run, 1, tmp_path)
+    suites.generator_fingerprint.cache_clear()
+    monkeypatch.setattr(suites, "generator_fingerprint", lambda: "other-code")
+    assert suites.dataset_path(run, 0, tmp_path) != a
