@@ -34,6 +34,7 @@ DAY = 86_400
 MIN_GAP = 60  # seconds between a payment and the next spend of what it paid
 PACE_SIGMA = 1.5  # log-spread of the launderer's handling delay (see Ctx.start)
 _HOUR_CDF = np.cumsum(HOURLY_ACTIVITY)
+_FEE_CAP = float(max(FIXED_FEE_MULTIPLIERS))
 
 
 class OpBuffer:
@@ -335,9 +336,15 @@ class Ctx:
         base = self.services.fee_base[asset]
         if self.rng.random() < self.services.fixed_fee_rate:
             x = base * FIXED_FEE_MULTIPLIERS[int(self.rng.integers(len(FIXED_FEE_MULTIPLIERS)))]
-        else:
-            x = base * np.exp(FEE_SIGMA * self.rng.standard_normal())
+        else:  # capped at the largest fixed multiple (a 1-in-1,000 tail of the estimate)
+            x = base * min(np.exp(FEE_SIGMA * self.rng.standard_normal()), _FEE_CAP)
         return int(max(round(x), 1))
+
+    def max_fee_rate(self, asset: int) -> int:
+        """The highest rate :meth:`fee_rate` can give: budgets that must cover the fee use it."""
+        if asset in self.fixed_fee:
+            return self.fixed_fee[asset]
+        return int(max(round(self.services.fee_base[asset] * _FEE_CAP), 1))
 
     def fee_bound(self, pos: Pos, n_out: int, rate: int, n_in: int | None = None) -> int:
         if self.utxo(pos.chain):

@@ -167,12 +167,14 @@ def coinjoin(ctx: Ctx, positions: list[Pos], denomination=0.0, peers=(4, 20), sl
     if total / den > max_outputs:  # larger equal outputs (multiples of the denomination)
         den = int(np.ceil(total / max_outputs / den) * den)
     slot_w, slot_a, slot_t = [], [], []
+    unit = den + share + 2 * ctx.dust(a_btc)
+    top = ctx.max_fee_rate(a_btc)  # the split into slots may pay up to this rate
     for p in positions:
-        avail = p.est - ctx.fee_bound(p, 64, rate)
-        n = int(avail // (den + share + 2 * ctx.dust(a_btc)))
+        n = min(int((p.est - ctx.fee_bound(p, 64, top)) // unit), 3000)
+        # the fee of a split into n slots grows with n: size it for n outputs
+        n = min(n, int((p.est - ctx.fee_bound(p, max(n, 1), top)) // unit))
         if n < 1:
             continue
-        n = min(n, 3000)
         t = ctx.start(p.t)
         w, a = ctx.wallets(btc, n, Role.MIXER_DEPOSITOR)
         ctx.split(p, t, a, np.ones(n, np.int64), Typology.COINJOIN)
