@@ -29,7 +29,7 @@ from detectors.base import Detector, Scores
 
 __all__ = ["RandomScores", "DegreeScores", "AmountScores", "AddressAgeScores",
            "RawTxClassifier", "tx_to_address", "address_to_tx", "legs", "chance_violations",
-           "SHORTCUTS", "CHANCE_TASKS", "CHANCE_TOLERANCE"]
+           "SHORTCUTS", "CHANCE_TASKS", "CHANCE_TOLERANCE", "shortcut_aucs"]
 
 _BOTH = ("address", "transaction")
 
@@ -288,6 +288,14 @@ CHANCE_TOLERANCE = 0.15
 SHORTCUTS = ("random", "degree", "amount", "address-age", "raw-tx-classifier")
 
 
+def shortcut_aucs(rows, tasks=CHANCE_TASKS):
+    """The rows the leak checks look at: a shortcut's overall ROC-AUC on one of ``tasks``
+    (status ok, a number)."""
+    return [r for r in rows
+            if r["detector"] in SHORTCUTS and r["status"] == "ok" and r["group"] == "all"
+            and r["task"] in tasks and r["metric"] == "roc_auc" and not np.isnan(r["value"])]
+
+
 def chance_violations(rows, tol: float = CHANCE_TOLERANCE, tasks=CHANCE_TASKS) -> list[str]:
     """Shortcut results that are not near chance: ``|ROC-AUC - 0.5| > tol`` (either way).
 
@@ -295,11 +303,6 @@ def chance_violations(rows, tol: float = CHANCE_TOLERANCE, tasks=CHANCE_TASKS) -
     score). Takes result rows (:mod:`benchmarks.runner`); returns one line per violation,
     for the given ``tasks``.
     """
-    out = []
-    for r in rows:
-        if (r["detector"] in SHORTCUTS and r["status"] == "ok" and r["group"] == "all"
-                and r["task"] in tasks and r["metric"] == "roc_auc"
-                and not np.isnan(r["value"]) and abs(r["value"] - 0.5) > tol):
-            out.append(f"{r['scenario']} seed {r['seed']}: {r['detector']} on {r['task']}: "
-                       f"ROC-AUC {r['value']:.2f}")
-    return out
+    return [f"{r['scenario']} seed {r['seed']}: {r['detector']} on {r['task']}: "
+            f"ROC-AUC {r['value']:.2f}"
+            for r in shortcut_aucs(rows, tasks) if abs(r["value"] - 0.5) > tol]

@@ -17,7 +17,7 @@ import argparse
 
 import numpy as np
 
-from .baselines import CHANCE_TASKS, CHANCE_TOLERANCE, SHORTCUTS
+from .baselines import CHANCE_TOLERANCE, SHORTCUTS, shortcut_aucs
 from .runner import DetectorSpec, RunConfig, run_config
 from .suites import ScenarioRun, laundering_presets
 
@@ -37,10 +37,8 @@ def survey(seeds: int = 3, transactions: int = 4000, presets=None, progress=Fals
             except Exception as e:  # an unsatisfiable draw is itself a finding
                 failed.append(f"{p} seed {seed}: {e}")
                 continue
-            for r in rows:
-                if (r["group"] == "all" and r["metric"] == "roc_auc" and r["status"] == "ok"
-                        and r["task"] in CHANCE_TASKS and not np.isnan(r["value"])):
-                    out.setdefault((r["detector"], r["task"]), []).append(float(r["value"]))
+            for r in shortcut_aucs(rows):
+                out.setdefault((r["detector"], r["task"]), []).append(float(r["value"]))
     return out, failed
 
 

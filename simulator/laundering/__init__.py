@@ -458,16 +458,15 @@ def _wave_sizes(n: int, sigma: float, rng) -> list[float]:
     return (w / w.sum()).tolist()
 
 
-def _waves(steps: list[dict], offsets: list[int], sizes=None) -> list[dict]:
-    """The stage graph repeated once per wave: wave ``w`` takes ``sizes[w]`` (default
-    ``1/len(offsets)``) of what the drain hands each of its first steps and starts at
+def _waves(steps: list[dict], offsets: list[int], sizes: list[float]) -> list[dict]:
+    """The stage graph repeated once per wave: wave ``w`` takes ``sizes[w]`` (see
+    :func:`_wave_sizes`) of what the drain hands each of its first steps and starts at
     ``offsets[w]`` (real thefts are laundered in tranches over months: Ronin's Tornado
     deposits ran from April to August 2022, Harmony's funds moved in waves after a dormancy,
     ALEX Lab's in tranches). Step ids of later waves get a ``~w`` suffix; a first step's
     ``wave_weight`` (``n * sizes[w]``) scales its share of the drain, including a share
     left to be resolved per asset (``None``) by :func:`_allocate`."""
     n = len(offsets)
-    sizes = [1.0 / n] * n if sizes is None else sizes
     out = []
     for w, off in enumerate(offsets):
         def name(sid, w=w):
