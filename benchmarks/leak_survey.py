@@ -5,6 +5,7 @@ often, and how far, each shortcut leaves the chance band across seeds, so that a
 generator can be judged by more than one draw::
 
     .venv/bin/python -m benchmarks.leak_survey --seeds 3 --transactions 4000
+    .venv/bin/python -m benchmarks.leak_survey --seeds 3 --footprint incidents
 
 prints one line per (shortcut, task): the number of results, the mean ROC-AUC, the mean and
 the largest distance from 0.5, and how many lie beyond :data:`~benchmarks.baselines.
@@ -22,16 +23,21 @@ from .runner import DetectorSpec, RunConfig, run_config
 from .suites import ScenarioRun, laundering_presets
 
 
-def survey(seeds: int = 3, transactions: int = 4000, presets=None, progress=False):
+def survey(seeds: int = 3, transactions: int = 4000, presets=None, progress=False,
+           footprint: str | None = None):
     """ROC-AUC of every shortcut on every (preset, seed): ``({(detector, task): [auc]},
-    [failures])``. Shortcuts without a score (the random baseline aside) are left out."""
+    [failures])``. Shortcuts without a score (the random baseline aside) are left out.
+    ``footprint`` overrides ``economy.footprint`` (:mod:`simulator.footprint`)."""
+    over = {"transactions": transactions}
+    if footprint:
+        over["footprint"] = footprint
     out: dict[tuple[str, str], list[float]] = {}
     failed = []
     dets = [DetectorSpec(d) for d in SHORTCUTS if d != "random"]
     for seed in range(seeds):
         for p in presets or laundering_presets():
             cfg = RunConfig(suite="leak-survey", seeds=[seed], detectors=dets, memory=False,
-                            scenarios=[ScenarioRun(p, {"transactions": transactions})])
+                            scenarios=[ScenarioRun(p, dict(over))])
             try:
                 rows = run_config(cfg, progress=progress).rows
             except Exception as e:  # an unsatisfiable draw is itself a finding
@@ -58,8 +64,10 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default 3)")
     ap.add_argument("--transactions", type=int, default=4000)
     ap.add_argument("--scenario", action="append", help="preset id (default: all)")
+    ap.add_argument("--footprint", choices=("fixed", "incidents"),
+                    help="economy.footprint of every preset (default: as the preset says)")
     a = ap.parse_args(argv)
-    res, failed = survey(a.seeds, a.transactions, a.scenario)
+    res, failed = survey(a.seeds, a.transactions, a.scenario, footprint=a.footprint)
     for f in failed:
         print("could not generate:", f)
     print(table(res))

@@ -88,6 +88,7 @@ def _economy_to_dict(e: EconomyConfig) -> dict:
     d = dataclasses.asdict(e)
     d["chain_share"] = dict(e.chain_share)
     d["mix"] = dict(e.mix)
+    d["asset_share"] = dict(e.asset_share)
     return d
 
 
@@ -99,7 +100,7 @@ def _economy_from_dict(d: dict) -> EconomyConfig:
         if k not in _ECON_FIELDS:
             raise ConfigError(f"unknown key economy.{k}")
         default = _ECON_FIELDS[k].default
-        if k in ("chain_share", "mix"):
+        if k in ("chain_share", "mix", "asset_share"):
             if not isinstance(v, dict):
                 raise ConfigError(f"economy.{k} must be a table of name = share")
             if k == "mix":
@@ -108,6 +109,9 @@ def _economy_from_dict(d: dict) -> EconomyConfig:
                 v = tuple((str(n), float(x)) for n, x in v.items())
             except (TypeError, ValueError):
                 raise ConfigError(f"economy.{k} values must be numbers") from None
+        elif isinstance(default, str):
+            if not isinstance(v, str):
+                raise ConfigError(f"economy.{k} must be a string, got {v!r}")
         elif isinstance(default, bool):
             if not isinstance(v, bool):
                 raise ConfigError(f"economy.{k} must be true or false")

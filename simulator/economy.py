@@ -55,12 +55,19 @@ class EconomyConfig:
     days: int = 60
     chain_share: tuple[tuple[str, float], ...] = (
         ("bitcoin", 0.40), ("ethereum", 0.35), ("tron", 0.17), ("avalanche", 0.08))
+    # weight of an asset among its chain's payments, exchange flows and merchant sales;
+    # assets not listed keep the default (3 for native coins and USDT, 1 for the others)
+    asset_share: tuple[tuple[str, float], ...] = ()
+    # "fixed": chain_share, asset_share and value_scale as written; "incidents": they follow
+    # the incidents' own chains, assets and value level (simulator.footprint)
+    footprint: str = "fixed"
     users_per_transaction: float = 0.12
     activity_exponent: float = 2.5  # rank power law N*u^k: larger k, heavier tail
     fresh_address_rate: float = 0.7  # UTXO payees that give a fresh address
     change_reuse_rate: float = 0.15  # UTXO change back to the wallet's main address
     round_amount_rate: float = 0.35
     fixed_fee_rate: float = 0.2  # wallets whose software uses one fixed fee rate
+    value_scale: float = 1.0  # every benign USD amount times this (footprint: "incidents" sets it)
     wealth_sigma: float = 1.5  # per-user wealth multiplier exp(sigma * N(0,1)): whales
     fresh_deposit_rate: float = 0.8  # UTXO deposits to a fresh per-deposit exchange address
     forward_rate: float = 0.25  # payments the payee passes on within hours (pass-through)
@@ -100,6 +107,9 @@ class EconomyConfig:
             raise ConfigError("economy.exchanges must be at least 1")
         if self.sweep_hours < 1:
             raise ConfigError("economy.sweep_hours must be at least 1")
+        if not 0.01 <= self.value_scale <= 1000.0:
+            raise ConfigError(f"economy.value_scale must be between 0.01 and 1000, got "
+                              f"{self.value_scale}")
         if not 0.0 <= self.wealth_sigma <= 4.0:
             raise ConfigError(f"economy.wealth_sigma must be between 0 and 4, got "
                               f"{self.wealth_sigma}")
@@ -109,6 +119,17 @@ class EconomyConfig:
                 raise ConfigError(f"economy.chain_share: unknown chain '{name}'")
             if share < 0:
                 raise ConfigError("economy.chain_share values must be >= 0")
+        from .world import DEFAULT_ASSETS
+
+        symbols = {a.symbol for a in DEFAULT_ASSETS}
+        for name, share in self.asset_share:
+            if name not in symbols:
+                raise ConfigError(f"economy.asset_share: unknown asset '{name}'")
+            if share < 0:
+                raise ConfigError("economy.asset_share values must be >= 0")
+        if self.footprint not in ("incidents", "fixed"):
+            raise ConfigError(f"economy.footprint must be 'incidents' or 'fixed', got "
+                              f"{self.footprint!r}")
         kinds = {k for k, _ in EconomyConfig.mix}
         for name, share in self.mix:
             if name not in kinds:
@@ -116,6 +137,15 @@ class EconomyConfig:
             if share < 0:
                 raise ConfigError("economy.mix values must be >= 0")
 
+
+#: behaviours that live on given chains whatever ``chain_share`` says; the footprint
+#: calibration (:mod:`simulator.footprint`) scales their share of ``mix`` with their chains'
+BEHAVIOUR_CHAINS = {
+    "payroll": ("ethereum", "tron"), "mining": ("bitcoin",), "airdrop": ("ethereum",),
+    "mixer_pool": ("ethereum",),
+    "coinjoin": ("bitcoin",), "custodial_mixer": ("bitcoin",), "marketplace": ("tron",),
+    "processor": ("tron",),
+}
 
 #: fee estimators draw ``base * exp(FEE_SIGMA * N(0, 1))``; wallets with a fixed fee rate
 #: pay ``base`` times one of ``FIXED_FEE_MULTIPLIERS``
@@ -288,7 +318,9 @@ class _Ctx:
         return pool[r]
 
     def usd(self, n: int, median: float, sigma: float) -> np.ndarray:
-        return np.exp(np.log(median) + sigma * self.rng.standard_normal(n))
+        """``n`` log-normal USD amounts around ``median`` (times ``value_scale``)."""
+        return np.exp(np.log(median * self.cfg.value_scale)
+                      + sigma * self.rng.standard_normal(n))
 
     def units(self, asset: int, usd: np.ndarray) -> np.ndarray:
         """USD to base units, rounded to 1-2 significant whole-unit digits at the round rate."""
@@ -360,7 +392,7 @@ def build_economy(world: World, stream: OpStream, cfg: EconomyConfig,
         c.set_wealth(users[ch], ent_wealth[ents - user_ent[0]])
 
     # -- services
-    big = 10.0 ** 9  # USD scale of service reserves
+    big = 10.0 ** 9 * cfg.value_scale  # USD scale of service reserves
     exchanges = []
     ex_ent = W.add_entities(EntityKind.EXCHANGE, cfg.exchanges,
                             name=np.array([f"exchange-{i:02d}" for i in range(cfg.exchanges)],
@@ -481,8 +513,8 @@ def build_economy(world: World, stream: OpStream, cfg: EconomyConfig,
     _merchants(c, users, chains, exchanges, n_of["merchant"])
     _payroll_and_airdrops(c, users, n_of["payroll"], n_of["airdrop"])
     _mining(c, users, n_of["mining"])
-    _swaps(c, users, dex, services, n_of["swap"])
-    _bridges(c, users, user_of_wallet, bridges, n_of["bridge"])
+    _swaps(c, users, chains, dex, services, n_of["swap"])
+    _bridges(c, users, chains, user_of_wallet, bridges, n_of["bridge"])
     services.coinjoin_wallets = _mixers(c, users, user_of_wallet, mixer_pool, cust,
                                         services.coinjoin_denoms, n_of["mixer_pool"],
                                         n_of["coinjoin"], n_of["custodial_mixer"])
@@ -581,10 +613,19 @@ def _payments(c: _Ctx, users, chains, n):
                         fee_rate=c.fee_rate(a, payee[f]), aux=c.aux(kf))
 
 
+def default_asset_weight(asset) -> float:
+    """An asset's weight among its chain's payments unless ``economy.asset_share`` sets it:
+    3 for the native coin and USDT, 1 for the others."""
+    return 3.0 if asset.native or asset.symbol.startswith("USDT") else 1.0
+
+
 def _asset_weights(c: _Ctx, assets: list[int]) -> np.ndarray:
-    w = np.array([3.0 if c.w.assets[a].native else 1.0 for a in assets])
-    sym = [c.w.assets[a].symbol for a in assets]
-    w = np.where([s.startswith("USDT") for s in sym], 3.0, w)
+    """Shares of a chain's assets in its payments, exchange flows and merchant sales."""
+    given = dict(c.cfg.asset_share)
+    w = np.array([given.get(a.symbol, default_asset_weight(a))
+                  for a in (c.w.assets[i] for i in assets)], dtype=np.float64)
+    if w.sum() <= 0:
+        w = np.ones(len(assets))
     return w / w.sum()
 
 
@@ -802,13 +843,15 @@ def _mining(c: _Ctx, users, n):
             fee_rate=c.fee_base[a], aux=c.aux(n_pay))
 
 
-def _swaps(c: _Ctx, users, dex, services, n):
-    """DEX swaps: asset X into the pool, asset Y back to the user (hidden swap link)."""
+def _swaps(c: _Ctx, users, chains, dex, services, n):
+    """DEX swaps: asset X into the pool, asset Y back to the user (hidden swap link); each
+    chain's share of swaps follows its share of activity."""
     W, rng = c.w, c.rng
-    dex_chains = {ch: 1.0 for ch in dex if ch in users}
-    if not dex_chains:
+    dex_chains = {ch: chains[ch] for ch in dex if ch in users}
+    tot = sum(dex_chains.values())
+    if not dex_chains or tot <= 0:
         return
-    for ch, k in _split({k: 1 / len(dex_chains) for k in dex_chains}, n, rng).items():
+    for ch, k in _split({k: v / tot for k, v in dex_chains.items()}, n, rng).items():
         if k == 0:
             continue
         assets = _assets_of(c, ch)
@@ -843,14 +886,20 @@ def _owner_entities(c: _Ctx, users, user_of_wallet, chain: int, wallets) -> np.n
     return user_of_wallet[chain][pos]
 
 
-def _bridges(c: _Ctx, users, user_of_wallet, bridges, n):
-    """Bridge transfers both ways: lock on one chain, release on the other after a delay."""
+def _bridges(c: _Ctx, users, chains, user_of_wallet, bridges, n):
+    """Bridge transfers both ways: lock on one chain, release on the other after a delay.
+    A bridge's share of the traffic grows with the activity of the chains it joins (the
+    geometric mean of their shares)."""
     W, rng = c.w, c.rng
     usable = [b for b in bridges if W.asset_chain(b.asset_a) in users
               and W.asset_chain(b.asset_b) in users]
     if not usable or n <= 0:
         return
-    per = rng.multinomial(n, np.full(len(usable), 1 / len(usable)))
+    pw = np.array([np.sqrt(chains.get(W.asset_chain(b.asset_a), 0.0)
+                           * chains.get(W.asset_chain(b.asset_b), 0.0)) for b in usable])
+    if pw.sum() <= 0:
+        return
+    per = rng.multinomial(n, pw / pw.sum())
     memo_next = 1_000_000
     for b, k in zip(usable, per):
         if k == 0:

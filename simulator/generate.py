@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from tqdm.auto import tqdm
 
@@ -31,9 +33,12 @@ def generate(scenario: Scenario, seed: int = 0, progress: bool = False, out=None
         raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
     ss_econ, ss_laund, ss_ledger = np.random.SeedSequence(int(seed)).spawn(3)
     bar = tqdm(total=4, desc=f"generate {scenario.id}", disable=not progress, leave=False)
+    economy = scenario.economy
+    if scenario.incidents and economy.footprint == "incidents":
+        economy = _scoped(scenario, ss_econ, ss_laund, ss_ledger)
     world = World()
     stream = OpStream()
-    services = build_economy(world, stream, scenario.economy, np.random.default_rng(ss_econ))
+    services = build_economy(world, stream, economy, np.random.default_rng(ss_econ))
     bar.update(1)
     incidents_meta: list[dict] = []
     seed_ops: dict[int, np.ndarray] = {}
@@ -73,6 +78,34 @@ def generate(scenario: Scenario, seed: int = 0, progress: bool = False, out=None
     bar.update(2)
     bar.close()
     return meta
+
+
+def _scoped(scenario: Scenario, ss_econ, ss_laund, ss_ledger):
+    """The economy configuration with the chain and asset shares of the scenario's incidents,
+    measured on a probe run with the same seed streams (:mod:`simulator.footprint`)."""
+    from . import footprint, laundering
+
+    economy = scenario.economy
+    for _ in range(footprint.ROUNDS):
+        world = World()
+        stream = OpStream()
+        services = build_economy(world, stream, economy, np.random.default_rng(ss_econ))
+        laundering.add_incidents(world, stream, services, list(scenario.incidents),
+                                 dict(scenario.difficulty), np.random.default_rng(ss_laund))
+        economy = footprint.calibrated(economy, world, *footprint.measure(world, stream))
+    # the value level: one run of the kernel on the calibrated mix
+    world = World()
+    stream = OpStream()
+    services = build_economy(world, stream, economy, np.random.default_rng(ss_econ))
+    _, seed_ops = laundering.add_incidents(world, stream, services, list(scenario.incidents),
+                                           dict(scenario.difficulty),
+                                           np.random.default_rng(ss_laund))
+    ds = ledger.build(world, stream, rng=np.random.default_rng(ss_ledger), meta={},
+                      seed_ops=seed_ops,
+                      horizon=world.t0 + scenario.economy.days * 86_400)
+    r = np.clip(footprint.value_ratio(ds, world) ** footprint.VALUE_MATCH,
+                1 / footprint.MAX_VALUE_SCALE, footprint.MAX_VALUE_SCALE)
+    return dataclasses.replace(economy, value_scale=float(economy.value_scale * r))
 
 
 def make(id_or_path: str, seed: int = 0, progress: bool = False, **overrides):

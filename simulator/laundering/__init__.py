@@ -38,6 +38,7 @@ DIFFICULTY = {
     "time_jitter": ((0.0, 3.0), 0.3),
     "amount_jitter": ((0.0, 0.95), 0.3),
     "wave_sigma": ((0.0, 3.0), 0.5),
+    "split_sigma": ((0.0, 3.0), 0.0),
     "hop_scale": ((0.1, 20.0), 1.0),
     "pace_hours": ((0.0, 24.0 * 30), 12.0),
     "mixer_share": ((0.0, 1.0), None),

@@ -310,10 +310,23 @@ class Ctx:
             rest -= add
         return [int(s) for s in self.rng.permutation(sizes)]
 
-    def weights(self, n: int) -> np.ndarray:
-        """Integer weights for an n-way split, with the difficulty's amount jitter."""
+    def weights(self, n: int, total: int | None = None, least: int = 0) -> np.ndarray:
+        """Integer weights for an n-way split: the difficulty's amount jitter times a
+        log-normal spread (``split_sigma``), so that the parts vary in size the way benign
+        payments do rather than sitting in one narrow band. With ``total`` and ``least``, no
+        part of ``total`` split by these weights falls below ``least``."""
         j = float(self.diff.get("amount_jitter", 0.3))
+        sigma = float(self.diff.get("split_sigma", 0.0))
         w = 1.0 + j * self.rng.uniform(-1, 1, n)
+        if sigma > 0:
+            w = w * np.exp(sigma * self.rng.standard_normal(n))
+            w = w / w.mean()
+        if total and least and n * least < total:
+            f = least / total
+            for _ in range(12):  # raising the small parts raises the sum: a few rounds
+                w = np.maximum(w, f * w.sum() * 1.001)
+        elif total and least:
+            w = np.ones(n)
         return np.maximum(np.round(w * 10_000), 1).astype(np.int64)
 
     # -- world ----------------------------------------------------------------------------

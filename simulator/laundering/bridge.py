@@ -57,6 +57,8 @@ def bridge_once(ctx: Ctx, positions: list[Pos], to: str, via: str | None = None)
 
 def bridge(ctx: Ctx, positions: list[Pos], to="BTC", via=None) -> list[Pos]:
     route = [to] if isinstance(to, str) else list(to)
-    for hop in route:
+    for i, hop in enumerate(route):
+        if i:  # a position too small to cross again stays on the chain it reached
+            positions = [p for p in positions if p.est >= ctx.min_amount(p)]
         positions = bridge_once(ctx, positions, hop, via if len(route) == 1 else None)
     return positions

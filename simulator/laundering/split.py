@@ -23,6 +23,6 @@ def split(ctx: Ctx, positions: list[Pos], n=10, role=Role.SPLITTER,
         k = max(2, min(ctx.draw(n), int(p.est // (2 * ctx.min_amount(p)))))
         w, a = ctx.wallets(p.chain, k, role)
         t = ctx.start(p.t)
-        _, est = ctx.split(p, t, a, ctx.weights(k), typology)
+        _, est = ctx.split(p, t, a, ctx.weights(k, p.est, 2 * ctx.min_amount(p)), typology)
         out += fresh_positions(ctx, p.chain, p.asset, w, a, t, est)
     return out

@@ -31,3 +31,19 @@ def test_survey_runs_every_shortcut_on_a_preset(capsys):
     assert ("degree", "tracing/address") in res
     assert main(["--seeds", "1", "--transactions", "2000", "--scenario", "easy-v1"]) == 0
     assert "raw-tx-classifier" in capsys.readouterr().out
+
+
+def test_survey_footprint_override_reaches_the_generator(monkeypatch):
+    seen = []
+    import benchmarks.leak_survey as ls
+
+    real = ls.run_config
+
+    def spy(cfg, progress=False):
+        seen.extend(s.overrides for s in cfg.scenarios)
+        return real(cfg, progress=progress)
+
+    monkeypatch.setattr(ls, "run_config", spy)
+    res, failed = survey(seeds=1, transactions=2000, presets=["easy-v1"], footprint="incidents")
+    assert not failed and res
+    assert seen == [{"transactions": 2000, "footprint": "incidents"}]

@@ -31,6 +31,11 @@ def test_unknown_ids(bad, needle):
     ({"id": "x-v1", "economy": {"fresh_address_rate": 2.0}}, "between 0 and 1"),
     ({"id": "x-v1", "economy": {"chain_share": {"dogecoin": 1.0}}}, "unknown chain"),
     ({"id": "x-v1", "economy": {"mix": {"teleport": 1.0}}}, "unknown behaviour"),
+    ({"id": "x-v1", "economy": {"asset_share": {"DOGE": 1.0}}}, "unknown asset 'DOGE'"),
+    ({"id": "x-v1", "economy": {"asset_share": {"ETH": -1}}}, "asset_share values"),
+    ({"id": "x-v1", "economy": {"footprint": "auto"}}, "footprint must be"),
+    ({"id": "x-v1", "economy": {"footprint": 3}}, "must be a string"),
+    ({"id": "x-v1", "economy": {"value_scale": 0.0}}, "value_scale must be"),
     ({"economy": {}}, "'id' must be"),
     ({"id": "x-v1", "incident": [3]}, "must be tables"),
 ])
