@@ -98,7 +98,6 @@ def calibrated(cfg: EconomyConfig, world: World, laund: np.ndarray,
     return dataclasses.replace(cfg, chain_share=tuple(share), asset_share=asset_share, mix=mix)
 
 
-
 def value_ratio(ds, world: World) -> float:
     """Median USD value moved by an incident's transaction over that of a benign one
     (issuances aside) in a generated dataset; 1.0 when either side is empty."""

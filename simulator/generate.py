@@ -59,6 +59,11 @@ def generate(scenario: Scenario, seed: int = 0, progress: bool = False, out=None
         "seed": int(seed),
         "generator_version": __version__,
         "incidents": incidents_meta,
+        # what economy.footprint = "incidents" chose (simulator.footprint)
+        **({"footprint": {"chain_share": dict(economy.chain_share),
+                          "asset_share": dict(economy.asset_share),
+                          "value_scale": economy.value_scale}}
+           if economy is not scenario.economy else {}),
         "split": {
             "kind": "temporal",
             "train_end": int(world.t0 + SPLIT[0] * span),

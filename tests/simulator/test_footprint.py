@@ -92,6 +92,10 @@ def test_footprint_puts_benign_traffic_where_the_laundering_is():
     assert tv_scoped < 0.3, tv_scoped
     # the value level moves half-way (in log terms) toward the laundering's
     assert val_fixed > 0.5 and val_scoped < 0.7 * val_fixed, (val_scoped, val_fixed)
+    # what the calibration chose is in the metadata
+    fp = scoped.meta["footprint"]
+    assert fp["chain_share"]["ethereum"] > 0.5 and fp["value_scale"] > 1.0
+    assert "footprint" not in fixed.meta
     # same seed, same dataset (the probe runs on the scenario's own seed streams)
     again = generate(scenario_from_dict(_doc("incidents")), seed=1)
     assert again.meta["content_hash"] == scoped.meta["content_hash"]
