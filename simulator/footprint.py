@@ -77,19 +77,18 @@ def calibrated(cfg: EconomyConfig, world: World, laund: np.ndarray,
     chains = dict(cfg.chain_share)
     tot = sum(chains.values()) or 1.0
     given = dict(cfg.asset_share)
+    on_chain = {ch.name: [a for a in range(len(world.assets)) if world.asset_chain(a) == c]
+                for c, ch in enumerate(world.chains)}
     cell = np.zeros(len(world.assets))
-    for c, ch in enumerate(world.chains):
-        ids = [a for a in range(len(world.assets)) if world.asset_chain(a) == c]
+    for ch in world.chains:
+        ids = on_chain[ch.name]
         w = np.array([given.get(world.assets[a].symbol, default_asset_weight(world.assets[a]))
                       for a in ids], dtype=np.float64)
         cell[ids] = chains.get(ch.name, 0.0) / tot * w / max(w.sum(), 1e-12)
     new = cell * (np.maximum(laund, FLOOR) / np.maximum(benign, FLOOR))
     new = np.maximum(new / new.sum(), FLOOR) * (cell > 0)
-    share = []
-    for c, ch in enumerate(world.chains):
-        if ch.name in chains:
-            ids = [a for a in range(len(world.assets)) if world.asset_chain(a) == c]
-            share.append((ch.name, float(new[ids].sum())))
+    share = [(ch.name, float(new[on_chain[ch.name]].sum())) for ch in world.chains
+             if ch.name in chains]
     asset_share = tuple((world.assets[a].symbol, float(new[a])) for a in range(len(new)))
     # behaviours tied to a chain follow that chain's change of share
     ratio = {n: v / (chains[n] / tot) if chains[n] > 0 else 0.0 for n, v in share}
@@ -98,18 +97,15 @@ def calibrated(cfg: EconomyConfig, world: World, laund: np.ndarray,
     return dataclasses.replace(cfg, chain_share=tuple(share), asset_share=asset_share, mix=mix)
 
 
-def value_ratio(ds, world: World) -> float:
+def value_ratio(ds) -> float:
     """Median USD value moved by an incident's transaction over that of a benign one
     (issuances aside) in a generated dataset; 1.0 when either side is empty."""
-    t = ds.tables
-    outs = t["outputs"]
-    price = np.array([a.usd_price / 10.0 ** a.decimals for a in world.assets])
-    n = len(t["transactions"]["tx_id"])
-    usd = np.bincount(np.asarray(outs["tx_id"]), minlength=n,
-                      weights=price[np.asarray(outs["asset_id"])] * np.asarray(outs["amount"],
-                                                                               np.float64))
-    inc = np.asarray(t["tx_truth"]["incident_id"]) >= 0
-    benign = ~inc & ~np.asarray(t["transactions"]["is_issuance"], bool)
+    v = ds.observable()
+    outs, n = v.outputs, v.n_transactions
+    usd = np.bincount(outs["tx_id"], minlength=n,
+                      weights=v.usd_per_base_unit()[outs["asset_id"]] * outs["amount"])[:n]
+    inc = np.asarray(ds.tx_truth["incident_id"]) >= 0
+    benign = ~inc & ~np.asarray(v.transactions["is_issuance"], bool)
     if not inc.any() or not benign.any():
         return 1.0
     return float(np.median(usd[inc]) / max(np.median(usd[benign]), 1e-12))

@@ -36,19 +36,8 @@ def generate(scenario: Scenario, seed: int = 0, progress: bool = False, out=None
     economy = scenario.economy
     if scenario.incidents and economy.footprint == "incidents":
         economy = _scoped(scenario, ss_econ, ss_laund, ss_ledger)
-    world = World()
-    stream = OpStream()
-    services = build_economy(world, stream, economy, np.random.default_rng(ss_econ))
-    bar.update(1)
-    incidents_meta: list[dict] = []
-    seed_ops: dict[int, np.ndarray] = {}
-    if scenario.incidents:
-        from . import laundering
-
-        incidents_meta, seed_ops = laundering.add_incidents(
-            world, stream, services, list(scenario.incidents), dict(scenario.difficulty),
-            np.random.default_rng(ss_laund))
-    bar.update(1)
+    world, stream, incidents_meta, seed_ops = _plan(scenario, economy, ss_econ, ss_laund)
+    bar.update(2)
     t_end = world.t0 + scenario.economy.days * 86_400
     span = t_end - world.t0
     meta = {
@@ -85,30 +74,37 @@ def generate(scenario: Scenario, seed: int = 0, progress: bool = False, out=None
     return meta
 
 
-def _scoped(scenario: Scenario, ss_econ, ss_laund, ss_ledger):
-    """The economy configuration with the chain and asset shares of the scenario's incidents,
-    measured on a probe run with the same seed streams (:mod:`simulator.footprint`)."""
-    from . import footprint, laundering
-
-    economy = scenario.economy
-    for _ in range(footprint.ROUNDS):
-        world = World()
-        stream = OpStream()
-        services = build_economy(world, stream, economy, np.random.default_rng(ss_econ))
-        laundering.add_incidents(world, stream, services, list(scenario.incidents),
-                                 dict(scenario.difficulty), np.random.default_rng(ss_laund))
-        economy = footprint.calibrated(economy, world, *footprint.measure(world, stream))
-    # the value level: one run of the kernel on the calibrated mix
+def _plan(scenario: Scenario, economy, ss_econ, ss_laund):
+    """The world and the op stream of the benign economy and the incidents, before the ledger
+    kernel runs: ``(world, stream, incidents_meta, seed_ops)``."""
     world = World()
     stream = OpStream()
     services = build_economy(world, stream, economy, np.random.default_rng(ss_econ))
-    _, seed_ops = laundering.add_incidents(world, stream, services, list(scenario.incidents),
-                                           dict(scenario.difficulty),
-                                           np.random.default_rng(ss_laund))
+    if not scenario.incidents:
+        return world, stream, [], {}
+    from . import laundering
+
+    metas, seed_ops = laundering.add_incidents(
+        world, stream, services, list(scenario.incidents), dict(scenario.difficulty),
+        np.random.default_rng(ss_laund))
+    return world, stream, metas, seed_ops
+
+
+def _scoped(scenario: Scenario, ss_econ, ss_laund, ss_ledger):
+    """The economy configuration with the chain and asset shares and the value level of the
+    scenario's incidents, measured on probe runs with the same seed streams
+    (:mod:`simulator.footprint`)."""
+    from . import footprint
+
+    economy = scenario.economy
+    for _ in range(footprint.ROUNDS):
+        world, stream, _, _ = _plan(scenario, economy, ss_econ, ss_laund)
+        economy = footprint.calibrated(economy, world, *footprint.measure(world, stream))
+    # the value level: one run of the kernel on the calibrated mix
+    world, stream, _, seed_ops = _plan(scenario, economy, ss_econ, ss_laund)
     ds = ledger.build(world, stream, rng=np.random.default_rng(ss_ledger), meta={},
-                      seed_ops=seed_ops,
-                      horizon=world.t0 + scenario.economy.days * 86_400)
-    r = np.clip(footprint.value_ratio(ds, world) ** footprint.VALUE_MATCH,
+                      seed_ops=seed_ops, horizon=world.t0 + economy.days * 86_400)
+    r = np.clip(footprint.value_ratio(ds) ** footprint.VALUE_MATCH,
                 1 / footprint.MAX_VALUE_SCALE, footprint.MAX_VALUE_SCALE)
     return dataclasses.replace(economy, value_scale=float(economy.value_scale * r))
 

@@ -78,7 +78,7 @@ def _mix_gap(ds):
     n = a.max() + 1
     pl = np.bincount(a[inc], minlength=n) / inc.sum()
     pb = np.bincount(a[ben], minlength=n) / ben.sum()
-    r = footprint.value_ratio(ds, World())
+    r = footprint.value_ratio(ds)
     return 0.5 * np.abs(pl - pb).sum(), abs(np.log10(r))
 
 
