@@ -26,6 +26,7 @@ import numpy as np
 from ..errors import ConfigError, ScenarioUnsatisfiable
 from ..schema import EntityKind, Role, Stage, Typology
 from ..world import DEFAULT_ASSETS
+from . import twins
 from ._core import DAY, HOUR, Allocator, Ctx, OpBuffer, Pos, _TooSmall, fresh_positions, merge
 from .drain import VICTIMS, drain
 from .playbooks import BLOCKS, PLAYBOOKS, TERMINAL
@@ -49,6 +50,7 @@ DIFFICULTY = {
     "fp_time_of_day": ((0.0, 1.0), 0.0),
     "fp_mixer_to_deposit": ((0.0, 1.0), 0.02),
     "fp_direct_link": ((0.0, 1.0), 0.05),
+    "twin_share": ((0.0, 4.0), 0.0),
 }
 FINGERPRINTS = ("address_reuse", "fixed_fee", "round_amounts", "time_of_day",
                 "mixer_to_deposit", "direct_link")
@@ -323,6 +325,7 @@ def add_incidents(world, stream, services, incidents: list[dict], difficulty: di
         memo_used.update(np.unique(b["memo"][b["memo"] >= 0]).tolist())
     seeds_rng = rng.integers(0, 2**63 - 1, len(incidents))
     metas, seeds = [], {}
+    n_benign = stream.n
     buf = OpBuffer(stream)
     alloc = Allocator(world)
     for k, inc in enumerate(incidents):
@@ -339,6 +342,18 @@ def add_incidents(world, stream, services, incidents: list[dict], difficulty: di
                               "leaves out") from None
         metas.append(meta)
         seeds[k] = idx
+    resolved = [resolve(inc, diff, k, len(services.exchanges)) for k, inc in enumerate(incidents)]
+    caps = [MAX_SCALED_USD / (float(r["amount_usd"]) * scale * max(r["assets"].values()))
+            for r in resolved]
+    n_twins = twins.counts(diff["twin_share"], n_benign,
+                           [sum(m["typologies"].values()) for m in metas])
+    for tw in twins.plan(n_twins, services.days, caps, rng):
+        try:
+            _run_incident(world, buf, alloc, services, resolved[tw.incident], diff,
+                          np.random.default_rng(tw.seed), tw.incident, scale, memo_used,
+                          twin=tw)
+        except (ScenarioUnsatisfiable, ConfigError):
+            pass  # a twin too small for a step stops there; what it moved so far stays
     buf.flush()
     alloc.flush()
     return metas, seeds
@@ -354,20 +369,35 @@ def _fingerprints(r: dict, diff: dict, rng) -> dict:
     return fp
 
 
-def _run_incident(world, stream, alloc, services, r, diff, rng, k, scale, memo_used):
+def _run_incident(world, stream, alloc, services, r, diff, rng, k, scale, memo_used,
+                  twin=None):
+    """Run incident ``k``'s playbook. With ``twin`` (a :class:`.twins.Twin`) the same
+    playbook is run by a benign entity with its own funds instead (benign truth, no taint,
+    no announced seeds), at the twin's start and value."""
     days = services.days
-    ent = int(world.add_entities(EntityKind.ATTACKER, 1, name=f"attacker-{k}")[0])
+    if twin is None:
+        ent = int(world.add_entities(EntityKind.ATTACKER, 1, name=f"attacker-{k}")[0])
+    else:
+        ent = int(world.add_entities(EntityKind.RETAIL, 1, name=f"twin-{k}-{twin.index}")[0])
     fp = _fingerprints(r, diff, rng)
-    ctx = Ctx(world=world, stream=stream, services=services, rng=rng, k=k, entity=ent,
+    if twin is not None:
+        fp["time_of_day"] = False  # office hours in Pyongyang are the attacker's own
+    ctx = Ctx(world=world, stream=stream, services=services, rng=rng,
+              k=k if twin is None else -1, entity=ent,
               diff=diff, fp=fp, scale=scale, t_end=world.t0 + days * DAY,
-              day_scale=days / 365.0, memo_used=memo_used, alloc=alloc)
+              day_scale=days / 365.0, memo_used=memo_used, alloc=alloc,
+              twin=twin is not None)
     if fp["fixed_fee"]:
         mult = float(rng.uniform(1.3, 2.4))
         ctx.fixed_fee = {a: int(max(round(b * mult), 2)) for a, b in services.fee_base.items()}
-    start_day = float(r["start_day"]) if "start_day" in r else float(rng.uniform(0.05, 0.3)
-                                                                      * days)
+    if twin is not None:
+        start_day = twin.start_day
+    elif "start_day" in r:
+        start_day = float(r["start_day"])
+    else:
+        start_day = float(rng.uniform(0.05, 0.3) * days)
     t0 = world.t0 + int(start_day * DAY) + int(rng.integers(0, DAY))
-    stolen_usd = float(r["amount_usd"]) * scale
+    stolen_usd = float(r["amount_usd"]) * scale * (1.0 if twin is None else twin.value)
     amounts = {world.asset_id(s): int(world.usd_to_units(world.asset_id(s), stolen_usd * sh))
                for s, sh in r["assets"].items()}
     positions, seed_idx, vic = drain(ctx, t0, r["victim"], amounts, int(r.get("n_drain", 1)),

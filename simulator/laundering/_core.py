@@ -222,6 +222,7 @@ class Ctx:
     n_ops: dict = field(default_factory=dict)  # typology name -> ops added
     used_deposits: list = field(default_factory=list)
     alloc: Allocator | None = None
+    twin: bool = False  # a benign twin of the incident (see .twins): benign truth, no taint
     _utxo: dict = field(default_factory=dict)
 
     # -- randomness and time -------------------------------------------------------------
@@ -337,7 +338,8 @@ class Ctx:
         return u
 
     def wallets(self, chain: int, n: int, role: Role) -> tuple[np.ndarray, np.ndarray]:
-        return self.alloc.wallets(self.entity, chain, n, incident=self.k, role=role)
+        return self.alloc.wallets(self.entity, chain, n, incident=self.k,
+                                  role=Role.BENIGN if self.twin else role)
 
     def fee_rate(self, asset: int) -> int:
         """The fee rate of one attacker transaction. Unless the fixed-fee fingerprint is on,
@@ -391,7 +393,11 @@ class Ctx:
                       else self.rng.integers(0, 1 << 30, n))
         stg = self.stage if stage is None else stage
         stg = int(stg) if _scalar(stg) else np.asarray(stg, np.int64)
-        idx = self.stream.add(hard=hard, incident=self.k, stage=stg, typology=typ, **kw)
+        if self.twin:  # benign in the truth tables: no incident, stage or typology
+            idx = self.stream.add(hard=hard, incident=-1, stage=int(Stage.NONE),
+                                  typology=int(Typology.NONE), **kw)
+        else:
+            idx = self.stream.add(hard=hard, incident=self.k, stage=stg, typology=typ, **kw)
         name = _TYP_NAMES[typ]
         self.n_ops[name] = self.n_ops.get(name, 0) + n
         return idx

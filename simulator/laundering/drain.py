@@ -57,7 +57,8 @@ def drain(ctx: Ctx, t: int, victim: str, amounts: dict[int, int], n_tx: int = 1,
         ent, name, att = victim_entity(ctx, victim, chain, index)
         vw, va = ctx.alloc.wallets(ent, chain, 1, attribution=att)
         va = int(va[0])
-        W.role_overrides[va] = (int(Role.VICTIM), ctx.k)
+        if not ctx.twin:  # a twin's source is a benign service payout, not a victim
+            W.role_overrides[va] = (int(Role.VICTIM), ctx.k)
         ctx.stream.add(t=W.t0, chain=chain, asset=asset, code=OP_ISSUE, src=-1, out_count=1,
                        out_addr=[va], out_value=[int(amount * 1.01) + 10 * W.assets[asset].dust
                                                  + n_tx * _fee_margin(ctx, chain, asset)])
