@@ -315,6 +315,7 @@ def _scale(diff: dict, n_benign_ops: int) -> float:
 def add_incidents(world, stream, services, incidents: list[dict], difficulty: dict, rng):
     """Append every incident's ops to ``stream``.
 
+    Then, with ``[difficulty] twin_share``, the incidents' benign twins (:mod:`.twins`).
     Returns ``(meta, seeds)``: one metadata dict per incident (for meta.json) and
     ``{incident_id: insertion indices of its drain ops}`` (the announced hack transactions).
     """
@@ -328,8 +329,10 @@ def add_incidents(world, stream, services, incidents: list[dict], difficulty: di
     n_benign = stream.n
     buf = OpBuffer(stream)
     alloc = Allocator(world)
+    resolved = []
     for k, inc in enumerate(incidents):
         r = resolve(inc, diff, k, len(services.exchanges))
+        resolved.append(r)
         krng = np.random.default_rng(int(seeds_rng[k]))
         try:
             meta, idx = _run_incident(world, buf, alloc, services, r, diff, krng, k, scale,
@@ -342,7 +345,6 @@ def add_incidents(world, stream, services, incidents: list[dict], difficulty: di
                               "leaves out") from None
         metas.append(meta)
         seeds[k] = idx
-    resolved = [resolve(inc, diff, k, len(services.exchanges)) for k, inc in enumerate(incidents)]
     caps = [MAX_SCALED_USD / (float(r["amount_usd"]) * scale * max(r["assets"].values()))
             for r in resolved]
     n_twins = twins.counts(diff["twin_share"], n_benign,
