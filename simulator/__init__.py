@@ -8,7 +8,7 @@ nothing of detectors.
 >>> view = ds.observable()                                        # what detectors see
 """
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
 from .dataset import Dataset, ObservableView, Table  # noqa: E402
 from .errors import ConfigError, DatasetError, LaunderbenchError, ScenarioUnsatisfiable  # noqa: E402

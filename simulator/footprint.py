@@ -14,12 +14,16 @@ the ratio of the median laundering to the median benign transaction value, to th
 :data:`VALUE_MATCH`. The probes use the scenario's own seed streams: the result is
 deterministic.
 
-It is opt-in (the default is ``"fixed"``: ``chain_share``, ``asset_share`` and ``value_scale``
-as written) because it trades one leak for another on this economy: it lowers the raw-field
-classifier's ROC-AUC (README "Known limitations" has the survey figures), but an
+The default is ``"fixed"`` (``chain_share``, ``asset_share`` and ``value_scale`` as written);
+every laundering preset sets ``"incidents"`` (generator 0.5.0). On its own it trades one leak
+for another on this economy: it lowers the raw-field classifier's ROC-AUC, but an
 Ethereum-centred benign economy, whose account-model users reuse one address, makes benign
 addresses busier and richer than the launderers' fresh ones, and the degree and amount
-shortcuts on the tracing task fall below the chance band on several presets.
+shortcuts on the tracing task fell below the chance band on several presets (generator
+0.3.0). The benign twins (:mod:`simulator.laundering.twins`, ``twin_share`` 1.0 in the
+presets) supply fresh, laundering-sized benign addresses and keep tracing within the band;
+the probes leave the twins out, so that the everyday traffic is what moves (README "Known
+limitations" has the survey figures).
 """
 
 from __future__ import annotations

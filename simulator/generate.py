@@ -74,9 +74,10 @@ def generate(scenario: Scenario, seed: int = 0, progress: bool = False, out=None
     return meta
 
 
-def _plan(scenario: Scenario, economy, ss_econ, ss_laund):
-    """The world and the op stream of the benign economy and the incidents, before the ledger
-    kernel runs: ``(world, stream, incidents_meta, seed_ops)``."""
+def _plan(scenario: Scenario, economy, ss_econ, ss_laund, with_twins: bool = True):
+    """The world and the op stream of the benign economy and the incidents (and, with
+    ``with_twins``, their benign twins), before the ledger kernel runs:
+    ``(world, stream, incidents_meta, seed_ops)``."""
     world = World()
     stream = OpStream()
     services = build_economy(world, stream, economy, np.random.default_rng(ss_econ))
@@ -86,22 +87,24 @@ def _plan(scenario: Scenario, economy, ss_econ, ss_laund):
 
     metas, seed_ops = laundering.add_incidents(
         world, stream, services, list(scenario.incidents), dict(scenario.difficulty),
-        np.random.default_rng(ss_laund))
+        np.random.default_rng(ss_laund), with_twins=with_twins)
     return world, stream, metas, seed_ops
 
 
 def _scoped(scenario: Scenario, ss_econ, ss_laund, ss_ledger):
     """The economy configuration with the chain and asset shares and the value level of the
     scenario's incidents, measured on probe runs with the same seed streams
-    (:mod:`simulator.footprint`)."""
+    (:mod:`simulator.footprint`). The probes leave the benign twins out: the everyday benign
+    traffic is what moves toward the incidents (the twins already share their chains, assets
+    and value level), and the probes stay cheap."""
     from . import footprint
 
     economy = scenario.economy
     for _ in range(footprint.ROUNDS):
-        world, stream, _, _ = _plan(scenario, economy, ss_econ, ss_laund)
+        world, stream, _, _ = _plan(scenario, economy, ss_econ, ss_laund, with_twins=False)
         economy = footprint.calibrated(economy, world, *footprint.measure(world, stream))
     # the value level: one run of the kernel on the calibrated mix
-    world, stream, _, seed_ops = _plan(scenario, economy, ss_econ, ss_laund)
+    world, stream, _, seed_ops = _plan(scenario, economy, ss_econ, ss_laund, with_twins=False)
     ds = ledger.build(world, stream, rng=np.random.default_rng(ss_ledger), meta={},
                       seed_ops=seed_ops, horizon=world.t0 + economy.days * 86_400)
     r = np.clip(footprint.value_ratio(ds) ** footprint.VALUE_MATCH,

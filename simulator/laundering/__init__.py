@@ -312,10 +312,12 @@ def _scale(diff: dict, n_benign_ops: int) -> float:
     return diff["amount_scale"] * math.sqrt(min(max(n_benign_ops / 25_000, 0.25), 4.0))
 
 
-def add_incidents(world, stream, services, incidents: list[dict], difficulty: dict, rng):
+def add_incidents(world, stream, services, incidents: list[dict], difficulty: dict, rng,
+                  with_twins: bool = True):
     """Append every incident's ops to ``stream``.
 
-    Then, with ``[difficulty] twin_share``, the incidents' benign twins (:mod:`.twins`).
+    Then, with ``[difficulty] twin_share`` (and ``with_twins``; the footprint's probe runs
+    leave them out), the incidents' benign twins (:mod:`.twins`).
     Returns ``(meta, seeds)``: one metadata dict per incident (for meta.json) and
     ``{incident_id: insertion indices of its drain ops}`` (the announced hack transactions).
     """
@@ -347,7 +349,7 @@ def add_incidents(world, stream, services, incidents: list[dict], difficulty: di
         seeds[k] = idx
     caps = [MAX_SCALED_USD / (float(r["amount_usd"]) * scale * max(r["assets"].values()))
             for r in resolved]
-    n_twins = twins.counts(diff["twin_share"], n_benign,
+    n_twins = twins.counts(diff["twin_share"] if with_twins else 0.0, n_benign,
                            [sum(m["typologies"].values()) for m in metas])
     for tw in twins.plan(n_twins, services.days, caps, rng):
         try:

@@ -43,7 +43,8 @@ def _layer(ctx: Ctx, src: list[Pos], n: int, typ: Typology, role=Role.INTERMEDIA
     t_max = 0
     for p in src:
         t = ctx.start(p.t) + _gap(ctx)
-        _, est = ctx.split(p, t, a, ctx.weights(len(a)), typ)
+        # no part below what a later layer still moves (``split_sigma`` spreads the parts)
+        _, est = ctx.split(p, t, a, ctx.weights(len(a), p.est, 2 * ctx.min_amount(p)), typ)
         tot += np.array(est)
         t_max = max(t_max, t)
     out = fresh_positions(ctx, chain, asset, w, a, t_max, tot)

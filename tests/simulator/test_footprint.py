@@ -119,3 +119,28 @@ def test_split_weights_spread_log_normally_with_a_floor():
     # impossible floor: equal parts
     w = _ctx(split_sigma=2.0).weights(10, 1000, 200)
     assert len(set(w.tolist())) == 1
+
+
+def test_footprint_probes_leave_the_twins_out():
+    """The calibration moves the everyday traffic: what it chooses does not depend on how
+    many benign twins the scenario adds (the probes run without them)."""
+    doc = _doc("incidents")
+    doc["economy"]["transactions"] = 2000
+    plain = generate(scenario_from_dict(doc), seed=3)
+    doc["difficulty"] = dict(doc["difficulty"], twin_share=1.0)
+    twinned = generate(scenario_from_dict(doc), seed=3)
+    assert twinned.meta["footprint"] == plain.meta["footprint"]
+    # the twins are in the final dataset (benign traffic added), just not in the probes
+    assert twinned.transactions.num_rows > 1.3 * plain.transactions.num_rows
+
+
+def test_amlsim_layers_keep_every_part_above_the_floor():
+    """With a wide ``split_sigma`` an AMLSim stack's first layer still leaves every part large
+    enough for its second layer (it used to split a tiny part below the dust limit)."""
+    doc = {"id": "stack-v1", "economy": {"transactions": 3000, "days": 40},
+           "difficulty": {"amount_scale": 0.0003, "split_sigma": 3.0},
+           "incident": [{"playbook": "amlsim", "start_day": 2, "waves": 3,
+                         "params": {"typology": "stack", "asset": "USDT"}}]}
+    for seed in range(4):
+        ds = generate(scenario_from_dict(doc), seed=seed)
+        check_ledger_invariants(ds)
