@@ -13,8 +13,9 @@ benign retail entity, funded by a large payout of the same kind of service the i
 A twin is benign in the truth tables (role, incident, stage, typology), carries no taint and
 announces no seeds. Only the link to the announced theft, which tracing follows, and nothing
 in a transaction's or an address's own fields, tells the incident from its twins. This is what
-keeps the shortcut baselines (degree, amount, address age, a classifier on raw transaction
-fields; :mod:`benchmarks.baselines`) near chance on the classification task: with laundering
+pushes the shortcut baselines (degree, amount, address age, a classifier on raw transaction
+fields; :mod:`benchmarks.baselines`) toward chance on the classification task (README "Known
+limitations" says how far they still are; every preset sets ``twin_share`` 1.0): with laundering
 made of shapes that benign traffic rarely makes, a classifier separates them by shape, which
 is a leak of the generator rather than a property of laundering (Deprez et al., 2024, on
 synthetic data over-flattering models; Altman et al., NeurIPS 2023 Datasets and Benchmarks,
