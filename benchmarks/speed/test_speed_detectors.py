@@ -32,8 +32,10 @@ def _data(n: int):
     return _CACHE[n]
 
 
-@pytest.mark.parametrize("n", SIZES)
+# sizes vary slowest: every detector runs on one size before the next is generated (the
+# preset at 1e6 takes minutes to generate, and only one size is kept in memory)
 @pytest.mark.parametrize("name", sorted(detectors.list_detectors()))
+@pytest.mark.parametrize("n", SIZES)
 def test_detector_fit_score(benchmark, name, n):
     view, labels = _data(n)
     det = detectors.make(name)
