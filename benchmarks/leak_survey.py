@@ -7,6 +7,7 @@ generator can be judged by more than one draw::
     .venv/bin/python -m benchmarks.leak_survey --seeds 3 --transactions 4000
     .venv/bin/python -m benchmarks.leak_survey --seeds 3 --footprint incidents
     .venv/bin/python -m benchmarks.leak_survey --seeds 3 --twin-share 0.5
+    .venv/bin/python -m benchmarks.leak_survey --footprint fixed --twin-share 0.3 --split-sigma 0
 
 prints one line per (shortcut, task): the number of results, the mean ROC-AUC, the mean and
 the largest distance from 0.5, and how many lie beyond :data:`~benchmarks.baselines.
@@ -25,16 +26,20 @@ from .suites import ScenarioRun, laundering_presets
 
 
 def survey(seeds: int = 3, transactions: int = 4000, presets=None, progress=False,
-           footprint: str | None = None, twin_share: float | None = None):
+           footprint: str | None = None, twin_share: float | None = None,
+           split_sigma: float | None = None):
     """ROC-AUC of every shortcut on every (preset, seed): ``({(detector, task): [auc]},
     [failures])``. Shortcuts without a score (the random baseline aside) are left out.
-    ``footprint`` overrides ``economy.footprint`` (:mod:`simulator.footprint`) and
-    ``twin_share`` the ``[difficulty] twin_share`` (:mod:`simulator.laundering.twins`)."""
+    ``footprint`` overrides ``economy.footprint`` (:mod:`simulator.footprint`), ``twin_share``
+    the ``[difficulty] twin_share`` (:mod:`simulator.laundering.twins`) and ``split_sigma``
+    the spread of fan-out parts (``[difficulty] split_sigma``)."""
     over = {"transactions": transactions}
     if footprint:
         over["footprint"] = footprint
-    if twin_share is not None:
-        over["difficulty"] = {"twin_share": twin_share}
+    diff = {k: v for k, v in (("twin_share", twin_share), ("split_sigma", split_sigma))
+            if v is not None}
+    if diff:
+        over["difficulty"] = diff
     out: dict[tuple[str, str], list[float]] = {}
     failed = []
     dets = [DetectorSpec(d) for d in SHORTCUTS if d != "random"]
@@ -72,9 +77,11 @@ def main(argv=None) -> int:
                     help="economy.footprint of every preset (default: as the preset says)")
     ap.add_argument("--twin-share", type=float,
                     help="[difficulty] twin_share of every preset (default: as the preset says)")
+    ap.add_argument("--split-sigma", type=float,
+                    help="[difficulty] split_sigma of every preset (default: as the preset says)")
     a = ap.parse_args(argv)
     res, failed = survey(a.seeds, a.transactions, a.scenario, footprint=a.footprint,
-                         twin_share=a.twin_share)
+                         twin_share=a.twin_share, split_sigma=a.split_sigma)
     for f in failed:
         print("could not generate:", f)
     print(table(res))

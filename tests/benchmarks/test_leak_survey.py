@@ -33,10 +33,12 @@ def test_survey_runs_every_shortcut_on_a_preset(capsys):
     assert "raw-tx-classifier" in capsys.readouterr().out
 
 
-def test_survey_footprint_override_reaches_the_generator(monkeypatch):
-    seen = []
+@pytest.fixture
+def seen_overrides(monkeypatch):
+    """The scenario overrides every run of the survey passes to the runner."""
     import benchmarks.leak_survey as ls
 
+    seen = []
     real = ls.run_config
 
     def spy(cfg, progress=False):
@@ -44,6 +46,20 @@ def test_survey_footprint_override_reaches_the_generator(monkeypatch):
         return real(cfg, progress=progress)
 
     monkeypatch.setattr(ls, "run_config", spy)
+    return seen
+
+
+def test_survey_footprint_override_reaches_the_generator(seen_overrides):
+    seen = seen_overrides
     res, failed = survey(seeds=1, transactions=2000, presets=["easy-v1"], footprint="incidents")
     assert not failed and res
     assert seen == [{"transactions": 2000, "footprint": "incidents"}]
+
+
+def test_survey_difficulty_overrides_reach_the_generator(seen_overrides):
+    """``--footprint fixed --twin-share 0.3 --split-sigma 0``: the presets as of 0.4.0."""
+    seen = seen_overrides
+    assert main(["--seeds", "1", "--transactions", "2000", "--scenario", "easy-v1",
+                 "--footprint", "fixed", "--twin-share", "0.3", "--split-sigma", "0"]) == 0
+    assert seen == [{"transactions": 2000, "footprint": "fixed",
+                     "difficulty": {"twin_share": 0.3, "split_sigma": 0.0}}]
