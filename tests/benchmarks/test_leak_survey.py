@@ -57,7 +57,7 @@ def test_survey_footprint_override_reaches_the_generator(seen_overrides):
 
 
 def test_survey_difficulty_overrides_reach_the_generator(seen_overrides):
-    """``--footprint fixed --twin-share 0.3 --split-sigma 0``: the presets as of 0.4.0."""
+    """``--footprint fixed --twin-share 0.3 --split-sigma 0``: the presets with 0.4.0's settings."""
     seen = seen_overrides
     assert main(["--seeds", "1", "--transactions", "2000", "--scenario", "easy-v1",
                  "--footprint", "fixed", "--twin-share", "0.3", "--split-sigma", "0"]) == 0
