@@ -22,7 +22,11 @@ import numpy as np
 
 from .baselines import CHANCE_TOLERANCE, SHORTCUTS, shortcut_aucs
 from .runner import DetectorSpec, RunConfig, run_config
-from .suites import ScenarioRun, laundering_presets
+from .suites import ScenarioRun, laundering_presets, load_dataset
+
+CLASSIFICATION = ("classification/address", "classification/transaction")
+#: a real result is "beyond its placebos" when :func:`placebo_p` is at most this
+PLACEBO_ALPHA = 0.1
 
 
 def survey(seeds: int = 3, transactions: int = 4000, presets=None, progress=False,
@@ -33,6 +37,20 @@ def survey(seeds: int = 3, transactions: int = 4000, presets=None, progress=Fals
     ``footprint`` overrides ``economy.footprint`` (:mod:`simulator.footprint`), ``twin_share``
     the ``[difficulty] twin_share`` (:mod:`simulator.laundering.twins`) and ``split_sigma``
     the spread of fan-out parts (``[difficulty] split_sigma``)."""
+    out, _, failed = placebo_survey(seeds, transactions, presets, 0, progress, footprint,
+                                    twin_share, split_sigma)
+    return out, failed
+
+
+def placebo_survey(seeds: int = 3, transactions: int = 4000, presets=None, placebos: int = 10,
+                   progress=False, footprint: str | None = None,
+                   twin_share: float | None = None, split_sigma: float | None = None):
+    """:func:`survey`, and each classification result beside its placebos
+    (:mod:`benchmarks.placebo`): ``(results, records, failures)``, where a record is
+    ``{"preset", "seed", "detector", "task", "real", "placebos": [auc, ...]}`` with up to
+    ``placebos`` twins of the dataset labelled as laundering in turn."""
+    from .placebo import placebo_rows
+
     over = {"transactions": transactions}
     if footprint:
         over["footprint"] = footprint
@@ -41,20 +59,65 @@ def survey(seeds: int = 3, transactions: int = 4000, presets=None, progress=Fals
     if diff:
         over["difficulty"] = diff
     out: dict[tuple[str, str], list[float]] = {}
+    records: list[dict] = []
     failed = []
-    dets = [DetectorSpec(d) for d in SHORTCUTS if d != "random"]
+    names = [d for d in SHORTCUTS if d != "random"]
+    dets = [DetectorSpec(d) for d in names]
     for seed in range(seeds):
         for p in presets or laundering_presets():
+            run = ScenarioRun(p, dict(over))
             cfg = RunConfig(suite="leak-survey", seeds=[seed], detectors=dets, memory=False,
-                            scenarios=[ScenarioRun(p, dict(over))])
+                            scenarios=[run])
             try:
                 rows = run_config(cfg, progress=progress).rows
             except Exception as e:  # an unsatisfiable draw is itself a finding
                 failed.append(f"{p} seed {seed}: {e}")
                 continue
+            real = {}
             for r in shortcut_aucs(rows):
                 out.setdefault((r["detector"], r["task"]), []).append(float(r["value"]))
-    return out, failed
+                real[(r["detector"], r["task"])] = float(r["value"])
+            if placebos <= 0:
+                continue
+            pl: dict[tuple[str, str], list[float]] = {}
+            for r in shortcut_aucs(placebo_rows(load_dataset(run, seed), names, k=placebos,
+                                                seed=seed)):
+                pl.setdefault((r["detector"], r["task"]), []).append(float(r["value"]))
+            for (det, task), v in sorted(real.items()):
+                if task in CLASSIFICATION:
+                    records.append({"preset": p, "seed": seed, "detector": det, "task": task,
+                                    "real": v, "placebos": pl.get((det, task), [])})
+    return out, records, failed
+
+
+def placebo_p(real: float, placebos) -> float:
+    """How placebo-like a result is: the share of ``placebos`` at least as far from 0.5 as
+    ``real``, counting ``real`` itself, ``(1 + #{|p - 0.5| >= |real - 0.5|}) / (k + 1)``
+    (a permutation p-value; 1.0 without placebos)."""
+    p = np.abs(np.asarray(placebos, np.float64) - 0.5)
+    return float((1 + (p >= abs(real - 0.5) - 1e-12).sum()) / (len(p) + 1))
+
+
+def placebo_table(records, tol: float = CHANCE_TOLERANCE, alpha: float = PLACEBO_ALPHA) -> str:
+    """Per (shortcut, task): the real results, their mean, the placebos' mean and 5-95%
+    range, how many real results lie beyond the band, and how many of those are also beyond
+    their own placebos (:func:`placebo_p` at most ``alpha``): the leaks a placebo does not
+    explain."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in records:
+        groups.setdefault((r["detector"], r["task"]), []).append(r)
+    lines = [f"{'shortcut':18s} {'task':28s} {'n':>3s} {'real':>6s} {'placebo':>8s} "
+             f"{'5-95%':>11s} beyond {'beyond placebos':>15s}"]
+    for (det, task), rs in sorted(groups.items()):
+        real = np.array([r["real"] for r in rs])
+        pl = np.concatenate([np.asarray(r["placebos"], np.float64) for r in rs])
+        lo, hi = np.percentile(pl, [5, 95]) if len(pl) else (np.nan, np.nan)
+        beyond = [r for r in rs if abs(r["real"] - 0.5) > tol]
+        odd = [r for r in beyond if r["placebos"] and placebo_p(r["real"], r["placebos"]) <= alpha]
+        pm = pl.mean() if len(pl) else np.nan
+        lines.append(f"{det:18s} {task:28s} {len(rs):3d} {real.mean():6.3f} {pm:8.3f} "
+                     f"{lo:5.2f}-{hi:4.2f} {len(beyond):6d} {len(odd):15d}")
+    return "\n".join(lines)
 
 
 def table(results: dict, tol: float = CHANCE_TOLERANCE) -> str:
@@ -79,12 +142,20 @@ def main(argv=None) -> int:
                     help="[difficulty] twin_share of every preset (default: as the preset says)")
     ap.add_argument("--split-sigma", type=float,
                     help="[difficulty] split_sigma of every preset (default: as the preset says)")
+    ap.add_argument("--placebos", type=int, default=0, metavar="K",
+                    help="also evaluate K placebos per dataset (benchmarks.placebo): twins "
+                         "labelled as the laundering, the spread a shortcut reaches by chance")
     a = ap.parse_args(argv)
-    res, failed = survey(a.seeds, a.transactions, a.scenario, footprint=a.footprint,
-                         twin_share=a.twin_share, split_sigma=a.split_sigma)
+    res, records, failed = placebo_survey(a.seeds, a.transactions, a.scenario, a.placebos,
+                                          footprint=a.footprint, twin_share=a.twin_share,
+                                          split_sigma=a.split_sigma)
     for f in failed:
         print("could not generate:", f)
     print(table(res))
+    if a.placebos > 0:
+        print()
+        print(f"classification beside its placebos (up to {a.placebos} per dataset):")
+        print(placebo_table(records))
     return 0
 
 

@@ -251,10 +251,7 @@ def run_one(task: RunTask) -> tuple[list[dict], list[dict]]:
         det = detectors.make(task.detector.name, **task.detector.params)
         base["params"] = json.dumps(_jsonable(det.get_params()), sort_keys=True)
         view = ds.observable()
-        labels = None
-        if det._tag("needs_labels"):
-            split = ts.split["address"]
-            labels = np.where(split == 0, ts.addr_label.astype(np.int64), -1)
+        labels = training_labels(ts) if det._tag("needs_labels") else None
         # timed pass: no tracing, so that the timings are not inflated by tracemalloc
         t0 = time.perf_counter()
         det.fit(view, labels)
@@ -285,6 +282,12 @@ def run_one(task: RunTask) -> tuple[list[dict], list[dict]]:
     for c in curves:
         c.update({k: base[k] for k in ("scenario", "seed", "detector", "dataset_hash")})
     return out, curves
+
+
+def training_labels(ts) -> np.ndarray:
+    """The labels a detector that learns may see: the address labels of the training part of
+    the temporal split, -1 (unknown) everywhere else."""
+    return np.where(ts.split["address"] == 0, ts.addr_label.astype(np.int64), -1)
 
 
 def _jsonable(params: dict) -> dict:
@@ -442,5 +445,5 @@ def _versions() -> dict:
     return out
 
 
-__all__ = ["RunConfig", "RunTask", "DetectorSpec", "Results", "run", "run_one", "run_config",
+__all__ = ["RunConfig", "RunTask", "DetectorSpec", "Results", "run", "run_one", "run_config", "training_labels",
            "evaluate_scores", "compare", "COLUMNS", "SHORTCUTS"]

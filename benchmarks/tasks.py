@@ -35,6 +35,9 @@ from simulator.schema import LinkKind, Role, Stage, Typology
 
 TASK_KINDS = ("tracing", "classification", "linking", "typology")
 LEVELS = ("address", "transaction")
+#: every task a dataset can support, by name
+TASK_NAMES = ("classification/address", "classification/transaction", "tracing/address",
+              "typology", "linking")
 SPLITS = ("train", "valid", "test")
 DEFAULT_FRACTIONS = (0.6, 0.2, 0.2)
 
@@ -227,9 +230,12 @@ class TaskSet:
     >>> ts.names()                             # doctest: +SKIP
     ['tracing/address', 'classification/address', 'classification/transaction', 'typology',
      'linking']
+
+    ``only`` (names from :data:`TASK_NAMES`) builds just those tasks; the default builds all
+    that the dataset supports.
     """
 
-    def __init__(self, ds, budget: int | str = "auto"):
+    def __init__(self, ds, budget: int | str = "auto", only=None):
         self.ds = ds
         self.meta = ds.meta
         view = ds.observable()
@@ -240,13 +246,21 @@ class TaskSet:
         self.split = dataset_split(ds)
         self._derive_labels()
         self.tasks: dict[str, RankingTask | LinkingTask] = {}
+        want = set(TASK_NAMES if only is None else only)
+        bad = want - set(TASK_NAMES)
+        if bad:
+            from simulator.errors import ConfigError
+
+            raise ConfigError(f"unknown task(s) {', '.join(sorted(bad))} (known: "
+                              f"{', '.join(TASK_NAMES)})")
         for level in LEVELS:
-            self.tasks[f"classification/{level}"] = self._classification(level)
-        if ds.seeds.num_rows and self.addr_label.any():
+            if f"classification/{level}" in want:
+                self.tasks[f"classification/{level}"] = self._classification(level)
+        if "tracing/address" in want and ds.seeds.num_rows and self.addr_label.any():
             self.tasks["tracing/address"] = self._tracing()
-        if self.tx_label.any():
+        if "typology" in want and self.tx_label.any():
             self.tasks["typology"] = self._typology()
-        if ds.links.num_rows:
+        if "linking" in want and ds.links.num_rows:
             self.tasks["linking"] = self._linking()
 
     def names(self) -> list[str]:
@@ -447,4 +461,4 @@ def _join_on(k1, v1, k2, v2):
 
 
 __all__ = ["TaskSet", "RankingTask", "LinkingTask", "Groups", "temporal_split",
-           "dataset_split", "first_appearance", "TASK_KINDS", "LinkKind"]
+           "dataset_split", "first_appearance", "TASK_KINDS", "TASK_NAMES", "LinkKind"]

@@ -382,7 +382,8 @@ def _run_incident(world, stream, alloc, services, r, diff, rng, k, scale, memo_u
     if twin is None:
         ent = int(world.add_entities(EntityKind.ATTACKER, 1, name=f"attacker-{k}")[0])
     else:
-        ent = int(world.add_entities(EntityKind.RETAIL, 1, name=f"twin-{k}-{twin.index}")[0])
+        name = twins.NAME.format(incident=k, index=twin.index)
+        ent = int(world.add_entities(EntityKind.RETAIL, 1, name=name)[0])
     fp = _fingerprints(r, diff, rng)
     if twin is not None:
         fp["time_of_day"] = False  # office hours in Pyongyang are the attacker's own

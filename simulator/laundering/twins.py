@@ -37,6 +37,8 @@ import numpy as np
 VALUE_RANGE = (0.4, 1.6)
 #: when twins start, as fractions of the scenario span (laundering waves fill the window too)
 START_RANGE = (0.0, 0.9)
+#: the name of a twin's entity in the ``entities`` truth table
+NAME = "twin-{incident}-{index}"
 
 
 @dataclass(frozen=True)
@@ -85,4 +87,15 @@ def plan(n_twins: list[float], days: float, max_value: list[float],
     return out
 
 
-__all__ = ["Twin", "plan", "counts", "VALUE_RANGE", "START_RANGE"]
+def entities(table) -> dict[int, int]:
+    """The twins of a dataset, from its ``entities`` truth table: ``{entity_id: incident}``
+    (the index of the incident whose playbook the twin replays), in entity order."""
+    out = {}
+    for e, name in zip(np.asarray(table["entity_id"]).tolist(), table["name"]):
+        parts = str(name).split("-")
+        if len(parts) == 3 and parts[0] == "twin" and parts[1].isdigit() and parts[2].isdigit():
+            out[int(e)] = int(parts[1])
+    return out
+
+
+__all__ = ["Twin", "plan", "counts", "entities", "VALUE_RANGE", "START_RANGE", "NAME"]

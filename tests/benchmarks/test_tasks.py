@@ -114,6 +114,18 @@ def test_groups_exist(ts):
         ts["nope"]
 
 
+def test_only_builds_the_named_tasks(ts):
+    every = TaskSet(ts.ds)
+    assert set(every.names()) == {"tracing/address", "classification/address",
+                                  "classification/transaction", "typology", "linking"}
+    some = TaskSet(ts.ds, only=("classification/transaction", "linking"))
+    assert some.names() == ["classification/transaction", "linking"]
+    assert (some["classification/transaction"].y_true
+            == every["classification/transaction"].y_true).all()
+    with pytest.raises(ConfigError, match="unknown task.*tracing/transaction"):
+        TaskSet(ts.ds, only=("tracing/transaction",))
+
+
 def test_temporal_split_fractions_and_ties():
     code = temporal_split(np.arange(10))
     assert code.tolist() == [0] * 6 + [1] * 2 + [2] * 2

@@ -67,11 +67,20 @@ def pair():
 
 def _twin_addresses(ds):
     ent = np.asarray(ds.address_truth["entity_id"])
-    names = np.asarray(ds.entities["name"], dtype=object)
     kind = np.asarray(ds.entities["kind"])
-    is_twin = np.array([isinstance(x, str) and x.startswith("twin-") for x in names])
-    assert (kind[is_twin] == EntityKind.RETAIL).all()
+    tw = twins.entities(ds.entities)
+    is_twin = np.zeros(len(kind), bool)
+    is_twin[list(tw)] = True
+    assert tw and (kind[is_twin] == EntityKind.RETAIL).all()
+    assert set(tw.values()) <= set(range(len(ds.meta["incidents"])))
     return np.asarray(ds.address_truth["address_id"])[is_twin[ent]]
+
+
+def test_entities_reads_twins_from_their_names():
+    table = {"entity_id": np.array([0, 1, 2, 3, 4]),
+             "name": ["exchange-0", "twin-0-0", "twin-2-7", "twin-x-1", "attacker-0"]}
+    assert twins.entities(table) == {1: 0, 2: 2}
+    assert twins.NAME.format(incident=3, index=5) == "twin-3-5"
 
 
 def test_twins_are_benign_untainted_and_announce_nothing(pair):

@@ -1,0 +1,137 @@
+"""Placebo incidents: how far a shortcut strays from chance when nothing is laundering.
+
+A shortcut's ROC-AUC on one preset and seed measures one incident: a few dozen transactions
+of one actor in the test part of the split. How far from 0.5 such a number can fall by the
+actor alone, with no leak in the generator, is what a *placebo* measures. The dataset is kept
+as it is (the observable tables are byte-identical) and its truth is rewritten so that one of
+the incident's benign twins (:mod:`simulator.laundering.twins`: a benign entity that runs the
+same playbook with its own funds) is labelled as the laundering and the real incident as
+benign. The shortcuts are then evaluated on the classification tasks exactly as on the real
+labels. Several placebos give the spread a shortcut reaches on a benign replay; a real result
+that lies within it does not single out laundering (a permutation test over actors, after
+the placebo tests of program evaluation: Abadie, Diamond & Hainmueller, "Synthetic control
+methods for comparative case studies", JASA 105(490), 2010).
+
+What a placebo labels: the twin's own wallets (the addresses of its entity) and every
+transaction with a leg at one of them. The real labels also mark the exchange deposit
+addresses an incident cashes out to (role ``CASHOUT``); a twin's deposit addresses belong to
+the exchange and stay benign. Victim addresses stay out of the address task in both worlds.
+The announced theft stays in the observable view, but it is not the placebo's (a placebo has
+no taint): a placebo has the classification tasks only.
+
+Used by ``python -m benchmarks.leak_survey --placebos K``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulator.dataset import Dataset, Table
+from simulator.laundering import twins
+from simulator.schema import Role, Stage, Typology
+
+from .baselines import legs
+from .tasks import TaskSet
+
+__all__ = ["placebo_dataset", "placebo_candidates", "placebo_rows"]
+
+CLASSIFICATION = ("classification/address", "classification/transaction")
+
+
+def _twin_masks(ds: Dataset, entity: int) -> tuple[np.ndarray, np.ndarray]:
+    """(address mask, transaction mask) of twin ``entity``'s wallets and transactions."""
+    view = ds.observable()
+    at = ds.address_truth
+    addr = np.zeros(view.n_addresses, bool)
+    addr[at["address_id"][at["entity_id"] == entity]] = True
+    tx, ad = legs(view)
+    txm = np.zeros(view.n_transactions, bool)
+    txm[tx[addr[ad]]] = True
+    return addr, txm
+
+
+def placebo_dataset(ds: Dataset, entity: int) -> Dataset:
+    """``ds`` with twin ``entity`` labelled as the laundering and every incident as benign.
+
+    The observable tables, the announced theft included, are those of ``ds``. In the truth,
+    the twin's addresses get role ``INTERMEDIARY`` and an incident id no real incident has,
+    its transactions that incident; every other address and transaction is benign (victims
+    keep their role, so that the address task leaves out the same addresses). Taint is empty
+    and links have no incident. ``meta["placebo"]`` records the twin and its incident id.
+    Build its tasks with ``TaskSet(placebo, only=CLASSIFICATION)``.
+    """
+    names = twins.entities(ds.entities)
+    if entity not in names:
+        from simulator.errors import ConfigError
+
+        raise ConfigError(f"entity {entity} is not a benign twin of this dataset")
+    addr, txm = _twin_masks(ds, entity)
+    at = ds.address_truth
+    inc = 1 + max(int(at["incident_id"].max(initial=-1)),
+                  int(ds.seeds["incident_id"].max(initial=-1)))
+    victim = at["role"] == int(Role.VICTIM)
+    mine = addr[at["address_id"]]
+    role = np.where(mine, int(Role.INTERMEDIARY),
+                    np.where(victim, int(Role.VICTIM), int(Role.BENIGN)))
+    address_truth = {"address_id": at["address_id"], "entity_id": at["entity_id"],
+                     "role": role, "incident_id": np.where(mine, inc, -1)}
+    n_tx = len(txm)
+    tx_truth = {"tx_id": np.arange(n_tx), "incident_id": np.where(txm, inc, -1),
+                "stage": np.full(n_tx, int(Stage.NONE)),
+                "typology": np.full(n_tx, int(Typology.NONE))}
+    links = {k: ds.links[k] for k in ds.links}
+    links["incident_id"] = np.full(ds.links.num_rows, -1)
+    tables = dict(ds.tables, address_truth=Table("address_truth", address_truth),
+                  tx_truth=Table("tx_truth", tx_truth), links=Table("links", links),
+                  taint=Table.empty("taint"))
+    meta = {k: v for k, v in ds.meta.items() if k != "content_hash"}
+    meta["placebo"] = {"entity": int(entity), "twin_of": int(names[entity]), "incident": inc}
+    return Dataset(tables, meta)
+
+
+def placebo_candidates(ds: Dataset, k: int = 10, min_train: int = 20, min_test: int = 10,
+                       seed: int = 0) -> list[int]:
+    """Up to ``k`` twin entities with at least ``min_train`` transactions in the training
+    part of the split and ``min_test`` in the test part (so that a classifier has something
+    to learn from and to be tested on), drawn with ``seed``; sorted."""
+    from .tasks import dataset_split
+
+    split = dataset_split(ds)["transaction"]
+    out = []
+    for e in twins.entities(ds.entities):
+        _, txm = _twin_masks(ds, e)
+        if (txm & (split == 0)).sum() >= min_train and (txm & (split == 2)).sum() >= min_test:
+            out.append(e)
+    rng = np.random.default_rng(seed)
+    return sorted(int(e) for e in rng.permutation(np.asarray(out, np.int64))[:k])
+
+
+def placebo_rows(ds: Dataset, detector_names, k: int = 10, seed: int = 0,
+                 min_train: int = 20, min_test: int = 10) -> list[dict]:
+    """Evaluate each detector on the classification tasks of ``k`` placebos of ``ds``.
+
+    Rows as :func:`benchmarks.runner.evaluate_scores` gives them, plus ``placebo`` (the twin
+    entity) and ``detector``. Detectors that need no labels score the (unchanged) observable
+    view once; detectors that learn from labels are fitted again on each placebo's labels.
+    """
+    import detectors
+
+    from .runner import evaluate_scores, training_labels
+
+    view = ds.observable()
+    fixed = {}
+    rows = []
+    for e in placebo_candidates(ds, k, min_train, min_test, seed):
+        ts = TaskSet(placebo_dataset(ds, e), only=CLASSIFICATION)
+        for name in detector_names:
+            det = detectors.make(name)
+            supervised = bool(det._tag("needs_labels"))
+            if supervised:
+                scores = det.fit(view, training_labels(ts)).score(view)
+            else:
+                if name not in fixed:
+                    fixed[name] = det.fit(view).score(view)
+                scores = fixed[name]
+            for r in evaluate_scores(ts, scores, supervised=supervised)[0]:
+                rows.append(dict(r, detector=name, placebo=int(e), status="ok"))
+    return rows
