@@ -99,15 +99,15 @@ def placebo_p(real: float, placebos) -> float:
 
 
 def placebo_table(records, tol: float = CHANCE_TOLERANCE, alpha: float = PLACEBO_ALPHA) -> str:
-    """Per (shortcut, task): the real results, their mean, the placebos' mean and 5-95%
-    range, how many real results lie beyond the band, and how many of those are also beyond
-    their own placebos (:func:`placebo_p` at most ``alpha``): the leaks a placebo does not
-    explain."""
+    """Per (shortcut, task): the real results, their mean, the placebos' mean, 5-95% range
+    and share beyond the band (how often the band flags a benign replay), how many real
+    results lie beyond the band, and how many of those are also beyond their own placebos
+    (:func:`placebo_p` at most ``alpha``): the leaks a placebo does not explain."""
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in records:
         groups.setdefault((r["detector"], r["task"]), []).append(r)
     lines = [f"{'shortcut':18s} {'task':28s} {'n':>3s} {'real':>6s} {'placebo':>8s} "
-             f"{'5-95%':>11s} beyond {'beyond placebos':>15s}"]
+             f"{'5-95%':>11s} {'pl. beyond':>10s} beyond {'beyond placebos':>15s}"]
     for (det, task), rs in sorted(groups.items()):
         real = np.array([r["real"] for r in rs])
         pl = np.concatenate([np.asarray(r["placebos"], np.float64) for r in rs])
@@ -115,8 +115,9 @@ def placebo_table(records, tol: float = CHANCE_TOLERANCE, alpha: float = PLACEBO
         beyond = [r for r in rs if abs(r["real"] - 0.5) > tol]
         odd = [r for r in beyond if r["placebos"] and placebo_p(r["real"], r["placebos"]) <= alpha]
         pm = pl.mean() if len(pl) else np.nan
+        share = float((np.abs(pl - 0.5) > tol).mean()) if len(pl) else np.nan
         lines.append(f"{det:18s} {task:28s} {len(rs):3d} {real.mean():6.3f} {pm:8.3f} "
-                     f"{lo:5.2f}-{hi:4.2f} {len(beyond):6d} {len(odd):15d}")
+                     f"{lo:5.2f}-{hi:4.2f} {share:10.0%} {len(beyond):6d} {len(odd):15d}")
     return "\n".join(lines)
 
 

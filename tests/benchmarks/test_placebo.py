@@ -121,7 +121,7 @@ def test_placebo_table_separates_leaks_from_placebo_like_results():
     line = next(ln for ln in placebo_table(recs).splitlines() if ln.startswith("amount"))
     cols = line.split()
     assert cols[2] == "3" and cols[3] == "0.750"
-    assert cols[-2:] == ["2", "1"]
+    assert cols[-3:] == ["33%", "2", "1"]  # placebos beyond: the 0.2s and 0.85s, 10 of 30
 
 
 def test_survey_prints_the_placebo_table(tmp_path, monkeypatch, capsys):

@@ -13,7 +13,9 @@ amount, address age, a classifier on raw per-transaction fields) are run and eva
   raw-transaction classifier, the amount shortcut). Each case is reported as an expected
   failure (``pytest -rx`` prints the measured ROC-AUCs); a preset within the band passes (at
   generator 0.5.0, hard-v1 and medium-v1). It fails outright if the task is undefined (no
-  laundering in the test part of the split).
+  laundering in the test part of the split). ``python -m benchmarks.leak_survey --placebos
+  10`` puts each result beside placebos (:mod:`benchmarks.placebo`: a benign twin labelled as
+  the laundering), which land beyond the band more often than the real laundering does.
 """
 
 import pytest
