@@ -369,8 +369,10 @@ def write_report(results: Results, out_dir, example_dataset=None) -> Path:
              "they use no laundering knowledge and must stay near chance (the `random` row).")
     leaks = chance_violations(results.rows)
     leak_head = (f"{len(leaks)} shortcut result(s) beyond 0.5 +- {CHANCE_TOLERANCE} ROC-AUC: "
-                 "the data gives laundering away through that feature, so scores on that "
-                 "task partly reflect the leak." if leaks else
+                 "a feature that uses no laundering knowledge separates laundering there, so "
+                 "scores on that task may partly reflect it. A benign twin labelled as the "
+                 "laundering often strays as far from chance (compare with placebos: python -m "
+                 "benchmarks.leak_survey --placebos 10)." if leaks else
                  f"Every shortcut baseline stays within 0.5 +- {CHANCE_TOLERANCE} ROC-AUC.")
     md = ["# launderbench report", "", intro, "", "## Leaderboard", "", markdown_table(board), "",
           "## Leak check", "", leak_head, ""] + [f"- {v}" for v in leaks] + [""]
