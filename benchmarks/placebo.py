@@ -12,10 +12,12 @@ that lies within it does not single out laundering (a permutation test over acto
 the placebo tests of program evaluation: Abadie, Diamond & Hainmueller, "Synthetic control
 methods for comparative case studies", JASA 105(490), 2010).
 
-What a placebo labels: the twin's own wallets (the addresses of its entity) and every
-transaction with a leg at one of them. The real labels also mark the exchange deposit
-addresses an incident cashes out to (role ``CASHOUT``); a twin's deposit addresses belong to
-the exchange and stay benign. Victim addresses stay out of the address task in both worlds.
+What a placebo labels (:func:`actor_masks`): every transaction with a leg at one of the twin's
+own wallets, those wallets, and the deposit addresses dedicated to it at exchanges, OTC desks
+and marketplaces (its cash-out addresses). The same rule applied to an incident's attacker
+gives back the real labels (the laundering transactions and the ``CASHOUT`` addresses), so the
+placebo is labelled as the laundering is. Victim addresses stay out of the address task in
+both worlds.
 The announced theft stays in the observable view, but it is not the placebo's (a placebo has
 no taint): a placebo has the classification tasks only.
 
@@ -28,35 +30,58 @@ import numpy as np
 
 from simulator.dataset import Dataset, Table
 from simulator.laundering import twins
-from simulator.schema import Role, Stage, Typology
+from simulator.schema import EntityKind, Role, Stage, Typology
 
 from .baselines import legs
 from .tasks import TaskSet
 
-__all__ = ["placebo_dataset", "placebo_candidates", "placebo_rows"]
+__all__ = ["placebo_dataset", "placebo_candidates", "placebo_rows", "actor_masks",
+           "CASHOUT_SERVICES", "CLASSIFICATION"]
 
 CLASSIFICATION = ("classification/address", "classification/transaction")
 
 
-def _twin_masks(ds: Dataset, entity: int) -> tuple[np.ndarray, np.ndarray]:
-    """(address mask, transaction mask) of twin ``entity``'s wallets and transactions."""
+#: services whose dedicated deposit addresses count as an actor's cash-out addresses
+CASHOUT_SERVICES = (EntityKind.EXCHANGE, EntityKind.OTC, EntityKind.MARKETPLACE)
+
+
+def actor_masks(ds: Dataset, entities) -> tuple[np.ndarray, np.ndarray]:
+    """(address mask, transaction mask) of the flow of the actor(s) ``entities``.
+
+    Transactions: every transaction with a leg at one of the actors' own addresses.
+    Addresses: the actors' own addresses, and the deposit addresses dedicated to them (an
+    address of an exchange, OTC desk or marketplace whose every received output comes from
+    those transactions). Applied to an incident's attacker, this gives back its laundering
+    labels (tested): the labelled transactions, and the ``CASHOUT`` deposit addresses.
+    """
     view = ds.observable()
     at = ds.address_truth
-    addr = np.zeros(view.n_addresses, bool)
-    addr[at["address_id"][at["entity_id"] == entity]] = True
+    n_a = view.n_addresses
+    ent = np.full(n_a, -1, np.int64)
+    ent[at["address_id"]] = at["entity_id"]
+    own = np.isin(ent, np.asarray(list(entities), np.int64)) & (ent >= 0)
     tx, ad = legs(view)
     txm = np.zeros(view.n_transactions, bool)
-    txm[tx[addr[ad]]] = True
-    return addr, txm
+    txm[tx[own[ad]]] = True
+    kind = np.asarray(ds.entities["kind"])
+    service = np.zeros(n_a, bool)
+    service[ent >= 0] = np.isin(kind[ent[ent >= 0]], [int(k) for k in CASHOUT_SERVICES])
+    outs = view.outputs
+    received = np.bincount(outs["address_id"], minlength=n_a)[:n_a]
+    from_actor = np.bincount(outs["address_id"], weights=txm[outs["tx_id"]],
+                             minlength=n_a)[:n_a]
+    cashout = service & ~own & (received > 0) & (from_actor == received)
+    return own | cashout, txm
 
 
 def placebo_dataset(ds: Dataset, entity: int) -> Dataset:
     """``ds`` with twin ``entity`` labelled as the laundering and every incident as benign.
 
     The observable tables, the announced theft included, are those of ``ds``. In the truth,
-    the twin's addresses get role ``INTERMEDIARY`` and an incident id no real incident has,
-    its transactions that incident; every other address and transaction is benign (victims
-    keep their role, so that the address task leaves out the same addresses). Taint is empty
+    the twin's addresses (:func:`actor_masks`) get role ``INTERMEDIARY`` and an incident id no
+    real incident has, its transactions that incident; every other address and transaction is
+    benign (victims keep their role, so that the address task leaves out the same
+    addresses). Taint is empty
     and links have no incident. ``meta["placebo"]`` records the twin and its incident id.
     Build its tasks with ``TaskSet(placebo, only=CLASSIFICATION)``.
     """
@@ -65,7 +90,7 @@ def placebo_dataset(ds: Dataset, entity: int) -> Dataset:
         from simulator.errors import ConfigError
 
         raise ConfigError(f"entity {entity} is not a benign twin of this dataset")
-    addr, txm = _twin_masks(ds, entity)
+    addr, txm = actor_masks(ds, [entity])
     at = ds.address_truth
     inc = 1 + max(int(at["incident_id"].max(initial=-1)),
                   int(ds.seeds["incident_id"].max(initial=-1)))
@@ -99,7 +124,7 @@ def placebo_candidates(ds: Dataset, k: int = 10, min_train: int = 20, min_test: 
     split = dataset_split(ds)["transaction"]
     out = []
     for e in twins.entities(ds.entities):
-        _, txm = _twin_masks(ds, e)
+        _, txm = actor_masks(ds, [e])
         if (txm & (split == 0)).sum() >= min_train and (txm & (split == 2)).sum() >= min_test:
             out.append(e)
     rng = np.random.default_rng(seed)

@@ -6,7 +6,13 @@ import pytest
 from benchmarks.baselines import legs
 from benchmarks.evaluator import Evaluator
 from benchmarks.leak_survey import main, placebo_p, placebo_table
-from benchmarks.placebo import CLASSIFICATION, placebo_candidates, placebo_dataset, placebo_rows
+from benchmarks.placebo import (
+    CLASSIFICATION,
+    actor_masks,
+    placebo_candidates,
+    placebo_dataset,
+    placebo_rows,
+)
 from benchmarks.tasks import TaskSet
 from simulator import make
 from simulator.errors import ConfigError
@@ -25,12 +31,28 @@ def twin(ds):
 
 
 def _twin_tx(ds, entity):
+    """(the twin's own addresses, its transactions), computed here from the truth."""
     view = ds.observable()
     at = ds.address_truth
     mine = np.zeros(view.n_addresses, bool)
     mine[at["address_id"][at["entity_id"] == entity]] = True
     tx, ad = legs(view)
     return mine, np.isin(np.arange(view.n_transactions), tx[mine[ad]])
+
+
+@pytest.mark.parametrize("preset", ["easy-v1", "zaif-2018-v1"])
+def test_actor_masks_give_back_the_real_labels(preset, request):
+    """The rule a placebo labels a twin by, applied to the incidents' attackers, gives back
+    their laundering labels: the transactions and addresses, cash-out deposit addresses
+    included."""
+    d = (request.getfixturevalue("ds") if preset == "easy-v1"
+         else make(preset, seed=0, transactions=2000))
+    ts = TaskSet(d)
+    names = np.asarray(d.entities["name"], dtype=object)
+    attackers = [i for i, n in enumerate(names) if str(n).startswith("attacker-")]
+    addr, tx = actor_masks(d, attackers)
+    assert (addr == ts.addr_label).all() and (tx == ts.tx_label).all()
+    assert (ts.addr_label & (ts.addr_role == int(Role.CASHOUT))).any()
 
 
 def test_placebo_keeps_the_observable_view_and_swaps_the_labels(ds, twin):
@@ -45,8 +67,9 @@ def test_placebo_keeps_the_observable_view_and_swaps_the_labels(ds, twin):
     real, fake = TaskSet(ds), TaskSet(pl, only=CLASSIFICATION)
     mine, mine_tx = _twin_tx(ds, twin)
     assert mine.any() and mine_tx.any()
-    # the twin is the laundering now, and the real incident is not
-    assert (fake.addr_label == mine).all()
+    # the twin is the laundering now (its wallets and its cash-out addresses), the incident not
+    assert (fake.addr_label == actor_masks(ds, [twin])[0]).all()
+    assert (fake.addr_label[mine]).all()
     assert (fake.tx_label == mine_tx).all()
     assert not (fake.tx_label & real.tx_label).any() and real.tx_label.any()
     # the same addresses are evaluated (victims stay out), and no theft is announced
