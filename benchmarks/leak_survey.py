@@ -21,6 +21,7 @@ import argparse
 import numpy as np
 
 from .baselines import CHANCE_TOLERANCE, SHORTCUTS, shortcut_aucs
+from .placebo import placebo_p, placebo_rows
 from .runner import DetectorSpec, RunConfig, run_config
 from .suites import ScenarioRun, laundering_presets, load_dataset
 
@@ -49,8 +50,6 @@ def placebo_survey(seeds: int = 3, transactions: int = 4000, presets=None, place
     (:mod:`benchmarks.placebo`): ``(results, records, failures)``, where a record is
     ``{"preset", "seed", "detector", "task", "real", "placebos": [auc, ...]}`` with up to
     ``placebos`` twins of the dataset labelled as laundering in turn."""
-    from .placebo import placebo_rows
-
     over = {"transactions": transactions}
     if footprint:
         over["footprint"] = footprint
@@ -88,14 +87,6 @@ def placebo_survey(seeds: int = 3, transactions: int = 4000, presets=None, place
                     records.append({"preset": p, "seed": seed, "detector": det, "task": task,
                                     "real": v, "placebos": pl.get((det, task), [])})
     return out, records, failed
-
-
-def placebo_p(real: float, placebos) -> float:
-    """How placebo-like a result is: the share of ``placebos`` at least as far from 0.5 as
-    ``real``, counting ``real`` itself, ``(1 + #{|p - 0.5| >= |real - 0.5|}) / (k + 1)``
-    (a permutation p-value; 1.0 without placebos)."""
-    p = np.abs(np.asarray(placebos, np.float64) - 0.5)
-    return float((1 + (p >= abs(real - 0.5) - 1e-12).sum()) / (len(p) + 1))
 
 
 def placebo_table(records, tol: float = CHANCE_TOLERANCE, alpha: float = PLACEBO_ALPHA) -> str:

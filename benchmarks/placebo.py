@@ -35,7 +35,7 @@ from simulator.schema import EntityKind, Role, Stage, Typology
 from .baselines import legs
 from .tasks import TaskSet
 
-__all__ = ["placebo_dataset", "placebo_candidates", "placebo_rows", "actor_masks",
+__all__ = ["placebo_dataset", "placebo_candidates", "placebo_rows", "placebo_p", "actor_masks",
            "CASHOUT_SERVICES", "CLASSIFICATION"]
 
 CLASSIFICATION = ("classification/address", "classification/transaction")
@@ -129,6 +129,14 @@ def placebo_candidates(ds: Dataset, k: int = 10, min_train: int = 20, min_test: 
             out.append(e)
     rng = np.random.default_rng(seed)
     return sorted(int(e) for e in rng.permutation(np.asarray(out, np.int64))[:k])
+
+
+def placebo_p(real: float, placebos) -> float:
+    """How placebo-like a result is: the share of ``placebos`` at least as far from 0.5 as
+    ``real``, counting ``real`` itself, ``(1 + #{|p - 0.5| >= |real - 0.5|}) / (k + 1)``
+    (a permutation p-value; 1.0 without placebos)."""
+    p = np.abs(np.asarray(placebos, np.float64) - 0.5)
+    return float((1 + (p >= abs(real - 0.5) - 1e-12).sum()) / (len(p) + 1))
 
 
 def placebo_rows(ds: Dataset, detector_names, k: int = 10, seed: int = 0,

@@ -5,12 +5,13 @@ import pytest
 
 from benchmarks.baselines import legs
 from benchmarks.evaluator import Evaluator
-from benchmarks.leak_survey import main, placebo_p, placebo_table
+from benchmarks.leak_survey import main, placebo_table
 from benchmarks.placebo import (
     CLASSIFICATION,
     actor_masks,
     placebo_candidates,
     placebo_dataset,
+    placebo_p,
     placebo_rows,
 )
 from benchmarks.tasks import TaskSet
