@@ -122,11 +122,25 @@ def placebo_candidates(ds: Dataset, k: int = 10, min_train: int = 20, min_test: 
     from .tasks import dataset_split
 
     split = dataset_split(ds)["transaction"]
-    out = []
-    for e in twins.entities(ds.entities):
-        _, txm = actor_masks(ds, [e])
-        if (txm & (split == 0)).sum() >= min_train and (txm & (split == 2)).sum() >= min_test:
-            out.append(e)
+    names = twins.entities(ds.entities)
+    if not names:
+        return []
+    view = ds.observable()
+    at = ds.address_truth
+    ent = np.full(view.n_addresses, -1, np.int64)
+    ent[at["address_id"]] = at["entity_id"]
+    tx, ad = legs(view)
+    is_twin = np.zeros(int(max(names)) + 1, bool)
+    is_twin[list(names)] = True
+    e = ent[ad]
+    keep = (e >= 0) & (e < len(is_twin))
+    keep[keep] = is_twin[e[keep]]
+    # one (entity, transaction) pair per transaction with a leg at that twin's wallets
+    pairs = np.unique(np.stack([e[keep], tx[keep]]), axis=1)
+    part = split[pairs[1]]
+    n_train = np.bincount(pairs[0], weights=part == 0, minlength=len(is_twin))
+    n_test = np.bincount(pairs[0], weights=part == 2, minlength=len(is_twin))
+    out = [x for x in sorted(names) if n_train[x] >= min_train and n_test[x] >= min_test]
     rng = np.random.default_rng(seed)
     return sorted(int(e) for e in rng.permutation(np.asarray(out, np.int64))[:k])
 
