@@ -156,3 +156,19 @@ def test_survey_prints_the_placebo_table(tmp_path, monkeypatch, capsys):
     assert "beside its placebos" in out
     table = out.split("beside its placebos")[1]
     assert any(ln.startswith("raw-tx-classifier") for ln in table.splitlines())
+
+
+def test_a_tracer_finds_the_laundering_and_not_its_placebos(ds):
+    """Haircut taint follows the announced theft: it separates the real laundering, and a
+    benign twin that runs the same playbook with clean funds gets no taint at all."""
+    import detectors
+    from benchmarks.runner import evaluate_scores
+
+    view = ds.observable()
+    real = {r["task"]: r["value"] for r in evaluate_scores(
+        TaskSet(ds, only=CLASSIFICATION), detectors.make("haircut").fit(view).score(view))[0]
+        if r["metric"] == "roc_auc" and r["group"] == "all"}
+    assert min(real.values()) > 0.8
+    fake = [r["value"] for r in placebo_rows(ds, ["haircut"], k=3)
+            if r["metric"] == "roc_auc" and r["group"] == "all"]
+    assert len(fake) == 6 and max(fake) < 0.6
