@@ -21,11 +21,10 @@ import argparse
 import numpy as np
 
 from .baselines import CHANCE_TOLERANCE, SHORTCUTS, shortcut_aucs
-from .placebo import placebo_p, placebo_rows
+from .placebo import CLASSIFICATION, placebo_p, placebo_rows
 from .runner import DetectorSpec, RunConfig, run_config
 from .suites import ScenarioRun, laundering_presets, load_dataset
 
-CLASSIFICATION = ("classification/address", "classification/transaction")
 #: a real result is "beyond its placebos" when :func:`placebo_p` is at most this
 PLACEBO_ALPHA = 0.1
 

@@ -45,6 +45,14 @@ CLASSIFICATION = ("classification/address", "classification/transaction")
 CASHOUT_SERVICES = (EntityKind.EXCHANGE, EntityKind.OTC, EntityKind.MARKETPLACE)
 
 
+def _address_entity(ds: Dataset, n_addresses: int) -> np.ndarray:
+    """The entity of every address (-1 where the truth has none)."""
+    at = ds.address_truth
+    ent = np.full(n_addresses, -1, np.int64)
+    ent[at["address_id"]] = at["entity_id"]
+    return ent
+
+
 def actor_masks(ds: Dataset, entities) -> tuple[np.ndarray, np.ndarray]:
     """(address mask, transaction mask) of the flow of the actor(s) ``entities``.
 
@@ -55,10 +63,8 @@ def actor_masks(ds: Dataset, entities) -> tuple[np.ndarray, np.ndarray]:
     labels (tested): the labelled transactions, and the ``CASHOUT`` deposit addresses.
     """
     view = ds.observable()
-    at = ds.address_truth
     n_a = view.n_addresses
-    ent = np.full(n_a, -1, np.int64)
-    ent[at["address_id"]] = at["entity_id"]
+    ent = _address_entity(ds, n_a)
     own = np.isin(ent, np.asarray(list(entities), np.int64)) & (ent >= 0)
     tx, ad = legs(view)
     txm = np.zeros(view.n_transactions, bool)
@@ -81,8 +87,8 @@ def placebo_dataset(ds: Dataset, entity: int) -> Dataset:
     the twin's addresses (:func:`actor_masks`) get role ``INTERMEDIARY`` and an incident id no
     real incident has, its transactions that incident; every other address and transaction is
     benign (victims keep their role, so that the address task leaves out the same
-    addresses). Taint is empty
-    and links have no incident. ``meta["placebo"]`` records the twin and its incident id.
+    addresses). Taint is empty and links have no incident. ``meta["placebo"]`` records the
+    twin and its incident id.
     Build its tasks with ``TaskSet(placebo, only=CLASSIFICATION)``.
     """
     names = twins.entities(ds.entities)
@@ -126,9 +132,7 @@ def placebo_candidates(ds: Dataset, k: int = 10, min_train: int = 20, min_test: 
     if not names:
         return []
     view = ds.observable()
-    at = ds.address_truth
-    ent = np.full(view.n_addresses, -1, np.int64)
-    ent[at["address_id"]] = at["entity_id"]
+    ent = _address_entity(ds, view.n_addresses)
     tx, ad = legs(view)
     is_twin = np.zeros(int(max(names)) + 1, bool)
     is_twin[list(names)] = True

@@ -445,5 +445,5 @@ def _versions() -> dict:
     return out
 
 
-__all__ = ["RunConfig", "RunTask", "DetectorSpec", "Results", "run", "run_one", "run_config", "training_labels",
-           "evaluate_scores", "compare", "COLUMNS", "SHORTCUTS"]
+__all__ = ["RunConfig", "RunTask", "DetectorSpec", "Results", "run", "run_one", "run_config",
+           "training_labels", "evaluate_scores", "compare", "COLUMNS", "SHORTCUTS"]
