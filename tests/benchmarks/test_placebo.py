@@ -41,19 +41,27 @@ def _twin_tx(ds, entity):
     return mine, np.isin(np.arange(view.n_transactions), tx[mine[ad]])
 
 
-@pytest.mark.parametrize("preset", ["easy-v1", "zaif-2018-v1"])
+@pytest.mark.parametrize("preset", ["easy-v1", "zaif-2018-v1", "harmony-2022-v1"])
 def test_actor_masks_give_back_the_real_labels(preset, request):
     """The rule a placebo labels a twin by, applied to the incidents' attackers, gives back
     their laundering labels: the transactions and addresses, cash-out deposit addresses
     included."""
     d = (request.getfixturevalue("ds") if preset == "easy-v1"
-         else make(preset, seed=0, transactions=2000))
+         else make(preset, seed=0, transactions=4000))
     ts = TaskSet(d)
     names = np.asarray(d.entities["name"], dtype=object)
     attackers = [i for i, n in enumerate(names) if str(n).startswith("attacker-")]
     addr, tx = actor_masks(d, attackers)
     assert (addr == ts.addr_label).all() and (tx == ts.tx_label).all()
     assert (ts.addr_label & (ts.addr_role == int(Role.CASHOUT))).any()
+    if preset == "harmony-2022-v1":  # Tornado withdrawals paid straight to a deposit address
+        wallets = np.isin(d.address_truth["entity_id"], attackers)
+        own = np.zeros(d.observable().n_addresses, bool)
+        own[d.address_truth["address_id"][wallets]] = True
+        t_idx, a_idx = legs(d.observable())
+        touching = np.zeros_like(tx)
+        touching[t_idx[own[a_idx]]] = True
+        assert (tx & ~touching).any()  # reached through the hidden links only
 
 
 def test_placebo_keeps_the_observable_view_and_swaps_the_labels(ds, twin):
