@@ -14,7 +14,7 @@ methods for comparative case studies", JASA 105(490), 2010).
 
 What a placebo labels (:func:`actor_masks`): every transaction with a leg at one of the twin's
 own wallets or at the far side of its hidden links, those wallets, and the deposit addresses
-dedicated to it at exchanges, OTC desks and marketplaces (its cash-out addresses). The same rule applied to an incident's attacker
+dedicated to it at cash-out services (exchanges, OTC desks, marketplaces, merchants). The same rule applied to an incident's attacker
 gives back the real labels (the laundering transactions and the ``CASHOUT`` addresses), so the
 placebo is labelled as the laundering is. Victim addresses stay out of the address task in
 both worlds.
@@ -30,19 +30,18 @@ import numpy as np
 
 from simulator.dataset import Dataset, Table
 from simulator.laundering import twins
-from simulator.schema import EntityKind, Role, Stage, Typology
+from simulator.ledger import CASHOUT_KINDS
+from simulator.schema import Role, Stage, Typology
 
 from .baselines import legs
 from .tasks import TaskSet
 
 __all__ = ["placebo_dataset", "placebo_candidates", "placebo_rows", "placebo_p", "actor_masks",
-           "CASHOUT_SERVICES", "CLASSIFICATION"]
+           "CLASSIFICATION"]
 
 CLASSIFICATION = ("classification/address", "classification/transaction")
 
 
-#: services whose dedicated deposit addresses count as an actor's cash-out addresses
-CASHOUT_SERVICES = (EntityKind.EXCHANGE, EntityKind.OTC, EntityKind.MARKETPLACE)
 
 
 def _address_entity(ds: Dataset, n_addresses: int) -> np.ndarray:
@@ -59,11 +58,13 @@ def actor_masks(ds: Dataset, entities) -> tuple[np.ndarray, np.ndarray]:
     Transactions: every transaction with a leg at one of the actors' own addresses, and the
     far side of their hidden links (``links``: a mixer withdrawal paid straight to a deposit
     address touches none of the actor's wallets). Addresses: the actors' own addresses, and
-    the deposit addresses dedicated to them (an address of an exchange, OTC desk or
-    marketplace whose every received output comes from those transactions). Applied to the
+    the deposit addresses dedicated to them (an address of a cash-out service,
+    :data:`simulator.ledger.CASHOUT_KINDS`, whose every received output comes from those
+    transactions). Applied to the
     incidents' attackers, this gives back their laundering labels (tested): on the 11 presets
     at seeds 0-1 (4,000 transactions) exactly, but for 2-4 exchange deposit addresses on Ronin
-    that receive only laundering and are not labelled ``CASHOUT``.
+    that receive only laundering in a layering step (chain hopping through an exchange), which
+    the generator does not count as cash-out.
     """
     view = ds.observable()
     n_a = view.n_addresses
@@ -79,7 +80,7 @@ def actor_masks(ds: Dataset, entities) -> tuple[np.ndarray, np.ndarray]:
         txm[links["out_tx_id"][txm[links["in_tx_id"]]]] = True
     kind = np.asarray(ds.entities["kind"])
     service = np.zeros(n_a, bool)
-    service[ent >= 0] = np.isin(kind[ent[ent >= 0]], [int(k) for k in CASHOUT_SERVICES])
+    service[ent >= 0] = np.isin(kind[ent[ent >= 0]], [int(k) for k in CASHOUT_KINDS])
     outs = view.outputs
     received = np.bincount(outs["address_id"], minlength=n_a)[:n_a]
     from_actor = np.bincount(outs["address_id"], weights=txm[outs["tx_id"]],
