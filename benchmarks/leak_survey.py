@@ -21,7 +21,7 @@ import argparse
 import numpy as np
 
 from .baselines import CHANCE_TOLERANCE, SHORTCUTS, shortcut_aucs
-from .placebo import CLASSIFICATION, placebo_p, placebo_rows
+from .placebo import CLASSIFICATION, placebo_aucs, placebo_p
 from .runner import DetectorSpec, RunConfig, run_config
 from .suites import ScenarioRun, laundering_presets, load_dataset
 
@@ -77,10 +77,7 @@ def placebo_survey(seeds: int = 3, transactions: int = 4000, presets=None, place
                 real[(r["detector"], r["task"])] = float(r["value"])
             if placebos <= 0:
                 continue
-            pl: dict[tuple[str, str], list[float]] = {}
-            for r in shortcut_aucs(placebo_rows(load_dataset(run, seed), names, k=placebos,
-                                                seed=seed)):
-                pl.setdefault((r["detector"], r["task"]), []).append(float(r["value"]))
+            pl = placebo_aucs(load_dataset(run, seed), names, k=placebos, seed=seed)
             for (det, task), v in sorted(real.items()):
                 if task in CLASSIFICATION:
                     records.append({"preset": p, "seed": seed, "detector": det, "task": task,

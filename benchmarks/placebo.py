@@ -14,10 +14,11 @@ methods for comparative case studies", JASA 105(490), 2010).
 
 What a placebo labels (:func:`actor_masks`): every transaction with a leg at one of the twin's
 own wallets or at the far side of its hidden links, those wallets, and the deposit addresses
-dedicated to it at cash-out services (exchanges, OTC desks, marketplaces, merchants). The same rule applied to an incident's attacker
-gives back the real labels (the laundering transactions and the ``CASHOUT`` addresses), so the
-placebo is labelled as the laundering is. Victim addresses stay out of the address task in
-both worlds.
+dedicated to it at cash-out services (exchanges, OTC desks, marketplaces, merchants). The same
+rule applied to an incident's attacker gives back the real labels (the laundering
+transactions and the ``CASHOUT`` addresses), so the placebo is labelled as the laundering is.
+Victim addresses stay out of the address task in both worlds.
+
 The announced theft stays in the observable view, but it is not the placebo's (a placebo has
 no taint): a placebo has the classification tasks only.
 
@@ -34,14 +35,12 @@ from simulator.ledger import CASHOUT_KINDS
 from simulator.schema import Role, Stage, Typology
 
 from .baselines import legs
-from .tasks import TaskSet
+from .tasks import TaskSet, dataset_split
 
-__all__ = ["placebo_dataset", "placebo_candidates", "placebo_rows", "placebo_p", "actor_masks",
-           "CLASSIFICATION"]
+__all__ = ["placebo_dataset", "placebo_candidates", "placebo_rows", "placebo_aucs", "placebo_p",
+           "actor_masks", "CLASSIFICATION"]
 
 CLASSIFICATION = ("classification/address", "classification/transaction")
-
-
 
 
 def _address_entity(ds: Dataset, n_addresses: int) -> np.ndarray:
@@ -60,11 +59,10 @@ def actor_masks(ds: Dataset, entities) -> tuple[np.ndarray, np.ndarray]:
     address touches none of the actor's wallets). Addresses: the actors' own addresses, and
     the deposit addresses dedicated to them (an address of a cash-out service,
     :data:`simulator.ledger.CASHOUT_KINDS`, whose every received output comes from those
-    transactions). Applied to the
-    incidents' attackers, this gives back their laundering labels (tested): on the 11 presets
-    at seeds 0-1 (4,000 transactions) exactly, but for 2-4 exchange deposit addresses on Ronin
-    that receive only laundering in a layering step (chain hopping through an exchange), which
-    the generator does not count as cash-out.
+    transactions). Applied to the incidents' attackers, this gives back their laundering
+    labels (tested): on the 11 presets at seeds 0-1 (4,000 transactions) exactly, but for 2-4
+    exchange deposit addresses on Ronin that receive only laundering in a layering step (chain
+    hopping through an exchange), which the generator does not count as cash-out.
     """
     view = ds.observable()
     n_a = view.n_addresses
@@ -97,8 +95,7 @@ def placebo_dataset(ds: Dataset, entity: int) -> Dataset:
     real incident has, its transactions that incident; every other address and transaction is
     benign (victims keep their role, so that the address task leaves out the same
     addresses). Taint is empty and links have no incident. ``meta["placebo"]`` records the
-    twin and its incident id.
-    Build its tasks with ``TaskSet(placebo, only=CLASSIFICATION)``.
+    twin and its incident id. Build its tasks with ``TaskSet(placebo, only=CLASSIFICATION)``.
     """
     names = twins.entities(ds.entities)
     if entity not in names:
@@ -131,11 +128,10 @@ def placebo_dataset(ds: Dataset, entity: int) -> Dataset:
 
 def placebo_candidates(ds: Dataset, k: int = 10, min_train: int = 20, min_test: int = 10,
                        seed: int = 0) -> list[int]:
-    """Up to ``k`` twin entities with at least ``min_train`` transactions in the training
-    part of the split and ``min_test`` in the test part (so that a classifier has something
-    to learn from and to be tested on), drawn with ``seed``; sorted."""
-    from .tasks import dataset_split
-
+    """Up to ``k`` twin entities with at least ``min_train`` transactions (with a leg at
+    their wallets) in the training part of the split and ``min_test`` in the test part (so
+    that a classifier has something to learn from and to be tested on), drawn with ``seed``;
+    sorted."""
     split = dataset_split(ds)["transaction"]
     names = twins.entities(ds.entities)
     if not names:
@@ -195,3 +191,14 @@ def placebo_rows(ds: Dataset, detector_names, k: int = 10, seed: int = 0,
             for r in evaluate_scores(ts, scores, supervised=supervised)[0]:
                 rows.append(dict(r, detector=name, placebo=int(e), status="ok"))
     return rows
+
+
+def placebo_aucs(ds: Dataset, detector_names, k: int = 10, seed: int = 0,
+                 **kw) -> dict[tuple[str, str], list[float]]:
+    """``{(detector, task): [ROC-AUC of each placebo]}`` on the classification tasks
+    (:func:`placebo_rows`, overall group)."""
+    out: dict[tuple[str, str], list[float]] = {}
+    for r in placebo_rows(ds, detector_names, k=k, seed=seed, **kw):
+        if r["metric"] == "roc_auc" and r["group"] == "all" and np.isfinite(r["value"]):
+            out.setdefault((r["detector"], r["task"]), []).append(float(r["value"]))
+    return out

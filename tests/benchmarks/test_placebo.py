@@ -9,6 +9,7 @@ from benchmarks.leak_survey import main, placebo_table
 from benchmarks.placebo import (
     CLASSIFICATION,
     actor_masks,
+    placebo_aucs,
     placebo_candidates,
     placebo_dataset,
     placebo_p,
@@ -132,6 +133,8 @@ def test_placebo_rows_cover_every_placebo_and_shortcut(ds):
     assert {r["placebo"] for r in aucs} == set(placebo_candidates(ds, k=2))
     assert {r["detector"] for r in aucs} == {"amount", "raw-tx-classifier"}
     assert len(aucs) == 2 * 2 * 2 and all(0.0 <= r["value"] <= 1.0 for r in aucs)
+    by_key = placebo_aucs(ds, ["amount", "raw-tx-classifier"], k=2)
+    assert sorted(sum(by_key.values(), [])) == sorted(r["value"] for r in aucs)
     # the supervised shortcut is fitted on each placebo's own labels
     raw = {r["placebo"]: r["value"] for r in aucs if r["detector"] == "raw-tx-classifier"
            and r["task"] == "classification/transaction"}

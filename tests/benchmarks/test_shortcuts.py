@@ -119,7 +119,7 @@ def test_shortcuts_single_out_laundering_no_more_often_than_benign_twins(shortcu
     from scipy.stats import binom
 
     from benchmarks.baselines import shortcut_aucs
-    from benchmarks.placebo import placebo_p, placebo_rows
+    from benchmarks.placebo import placebo_aucs, placebo_p
     from benchmarks.suites import load_dataset
 
     names = [d for d in SHORTCUTS if d != "random"]
@@ -129,9 +129,7 @@ def test_shortcuts_single_out_laundering_no_more_often_than_benign_twins(shortcu
         real = {(r["detector"], r["task"]): r["value"]
                 for r in shortcut_aucs(shortcut_rows(preset), tasks=CLASSIFICATION)}
         ds = load_dataset(ScenarioRun(preset, SIZE), 0, cache=shortcut_cache)
-        placebos: dict[tuple[str, str], list[float]] = {}
-        for r in shortcut_aucs(placebo_rows(ds, names, k=PLACEBOS), tasks=CLASSIFICATION):
-            placebos.setdefault((r["detector"], r["task"]), []).append(r["value"])
+        placebos = placebo_aucs(ds, names, k=PLACEBOS)
         for (det, task), value in sorted(real.items()):
             pl = placebos.get((det, task), [])
             if det not in n or len(pl) < 9:
