@@ -11,7 +11,10 @@ generator can be judged by more than one draw::
 
 prints one line per (shortcut, task): the number of results, the mean ROC-AUC, the mean and
 the largest distance from 0.5, and how many lie beyond :data:`~benchmarks.baselines.
-CHANCE_TOLERANCE`. A preset that cannot be generated at a seed is reported and skipped.
+CHANCE_TOLERANCE`. With more than one seed it then pools each (preset, shortcut, task) over
+the seeds (:func:`pooled_table`): how many means over the seeds lie beyond the band, beside how
+many single results do, naming each. A preset that cannot be generated at a seed is reported
+and skipped.
 """
 
 from __future__ import annotations
@@ -47,8 +50,9 @@ def placebo_survey(seeds: int = 3, transactions: int = 4000, presets=None, place
                    twin_share: float | None = None, split_sigma: float | None = None):
     """:func:`survey`, and each classification result beside its placebos
     (:mod:`benchmarks.placebo`): ``(results, records, failures)``, where a record is
-    ``{"preset", "seed", "detector", "task", "real", "placebos": [auc, ...]}`` with up to
-    ``placebos`` twins of the dataset labelled as laundering in turn."""
+    ``{"preset", "seed", "detector", "task", "real", "placebos": [auc, ...]}`` for every
+    shortcut result; on the classification tasks, with up to ``placebos`` twins of the dataset
+    labelled as laundering in turn (none on tracing, or when ``placebos`` is 0)."""
     over = {"transactions": transactions}
     if footprint:
         over["footprint"] = footprint
@@ -75,14 +79,43 @@ def placebo_survey(seeds: int = 3, transactions: int = 4000, presets=None, place
             for r in shortcut_aucs(rows):
                 out.setdefault((r["detector"], r["task"]), []).append(float(r["value"]))
                 real[(r["detector"], r["task"])] = float(r["value"])
-            if placebos <= 0:
-                continue
-            pl = placebo_aucs(load_dataset(run, seed), names, k=placebos, seed=seed)
-            for (det, task), v in sorted(real.items()):
-                if task in CLASSIFICATION:
-                    records.append({"preset": p, "seed": seed, "detector": det, "task": task,
-                                    "real": v, "placebos": pl.get((det, task), [])})
+            pl = (placebo_aucs(load_dataset(run, seed), names, k=placebos, seed=seed)
+                  if placebos > 0 else {})
+            records += [{"preset": p, "seed": seed, "detector": det, "task": task, "real": v,
+                         "placebos": pl.get((det, task), [])}
+                        for (det, task), v in sorted(real.items())]
     return out, records, failed
+
+
+def pooled(records, tol: float = CHANCE_TOLERANCE) -> list[dict]:
+    """Each (preset, shortcut, task) over the seeds of ``records``: ``{"preset", "detector",
+    "task", "n", "mean", "beyond"}``, where ``beyond`` is the count of single results farther
+    than ``tol`` from 0.5. The mean over seeds is the pooled reading of "near chance on every
+    preset": one actor's spread shrinks with the seeds, a leak built into a preset does not."""
+    groups: dict[tuple[str, str, str], list[float]] = {}
+    for r in records:
+        groups.setdefault((r["preset"], r["detector"], r["task"]), []).append(r["real"])
+    return [{"preset": p, "detector": d, "task": t, "n": len(v), "mean": float(np.mean(v)),
+             "beyond": int(np.sum(np.abs(np.asarray(v) - 0.5) > tol))}
+            for (p, d, t), v in sorted(groups.items())]
+
+
+def pooled_table(records, tol: float = CHANCE_TOLERANCE) -> str:
+    """How many (preset, shortcut, task) means over the seeds lie beyond the band, per task,
+    against how many single results do, and one line per mean beyond it."""
+    rows = pooled(records, tol)
+    lines = [f"{'task':28s} {'means':>5s} {'beyond':>6s} {'results':>7s} {'beyond':>6s}"]
+    for task in sorted({r["task"] for r in rows}):
+        rs = [r for r in rows if r["task"] == task]
+        far = sum(abs(r["mean"] - 0.5) > tol for r in rs)
+        lines.append(f"{task:28s} {len(rs):5d} {far:6d} {sum(r['n'] for r in rs):7d} "
+                     f"{sum(r['beyond'] for r in rs):6d}")
+    far = [r for r in rows if abs(r["mean"] - 0.5) > tol]
+    if far:
+        lines.append("means beyond the band:")
+    lines += [f"  {r['preset']}: {r['detector']} on {r['task']}: {r['mean']:.2f} over "
+              f"{r['n']} seeds ({r['beyond']} beyond)" for r in far]
+    return "\n".join(lines)
 
 
 def placebo_table(records, tol: float = CHANCE_TOLERANCE, alpha: float = PLACEBO_ALPHA) -> str:
@@ -92,7 +125,8 @@ def placebo_table(records, tol: float = CHANCE_TOLERANCE, alpha: float = PLACEBO
     (:func:`placebo_p` at most ``alpha``): the leaks a placebo does not explain."""
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in records:
-        groups.setdefault((r["detector"], r["task"]), []).append(r)
+        if r["task"] in CLASSIFICATION:
+            groups.setdefault((r["detector"], r["task"]), []).append(r)
     lines = [f"{'shortcut':18s} {'task':28s} {'n':>3s} {'real':>6s} {'placebo':>8s} "
              f"{'5-95%':>11s} {'pl. beyond':>10s} beyond {'beyond placebos':>15s}"]
     for (det, task), rs in sorted(groups.items()):
@@ -140,6 +174,10 @@ def main(argv=None) -> int:
     for f in failed:
         print("could not generate:", f)
     print(table(res))
+    if a.seeds > 1:
+        print()
+        print(f"per preset, the mean over {a.seeds} seeds:")
+        print(pooled_table(records))
     if a.placebos > 0:
         print()
         print(f"classification beside its placebos (up to {a.placebos} per dataset):")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from benchmarks.leak_survey import main, survey, table
+from benchmarks.leak_survey import main, placebo_survey, pooled, pooled_table, survey, table
 
 
 def test_table_counts_results_beyond_the_band():
@@ -15,6 +15,31 @@ def test_table_counts_results_beyond_the_band():
     assert amount[2:] == ["3", "0.467", "0.167", "0.300", "2"]
     degree = next(ln for ln in lines if ln.startswith("degree")).split()
     assert degree[2:] == ["1", "0.600", "0.100", "0.100", "0"]
+
+
+def _rec(preset, detector, task, seed, real):
+    return {"preset": preset, "seed": seed, "detector": detector, "task": task, "real": real,
+            "placebos": []}
+
+
+def test_pooled_means_over_seeds_tell_a_steady_leak_from_spread():
+    c, t = "classification/address", "tracing/address"
+    recs = ([_rec("a", "amount", c, s, v) for s, v in enumerate([0.8, 0.75, 0.7])]    # steady
+            + [_rec("b", "amount", c, s, v) for s, v in enumerate([0.8, 0.3, 0.55])]  # spread
+            + [_rec("a", "degree", t, s, v) for s, v in enumerate([0.5, 0.6, 0.9])])
+    rows = {(r["preset"], r["detector"], r["task"]): r for r in pooled(recs, tol=0.15)}
+    assert rows[("a", "amount", c)]["mean"] == pytest.approx(0.75)
+    assert rows[("a", "amount", c)]["beyond"] == 3 and rows[("a", "amount", c)]["n"] == 3
+    assert rows[("b", "amount", c)]["mean"] == pytest.approx(0.55)
+    assert rows[("b", "amount", c)]["beyond"] == 2
+    assert rows[("a", "degree", t)]["mean"] == pytest.approx(2.0 / 3)
+    text = pooled_table(recs, tol=0.15).splitlines()
+    # task, means, means beyond, results, results beyond
+    assert next(ln for ln in text if ln.startswith(c)).split()[1:] == ["2", "1", "6", "5"]
+    assert next(ln for ln in text if ln.startswith(t)).split()[1:] == ["1", "1", "3", "1"]
+    named = [ln for ln in text if ln.startswith("  ")]
+    assert len(named) == 2 and "a: amount on classification/address: 0.75" in named[0]
+    assert not any(ln.startswith("means beyond") for ln in pooled_table(recs[3:6]).splitlines())
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +55,22 @@ def test_survey_runs_every_shortcut_on_a_preset(capsys):
     assert all(0.0 <= v <= 1.0 for vs in res.values() for v in vs)
     assert ("degree", "tracing/address") in res
     assert main(["--seeds", "1", "--transactions", "2000", "--scenario", "easy-v1"]) == 0
-    assert "raw-tx-classifier" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "raw-tx-classifier" in out and "mean over" not in out  # one seed: nothing to pool
+
+
+def test_survey_records_every_result_and_pools_two_seeds(capsys):
+    res, records, failed = placebo_survey(seeds=2, transactions=2000, presets=["easy-v1"],
+                                          placebos=0)
+    assert not failed
+    assert len(records) == sum(len(v) for v in res.values())
+    assert {r["seed"] for r in records} == {0, 1}
+    assert all(r["placebos"] == [] for r in records)
+    assert {p["n"] for p in pooled(records)} == {2}
+    assert main(["--seeds", "2", "--transactions", "2000", "--scenario", "easy-v1"]) == 0
+    out = capsys.readouterr().out
+    assert "the mean over 2 seeds" in out and "classification/transaction" in out.split(
+        "mean over 2 seeds")[1]
 
 
 @pytest.fixture

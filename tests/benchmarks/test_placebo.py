@@ -152,7 +152,8 @@ def test_placebo_table_separates_leaks_from_placebo_like_results():
     base = {"preset": "x", "seed": 0, "detector": "amount", "task": "classification/address"}
     recs = [dict(base, real=0.9, placebos=[0.5] * 10),          # beyond, beyond placebos
             dict(base, seed=1, real=0.8, placebos=[0.2, 0.85] * 5),  # beyond, placebo-like
-            dict(base, seed=2, real=0.55, placebos=[0.5] * 10)]     # within the band
+            dict(base, seed=2, real=0.55, placebos=[0.5] * 10),     # within the band
+            dict(base, task="tracing/address", real=0.1, placebos=[])]  # not classification
     line = next(ln for ln in placebo_table(recs).splitlines() if ln.startswith("amount"))
     cols = line.split()
     assert cols[2] == "3" and cols[3] == "0.750"
