@@ -104,13 +104,13 @@ def pooled_table(records, tol: float = CHANCE_TOLERANCE) -> str:
     """How many (preset, shortcut, task) means over the seeds lie beyond the band, per task,
     against how many single results do, and one line per mean beyond it."""
     rows = pooled(records, tol)
+    far = [r for r in rows if abs(r["mean"] - 0.5) > tol]
     lines = [f"{'task':28s} {'means':>5s} {'beyond':>6s} {'results':>7s} {'beyond':>6s}"]
     for task in sorted({r["task"] for r in rows}):
         rs = [r for r in rows if r["task"] == task]
-        far = sum(abs(r["mean"] - 0.5) > tol for r in rs)
-        lines.append(f"{task:28s} {len(rs):5d} {far:6d} {sum(r['n'] for r in rs):7d} "
+        n_far = sum(r["task"] == task for r in far)
+        lines.append(f"{task:28s} {len(rs):5d} {n_far:6d} {sum(r['n'] for r in rs):7d} "
                      f"{sum(r['beyond'] for r in rs):6d}")
-    far = [r for r in rows if abs(r["mean"] - 0.5) > tol]
     if far:
         lines.append("means beyond the band:")
     lines += [f"  {r['preset']}: {r['detector']} on {r['task']}: {r['mean']:.2f} over "
