@@ -26,10 +26,10 @@ bench: $(STAMP)
 	mkdir -p reports
 	LAUNDERBENCH_BENCH_FULL=1 $(BIN)/python -m pytest -q -p no:cacheprovider benchmarks/speed \
 		--benchmark-only --benchmark-json=reports/bench.json
-	$(BIN)/python -m benchmarks.benchtable reports/bench.json
+	$(BIN)/python -m launderbench.benchmarks.benchtable reports/bench.json
 
 lint: $(STAMP)
-	$(BIN)/ruff check simulator detectors benchmarks tests
+	$(BIN)/ruff check launderbench simulator detectors benchmarks tests
 
 clean:
 	rm -rf $(VENV) reports build *.egg-info

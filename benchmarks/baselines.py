@@ -25,7 +25,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from detectors.base import Detector, Scores
+from launderbench.detectors.base import Detector, Scores
 
 __all__ = ["RandomScores", "DegreeScores", "AmountScores", "AddressAgeScores",
            "RawTxClassifier", "tx_to_address", "address_to_tx", "legs", "chance_violations",
@@ -300,7 +300,7 @@ def chance_violations(rows, tol: float = CHANCE_TOLERANCE, tasks=CHANCE_TASKS) -
     """Shortcut results that are not near chance: ``|ROC-AUC - 0.5| > tol`` (either way).
 
     A ROC-AUC far below 0.5 is as much a leak as one far above it (flip the sign of the
-    score). Takes result rows (:mod:`benchmarks.runner`); returns one line per violation,
+    score). Takes result rows (:mod:`launderbench.benchmarks.runner`); returns one line per violation,
     for the given ``tasks``.
     """
     return [f"{r['scenario']} seed {r['seed']}: {r['detector']} on {r['task']}: "

@@ -1,6 +1,6 @@
 """Turn pytest-benchmark JSON (``make bench``) into the README's speed table.
 
-    python -m benchmarks.benchtable reports/bench.json
+    python -m launderbench.benchmarks.benchtable reports/bench.json
 
 One row per benchmark function, one column per size (the first integer parameter of the
 test, e.g. ``n``), mean seconds per call, and the measured growth with size: the slope of
@@ -15,7 +15,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from simulator.errors import ConfigError
+from launderbench.simulator.errors import ConfigError
 
 
 def _size(bench: dict):

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import click
 
-from simulator.errors import LaunderbenchError
+from launderbench.simulator.errors import LaunderbenchError
+
+from .commands import COMMANDS
 
 
 class _Group(click.Group):
@@ -45,7 +47,7 @@ def cli():
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 def generate(scenario, transactions, seed, out, quiet):
     """Generate a labelled ledger and write it as Parquet + meta.json."""
-    from simulator import write
+    from launderbench.simulator import write
 
     overrides = {} if transactions is None else {"transactions": transactions}
     meta = write(scenario, out, seed=seed, progress=not quiet, **overrides)
@@ -63,9 +65,9 @@ def describe(dataset, as_json):
     """Print the statistics of a dataset directory."""
     import json
 
-    from simulator.dataset import Dataset
-    from simulator.describe import describe as describe_ds
-    from simulator.describe import format_stats
+    from launderbench.simulator.dataset import Dataset
+    from launderbench.simulator.describe import describe as describe_ds
+    from launderbench.simulator.describe import format_stats
 
     stats = describe_ds(Dataset.load(dataset))
     click.echo(json.dumps(stats, indent=2) if as_json else format_stats(stats))
@@ -74,7 +76,7 @@ def describe(dataset, as_json):
 @cli.command()
 def scenarios():
     """List the registered scenarios."""
-    from simulator import registry
+    from launderbench.simulator import registry
 
     for sid, desc in registry.list_scenarios().items():
         click.echo(f"{sid:28s} {desc}")
@@ -83,10 +85,13 @@ def scenarios():
 @cli.command("detectors")
 def list_detectors_cmd():
     """List the registered detectors with what they need and output."""
-    import detectors
-
+    from launderbench import detectors
     for name, desc in detectors.list_detectors().items():
         click.echo(f"{name:22s} {desc}")
+
+
+for _command in COMMANDS:
+    cli.add_command(_command)
 
 
 def main(argv=None):
@@ -105,7 +110,3 @@ def main(argv=None):
         sys.exit(2)
     sys.exit(rv if isinstance(rv, int) else 0)
 
-
-# Commands defined in other modules register themselves on ``cli`` when imported.
-# (benchmark harness commands are imported below by their modules' authors)
-from benchmarks import commands  # noqa: E402,F401

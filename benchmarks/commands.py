@@ -1,7 +1,7 @@
 """Benchmark harness commands: ``run``, ``reproduce``, ``report`` and ``import``.
 
-They register themselves on the ``launderbench`` click group when imported (see the last line
-of :mod:`benchmarks.cli`).
+They are plain click commands, listed in :data:`COMMANDS`; :mod:`launderbench.benchmarks.cli`
+adds them to the ``launderbench`` group (this module never imports the group).
 """
 
 from __future__ import annotations
@@ -10,9 +10,7 @@ from pathlib import Path
 
 import click
 
-from simulator.errors import ConfigError
-
-from .cli import cli
+from launderbench.simulator.errors import ConfigError
 
 
 def _seeds(values) -> list[int] | None:
@@ -84,7 +82,7 @@ def _finish(res, out: Path, quiet: bool, example=True):
                    f"{', '.join(tasks)} (listed in the report)")
 
 
-@cli.command("run")
+@click.command("run")
 @click.option("--suite", default="default", show_default=True,
               help="quick (seconds), default (the demo) or full.")
 @click.option("--scenario", "scenarios", multiple=True, metavar="ID",
@@ -141,7 +139,7 @@ def run_cmd(suite, scenarios, detectors, seeds, transactions, out, config_path, 
     _finish(res, out, quiet)
 
 
-@cli.command()
+@click.command()
 @click.argument("results_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where to write the rerun (default RESULTS_DIR/reproduced).")
@@ -162,7 +160,7 @@ def reproduce(results_dir, out, quiet):
     click.echo(f"reproduced all {len(old.rows):,} scores exactly (timing aside)")
 
 
-@cli.command()
+@click.command()
 @click.argument("results_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--quiet", "-q", is_flag=True, help="Do not print the leaderboard.")
 def report(results_dir, quiet):
@@ -184,7 +182,7 @@ def report(results_dir, quiet):
     click.echo(f"report:  {rep / 'index.html'}")
 
 
-@cli.command("import")
+@click.command("import")
 @click.argument("table", type=click.Path(path_type=Path))
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Output dataset directory.")
@@ -219,3 +217,7 @@ def import_cmd(table, out, layout, source, target, amount, timestamp, label, inc
     click.echo(f"wrote {out}: {ds.transactions.num_rows:,} transactions, "
                f"{ds.addresses.num_rows:,} addresses, {n_l:,} labelled laundering, "
                f"layout {ds.meta['source']['layout']}, hash {ds.meta['content_hash'][:12]}")
+
+
+#: The commands this module defines, in the order ``launderbench --help`` lists them.
+COMMANDS = [run_cmd, reproduce, report, import_cmd]

@@ -1,7 +1,7 @@
 """The evaluator: scores arrays against a task, never a detector (as OGB's ``Evaluator``).
 
->>> from benchmarks.evaluator import Evaluator
->>> from benchmarks.tasks import RankingTask
+>>> from launderbench.benchmarks.evaluator import Evaluator
+>>> from launderbench.benchmarks.tasks import RankingTask
 >>> import numpy as np
 >>> task = RankingTask.from_arrays("tracing", y_true=[1, 0, 1, 0], value=[5.0, 0, 0, 0],
 ...                                hops=[1, np.nan, 2, np.nan], hours=[1, np.nan, 3, np.nan])
@@ -31,7 +31,7 @@ from collections.abc import Mapping
 import numpy as np
 from sklearn.metrics import precision_recall_curve
 
-from simulator.errors import ConfigError
+from launderbench.simulator.errors import ConfigError
 
 from .tasks import LinkingTask, RankingTask
 
@@ -47,7 +47,7 @@ class Evaluator:
 
     Parameters
     ----------
-    task : :class:`~benchmarks.tasks.RankingTask` or :class:`~benchmarks.tasks.LinkingTask`
+    task : :class:`~launderbench.benchmarks.tasks.RankingTask` or :class:`~launderbench.benchmarks.tasks.LinkingTask`
     threshold : float, optional
         Linking only: pairs with a score below it are not claimed (default: every listed pair
         is a claim).
@@ -288,7 +288,7 @@ class Evaluator:
                        "pr_auc": _ranked_ap(s, hit, n_true),
                        "n_links": float(n_true), "n_claimed": float(n_claim)}}
         if groups:
-            from simulator.schema import LinkKind
+            from launderbench.simulator.schema import LinkKind
 
             from .tasks import _enum_name
             for code in np.unique(t.kind_code):

@@ -1,6 +1,6 @@
 """A small hand-built laundering ledger with known truth, for tests and the ``quick`` suite.
 
-:func:`toy_laundering` writes, with :class:`simulator.toy.ToyLedger`, random benign payments
+:func:`toy_laundering` writes, with :class:`launderbench.simulator.toy.ToyLedger`, random benign payments
 on two account chains (users, an exchange with deposit addresses, a mixer used by benign users
 too) and ``n_incidents`` thefts spread over the time line. Each theft is announced (a seed),
 fans out to splitters, hops through intermediaries, and either cashes out through exchange
@@ -8,7 +8,7 @@ deposit addresses (integration) or goes through the mixer (hidden links) to fres
 who then cash out. Every laundering transaction carries its stage and typology, every output
 its taint, every mixer pass its link, so every task and metric has a known answer.
 
-It is registered as the data source ``toy-laundering-v1`` (see :mod:`benchmarks.suites`).
+It is registered as the data source ``toy-laundering-v1`` (see :mod:`launderbench.benchmarks.suites`).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import heapq
 
 import numpy as np
 
-from simulator.schema import LinkKind, Role, ServiceKind, Stage, Typology
-from simulator.toy import ToyLedger
+from launderbench.simulator.schema import LinkKind, Role, ServiceKind, Stage, Typology
+from launderbench.simulator.toy import ToyLedger
 
 HOUR = 3600
 DAY = 86_400

@@ -2,7 +2,7 @@
 
 So that every detector and metric runs on data launderbench did not generate:
 
->>> from benchmarks.importer import import_table
+>>> from launderbench.benchmarks.importer import import_table
 >>> ds = import_table("HI-Small_Trans.csv")                     # doctest: +SKIP
 >>> ds.save("data/ibm-hi-small")                                # doctest: +SKIP
 
@@ -34,9 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-from simulator.dataset import Dataset
-from simulator.errors import DatasetError
-from simulator.schema import ChainModel, EntityKind, Role
+from launderbench.simulator.dataset import Dataset
+from launderbench.simulator.errors import DatasetError
+from launderbench.simulator.schema import ChainModel, EntityKind, Role
 
 #: approximate USD per unit of the currencies named in IBM's AML data (documented reference
 #: rates; only USD-weighted metrics use them)
@@ -166,7 +166,7 @@ def _labels(col, name) -> np.ndarray:
 
 def import_table(path, layout: str = "auto", columns: dict | None = None,
                  announce_first: bool = False, name: str | None = None) -> Dataset:
-    """Read an external transaction table into a :class:`~simulator.dataset.Dataset`.
+    """Read an external transaction table into a :class:`~launderbench.simulator.dataset.Dataset`.
 
     Parameters
     ----------

@@ -4,13 +4,13 @@ The leak test (``tests/benchmarks/test_shortcuts.py``) looks at one seed; this s
 often, and how far, each shortcut leaves the chance band across seeds, so that a change to the
 generator can be judged by more than one draw::
 
-    .venv/bin/python -m benchmarks.leak_survey --seeds 3 --transactions 4000
-    .venv/bin/python -m benchmarks.leak_survey --seeds 3 --footprint incidents
-    .venv/bin/python -m benchmarks.leak_survey --seeds 3 --twin-share 0.5
-    .venv/bin/python -m benchmarks.leak_survey --footprint fixed --twin-share 0.3 --split-sigma 0
+    .venv/bin/python -m launderbench.benchmarks.leak_survey --seeds 3 --transactions 4000
+    .venv/bin/python -m launderbench.benchmarks.leak_survey --seeds 3 --footprint incidents
+    .venv/bin/python -m launderbench.benchmarks.leak_survey --seeds 3 --twin-share 0.5
+    .venv/bin/python -m launderbench.benchmarks.leak_survey --footprint fixed --twin-share 0.3 --split-sigma 0
 
 prints one line per (shortcut, task): the number of results, the mean ROC-AUC, the mean and
-the largest distance from 0.5, and how many lie beyond :data:`~benchmarks.baselines.
+the largest distance from 0.5, and how many lie beyond :data:`~launderbench.benchmarks.baselines.
 CHANCE_TOLERANCE`. With more than one seed it then pools each (preset, shortcut, task) over
 the seeds (:func:`pooled_table`): how many means over the seeds lie beyond the band, beside how
 many single results do, naming each. A preset that cannot be generated at a seed is reported
@@ -37,8 +37,8 @@ def survey(seeds: int = 3, transactions: int = 4000, presets=None, progress=Fals
            split_sigma: float | None = None):
     """ROC-AUC of every shortcut on every (preset, seed): ``({(detector, task): [auc]},
     [failures])``. Shortcuts without a score (the random baseline aside) are left out.
-    ``footprint`` overrides ``economy.footprint`` (:mod:`simulator.footprint`), ``twin_share``
-    the ``[difficulty] twin_share`` (:mod:`simulator.laundering.twins`) and ``split_sigma``
+    ``footprint`` overrides ``economy.footprint`` (:mod:`launderbench.simulator.footprint`), ``twin_share``
+    the ``[difficulty] twin_share`` (:mod:`launderbench.simulator.laundering.twins`) and ``split_sigma``
     the spread of fan-out parts (``[difficulty] split_sigma``)."""
     out, _, failed = placebo_survey(seeds, transactions, presets, 0, progress, footprint,
                                     twin_share, split_sigma)
@@ -49,7 +49,7 @@ def placebo_survey(seeds: int = 3, transactions: int = 4000, presets=None, place
                    progress=False, footprint: str | None = None,
                    twin_share: float | None = None, split_sigma: float | None = None):
     """:func:`survey`, and each classification result beside its placebos
-    (:mod:`benchmarks.placebo`): ``(results, records, failures)``, where a record is
+    (:mod:`launderbench.benchmarks.placebo`): ``(results, records, failures)``, where a record is
     ``{"preset", "seed", "detector", "task", "real", "placebos": [auc, ...]}`` for every
     shortcut result; on the classification tasks, with up to ``placebos`` twins of the dataset
     labelled as laundering in turn (none on tracing, or when ``placebos`` is 0)."""

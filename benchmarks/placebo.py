@@ -4,7 +4,7 @@ A shortcut's ROC-AUC on one preset and seed measures one incident: a few dozen t
 of one actor in the test part of the split. How far from 0.5 such a number can fall by the
 actor alone, with no leak in the generator, is what a *placebo* measures. The dataset is kept
 as it is (the observable tables are byte-identical) and its truth is rewritten so that one of
-the incident's benign twins (:mod:`simulator.laundering.twins`: a benign entity that runs the
+the incident's benign twins (:mod:`launderbench.simulator.laundering.twins`: a benign entity that runs the
 same playbook with its own funds) is labelled as the laundering and the real incident as
 benign. The shortcuts are then evaluated on the classification tasks exactly as on the real
 labels. Several placebos give the spread a shortcut reaches on a benign replay; a real result
@@ -22,17 +22,17 @@ Victim addresses stay out of the address task in both worlds.
 The announced theft stays in the observable view, but it is not the placebo's (a placebo has
 no taint): a placebo has the classification tasks only.
 
-Used by ``python -m benchmarks.leak_survey --placebos K``.
+Used by ``python -m launderbench.benchmarks.leak_survey --placebos K``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from simulator.dataset import Dataset, Table
-from simulator.laundering import twins
-from simulator.ledger import CASHOUT_KINDS
-from simulator.schema import Role, Stage, Typology
+from launderbench.simulator.dataset import Dataset, Table
+from launderbench.simulator.laundering import twins
+from launderbench.simulator.ledger import CASHOUT_KINDS
+from launderbench.simulator.schema import Role, Stage, Typology
 
 from .baselines import legs
 from .tasks import TaskSet, dataset_split
@@ -58,7 +58,7 @@ def actor_masks(ds: Dataset, entities) -> tuple[np.ndarray, np.ndarray]:
     far side of their hidden links (``links``: a mixer withdrawal paid straight to a deposit
     address touches none of the actor's wallets). Addresses: the actors' own addresses, and
     the deposit addresses dedicated to them (an address of a cash-out service,
-    :data:`simulator.ledger.CASHOUT_KINDS`, whose every received output comes from those
+    :data:`launderbench.simulator.ledger.CASHOUT_KINDS`, whose every received output comes from those
     transactions). Applied to the incidents' attackers, this gives back their laundering
     labels (tested): on the 11 presets at seeds 0-1 (4,000 transactions) exactly, but for 2-4
     exchange deposit addresses on Ronin that receive only laundering in a layering step (chain
@@ -99,7 +99,7 @@ def placebo_dataset(ds: Dataset, entity: int) -> Dataset:
     """
     names = twins.entities(ds.entities)
     if entity not in names:
-        from simulator.errors import ConfigError
+        from launderbench.simulator.errors import ConfigError
 
         raise ConfigError(f"entity {entity} is not a benign twin of this dataset")
     addr, txm = actor_masks(ds, [entity])
@@ -166,11 +166,11 @@ def placebo_rows(ds: Dataset, detector_names, k: int = 10, seed: int = 0,
                  min_train: int = 20, min_test: int = 10) -> list[dict]:
     """Evaluate each detector on the classification tasks of ``k`` placebos of ``ds``.
 
-    Rows as :func:`benchmarks.runner.evaluate_scores` gives them, plus ``placebo`` (the twin
+    Rows as :func:`launderbench.benchmarks.runner.evaluate_scores` gives them, plus ``placebo`` (the twin
     entity) and ``detector``. Detectors that need no labels score the (unchanged) observable
     view once; detectors that learn from labels are fitted again on each placebo's labels.
     """
-    import detectors
+    from launderbench import detectors
 
     from .runner import evaluate_scores, training_labels
 

@@ -269,7 +269,7 @@ def plot_runtime(results: Results, path: Path) -> Path | None:
 def plot_incident(ds, path: Path, incident: int | None = None,
                   max_nodes: int = 120) -> Path | None:
     """Draw one incident's laundering flow: hop distance from the theft left to right."""
-    from simulator.schema import Role
+    from launderbench.simulator.schema import Role
 
     from .tasks import TaskSet
 
@@ -372,7 +372,7 @@ def write_report(results: Results, out_dir, example_dataset=None) -> Path:
                  "a feature that uses no laundering knowledge separates laundering there, so "
                  "scores on that task may partly reflect it. A benign twin labelled as the "
                  "laundering often strays as far from chance (compare with placebos: python -m "
-                 "benchmarks.leak_survey --placebos 10)." if leaks else
+                 "launderbench.benchmarks.leak_survey --placebos 10)." if leaks else
                  f"Every shortcut baseline stays within 0.5 +- {CHANCE_TOLERANCE} ROC-AUC.")
     md = ["# launderbench report", "", intro, "", "## Leaderboard", "", markdown_table(board), "",
           "## Leak check", "", leak_head, ""] + [f"- {v}" for v in leaks] + [""]

@@ -1,6 +1,6 @@
 """The benchmark runner: datasets x detectors -> tidy result rows.
 
->>> from benchmarks.runner import RunConfig, run_config
+>>> from launderbench.benchmarks.runner import RunConfig, run_config
 >>> res = run_config(RunConfig.from_suite("quick"), progress=False)     # doctest: +SKIP
 >>> res.rows[0]["metric"], res.rows[0]["value"]                          # doctest: +SKIP
 
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simulator.errors import ConfigError
+from launderbench.simulator.errors import ConfigError
 
 from .baselines import SHORTCUTS
 from .suites import ScenarioRun, dataset_path, ensure_dataset, get_suite
@@ -90,7 +90,7 @@ class RunConfig:
         if detectors:
             dets = [d if isinstance(d, DetectorSpec) else DetectorSpec.parse(d)
                     for d in detectors]
-            import detectors as registry
+            import launderbench.detectors as registry
 
             for d in dets:  # a mistyped name or parameter is a user error, not a failed row
                 registry.make(d.name, **d.params)
@@ -135,8 +135,7 @@ class RunConfig:
 
 
 def all_detector_names() -> list[str]:
-    import detectors
-
+    from launderbench import detectors
     return sorted(detectors.list_detectors())
 
 
@@ -210,7 +209,7 @@ class Results:
 @lru_cache(maxsize=2)
 def _taskset(path: str, content_hash: str, budget):
     """Dataset and tasks, kept for the next detectors on the same dataset (same process)."""
-    from simulator.dataset import Dataset
+    from launderbench.simulator.dataset import Dataset
 
     from .tasks import TaskSet
 
@@ -246,8 +245,7 @@ def run_one(task: RunTask) -> tuple[list[dict], list[dict]]:
             f"{k}={v}" for k, v in sorted(task.scenario.overrides.items())) + "]"
     timing = {"fit_s": math.nan, "score_s": math.nan, "peak_mem_mb": math.nan}
     try:
-        import detectors
-
+        from launderbench import detectors
         det = detectors.make(task.detector.name, **task.detector.params)
         base["params"] = json.dumps(_jsonable(det.get_params()), sort_keys=True)
         view = ds.observable()
@@ -306,7 +304,7 @@ def _jsonable(params: dict) -> dict:
 
 
 def evaluate_scores(ts, scores, supervised: bool = False) -> tuple[list[dict], list[dict]]:
-    """Evaluate one detector's :class:`~detectors.base.Scores` on every task of ``ts``.
+    """Evaluate one detector's :class:`~launderbench.detectors.base.Scores` on every task of ``ts``.
 
     Address scores are derived from transaction scores (maximum over its transactions) when a
     detector gives only those, and back; such rows have ``derived = True``. Detectors that

@@ -8,7 +8,7 @@ A suite names scenarios (with size overrides), seeds and detectors:
 ``full``     every preset at its own size, three seeds, every detector.
 
 A *data source* is resolved by :func:`load_dataset`: a registered scenario id (generated with
-:func:`simulator.make` and cached on disk), the built-in ``toy-laundering-v1`` fixture, or a
+:func:`launderbench.simulator.make` and cached on disk), the built-in ``toy-laundering-v1`` fixture, or a
 dataset directory (``launderbench generate`` / ``launderbench import`` output).
 """
 
@@ -21,7 +21,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from simulator.errors import ConfigError, DatasetError
+from launderbench.simulator.errors import ConfigError, DatasetError
 
 TOY_ID = "toy-laundering-v1"
 
@@ -59,7 +59,7 @@ class Suite:
 def laundering_presets() -> list[str]:
     """Registered scenario ids that contain laundering (every one but the benign economy)."""
     try:
-        from simulator import list_scenarios
+        from launderbench.simulator import list_scenarios
     except ImportError:  # pragma: no cover
         return []
     return sorted(s for s in list_scenarios() if not s.startswith("benign"))
@@ -113,8 +113,7 @@ def generator_fingerprint() -> str:
     """Hash of the generator's code and presets (every ``.py`` and ``.toml`` file of the
     simulator package): a cache entry made by other code is never reused, even between
     releases (a development checkout changes the generator without a version bump)."""
-    import simulator
-
+    from launderbench import simulator
     root = Path(simulator.__file__).parent
     h = hashlib.sha256()
     for f in sorted(root.rglob("*")):
@@ -125,9 +124,9 @@ def generator_fingerprint() -> str:
 
 
 def _key(run: ScenarioRun, seed: int) -> str:
-    from simulator import __version__
+    from launderbench.simulator.version import GENERATOR_VERSION
 
-    blob = json.dumps({"id": run.id, "ov": run.overrides, "seed": seed, "v": __version__,
+    blob = json.dumps({"id": run.id, "ov": run.overrides, "seed": seed, "v": GENERATOR_VERSION,
                        "code": generator_fingerprint()}, sort_keys=True)
     h = hashlib.sha256(blob.encode()).hexdigest()[:12]
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in run.id)
@@ -146,7 +145,7 @@ def generate_dataset(run: ScenarioRun, seed: int):
     """Build the dataset of a data source in memory (no cache)."""
     p = Path(run.id)
     if p.is_dir():
-        from simulator.dataset import Dataset
+        from launderbench.simulator.dataset import Dataset
 
         if run.overrides:
             raise ConfigError(f"a dataset directory takes no overrides: {run.label}")
@@ -160,7 +159,7 @@ def generate_dataset(run: ScenarioRun, seed: int):
             raise ConfigError(f"{TOY_ID}: bad override ({e})") from None
     if os.sep in run.id or run.id.startswith("."):
         raise DatasetError(f"dataset directory not found: {run.id}")
-    from simulator import make
+    from launderbench.simulator import make
 
     return make(run.id, seed=seed, **run.overrides)
 
@@ -177,7 +176,7 @@ def ensure_dataset(run: ScenarioRun, seed: int, cache: Path | None = None,
 
 
 def load_dataset(run: ScenarioRun, seed: int, cache: Path | None = None):
-    from simulator.dataset import Dataset
+    from launderbench.simulator.dataset import Dataset
 
     return Dataset.load(ensure_dataset(run, seed, cache))
 

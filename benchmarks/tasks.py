@@ -14,7 +14,7 @@ kinds exist:
                     transactions (and of their stolen value) a detector's alerts cover.
 
 Every task is a plain data object: item labels, masks and group memberships as numpy arrays,
-so that an :class:`~benchmarks.evaluator.Evaluator` can score any array of the right length
+so that an :class:`~launderbench.benchmarks.evaluator.Evaluator` can score any array of the right length
 and the tests can build tasks by hand (:meth:`RankingTask.from_arrays`).
 
 The temporal split (:func:`temporal_split`) is part of the dataset: transactions are cut
@@ -30,8 +30,8 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from simulator.errors import DatasetError
-from simulator.schema import LinkKind, Role, Stage, Typology
+from launderbench.simulator.errors import DatasetError
+from launderbench.simulator.schema import LinkKind, Role, Stage, Typology
 
 TASK_KINDS = ("tracing", "classification", "linking", "typology")
 LEVELS = ("address", "transaction")
@@ -188,7 +188,7 @@ class LinkingTask:
     Parameters
     ----------
     in_tx, out_tx : int arrays, the hidden links
-    kind : int array (:class:`~simulator.schema.LinkKind` codes)
+    kind : int array (:class:`~launderbench.simulator.schema.LinkKind` codes)
     incident : int array, -1 for benign links
     n_transactions : number of transactions (bounds for submitted ids)
     """
@@ -249,7 +249,7 @@ class TaskSet:
         want = set(TASK_NAMES if only is None else only)
         bad = want - set(TASK_NAMES)
         if bad:
-            from simulator.errors import ConfigError
+            from launderbench.simulator.errors import ConfigError
 
             raise ConfigError(f"unknown task(s) {', '.join(sorted(bad))} (known: "
                               f"{', '.join(TASK_NAMES)})")
@@ -270,7 +270,7 @@ class TaskSet:
         try:
             return self.tasks[name]
         except KeyError:
-            from simulator.errors import ConfigError
+            from launderbench.simulator.errors import ConfigError
 
             raise ConfigError(f"this dataset has no task '{name}' (it has: "
                               f"{', '.join(self.tasks)})") from None

@@ -2,7 +2,7 @@
 
 Every detector follows one contract (:class:`Detector`, :class:`Scores`) and is built by name:
 
->>> import detectors
+>>> from launderbench import detectors
 >>> det = detectors.make("haircut")                 # doctest: +SKIP
 >>> scores = det.fit(view).score(view)              # doctest: +SKIP
 """

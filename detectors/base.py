@@ -1,11 +1,11 @@
 """The detector contract: one base class (PyOD / scikit-learn style) and one result type.
 
 A detector is built from keyword parameters only (``__init__`` stores them under the same
-names and learns nothing), is fitted on an :class:`~simulator.dataset.ObservableView`
+names and learns nothing), is fitted on an :class:`~launderbench.simulator.dataset.ObservableView`
 (``fit(view, labels=None)``), and scores a view (``score(view) -> Scores``). Higher scores mean
 more suspicious. Fitted state lives in attributes ending in ``_`` (``fitted_`` at least).
 
->>> import detectors
+>>> from launderbench import detectors
 >>> det = detectors.make("haircut")                        # doctest: +SKIP
 >>> scores = det.fit(view).score(view)                     # doctest: +SKIP
 >>> scores.address.shape == (view.n_addresses,)            # doctest: +SKIP
@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from simulator.errors import ConfigError, LaunderbenchError
+from launderbench.simulator.errors import ConfigError, LaunderbenchError
 
 __all__ = ["Detector", "Scores", "NotFittedError", "DetectorOutputError", "LINK_KEYS"]
 
@@ -185,7 +185,7 @@ def _unknown_param_msg(cls, key: str, valid: list[str]) -> str:
 
 
 def _check_view(view) -> None:
-    from simulator.dataset import Dataset
+    from launderbench.simulator.dataset import Dataset
 
     if isinstance(view, Dataset):
         raise ConfigError("detectors take the observable view: pass dataset.observable()")

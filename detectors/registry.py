@@ -5,7 +5,7 @@ Built-in detectors are listed in :data:`BUILTIN` (one line each) and imported on
 ``launderbench.detectors`` (``name = "package.module:Class"`` in their ``pyproject.toml``) or at
 run time with :func:`register`. :func:`make` also accepts a ``"package.module:Class"`` string.
 
->>> import detectors
+>>> from launderbench import detectors
 >>> det = detectors.make("haircut", max_hops=10)         # doctest: +SKIP
 >>> sorted(detectors.list_detectors())[:2]               # doctest: +SKIP
 ['cluster-expansion', 'fifo']
@@ -17,7 +17,7 @@ import difflib
 import importlib
 from importlib.metadata import entry_points
 
-from simulator.errors import ConfigError
+from launderbench.simulator.errors import ConfigError
 
 from .base import Detector, _unknown_param_msg
 
@@ -28,34 +28,34 @@ ENTRY_POINT_GROUP = "launderbench.detectors"
 #: Built-in detectors: registry name -> "module:Class". One line per detector.
 BUILTIN: dict[str, str] = {
     # tracing from the seeds (detectors/tracing)
-    "poison": "detectors.tracing.detectors:Poison",
-    "haircut": "detectors.tracing.detectors:Haircut",
-    "fifo": "detectors.tracing.detectors:FIFO",
-    "lifo": "detectors.tracing.detectors:LIFO",
-    "tiho": "detectors.tracing.detectors:TIHO",
+    "poison": "launderbench.detectors.tracing.detectors:Poison",
+    "haircut": "launderbench.detectors.tracing.detectors:Haircut",
+    "fifo": "launderbench.detectors.tracing.detectors:FIFO",
+    "lifo": "launderbench.detectors.tracing.detectors:LIFO",
+    "tiho": "launderbench.detectors.tracing.detectors:TIHO",
     # clustering (detectors/clustering)
-    "cluster-expansion": "detectors.clustering.detectors:ClusterExpansion",
+    "cluster-expansion": "launderbench.detectors.clustering.detectors:ClusterExpansion",
     # graph methods (detectors/graph) and the composite investigator (detectors/composite)
-    "ppr": "detectors.graph.detectors:PPR",
-    "flowscope": "detectors.graph.detectors:FlowScope",
-    "fraudar": "detectors.graph.detectors:Fraudar",
-    "investigator": "detectors.composite.investigator:Investigator",
+    "ppr": "launderbench.detectors.graph.detectors:PPR",
+    "flowscope": "launderbench.detectors.graph.detectors:FlowScope",
+    "fraudar": "launderbench.detectors.graph.detectors:Fraudar",
+    "investigator": "launderbench.detectors.composite.investigator:Investigator",
     # patterns, mixers, bridges (detectors/patterns, detectors/mixers, detectors/bridges)
-    "peel-chain": "detectors.patterns.peel:PeelChain",
-    "fan": "detectors.patterns.fan:FanPatterns",
-    "pass-through": "detectors.patterns.passthrough:PassThrough",
-    "aa-smurf": "detectors.patterns.smurfing:AASmurf",
-    "structuring": "detectors.patterns.structuring:Structuring",
-    "tornado-heuristics": "detectors.mixers.tornado:TornadoHeuristics",
-    "coinjoin": "detectors.mixers.coinjoin:CoinJoinDetector",
-    "custodial-flow": "detectors.mixers.custodial:CustodialFlow",
-    "bridge-matcher": "detectors.bridges.matcher:BridgeMatcher",
+    "peel-chain": "launderbench.detectors.patterns.peel:PeelChain",
+    "fan": "launderbench.detectors.patterns.fan:FanPatterns",
+    "pass-through": "launderbench.detectors.patterns.passthrough:PassThrough",
+    "aa-smurf": "launderbench.detectors.patterns.smurfing:AASmurf",
+    "structuring": "launderbench.detectors.patterns.structuring:Structuring",
+    "tornado-heuristics": "launderbench.detectors.mixers.tornado:TornadoHeuristics",
+    "coinjoin": "launderbench.detectors.mixers.coinjoin:CoinJoinDetector",
+    "custodial-flow": "launderbench.detectors.mixers.custodial:CustodialFlow",
+    "bridge-matcher": "launderbench.detectors.bridges.matcher:BridgeMatcher",
     # shortcut baselines (benchmarks/baselines.py): must stay near chance on every preset
-    "random": "benchmarks.baselines:RandomScores",
-    "degree": "benchmarks.baselines:DegreeScores",
-    "amount": "benchmarks.baselines:AmountScores",
-    "address-age": "benchmarks.baselines:AddressAgeScores",
-    "raw-tx-classifier": "benchmarks.baselines:RawTxClassifier",
+    "random": "launderbench.benchmarks.baselines:RandomScores",
+    "degree": "launderbench.benchmarks.baselines:DegreeScores",
+    "amount": "launderbench.benchmarks.baselines:AmountScores",
+    "address-age": "launderbench.benchmarks.baselines:AddressAgeScores",
+    "raw-tx-classifier": "launderbench.benchmarks.baselines:RawTxClassifier",
 }
 
 # Registered at run time: name -> entry point string or Detector subclass.

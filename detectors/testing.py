@@ -1,7 +1,7 @@
 """Conformance checks every detector must pass (after scikit-learn's ``check_estimator`` and
 Gymnasium's ``check_env``).
 
->>> from detectors.testing import check_detector
+>>> from launderbench.detectors.testing import check_detector
 >>> check_detector(detectors.make("haircut"))      # doctest: +SKIP
 
 :func:`check_detector` raises ``AssertionError`` with a one-line reason on the first failure.
@@ -16,9 +16,9 @@ import inspect
 
 import numpy as np
 
-from simulator.errors import ConfigError
-from simulator.schema import Role, ServiceKind
-from simulator.toy import ToyLedger
+from launderbench.simulator.errors import ConfigError
+from launderbench.simulator.schema import Role, ServiceKind
+from launderbench.simulator.toy import ToyLedger
 
 from .base import Detector, NotFittedError, Scores
 

@@ -16,7 +16,7 @@ A scenario file looks like::
     [[incident]]         # one table per incident, read by simulator.laundering
     playbook = "ronin-2022"
 
-Unknown keys, wrong types and impossible values raise :class:`~simulator.errors.ConfigError`
+Unknown keys, wrong types and impossible values raise :class:`~launderbench.simulator.errors.ConfigError`
 with a one-line message naming the key.
 """
 

@@ -1,6 +1,6 @@
 """Datasets: columnar tables in memory (numpy), Parquet plus ``meta.json`` on disk.
 
->>> from simulator import make
+>>> from launderbench.simulator import make
 >>> ds = make("benign-v1", transactions=2000, seed=1)     # doctest: +SKIP
 >>> view = ds.observable()                                 # what detectors receive
 >>> ds.save("data/benign")                                 # atomic write
@@ -144,7 +144,7 @@ class ObservableView:
     """What an investigator sees: transactions, legs, addresses with public labels, and seeds.
 
     Detectors receive only this object. It has no truth tables and no truth metadata.
-    Attributes are :class:`Table` objects named as in :mod:`simulator.schema`.
+    Attributes are :class:`Table` objects named as in :mod:`launderbench.simulator.schema`.
     """
 
     def __init__(self, tables: Mapping[str, Table], meta: Mapping):

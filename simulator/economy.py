@@ -16,7 +16,7 @@ Entities and behaviours (every laundering shape has a benign look-alike here):
   privacy-minded users (fixed-denomination pools with relayers, CoinJoin rounds with equal
   outputs, a custodial mixer paying from its reserve), OTC desks and a guarantee marketplace.
 
-All of it is expressed as ops (:mod:`simulator.ops`), generated with vectorised numpy; the ledger
+All of it is expressed as ops (:mod:`launderbench.simulator.ops`), generated with vectorised numpy; the ledger
 kernel then executes them in time order against real balances. The :class:`Services` returned by
 :func:`build_economy` are the handles laundering playbooks use.
 """
@@ -139,7 +139,7 @@ class EconomyConfig:
 
 
 #: behaviours that live on given chains whatever ``chain_share`` says; the footprint
-#: calibration (:mod:`simulator.footprint`) scales their share of ``mix`` with their chains'
+#: calibration (:mod:`launderbench.simulator.footprint`) scales their share of ``mix`` with their chains'
 BEHAVIOUR_CHAINS = {
     "payroll": ("ethereum", "tron"), "mining": ("bitcoin",), "airdrop": ("ethereum",),
     "mixer_pool": ("ethereum",),

@@ -20,7 +20,7 @@ for another on this economy: it lowers the raw-field classifier's ROC-AUC, but a
 Ethereum-centred benign economy, whose account-model users reuse one address, makes benign
 addresses busier and richer than the launderers' fresh ones, and the degree and amount
 shortcuts on the tracing task fell below the chance band on several presets (generator
-0.3.0). The benign twins (:mod:`simulator.laundering.twins`, ``twin_share`` 1.0 in the
+0.3.0). The benign twins (:mod:`launderbench.simulator.laundering.twins`, ``twin_share`` 1.0 in the
 presets) supply fresh, laundering-sized benign addresses and keep tracing within the band;
 the probes leave the twins out, so that the everyday traffic is what moves (README "Known
 limitations" has the survey figures).

@@ -7,12 +7,13 @@ import dataclasses
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import __version__, ledger
+from . import ledger
 from .config import Scenario
 from .dataset import DatasetWriter
 from .economy import build_economy
 from .ops import OpStream
 from .registry import resolve
+from .version import GENERATOR_VERSION
 from .world import World
 
 #: share of the time span in train / validation (the rest is test): a temporal split
@@ -24,7 +25,7 @@ def generate(scenario: Scenario, seed: int = 0, progress: bool = False, out=None
 
     Randomness comes from ``numpy.random.SeedSequence(seed)`` children, one per stage, so no
     global state is touched and each stage's stream is independent of the others' sizes.
-    Returns a :class:`~simulator.dataset.Dataset`; with ``out`` (a directory path) the tables
+    Returns a :class:`~launderbench.simulator.dataset.Dataset`; with ``out`` (a directory path) the tables
     are instead streamed to disk as they are built (atomically) and the metadata is returned.
     """
     if not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -46,7 +47,7 @@ def generate(scenario: Scenario, seed: int = 0, progress: bool = False, out=None
         "sources": list(scenario.sources),
         "params": scenario.to_dict(),
         "seed": int(seed),
-        "generator_version": __version__,
+        "generator_version": GENERATOR_VERSION,
         "incidents": incidents_meta,
         # what economy.footprint = "incidents" chose (simulator.footprint)
         **({"footprint": {"chain_share": dict(economy.chain_share),
@@ -94,7 +95,7 @@ def _plan(scenario: Scenario, economy, ss_econ, ss_laund, with_twins: bool = Tru
 def _scoped(scenario: Scenario, ss_econ, ss_laund, ss_ledger):
     """The economy configuration with the chain and asset shares and the value level of the
     scenario's incidents, measured on probe runs with the same seed streams
-    (:mod:`simulator.footprint`). The probes leave the benign twins out: the everyday benign
+    (:mod:`launderbench.simulator.footprint`). The probes leave the benign twins out: the everyday benign
     traffic is what moves toward the incidents (the twins already share their chains, assets
     and value level), and the probes stay cheap."""
     from . import footprint

@@ -1,4 +1,4 @@
-"""Turn a world and its ops into a :class:`~simulator.dataset.Dataset` via the kernel."""
+"""Turn a world and its ops into a :class:`~launderbench.simulator.dataset.Dataset` via the kernel."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import tempfile
 
 import numpy as np
 
-from . import __version__
 from .dataset import Dataset, Table
 from .errors import ScenarioUnsatisfiable
 from .kernel import ERR_CAPACITY, ERR_HARD_FUNDS, ERR_LINK, OK, execute
@@ -22,6 +21,7 @@ from .schema import (
     Stage,
     Typology,
 )
+from .version import GENERATOR_VERSION
 from .world import World
 
 #: entity kinds at which laundered funds are integrated (cash-out points)
@@ -50,10 +50,10 @@ def build(world: World, stream: OpStream, *, rng: np.random.Generator, meta: dic
 
     ``seed_ops`` maps incident id to the (insertion-order) indices of its announced hack ops.
     Without ``sink`` the result is a :class:`Dataset`. With ``sink`` (a callable taking a
-    table name and a :class:`Table`, e.g. a :class:`~simulator.dataset.DatasetWriter`) each
+    table name and a :class:`Table`, e.g. a :class:`~launderbench.simulator.dataset.DatasetWriter`) each
     table is handed over as soon as it is built and only the metadata is returned, so that
     large datasets never sit in memory whole. ``horizon`` (a timestamp) ends the observation
-    window: ops from then on are not executed (see :meth:`~simulator.ops.OpStream.finalize`).
+    window: ops from then on are not executed (see :meth:`~launderbench.simulator.ops.OpStream.finalize`).
     """
     ops, outs, parts = stream.finalize(horizon)
     n_ops = len(ops["t"])
@@ -174,7 +174,7 @@ def _build(world, stream, held, n_ops, spill, *, rng, meta, seed_ops, sink):
     del txf, addr_wallet, addr_chain
     release_free_memory()
     meta = dict(meta)
-    meta.setdefault("generator_version", __version__)
+    meta.setdefault("generator_version", GENERATOR_VERSION)
     meta["schema_version"] = SCHEMA_VERSION
     meta["t0"] = world.t0
     meta["counts"] = {"transactions": int(ntx), "inputs": int(nin), "outputs": int(nout),

@@ -1,7 +1,7 @@
 """Intents ("ops"): what wallets want to do, before the ledger kernel executes them.
 
 Benign behaviours and laundering playbooks both describe their activity as ops; the ledger
-kernel (:mod:`simulator.kernel`) then executes every op in time order against real balances,
+kernel (:mod:`launderbench.simulator.kernel`) then executes every op in time order against real balances,
 so no generated transaction can overspend, every UTXO is spent at most once, and value is
 conserved per asset. An op is one of:
 

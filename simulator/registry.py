@@ -58,7 +58,7 @@ def _load_builtins() -> None:
     if _LOADED:
         return
     _LOADED = True
-    folder = resources.files("simulator") / "scenarios"
+    folder = resources.files(__package__) / "scenarios"
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
         if entry.name.endswith(".toml"):
             path = Path(str(entry))

@@ -6,7 +6,7 @@ account transfers name sender and receiver. Every transaction is checked as it i
 (no double spend, no overspending, value conserved), so a toy ledger obeys the same invariants
 as a generated one.
 
->>> from simulator.toy import ToyLedger
+>>> from launderbench.simulator.toy import ToyLedger
 >>> led = ToyLedger()
 >>> a, b, c = led.address(), led.address(), led.address()
 >>> (o,) = led.issue(0, [(a, 100_000)])

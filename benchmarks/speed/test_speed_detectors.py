@@ -4,7 +4,7 @@ Datasets are the `medium-v1` preset (three incidents, so detectors that trace fr
 work to do) generated at 1e4, 1e5 and 1e6 benign transactions. Each benchmark times one fit and
 one score. `make test` runs the 1e4 size once per detector with --benchmark-disable;
 `make bench` (LAUNDERBENCH_BENCH_FULL=1) runs all three sizes and prints the table with the
-measured growth with size (`python -m benchmarks.benchtable reports/bench.json`).
+measured growth with size (`python -m launderbench.benchmarks.benchtable reports/bench.json`).
 """
 
 import os
@@ -12,8 +12,8 @@ import os
 import numpy as np
 import pytest
 
-import detectors
-from simulator import make
+from launderbench import detectors
+from launderbench.simulator import make
 
 SIZES = [10_000]
 if os.environ.get("LAUNDERBENCH_BENCH_FULL"):

@@ -12,7 +12,7 @@ import resource
 
 import pytest
 
-from simulator import make, write
+from launderbench.simulator import make, write
 
 SIZES = [10_000, 100_000]
 if os.environ.get("LAUNDERBENCH_BENCH_FULL"):

@@ -21,9 +21,9 @@ import os
 import numpy as np
 import pytest
 
-import detectors
-from simulator.dataset import Dataset
-from simulator.world import World
+from launderbench import detectors
+from launderbench.simulator.dataset import Dataset
+from launderbench.simulator.world import World
 
 FULL = os.environ.get("LAUNDERBENCH_BENCH_FULL") == "1"
 N_EDGES = 1_000_000 if FULL else 100_000

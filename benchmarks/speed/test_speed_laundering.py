@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from simulator import generate, make
-from simulator.config import scenario_from_dict
+from launderbench.simulator import generate, make
+from launderbench.simulator.config import scenario_from_dict
 
 SIZES = [20_000]
 if os.environ.get("LAUNDERBENCH_BENCH_FULL"):

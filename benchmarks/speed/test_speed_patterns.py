@@ -18,8 +18,8 @@ import os
 import numpy as np
 import pytest
 
-import detectors
-from simulator import make
+from launderbench import detectors
+from launderbench.simulator import make
 
 FULL = os.environ.get("LAUNDERBENCH_BENCH_FULL") == "1"
 N_TX = 1_000_000 if FULL else 20_000

@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 from numba import njit
 
-import detectors
-from detectors.tracing.core import _legs
-from simulator.dataset import Dataset
-from simulator.world import World
+from launderbench import detectors
+from launderbench.detectors.tracing.core import _legs
+from launderbench.simulator.dataset import Dataset
+from launderbench.simulator.world import World
 
 FULL = os.environ.get("LAUNDERBENCH_BENCH_FULL") == "1"
 N_LEGS = 10_000_000 if FULL else 200_000

@@ -8,7 +8,7 @@ from numba import njit
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse.csgraph import connected_components
 
-from simulator.errors import ConfigError
+from launderbench.simulator.errors import ConfigError
 
 METHODS = ("greedy", "fifo", "hungarian")
 

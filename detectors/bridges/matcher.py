@@ -6,8 +6,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from detectors.base import Detector, Scores
-from detectors.patterns._common import (
+from launderbench.detectors.base import Detector, Scores
+from launderbench.detectors.patterns._common import (
     DAY,
     check_choice,
     check_number,
@@ -17,8 +17,8 @@ from detectors.patterns._common import (
     make_links,
     scatter_max,
 )
-from simulator.errors import ConfigError
-from simulator.schema import ServiceKind
+from launderbench.simulator.errors import ConfigError
+from launderbench.simulator.schema import ServiceKind
 
 from .assign import METHODS, assign
 

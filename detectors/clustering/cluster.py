@@ -1,6 +1,6 @@
 """Address clustering (entity resolution) and lifting address scores to clusters.
 
->>> from detectors.clustering import cluster_addresses, lift_to_entities
+>>> from launderbench.detectors.clustering import cluster_addresses, lift_to_entities
 >>> clusters = cluster_addresses(view, heuristics=("multi-input", "deposit"))   # doctest: +SKIP
 >>> lifted = lift_to_entities(scores.address, clusters, how="max")             # doctest: +SKIP
 """
@@ -11,7 +11,7 @@ import difflib
 
 import numpy as np
 
-from simulator.errors import ConfigError
+from launderbench.simulator.errors import ConfigError
 
 from .heuristics import HEURISTICS, change_pairs, deposit_pairs, multi_input_pairs
 from .unionfind import union_find
@@ -46,7 +46,7 @@ def cluster_addresses(view, heuristics=DEFAULT_HEURISTICS, *, skip_coinjoin: boo
     ----------
     view : ObservableView
     heuristics : iterable of {"multi-input", "change", "deposit"}
-        See :mod:`detectors.clustering.heuristics` for the rules and their sources.
+        See :mod:`launderbench.detectors.clustering.heuristics` for the rules and their sources.
     skip_coinjoin : bool
         Do not apply multi-input / change to transactions that look like CoinJoins.
     t_max, a_max_usd : deposit-address parameters (Victor 2020: 3200 blocks, 0.01 ETH).

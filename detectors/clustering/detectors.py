@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator.schema import ServiceKind
+from launderbench.simulator.schema import ServiceKind
 
 from ..base import Detector, Scores
 from ..tracing.core import seed_mask

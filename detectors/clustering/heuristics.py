@@ -3,7 +3,7 @@
 * ``multi-input`` — Meiklejohn et al., "A Fistful of Bitcoins: Characterizing Payments Among
   Men with No Names", IMC 2013, Heuristic 1: all input addresses of a (non-coinbase) UTXO
   transaction belong to one user. Transactions that look like CoinJoins (BlockSci's rule,
-  :func:`~detectors.clustering.coinjoin.is_coinjoin`) are skipped, since several users co-sign.
+  :func:`~launderbench.detectors.clustering.coinjoin.is_coinjoin`) are skipped, since several users co-sign.
 * ``change`` — Meiklejohn et al. 2013, Heuristic 2 / Definition 4.3 (one-time change): an
   output address is change, and joins the inputs' cluster, iff (a) this transaction is its
   first appearance, (b) the transaction is not a coinbase, (c) no output address is also an
@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from simulator.schema import ServiceKind
+from launderbench.simulator.schema import ServiceKind
 
 from .coinjoin import is_coinjoin
 

@@ -1,7 +1,7 @@
 """Minimal building blocks of the investigator that no other package provides (or, where a
 package provides them, a fallback used when its detector is not registered).
 
-* :func:`trace_from` runs a :mod:`detectors.tracing` policy from an arbitrary set of seed
+* :func:`trace_from` runs a :mod:`launderbench.detectors.tracing` policy from an arbitrary set of seed
   transactions with an arbitrary per-output stop mask.
 * :func:`bridge_memo_links` pairs bridge locks and releases that carry the same public deposit
   id, the identifier-based rule of XChainWatcher (Augusto et al., arXiv 2410.02029).
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator.schema import ServiceKind
+from launderbench.simulator.schema import ServiceKind
 
 from ..bridges.assign import take_in_order
 
@@ -33,8 +33,8 @@ WILDCARD_KINDS = np.asarray((ServiceKind.OTC, ServiceKind.MARKETPLACE), dtype=np
 def trace_from(view, policy, seed_tx, stop_out, max_hops=None):
     """Taint per output (base units, USD) tracing ``policy`` from the outputs of ``seed_tx``,
     recording but not propagating taint on the outputs flagged in ``stop_out``
-    (:func:`detectors.tracing.trace` with its ``seed_tx`` / ``stop`` overrides)."""
-    from detectors.tracing import trace
+    (:func:`launderbench.detectors.tracing.trace` with its ``seed_tx`` / ``stop`` overrides)."""
+    from launderbench.detectors.tracing import trace
 
     n_out = view.outputs.num_rows
     if n_out == 0 or not np.any(seed_tx):
@@ -277,7 +277,7 @@ def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0
         (_EMPTY, _EMPTY.copy())
     d_tx, d_out, d_addr = service_payments(view, kinds, extra_deposit)
     if extra_deposit is not None and len(d_tx):  # a CoinJoin pays no service
-        from detectors.clustering import is_coinjoin
+        from launderbench.detectors.clustering import is_coinjoin
 
         keep = ~is_coinjoin(view)[d_tx]
         d_tx, d_out, d_addr = d_tx[keep], d_out[keep], d_addr[keep]

@@ -4,7 +4,7 @@ What an analyst does by hand with a tracing tool and a tag database, as one dete
 pipeline (Chainalysis / Elliptic-style investigations; components cited where they live):
 
 1. **Trace** the stolen value from the announced hack transactions with a taint policy
-   (:mod:`detectors.tracing`: haircut by default; Möser, Böhme & Breuker, FC'14 workshops).
+   (:mod:`launderbench.detectors.tracing`: haircut by default; Möser, Böhme & Breuker, FC'14 workshops).
    Taint is recorded but not propagated at publicly attributed services (exchanges, OTC desks,
    marketplaces and payment processors are cash-out points; mixers, bridges and DEX pools are
    crossed only through links), at the paying side of detected service links, and at CoinJoin
@@ -13,8 +13,8 @@ pipeline (Chainalysis / Elliptic-style investigations; components cited where th
    it with an outgoing transaction (mixer deposit -> withdrawal, bridge lock -> release, swap
    in -> out, OTC payment -> payout), that outgoing transaction becomes a new seed. Links come
    from the registered link detectors (``tornado-heuristics``, ``custodial-flow`` in
-   :mod:`detectors.mixers`; ``bridge-matcher`` in :mod:`detectors.bridges`) and from the
-   built-in linkers of :mod:`detectors.composite._links` (bridge deposit id after
+   :mod:`launderbench.detectors.mixers`; ``bridge-matcher`` in :mod:`launderbench.detectors.bridges`) and from the
+   built-in linkers of :mod:`launderbench.detectors.composite._links` (bridge deposit id after
    XChainWatcher, swap return, Tornado address match and unique gas price, value/time matching
    at the service's own rate); competing candidates are resolved one-to-one by confidence.
 3. **CoinJoins** (BlockSci's rule) stop the trace until post-mix consolidation re-links the
@@ -22,7 +22,7 @@ pipeline (Chainalysis / Elliptic-style investigations; components cited where th
 4. **Re-seed and trace again** from all seeds, for at most ``max_rounds`` rounds or until no new
    link or consolidation is found.
 5. **Score**: traced USD per address times its taint purity (the traced share of all it
-   received), lifted through clusters (:mod:`detectors.clustering`: multi-input, Meiklejohn et
+   received), lifted through clusters (:mod:`launderbench.detectors.clustering`: multi-input, Meiklejohn et
    al., IMC'13, CoinJoins excluded; exchange deposit reuse, Victor, FC'20), with a bonus for
    cash-out points.
 6. **Report cash-out points** in ``info["cashout"]``: who paid tainted value into an exchange,
@@ -35,8 +35,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from simulator.errors import ConfigError
-from simulator.schema import ServiceKind
+from launderbench.simulator.errors import ConfigError
+from launderbench.simulator.schema import ServiceKind
 
 from ..base import Detector, Scores
 from ..bridges.assign import take_in_order
@@ -80,7 +80,7 @@ def gather_links(view, link_detectors=DEFAULT_LINK_DETECTORS, builtin_links=True
 
     With ``follow_otc`` the value/time matcher also pairs payments into OTC desks and escrow
     marketplaces with their payouts (a desk buying BTC pays USDT on TRON back), including
-    payments into unattributed intake endpoints (:func:`detectors.composite._links.hub_sinks`:
+    payments into unattributed intake endpoints (:func:`launderbench.detectors.composite._links.hub_sinks`:
     many senders, little passed on), matched to any desk's or marketplace's payouts. With
     ``follow_exchanges`` it also pairs an exchange deposit with a withdrawal, but only at the
     exchange's own rate (a trade: deposit ETH, withdraw BTC), since exchanges pay out arbitrary
@@ -163,7 +163,7 @@ class Investigator(Detector):
     Parameters
     ----------
     policy : {"haircut", "fifo", "poison", "lifo", "tiho"}, default "haircut"
-        Taint policy of :mod:`detectors.tracing`.
+        Taint policy of :mod:`launderbench.detectors.tracing`.
     max_rounds : int, default 10
         Trace / follow-links rounds.
     max_hops : int or None, default None
@@ -182,7 +182,7 @@ class Investigator(Detector):
     cluster_lift : float, default 0.5
         Cluster members score at least this fraction of their cluster's top traced value.
     cluster_heuristics : tuple of str, default ("multi-input", "deposit")
-        :func:`detectors.clustering.cluster_addresses` heuristics used for the lift.
+        :func:`launderbench.detectors.clustering.cluster_addresses` heuristics used for the lift.
     max_cluster_size : int, default 1000
         Larger clusters are not lifted (collapse guard).
     cashout_bonus : float, default 1.0
@@ -198,14 +198,14 @@ class Investigator(Detector):
     amount_links : bool, default True
         Last resort for deposits that no other linker explains with more confidence: one-to-one
         value and time matching within the service
-        (:func:`detectors.composite._links.amount_time_links`), confidence 0.85 / #candidates.
+        (:func:`launderbench.detectors.composite._links.amount_time_links`), confidence 0.85 / #candidates.
     link_assignment : {"one-to-one", "best", "all"}, default "one-to-one"
         How competing link candidates are resolved (see :func:`gather_links`).
     follow_otc : bool, default True
         Also follow OTC desks and escrow marketplaces when a payout matches a tainted payment
         in value and time (the payment is still reported as a cash-out point).
     coinjoin : {"consolidation", "trace"}, default "consolidation"
-        ``consolidation``: CoinJoins (BlockSci rule, :func:`detectors.clustering.is_coinjoin`)
+        ``consolidation``: CoinJoins (BlockSci rule, :func:`launderbench.detectors.clustering.is_coinjoin`)
         stop the trace. When the spends of at least ``consolidation_min`` distinct tainted
         CoinJoin outputs pay one (non-service) address, or are co-spent, the coins are re-linked
         (post-mix consolidation): those spending transactions are re-seeded and the CoinJoin
@@ -305,7 +305,7 @@ class Investigator(Detector):
 
     def _score(self, view) -> Scores:
         self._validate()
-        from detectors.tracing.core import seed_mask
+        from launderbench.detectors.tracing.core import seed_mask
 
         n_addr, n_tx = view.n_addresses, view.n_transactions
         seed_tx = seed_mask(view) if n_tx else np.zeros(0, bool)

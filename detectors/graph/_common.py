@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from simulator.errors import ConfigError
+from launderbench.simulator.errors import ConfigError
 
 WEIGHTS = ("usd", "amount", "count")
 

@@ -1,6 +1,6 @@
 """Graph detectors on the address transfer graph: PPR, FlowScope, Fraudar.
 
->>> import detectors
+>>> from launderbench import detectors
 >>> s = detectors.make("flowscope", n_blocks=2).fit(view).score(view)   # doctest: +SKIP
 >>> s.info["blocks"][0]["m"]                                             # doctest: +SKIP
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from simulator.errors import ConfigError
+from launderbench.simulator.errors import ConfigError
 
 from ..base import Detector, Scores
 from ._common import WEIGHTS, block_scores, service_free_transfers

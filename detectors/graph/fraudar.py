@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from simulator.errors import ConfigError
+from launderbench.simulator.errors import ConfigError
 
 from ._common import (
     aggregate_pairs,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from simulator.errors import ConfigError
+from launderbench.simulator.errors import ConfigError
 
 from ._common import edge_weights, output_usd, seed_output_ids
 

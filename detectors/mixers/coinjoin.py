@@ -6,10 +6,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from detectors.base import Detector, Scores
-from detectors.clustering.coinjoin import is_coinjoin
-from detectors.patterns._common import check_number, scatter_max
-from simulator.errors import ConfigError
+from launderbench.detectors.base import Detector, Scores
+from launderbench.detectors.clustering.coinjoin import is_coinjoin
+from launderbench.detectors.patterns._common import check_number, scatter_max
+from launderbench.simulator.errors import ConfigError
 
 RULES = ("generic", "whirlpool", "wasabi1", "wasabi2")
 WHIRLPOOL_POOLS = (0.001, 0.01, 0.05, 0.5)
@@ -71,7 +71,7 @@ class CoinJoinDetector(Detector):
     """CoinJoin transactions under four published rules.
 
     * ``generic``: BlockSci's ``isCoinjoin`` (Kalodner et al., USENIX Security 2020), from
-      :func:`detectors.clustering.coinjoin.is_coinjoin`.
+      :func:`launderbench.detectors.clustering.coinjoin.is_coinjoin`.
     * ``whirlpool`` (Samourai; Dumplings ``Scanner.cs``, ``nopara73/Dumplings``): exactly 5
       inputs and 5 outputs, all outputs equal, the value within ``whirlpool_tol`` BTC of a
       pool size in ``whirlpool_pools`` (0.001, 0.01, 0.05, 0.5 BTC).

@@ -6,9 +6,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from detectors.base import Detector, Scores
-from detectors.bridges.assign import METHODS, assign
-from detectors.patterns._common import (
+from launderbench.detectors.base import Detector, Scores
+from launderbench.detectors.bridges.assign import METHODS, assign
+from launderbench.detectors.patterns._common import (
     DAY,
     check_choice,
     check_number,
@@ -18,8 +18,8 @@ from detectors.patterns._common import (
     scatter_max,
     tx_has_input_in,
 )
-from simulator.errors import ConfigError
-from simulator.schema import ServiceKind
+from launderbench.simulator.errors import ConfigError
+from launderbench.simulator.schema import ServiceKind
 
 
 def custodial_events(view, utxo_only=True, per_tx=True):

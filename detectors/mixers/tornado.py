@@ -9,8 +9,8 @@ import scipy.sparse as sp
 from numba import njit
 from scipy.sparse.csgraph import connected_components
 
-from detectors.base import Detector, Scores
-from detectors.patterns._common import (
+from launderbench.detectors.base import Detector, Scores
+from launderbench.detectors.patterns._common import (
     DAY,
     check_number,
     empty_links,
@@ -19,8 +19,8 @@ from detectors.patterns._common import (
     make_links,
     scatter_max,
 )
-from simulator.errors import ConfigError
-from simulator.schema import ChainModel, ServiceKind
+from launderbench.simulator.errors import ConfigError
+from launderbench.simulator.schema import ChainModel, ServiceKind
 
 HEURISTICS = ("address", "gas", "linked", "multi", "fifo")
 #: Link confidence of each deterministic heuristic (ours; the papers report links, not scores).

@@ -1,15 +1,15 @@
 """Helpers shared by the pattern, mixer and bridge detectors (vectorised joins, validation).
 
 Nothing here is a detector. Every function works on the columns of an
-:class:`~simulator.dataset.ObservableView` and returns plain numpy arrays.
+:class:`~launderbench.simulator.dataset.ObservableView` and returns plain numpy arrays.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from simulator.errors import ConfigError
-from simulator.schema import ServiceKind
+from launderbench.simulator.errors import ConfigError
+from launderbench.simulator.schema import ServiceKind
 
 DAY = 86_400
 HOUR = 3_600

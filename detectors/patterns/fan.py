@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 from numba import njit
 
-from detectors.base import Detector, Scores
+from launderbench.detectors.base import Detector, Scores
 
 from ._common import (
     DAY,
@@ -93,7 +93,7 @@ def two_hop_paths(src, dst, t, delta, eligible_mid, max_paths=50_000_000):
     csum = np.cumsum(cnt)
     total = int(csum[-1]) if len(csum) else 0
     if total > max_paths:
-        from simulator.errors import ConfigError
+        from launderbench.simulator.errors import ConfigError
 
         raise ConfigError(f"fan: {total} two-hop paths exceed max_paths={max_paths}; lower "
                           "max_mid_degree")

@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 from numba import njit
 
-from detectors.base import Detector, Scores
+from launderbench.detectors.base import Detector, Scores
 
 from ._common import DAY, address_service, check_number, tx_time
 

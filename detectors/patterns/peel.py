@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 from numba import njit
 
-from detectors.base import Detector, Scores
+from launderbench.detectors.base import Detector, Scores
 
 from ._common import check_number, first_input_row, outputs_sorted_by_tx, spender_tx
 

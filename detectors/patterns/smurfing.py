@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
-from detectors.base import Detector, Scores
+from launderbench.detectors.base import Detector, Scores
 
 from ._common import address_service, check_number, scatter_max
 

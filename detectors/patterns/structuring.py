@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from detectors.base import Detector, Scores
+from launderbench.detectors.base import Detector, Scores
 
 from ._common import (
     address_service,

@@ -1,6 +1,6 @@
 """Tracing stolen funds from announced hack transactions (poison, haircut, FIFO, LIFO, TIHO).
 
-See :mod:`detectors.tracing.core` for the policies and their sources.
+See :mod:`launderbench.detectors.tracing.core` for the policies and their sources.
 """
 
 from .core import POLICIES, STOP_SERVICES, TraceResult, trace

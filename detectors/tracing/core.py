@@ -1,6 +1,6 @@
 """Taint tracing from announced hack transactions: leg preparation and the policy table.
 
-:func:`trace` runs one policy over an :class:`~simulator.dataset.ObservableView` and returns
+:func:`trace` runs one policy over an :class:`~launderbench.simulator.dataset.ObservableView` and returns
 the tainted amount of every output. UTXO transactions spend named outputs; account transfers
 draw on per-(address, asset) balances (lots under Clayton's case for the ordered policies).
 
@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator.errors import ConfigError
-from simulator.schema import ServiceKind
+from launderbench.simulator.errors import ConfigError
+from launderbench.simulator.schema import ServiceKind
 
 from . import kernels as K
 

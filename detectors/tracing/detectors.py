@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator.schema import ServiceKind
+from launderbench.simulator.schema import ServiceKind
 
 from ..base import Detector, Scores
 from .core import STOP_SERVICES, trace

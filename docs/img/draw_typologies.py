@@ -19,9 +19,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import networkx as nx  # noqa: E402
 import numpy as np  # noqa: E402
 
-from simulator.config import scenario_from_dict  # noqa: E402
-from simulator.generate import generate  # noqa: E402
-from simulator.schema import Role  # noqa: E402
+from launderbench.simulator.config import scenario_from_dict  # noqa: E402
+from launderbench.simulator.generate import generate  # noqa: E402
+from launderbench.simulator.schema import Role  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
 N = "n"

@@ -291,7 +291,7 @@ def _topo(steps: list[dict], w: str) -> list[dict]:
 
 def validate(incidents: list[dict], difficulty: dict, economy) -> None:
     """Check ``[[incident]]`` tables and ``[difficulty]`` knobs; raise a one-line
-    :class:`~simulator.errors.ConfigError` naming the offending key."""
+    :class:`~launderbench.simulator.errors.ConfigError` naming the offending key."""
     diff = _difficulty(difficulty)
     if not isinstance(incidents, list):
         raise ConfigError("[[incident]] entries must be tables")

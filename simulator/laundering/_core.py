@@ -38,7 +38,7 @@ _FEE_CAP = float(max(FIXED_FEE_MULTIPLIERS))
 
 
 class OpBuffer:
-    """Collects ops as Python lists and hands them to the :class:`~simulator.ops.OpStream`
+    """Collects ops as Python lists and hands them to the :class:`~launderbench.simulator.ops.OpStream`
     in one batch (thousands of one-op ``OpStream.add`` calls would dominate the cost).
 
     Insertion indices are predicted (``stream.n`` at creation plus the running count), so
@@ -278,7 +278,7 @@ class Ctx:
     def _busy_hour(self, t: int, earliest: int) -> int:
         """The moment nearest ``t`` (within half a day, and not before ``earliest``) in an
         hour of the day drawn from the benign daily cycle
-        (:data:`~simulator.world.HOURLY_ACTIVITY`, as the economy draws its hours): a
+        (:data:`~launderbench.simulator.world.HOURLY_ACTIVITY`, as the economy draws its hours): a
         launderer acting at leisure keeps the hours everyone keeps, so the hour alone tells
         nothing, and the handling delay keeps its median."""
         hour = int(np.searchsorted(_HOUR_CDF, self.rng.random() * _HOUR_CDF[-1], "right"))

@@ -4,7 +4,7 @@ Every laundering shape has benign counterparts on real chains, and at scale. Air
 fund hundreds of fresh wallets from one source, bridge and swap on each, and consolidate at an
 exchange deposit address (LayerZero's 2024 Sybil review flagged about 800,000 addresses);
 exchanges and market makers rotate cold wallets, rebalance across chains through bridges and
-settle with OTC desks; privacy-minded holders use mixers. The economy (:mod:`simulator.economy`)
+settle with OTC desks; privacy-minded holders use mixers. The economy (:mod:`launderbench.simulator.economy`)
 has a look-alike of each single shape; a *twin* is the whole multi-stage flow: the incident's
 resolved playbook (its steps, blocks and parameters, waves and fingerprints) run again by a
 benign retail entity, funded by a large payout of the same kind of service the incident robbed
@@ -14,7 +14,7 @@ A twin is benign in the truth tables (role, incident, stage, typology), carries 
 announces no seeds. Only the link to the announced theft, which tracing follows, and nothing
 in a transaction's or an address's own fields, tells the incident from its twins. This is what
 pushes the shortcut baselines (degree, amount, address age, a classifier on raw transaction
-fields; :mod:`benchmarks.baselines`) toward chance on the classification task (README "Known
+fields; :mod:`launderbench.benchmarks.baselines`) toward chance on the classification task (README "Known
 limitations" says how far they still are; every preset sets ``twin_share`` 1.0): with laundering
 made of shapes that benign traffic rarely makes, a classifier separates them by shape, which
 is a leak of the generator rather than a property of laundering (Deprez et al., 2024, on

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from benchmarks.evaluator import EvaluationInputError, Evaluator, topk_weights
-from benchmarks.tasks import Groups, LinkingTask, RankingTask
+from launderbench.benchmarks.evaluator import EvaluationInputError, Evaluator, topk_weights
+from launderbench.benchmarks.tasks import Groups, LinkingTask, RankingTask
 
 NAN = float("nan")
 
@@ -190,7 +190,7 @@ def test_expected_formats_are_readable():
 def test_ranking_metrics_equal_scikit_learn(pairs):
     from sklearn.metrics import average_precision_score, roc_auc_score
 
-    from benchmarks.evaluator import average_precision, roc_auc
+    from launderbench.benchmarks.evaluator import average_precision, roc_auc
 
     y = np.array([p[0] for p in pairs])
     s = np.array([p[1] for p in pairs], float) / 3
@@ -207,7 +207,7 @@ def test_ranking_metrics_equal_scikit_learn(pairs):
 def test_f1_at_validation_threshold_equals_scikit_learn(rows):
     from sklearn.metrics import f1_score, precision_recall_curve
 
-    from benchmarks.evaluator import _f1_at_valid
+    from launderbench.benchmarks.evaluator import _f1_at_valid
 
     y = np.array([r[0] for r in rows])
     s = np.array([r[1] for r in rows], float)
@@ -227,7 +227,7 @@ def test_f1_at_validation_threshold_equals_scikit_learn(rows):
 def test_bench_table_growth(tmp_path):
     import json
 
-    from benchmarks.benchtable import growth_exponent, table
+    from launderbench.benchmarks.benchtable import growth_exponent, table
 
     assert growth_exponent([1e4, 1e5, 1e6], [0.1, 1.0, 10.0]) == pytest.approx(1.0)
     assert growth_exponent([1e4, 1e5], [0.1, 10.0]) == pytest.approx(2.0)

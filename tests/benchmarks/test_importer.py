@@ -7,12 +7,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from benchmarks.cli import main
-from benchmarks.importer import detect_layout, import_table
-from benchmarks.runner import DetectorSpec, RunConfig, run_config
-from benchmarks.suites import ScenarioRun
-from simulator.dataset import Dataset
-from simulator.errors import DatasetError
+from launderbench.benchmarks.cli import main
+from launderbench.benchmarks.importer import detect_layout, import_table
+from launderbench.benchmarks.runner import DetectorSpec, RunConfig, run_config
+from launderbench.benchmarks.suites import ScenarioRun
+from launderbench.simulator.dataset import Dataset
+from launderbench.simulator.errors import DatasetError
 
 AMLSIM_HEADER = "tran_id,orig_acct,bene_acct,tx_type,base_amt,tran_timestamp,is_sar,alert_id\n"
 

@@ -2,7 +2,14 @@
 
 import pytest
 
-from benchmarks.leak_survey import main, placebo_survey, pooled, pooled_table, survey, table
+from launderbench.benchmarks.leak_survey import (
+    main,
+    placebo_survey,
+    pooled,
+    pooled_table,
+    survey,
+    table,
+)
 
 
 def test_table_counts_results_beyond_the_band():
@@ -76,7 +83,7 @@ def test_survey_records_every_result_and_pools_two_seeds(capsys):
 @pytest.fixture
 def seen_overrides(monkeypatch):
     """The scenario overrides every run of the survey passes to the runner."""
-    import benchmarks.leak_survey as ls
+    import launderbench.benchmarks.leak_survey as ls
 
     seen = []
     real = ls.run_config

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from benchmarks.baselines import legs
-from benchmarks.evaluator import Evaluator
-from benchmarks.leak_survey import main, placebo_table
-from benchmarks.placebo import (
+from launderbench.benchmarks.baselines import legs
+from launderbench.benchmarks.evaluator import Evaluator
+from launderbench.benchmarks.leak_survey import main, placebo_table
+from launderbench.benchmarks.placebo import (
     CLASSIFICATION,
     actor_masks,
     placebo_aucs,
@@ -15,11 +15,11 @@ from benchmarks.placebo import (
     placebo_p,
     placebo_rows,
 )
-from benchmarks.tasks import TaskSet
-from simulator import make
-from simulator.errors import ConfigError
-from simulator.laundering import twins
-from simulator.schema import OBSERVABLE_TABLES, Role
+from launderbench.benchmarks.tasks import TaskSet
+from launderbench.simulator import make
+from launderbench.simulator.errors import ConfigError
+from launderbench.simulator.laundering import twins
+from launderbench.simulator.schema import OBSERVABLE_TABLES, Role
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +112,7 @@ def test_placebo_refuses_an_entity_that_is_not_a_twin(ds):
 
 
 def test_candidates_reach_both_parts_of_the_split(ds):
-    from benchmarks.tasks import dataset_split
+    from launderbench.benchmarks.tasks import dataset_split
 
     split = dataset_split(ds)["transaction"]
     c = placebo_candidates(ds, k=4, min_train=20, min_test=10)
@@ -173,8 +173,8 @@ def test_survey_prints_the_placebo_table(tmp_path, monkeypatch, capsys):
 def test_a_tracer_finds_the_laundering_and_not_its_placebos(ds):
     """Haircut taint follows the announced theft: it separates the real laundering, and a
     benign twin that runs the same playbook with clean funds gets no taint at all."""
-    import detectors
-    from benchmarks.runner import evaluate_scores
+    from launderbench import detectors
+    from launderbench.benchmarks.runner import evaluate_scores
 
     view = ds.observable()
     real = {r["task"]: r["value"] for r in evaluate_scores(

@@ -8,12 +8,19 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-import detectors
-from benchmarks.cli import main
-from benchmarks.runner import COLUMNS, DetectorSpec, Results, RunConfig, compare, run_config
-from benchmarks.suites import TOY_ID, ScenarioRun
-from detectors.base import Detector, Scores
-from simulator.errors import ConfigError
+from launderbench import detectors
+from launderbench.benchmarks.cli import main
+from launderbench.benchmarks.runner import (
+    COLUMNS,
+    DetectorSpec,
+    Results,
+    RunConfig,
+    compare,
+    run_config,
+)
+from launderbench.benchmarks.suites import TOY_ID, ScenarioRun
+from launderbench.detectors.base import Detector, Scores
+from launderbench.simulator.errors import ConfigError
 
 TOY = ScenarioRun(TOY_ID, {"transactions": 300, "users": 40, "n_incidents": 5})
 DETS = ["random", "degree", "amount", "ppr", "raw-tx-classifier"]
@@ -122,10 +129,10 @@ def test_rerun_reproduces_every_score_and_executors_agree(result, tmp_path):
 
 def test_detector_from_an_entry_point_string():
     cfg = RunConfig(suite="t", scenarios=[TOY], seeds=[0],
-                    detectors=[DetectorSpec.parse("benchmarks.baselines:RandomScores@seed=3")])
+                    detectors=[DetectorSpec.parse("launderbench.benchmarks.baselines:RandomScores@seed=3")])
     rows = run_config(cfg, progress=False).rows
     assert {r["status"] for r in rows} == {"ok"}
-    assert rows[0]["detector"] == "benchmarks.baselines:RandomScores"
+    assert rows[0]["detector"] == "launderbench.benchmarks.baselines:RandomScores"
     assert json.loads(rows[0]["params"]) == {"seed": 3}
 
 
@@ -176,8 +183,8 @@ def test_quick_suite_runs_in_seconds():
 
 
 def test_report_lists_shortcut_leaks(tmp_path):
-    from benchmarks.report import write_report
-    from benchmarks.runner import Results
+    from launderbench.benchmarks.report import write_report
+    from launderbench.benchmarks.runner import Results
 
     base = {"suite": "s", "scenario": "x-v1", "seed": 0, "status": "ok", "group": "all",
             "task": "classification/transaction", "metric": "roc_auc", "params": "{}",
@@ -194,8 +201,8 @@ def test_report_lists_shortcut_leaks(tmp_path):
 
 
 def test_run_output_names_the_leaking_tasks(tmp_path, capsys):
-    from benchmarks.commands import _finish
-    from benchmarks.runner import Results
+    from launderbench.benchmarks.commands import _finish
+    from launderbench.benchmarks.runner import Results
 
     base = {"suite": "s", "scenario": "x-v1", "seed": 0, "status": "ok", "group": "all",
             "task": "classification/address", "metric": "roc_auc", "params": "{}",
@@ -213,7 +220,7 @@ def test_run_output_names_the_leaking_tasks(tmp_path, capsys):
 def test_dataset_cache_key_follows_the_generator_code(monkeypatch, tmp_path):
     # a cached dataset made by other generator code is never reused: the key holds a hash of
     # the simulator's sources and presets
-    from benchmarks import suites
+    from launderbench.benchmarks import suites
 
     run = suites.ScenarioRun("easy-v1", {"transactions": 2000})
     a = suites.dataset_path(run, 0, tmp_path)

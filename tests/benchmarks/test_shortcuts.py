@@ -13,8 +13,8 @@ amount, address age, a classifier on raw per-transaction fields) are run and eva
   raw-transaction classifier, the amount shortcut). Each case is reported as an expected
   failure (``pytest -rx`` prints the measured ROC-AUCs); a preset within the band passes (at
   generator 0.5.0, hard-v1 and medium-v1). It fails outright if the task is undefined (no
-  laundering in the test part of the split). ``python -m benchmarks.leak_survey --placebos
-  10`` puts each result beside placebos (:mod:`benchmarks.placebo`: a benign twin labelled as
+  laundering in the test part of the split). ``python -m launderbench.benchmarks.leak_survey --placebos
+  10`` puts each result beside placebos (:mod:`launderbench.benchmarks.placebo`: a benign twin labelled as
   the laundering), which land beyond the band more often than the real laundering does.
 * Placebos (strict): over every preset, a shortcut must not separate the real laundering
   better than all of its placebos more often than chance allows (a laundering-specific leak).
@@ -22,9 +22,9 @@ amount, address age, a classifier on raw per-transaction fields) are run and eva
 
 import pytest
 
-from benchmarks.baselines import CHANCE_TOLERANCE, SHORTCUTS, chance_violations
-from benchmarks.runner import DetectorSpec, RunConfig, run_config
-from benchmarks.suites import ScenarioRun, laundering_presets
+from launderbench.benchmarks.baselines import CHANCE_TOLERANCE, SHORTCUTS, chance_violations
+from launderbench.benchmarks.runner import DetectorSpec, RunConfig, run_config
+from launderbench.benchmarks.suites import ScenarioRun, laundering_presets
 
 PRESETS = laundering_presets()
 CLASSIFICATION = ("classification/address", "classification/transaction")
@@ -103,7 +103,7 @@ def test_shortcuts_single_out_laundering_no_more_often_than_benign_twins(shortcu
                                                                          shortcut_cache):
     """A laundering-specific leak: on the classification tasks, a shortcut separates the
     real laundering better than it separates every one of its placebos (benign twins
-    labelled as the laundering, :mod:`benchmarks.placebo`) more often than chance allows.
+    labelled as the laundering, :mod:`launderbench.benchmarks.placebo`) more often than chance allows.
 
     With k exchangeable placebos the real result is the most extreme of the k + 1 with
     probability 1 / (k + 1) <= 0.1 (k >= 9). Per shortcut, over every preset and both levels
@@ -118,9 +118,9 @@ def test_shortcuts_single_out_laundering_no_more_often_than_benign_twins(shortcu
     """
     from scipy.stats import binom
 
-    from benchmarks.baselines import shortcut_aucs
-    from benchmarks.placebo import placebo_aucs, placebo_p
-    from benchmarks.suites import load_dataset
+    from launderbench.benchmarks.baselines import shortcut_aucs
+    from launderbench.benchmarks.placebo import placebo_aucs, placebo_p
+    from launderbench.benchmarks.suites import load_dataset
 
     names = [d for d in SHORTCUTS if d != "random"]
     n = dict.fromkeys(names, 0)

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from benchmarks.evaluator import Evaluator
-from benchmarks.tasks import TaskSet, dataset_split, temporal_split
-from simulator.errors import ConfigError, DatasetError
-from simulator.schema import LinkKind, Role, ServiceKind, Stage, Typology
-from simulator.toy import ToyLedger
+from launderbench.benchmarks.evaluator import Evaluator
+from launderbench.benchmarks.tasks import TaskSet, dataset_split, temporal_split
+from launderbench.simulator.errors import ConfigError, DatasetError
+from launderbench.simulator.schema import LinkKind, Role, ServiceKind, Stage, Typology
+from launderbench.simulator.toy import ToyLedger
 
 G = 10**9  # gwei per ETH
 H = 3600

@@ -6,11 +6,11 @@ import types
 import numpy as np
 import pytest
 
-import detectors
-from detectors.base import Detector, DetectorOutputError, NotFittedError, Scores
-from detectors.registry import load
-from detectors.testing import check_detector, toy_views
-from simulator.errors import ConfigError
+from launderbench import detectors
+from launderbench.detectors.base import Detector, DetectorOutputError, NotFittedError, Scores
+from launderbench.detectors.registry import load
+from launderbench.detectors.testing import check_detector, toy_views
+from launderbench.simulator.errors import ConfigError
 
 
 class Degree(Detector):
@@ -77,7 +77,7 @@ def test_score_before_fit_and_shape_checks():
 
 
 def test_dataset_instead_of_view_rejected():
-    from detectors.testing import toy_ledger
+    from launderbench.detectors.testing import toy_ledger
 
     ds = toy_ledger().build()
     with pytest.raises(ConfigError, match="observable"):
@@ -157,7 +157,7 @@ def test_registry_make_register_and_errors():
 
 
 def test_entry_point_group(monkeypatch):
-    from detectors import registry
+    from launderbench.detectors import registry
 
     class FakeEntryPoint:
         name = "ep-degree"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detectors.bridges.assign import assign
-from detectors.bridges.matcher import BridgeMatcher, bridge_events
-from detectors.testing import check_detector
-from simulator.errors import ConfigError
-from simulator.schema import ServiceKind
-from simulator.toy import ToyLedger
+from launderbench.detectors.bridges.assign import assign
+from launderbench.detectors.bridges.matcher import BridgeMatcher, bridge_events
+from launderbench.detectors.testing import check_detector
+from launderbench.simulator.errors import ConfigError
+from launderbench.simulator.schema import ServiceKind
+from launderbench.simulator.toy import ToyLedger
 
 GWEI = 1_000_000_000
 USD6 = 1_000_000

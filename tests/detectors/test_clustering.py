@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import detectors
-from detectors.clustering import (
+from launderbench import detectors
+from launderbench.detectors.clustering import (
     change_pairs,
     cluster_addresses,
     deposit_addresses,
@@ -15,10 +15,10 @@ from detectors.clustering import (
     lift_to_entities,
     union_find,
 )
-from detectors.testing import check_detector
-from simulator.errors import ConfigError
-from simulator.schema import ServiceKind
-from simulator.toy import ToyLedger
+from launderbench.detectors.testing import check_detector
+from launderbench.simulator.errors import ConfigError
+from launderbench.simulator.schema import ServiceKind
+from launderbench.simulator.toy import ToyLedger
 
 BTC = 100_000_000
 GWEI = 1_000_000_000

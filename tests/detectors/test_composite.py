@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import detectors
-from detectors.composite import _links as L
-from detectors.testing import check_detector
-from simulator.errors import ConfigError
-from simulator.schema import LinkKind, ServiceKind
-from simulator.toy import ToyLedger
+from launderbench import detectors
+from launderbench.detectors.composite import _links as L
+from launderbench.detectors.testing import check_detector
+from launderbench.simulator.errors import ConfigError
+from launderbench.simulator.schema import LinkKind, ServiceKind
+from launderbench.simulator.toy import ToyLedger
 
 GWEI = 1_000_000_000
 BTC = 100_000_000
@@ -218,7 +218,7 @@ def test_coinjoin_stops_the_trace_until_post_mix_consolidation():
     led.utxo_tx(32, [o2], [(shop, BTC // 2 - 1000)])
     led.utxo_tx(33, [o4], [(friend, BTC // 2 - 1000)])
     view = led.build().observable()
-    from detectors.clustering import is_coinjoin
+    from launderbench.detectors.clustering import is_coinjoin
 
     assert is_coinjoin(view)[cj]
     kw = {"consolidation_min": 2, "cluster_lift": 0.0}

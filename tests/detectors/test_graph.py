@@ -10,14 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import detectors
-from detectors.graph._common import aggregate_pairs
-from detectors.graph.flowscope import flowscope_blocks
-from detectors.graph.fraudar import fraudar_blocks
-from detectors.graph.ppr import personalized_pagerank
-from detectors.testing import check_detector
-from simulator.errors import ConfigError
-from simulator.toy import ToyLedger
+from launderbench import detectors
+from launderbench.detectors.graph._common import aggregate_pairs
+from launderbench.detectors.graph.flowscope import flowscope_blocks
+from launderbench.detectors.graph.fraudar import fraudar_blocks
+from launderbench.detectors.graph.ppr import personalized_pagerank
+from launderbench.detectors.testing import check_detector
+from launderbench.simulator.errors import ConfigError
+from launderbench.simulator.toy import ToyLedger
 
 GWEI = 1_000_000_000
 
@@ -229,7 +229,7 @@ def test_fraudar_greedy_is_a_2_approximation(pairs):
 def test_flowscope_and_fraudar_skip_attributed_services():
     """Customers 0..4 pay deposit addresses 5..9 that sweep into an attributed exchange hot
     wallet (a big, perfectly balanced benign flow); 10..12 -> 13..15 -> 16..18 launders less."""
-    from simulator.schema import ServiceKind
+    from launderbench.simulator.schema import ServiceKind
 
     led = ToyLedger()
     addrs = [led.address("ethereum") for _ in range(19)]
@@ -262,7 +262,7 @@ def test_flowscope_and_fraudar_skip_attributed_services():
 
 
 def test_ppr_does_not_walk_through_attributed_services():
-    from simulator.schema import ServiceKind
+    from launderbench.simulator.schema import ServiceKind
 
     led = ToyLedger()
     v, t, u, w = (led.address("ethereum") for _ in range(4))

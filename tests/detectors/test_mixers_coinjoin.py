@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detectors.mixers.coinjoin import CoinJoinDetector, standard_denominations
-from detectors.testing import check_detector
-from simulator.errors import ConfigError
-from simulator.toy import ToyLedger
+from launderbench.detectors.mixers.coinjoin import CoinJoinDetector, standard_denominations
+from launderbench.detectors.testing import check_detector
+from launderbench.simulator.errors import ConfigError
+from launderbench.simulator.toy import ToyLedger
 
 BTC = 100_000_000
 

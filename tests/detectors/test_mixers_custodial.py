@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from detectors.mixers.custodial import CustodialFlow, custodial_events
-from detectors.testing import check_detector
-from simulator.errors import ConfigError
-from simulator.schema import ServiceKind
-from simulator.toy import ToyLedger
+from launderbench.detectors.mixers.custodial import CustodialFlow, custodial_events
+from launderbench.detectors.testing import check_detector
+from launderbench.simulator.errors import ConfigError
+from launderbench.simulator.schema import ServiceKind
+from launderbench.simulator.toy import ToyLedger
 
 BTC = 100_000_000
 H = 3600

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from detectors.mixers.tornado import TornadoHeuristics, mixer_events, pool_denominations
-from detectors.testing import check_detector
-from simulator.errors import ConfigError
-from simulator.schema import ServiceKind
-from simulator.toy import ToyLedger
+from launderbench.detectors.mixers.tornado import (
+    TornadoHeuristics,
+    mixer_events,
+    pool_denominations,
+)
+from launderbench.detectors.testing import check_detector
+from launderbench.simulator.errors import ConfigError
+from launderbench.simulator.schema import ServiceKind
+from launderbench.simulator.toy import ToyLedger
 
 GWEI = 1_000_000_000
 DAY = 86400

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detectors.patterns.fan import FanPatterns
-from detectors.testing import check_detector
-from simulator.errors import ConfigError
-from simulator.schema import ServiceKind
-from simulator.toy import ToyLedger
+from launderbench.detectors.patterns.fan import FanPatterns
+from launderbench.detectors.testing import check_detector
+from launderbench.simulator.errors import ConfigError
+from launderbench.simulator.schema import ServiceKind
+from launderbench.simulator.toy import ToyLedger
 
 GWEI = 1_000_000_000
 H = 3600
@@ -122,7 +122,7 @@ def test_bad_params():
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from detectors.patterns.fan import window_fan  # noqa: E402
+from launderbench.detectors.patterns.fan import window_fan  # noqa: E402
 
 
 @settings(max_examples=60, deadline=None)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detectors.patterns.peel import PeelChain
-from detectors.testing import check_detector
-from simulator.errors import ConfigError
-from simulator.toy import ToyLedger
+from launderbench.detectors.patterns.peel import PeelChain
+from launderbench.detectors.testing import check_detector
+from launderbench.simulator.errors import ConfigError
+from launderbench.simulator.toy import ToyLedger
 
 BTC = 100_000_000
 

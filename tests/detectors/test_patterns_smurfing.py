@@ -7,11 +7,11 @@ from math import ceil, log2
 import numpy as np
 import pytest
 
-from detectors.patterns.smurfing import AASmurf
-from detectors.testing import check_detector
-from simulator.errors import ConfigError
-from simulator.schema import ServiceKind
-from simulator.toy import ToyLedger
+from launderbench.detectors.patterns.smurfing import AASmurf
+from launderbench.detectors.testing import check_detector
+from launderbench.simulator.errors import ConfigError
+from launderbench.simulator.schema import ServiceKind
+from launderbench.simulator.toy import ToyLedger
 
 GWEI = 1_000_000_000
 

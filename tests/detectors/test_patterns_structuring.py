@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detectors.patterns.structuring import Structuring
-from detectors.testing import check_detector
-from simulator.errors import ConfigError
-from simulator.schema import ServiceKind
-from simulator.toy import ToyLedger
+from launderbench.detectors.patterns.structuring import Structuring
+from launderbench.detectors.testing import check_detector
+from launderbench.simulator.errors import ConfigError
+from launderbench.simulator.schema import ServiceKind
+from launderbench.simulator.toy import ToyLedger
 
 BTC = 100_000_000
 

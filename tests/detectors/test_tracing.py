@@ -5,12 +5,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import detectors
-from detectors.testing import check_detector
-from detectors.tracing import trace
-from simulator.errors import ConfigError
-from simulator.schema import ServiceKind
-from simulator.toy import ToyLedger
+from launderbench import detectors
+from launderbench.detectors.testing import check_detector
+from launderbench.detectors.tracing import trace
+from launderbench.simulator.errors import ConfigError
+from launderbench.simulator.schema import ServiceKind
+from launderbench.simulator.toy import ToyLedger
 
 POLICIES = ["poison", "haircut", "fifo", "lifo", "tiho"]
 
@@ -284,7 +284,7 @@ def test_buffer_growth_gives_identical_results(monkeypatch):
     import sys
     from pathlib import Path
 
-    from detectors.tracing import kernels
+    from launderbench.detectors.tracing import kernels
 
     sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks" / "speed"))
     from test_speed_tracing import synthetic_account_view, synthetic_utxo_view

@@ -2,9 +2,9 @@
 
 import pytest
 
-from simulator import make, registry
-from simulator.config import load_scenario_file, scenario_from_dict
-from simulator.errors import ConfigError
+from launderbench.simulator import make, registry
+from launderbench.simulator.config import load_scenario_file, scenario_from_dict
+from launderbench.simulator.errors import ConfigError
 
 
 def test_registry_lists_benign_and_resolves_latest():

@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from simulator import make
-from simulator.dataset import Dataset, Table
-from simulator.errors import DatasetError
-from simulator.schema import OBSERVABLE_TABLES, TRUTH_TABLES
+from launderbench.simulator import make
+from launderbench.simulator.dataset import Dataset, Table
+from launderbench.simulator.errors import DatasetError
+from launderbench.simulator.schema import OBSERVABLE_TABLES, TRUTH_TABLES
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 import filecmp
 
-from simulator import make
+from launderbench.simulator import make
 
 
 def test_same_seed_same_bytes(tmp_path):
@@ -25,7 +25,7 @@ def test_different_seed_differs():
 
 
 def test_streamed_write_equals_in_memory_save(tmp_path):
-    from simulator import write
+    from launderbench.simulator import write
 
     meta = write("benign-v1", tmp_path / "s", seed=5, transactions=2500)
     ds = make("benign-v1", seed=5, transactions=2500)

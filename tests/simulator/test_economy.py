@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from simulator import make
-from simulator.describe import describe, powerlaw_alpha
-from simulator.schema import LinkKind, ServiceKind
+from launderbench.simulator import make
+from launderbench.simulator.describe import describe, powerlaw_alpha
+from launderbench.simulator.schema import LinkKind, ServiceKind
 
 
 @pytest.fixture(scope="module")

@@ -4,13 +4,13 @@ value level (simulator.footprint), and the log-normal spread of laundering split
 import numpy as np
 import pytest
 
-from simulator import footprint
-from simulator.config import scenario_from_dict
-from simulator.economy import BEHAVIOUR_CHAINS, EconomyConfig
-from simulator.generate import generate
-from simulator.laundering._core import Ctx
-from simulator.ops import OP_ISSUE, OP_PAY, OpStream
-from simulator.world import World
+from launderbench.simulator import footprint
+from launderbench.simulator.config import scenario_from_dict
+from launderbench.simulator.economy import BEHAVIOUR_CHAINS, EconomyConfig
+from launderbench.simulator.generate import generate
+from launderbench.simulator.laundering._core import Ctx
+from launderbench.simulator.ops import OP_ISSUE, OP_PAY, OpStream
+from launderbench.simulator.world import World
 
 from .invariants import check_ledger_invariants
 

@@ -5,9 +5,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simulator import make
-from simulator.dataset import Dataset
-from simulator.toy import ToyLedger
+from launderbench.simulator import make
+from launderbench.simulator.dataset import Dataset
+from launderbench.simulator.toy import ToyLedger
 
 from .invariants import check_ledger_invariants
 

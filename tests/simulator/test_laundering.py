@@ -5,10 +5,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simulator.config import scenario_from_dict
-from simulator.generate import generate
-from simulator.laundering.accounting import balanced, flows
-from simulator.schema import EntityKind, LinkKind, Role, ServiceKind, Stage, Typology
+from launderbench.simulator.config import scenario_from_dict
+from launderbench.simulator.generate import generate
+from launderbench.simulator.laundering.accounting import balanced, flows
+from launderbench.simulator.schema import EntityKind, LinkKind, Role, ServiceKind, Stage, Typology
 
 from .invariants import check_ledger_invariants
 
@@ -549,7 +549,7 @@ def test_missing_chain_is_a_config_error():
     doc = {"id": "x-v1", "economy": {"transactions": 2000,
                                      "chain_share": {"bitcoin": 0.5, "ethereum": 0.5}},
            "incident": [{"assets": {"USDT-TRON": 1.0}, "steps": [{"block": "hops"}]}]}
-    from simulator.errors import ConfigError
+    from launderbench.simulator.errors import ConfigError
     with pytest.raises(ConfigError, match="tron"):
         generate(scenario_from_dict(doc), seed=1)
 
@@ -574,8 +574,8 @@ def test_exchange_swap_deposits_then_withdraws_another_asset():
 def _fee_ctx(fixed_share, fixed_fee=None):
     from types import SimpleNamespace
 
-    from simulator.laundering._core import Ctx
-    from simulator.world import World
+    from launderbench.simulator.laundering._core import Ctx
+    from launderbench.simulator.world import World
 
     services = SimpleNamespace(fee_base={0: 20}, fixed_fee_rate=fixed_share)
     return Ctx(world=World(), stream=None, services=services, rng=np.random.default_rng(1),
@@ -584,7 +584,7 @@ def _fee_ctx(fixed_share, fixed_fee=None):
 
 
 def test_attacker_fees_follow_the_benign_fee_model():
-    from simulator.economy import FEE_SIGMA, FIXED_FEE_MULTIPLIERS
+    from launderbench.simulator.economy import FEE_SIGMA, FIXED_FEE_MULTIPLIERS
 
     # wallets with a fixed fee rate pay a fixed multiple of the typical rate ...
     ctx = _fee_ctx(1.0)

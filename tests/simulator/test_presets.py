@@ -7,14 +7,14 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import simulator
-from benchmarks.cli import cli
-from simulator.config import scenario_from_dict
-from simulator.dataset import Dataset
-from simulator.errors import ConfigError, ScenarioUnsatisfiable
-from simulator.laundering import BLOCKS, PLAYBOOKS
-from simulator.laundering.accounting import balanced, flows
-from simulator.schema import Typology
+from launderbench import simulator
+from launderbench.benchmarks.cli import cli
+from launderbench.simulator.config import scenario_from_dict
+from launderbench.simulator.dataset import Dataset
+from launderbench.simulator.errors import ConfigError, ScenarioUnsatisfiable
+from launderbench.simulator.laundering import BLOCKS, PLAYBOOKS
+from launderbench.simulator.laundering.accounting import balanced, flows
+from launderbench.simulator.schema import Typology
 
 from .invariants import check_ledger_invariants
 
@@ -194,7 +194,7 @@ _ASSETS = ["BTC", "ETH", "USDT", "USDC", "WBTC", "TRX", "USDT-TRON", "AVAX", "US
 def test_random_valid_stage_graphs_generate_or_explain(rnd):
     """Random stage graphs of valid blocks either generate with exact truth or fail with a
     one-line ConfigError (an asset the block cannot take) or ScenarioUnsatisfiable."""
-    from simulator.laundering.playbooks import TERMINAL
+    from launderbench.simulator.laundering.playbooks import TERMINAL
 
     nonterm = sorted(b for b in BLOCKS if b not in TERMINAL)
     n = rnd.randint(1, 4)

@@ -5,10 +5,10 @@ reproduce the incident's shapes, so shape alone no longer tells laundering apart
 import numpy as np
 import pytest
 
-from simulator import make
-from simulator.errors import ConfigError
-from simulator.laundering import twins
-from simulator.schema import EntityKind, LinkKind, Role
+from launderbench.simulator import make
+from launderbench.simulator.errors import ConfigError
+from launderbench.simulator.laundering import twins
+from launderbench.simulator.schema import EntityKind, LinkKind, Role
 
 from .invariants import check_ledger_invariants
 

@@ -3,16 +3,16 @@
 import numpy as np
 import pytest
 
-import simulator
-from simulator.config import scenario_from_dict
-from simulator.errors import ConfigError
-from simulator.generate import generate
-from simulator.laundering import MIN_WAVE
-from simulator.laundering._core import Ctx
-from simulator.laundering.accounting import balanced, flows
-from simulator.ops import OP_PAY, OpStream
-from simulator.schema import Typology
-from simulator.world import HOURLY_ACTIVITY, World
+from launderbench import simulator
+from launderbench.simulator.config import scenario_from_dict
+from launderbench.simulator.errors import ConfigError
+from launderbench.simulator.generate import generate
+from launderbench.simulator.laundering import MIN_WAVE
+from launderbench.simulator.laundering._core import Ctx
+from launderbench.simulator.laundering.accounting import balanced, flows
+from launderbench.simulator.ops import OP_PAY, OpStream
+from launderbench.simulator.schema import Typology
+from launderbench.simulator.world import HOURLY_ACTIVITY, World
 
 from .invariants import check_ledger_invariants
 
