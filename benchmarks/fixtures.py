@@ -17,11 +17,8 @@ import heapq
 
 import numpy as np
 
-from launderbench.simulator.schema import LinkKind, Role, ServiceKind, Stage, Typology
+from launderbench.simulator.schema import DAY, HOUR, LinkKind, Role, ServiceKind, Stage, Typology
 from launderbench.simulator.toy import ToyLedger
-
-HOUR = 3600
-DAY = 86_400
 
 
 def toy_laundering(seed: int = 0, transactions: int = 1500, n_incidents: int = 5,

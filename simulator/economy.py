@@ -39,11 +39,8 @@ from .ops import (
     OP_SPLIT,
     OpStream,
 )
-from .schema import EntityKind, LinkKind
+from .schema import DAY, HOUR, EntityKind, LinkKind
 from .world import HOURLY_ACTIVITY, World
-
-DAY = 86_400
-HOUR = 3_600
 
 
 # ----------------------------------------------------------------------------- config

@@ -37,6 +37,10 @@ import pyarrow as pa
 
 SCHEMA_VERSION = 1
 
+#: Timestamps are whole seconds since the scenario's start (``transactions.timestamp``).
+HOUR = 3_600
+DAY = 86_400
+
 
 class ChainModel(IntEnum):
     UTXO = 0

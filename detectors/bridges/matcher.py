@@ -8,7 +8,6 @@ import numpy as np
 
 from launderbench.detectors.base import Detector, Scores
 from launderbench.detectors.patterns._common import (
-    DAY,
     check_choice,
     check_number,
     empty_links,
@@ -18,7 +17,7 @@ from launderbench.detectors.patterns._common import (
     scatter_max,
 )
 from launderbench.simulator.errors import ConfigError
-from launderbench.simulator.schema import ServiceKind
+from launderbench.simulator.schema import DAY, ServiceKind
 
 from .assign import METHODS, assign
 

@@ -9,7 +9,6 @@ import numpy as np
 from launderbench.detectors.base import Detector, Scores
 from launderbench.detectors.bridges.assign import METHODS, assign
 from launderbench.detectors.patterns._common import (
-    DAY,
     check_choice,
     check_number,
     empty_links,
@@ -19,7 +18,7 @@ from launderbench.detectors.patterns._common import (
     tx_has_input_in,
 )
 from launderbench.simulator.errors import ConfigError
-from launderbench.simulator.schema import ServiceKind
+from launderbench.simulator.schema import DAY, ServiceKind
 
 
 def custodial_events(view, utxo_only=True, per_tx=True):

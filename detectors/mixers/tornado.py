@@ -11,7 +11,6 @@ from scipy.sparse.csgraph import connected_components
 
 from launderbench.detectors.base import Detector, Scores
 from launderbench.detectors.patterns._common import (
-    DAY,
     check_number,
     empty_links,
     equi_join,
@@ -20,7 +19,7 @@ from launderbench.detectors.patterns._common import (
     scatter_max,
 )
 from launderbench.simulator.errors import ConfigError
-from launderbench.simulator.schema import ChainModel, ServiceKind
+from launderbench.simulator.schema import DAY, ChainModel, ServiceKind
 
 HEURISTICS = ("address", "gas", "linked", "multi", "fifo")
 #: Link confidence of each deterministic heuristic (ours; the papers report links, not scores).

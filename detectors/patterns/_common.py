@@ -11,10 +11,6 @@ import numpy as np
 from launderbench.simulator.errors import ConfigError
 from launderbench.simulator.schema import ServiceKind
 
-DAY = 86_400
-HOUR = 3_600
-
-
 # ----------------------------------------------------------------------------- validation
 
 

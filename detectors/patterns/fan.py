@@ -8,9 +8,9 @@ import numpy as np
 from numba import njit
 
 from launderbench.detectors.base import Detector, Scores
+from launderbench.simulator.schema import DAY
 
 from ._common import (
-    DAY,
     address_service,
     check_number,
     expand_ranges,

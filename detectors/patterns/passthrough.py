@@ -8,8 +8,9 @@ import numpy as np
 from numba import njit
 
 from launderbench.detectors.base import Detector, Scores
+from launderbench.simulator.schema import DAY
 
-from ._common import DAY, address_service, check_number, tx_time
+from ._common import address_service, check_number, tx_time
 
 
 @njit(cache=True)

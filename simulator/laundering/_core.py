@@ -26,11 +26,9 @@ from ..kernel import (
     UTXO_TX_OVERHEAD,
 )
 from ..ops import _DEFAULTS, _OP_FIELDS, OP_LINKED, OP_PAY, OP_SPLIT
-from ..schema import Role, Stage, Typology
+from ..schema import DAY, HOUR, Role, Stage, Typology
 from ..world import HOURLY_ACTIVITY
 
-HOUR = 3_600
-DAY = 86_400
 MIN_GAP = 60  # seconds between a payment and the next spend of what it paid
 PACE_SIGMA = 1.5  # log-spread of the launderer's handling delay (see Ctx.start)
 _HOUR_CDF = np.cumsum(HOURLY_ACTIVITY)

@@ -11,11 +11,10 @@ from launderbench.detectors.mixers.tornado import (
 )
 from launderbench.detectors.testing import check_detector
 from launderbench.simulator.errors import ConfigError
-from launderbench.simulator.schema import ServiceKind
+from launderbench.simulator.schema import DAY, ServiceKind
 from launderbench.simulator.toy import ToyLedger
 
 GWEI = 1_000_000_000
-DAY = 86400
 
 
 def build():

@@ -8,13 +8,12 @@ import pytest
 from launderbench.detectors.patterns.passthrough import PassThrough, weighted_median_by_group
 from launderbench.detectors.testing import check_detector
 from launderbench.simulator.errors import ConfigError
-from launderbench.simulator.schema import ServiceKind
+from launderbench.simulator.schema import DAY, ServiceKind
 from launderbench.simulator.toy import ToyLedger
 
 GWEI = 1_000_000_000
 BTC = 100_000_000
 H = 3600
-DAY = 86400
 
 
 def build():

@@ -8,11 +8,17 @@ from hypothesis import strategies as st
 from launderbench.simulator.config import scenario_from_dict
 from launderbench.simulator.generate import generate
 from launderbench.simulator.laundering.accounting import balanced, flows
-from launderbench.simulator.schema import EntityKind, LinkKind, Role, ServiceKind, Stage, Typology
+from launderbench.simulator.schema import (
+    HOUR,
+    EntityKind,
+    LinkKind,
+    Role,
+    ServiceKind,
+    Stage,
+    Typology,
+)
 
 from .invariants import check_ledger_invariants
-
-HOUR = 3600
 
 
 def run(steps, assets=None, amount_usd=20e6, difficulty=None, seed=1, transactions=2000,

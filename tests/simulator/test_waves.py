@@ -16,8 +16,6 @@ from launderbench.simulator.world import HOURLY_ACTIVITY, World
 
 from .invariants import check_ledger_invariants
 
-DAY = 86_400
-
 
 def _doc(waves=1, days=40, pace=6.0, **inc):
     return {"id": "w-v1", "economy": {"transactions": 3000, "days": days},
