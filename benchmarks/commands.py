@@ -73,7 +73,7 @@ def _finish(res, out: Path, quiet: bool, example=True):
     click.echo(f"results: {out / 'results.parquet'} ({len(res.rows):,} rows"
                + (f", {n_fail} detector(s) failed" if n_fail else "") + ")")
     click.echo(f"report:  {rep / 'index.html'} (and {rep / 'report.md'})")
-    from .baselines import chance_violations
+    from .chance import chance_violations
 
     leaks = chance_violations(res.rows)
     if leaks:

@@ -10,7 +10,7 @@ generator can be judged by more than one draw::
     .venv/bin/python -m launderbench.benchmarks.leak_survey --footprint fixed --twin-share 0.3 --split-sigma 0
 
 prints one line per (shortcut, task): the number of results, the mean ROC-AUC, the mean and
-the largest distance from 0.5, and how many lie beyond :data:`~launderbench.benchmarks.baselines.
+the largest distance from 0.5, and how many lie beyond :data:`~launderbench.benchmarks.chance.
 CHANCE_TOLERANCE`. With more than one seed it then pools each (preset, shortcut, task) over
 the seeds (:func:`pooled_table`): how many means over the seeds lie beyond the band, beside how
 many single results do, naming each. A preset that cannot be generated at a seed is reported
@@ -23,7 +23,7 @@ import argparse
 
 import numpy as np
 
-from .baselines import CHANCE_TOLERANCE, SHORTCUTS, shortcut_aucs
+from .chance import CHANCE_TOLERANCE, SHORTCUTS, shortcut_aucs
 from .placebo import CLASSIFICATION, placebo_aucs, placebo_p
 from .runner import DetectorSpec, RunConfig, run_config
 from .suites import ScenarioRun, laundering_presets, load_dataset

@@ -29,12 +29,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from launderbench.detectors.projection import legs
 from launderbench.simulator.dataset import Dataset, Table
 from launderbench.simulator.laundering import twins
 from launderbench.simulator.ledger import CASHOUT_KINDS
 from launderbench.simulator.schema import Role, Stage, Typology
 
-from .baselines import legs
 from .tasks import TaskSet, dataset_split
 
 __all__ = ["placebo_dataset", "placebo_candidates", "placebo_rows", "placebo_aucs", "placebo_p",

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .baselines import CHANCE_TOLERANCE, chance_violations
+from .chance import CHANCE_TOLERANCE, chance_violations
 from .runner import SHORTCUTS, Results
 
 #: leaderboard columns: (header, task, metric)

@@ -31,7 +31,7 @@ import numpy as np
 
 from launderbench.simulator.errors import ConfigError
 
-from .baselines import SHORTCUTS
+from .chance import SHORTCUTS
 from .suites import ScenarioRun, dataset_path, ensure_dataset, get_suite
 
 #: columns of a result row, in order
@@ -311,7 +311,8 @@ def evaluate_scores(ts, scores, supervised: bool = False) -> tuple[list[dict], l
     learn from labels are evaluated on the classification tasks only (their scores on the
     training period are fitted, so tracing and typology would flatter them).
     """
-    from .baselines import address_to_tx, tx_to_address
+    from launderbench.detectors.projection import address_to_tx, tx_to_address
+
     from .evaluator import Evaluator
 
     view = ts.view

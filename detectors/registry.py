@@ -1,7 +1,8 @@
 """The detector registry (Gymnasium style): names map to ``"module:Class"`` entry points.
 
-Built-in detectors are listed in :data:`BUILTIN` (one line each) and imported only when
-:func:`make` asks for them. Third-party packages add detectors through the entry-point group
+Built-in detectors are listed in :data:`BUILTIN` (one ``"module:Class"`` line each); the
+registry name of each is its class's ``name``, read by importing the modules the first time
+the registry is asked. Third-party packages add detectors through the entry-point group
 ``launderbench.detectors`` (``name = "package.module:Class"`` in their ``pyproject.toml``) or at
 run time with :func:`register`. :func:`make` also accepts a ``"package.module:Class"`` string.
 
@@ -21,46 +22,70 @@ from launderbench.simulator.errors import ConfigError
 
 from .base import Detector, _unknown_param_msg
 
-__all__ = ["BUILTIN", "ENTRY_POINT_GROUP", "make", "list_detectors", "register", "load"]
+__all__ = ["BUILTIN", "ENTRY_POINT_GROUP", "make", "list_detectors", "register", "load",
+           "builtin_names"]
 
 ENTRY_POINT_GROUP = "launderbench.detectors"
 
-#: Built-in detectors: registry name -> "module:Class". One line per detector.
-BUILTIN: dict[str, str] = {
+#: Built-in detectors, one ``"module:Class"`` line each. The registry name of each is its
+#: class's ``name`` (read when the registry is first asked, by importing the modules).
+BUILTIN: tuple[str, ...] = (
     # tracing from the seeds (detectors/tracing)
-    "poison": "launderbench.detectors.tracing.detectors:Poison",
-    "haircut": "launderbench.detectors.tracing.detectors:Haircut",
-    "fifo": "launderbench.detectors.tracing.detectors:FIFO",
-    "lifo": "launderbench.detectors.tracing.detectors:LIFO",
-    "tiho": "launderbench.detectors.tracing.detectors:TIHO",
+    "launderbench.detectors.tracing.detectors:Poison",
+    "launderbench.detectors.tracing.detectors:Haircut",
+    "launderbench.detectors.tracing.detectors:FIFO",
+    "launderbench.detectors.tracing.detectors:LIFO",
+    "launderbench.detectors.tracing.detectors:TIHO",
     # clustering (detectors/clustering)
-    "cluster-expansion": "launderbench.detectors.clustering.detectors:ClusterExpansion",
+    "launderbench.detectors.clustering.detectors:ClusterExpansion",
     # graph methods (detectors/graph) and the composite investigator (detectors/composite)
-    "ppr": "launderbench.detectors.graph.detectors:PPR",
-    "flowscope": "launderbench.detectors.graph.detectors:FlowScope",
-    "fraudar": "launderbench.detectors.graph.detectors:Fraudar",
-    "investigator": "launderbench.detectors.composite.investigator:Investigator",
+    "launderbench.detectors.graph.detectors:PPR",
+    "launderbench.detectors.graph.detectors:FlowScope",
+    "launderbench.detectors.graph.detectors:Fraudar",
+    "launderbench.detectors.composite.investigator:Investigator",
     # patterns, mixers, bridges (detectors/patterns, detectors/mixers, detectors/bridges)
-    "peel-chain": "launderbench.detectors.patterns.peel:PeelChain",
-    "fan": "launderbench.detectors.patterns.fan:FanPatterns",
-    "pass-through": "launderbench.detectors.patterns.passthrough:PassThrough",
-    "aa-smurf": "launderbench.detectors.patterns.smurfing:AASmurf",
-    "structuring": "launderbench.detectors.patterns.structuring:Structuring",
-    "tornado-heuristics": "launderbench.detectors.mixers.tornado:TornadoHeuristics",
-    "coinjoin": "launderbench.detectors.mixers.coinjoin:CoinJoinDetector",
-    "custodial-flow": "launderbench.detectors.mixers.custodial:CustodialFlow",
-    "bridge-matcher": "launderbench.detectors.bridges.matcher:BridgeMatcher",
-    # shortcut baselines (benchmarks/baselines.py): must stay near chance on every preset
-    "random": "launderbench.benchmarks.baselines:RandomScores",
-    "degree": "launderbench.benchmarks.baselines:DegreeScores",
-    "amount": "launderbench.benchmarks.baselines:AmountScores",
-    "address-age": "launderbench.benchmarks.baselines:AddressAgeScores",
-    "raw-tx-classifier": "launderbench.benchmarks.baselines:RawTxClassifier",
-}
+    "launderbench.detectors.patterns.peel:PeelChain",
+    "launderbench.detectors.patterns.fan:FanPatterns",
+    "launderbench.detectors.patterns.passthrough:PassThrough",
+    "launderbench.detectors.patterns.smurfing:AASmurf",
+    "launderbench.detectors.patterns.structuring:Structuring",
+    "launderbench.detectors.mixers.tornado:TornadoHeuristics",
+    "launderbench.detectors.mixers.coinjoin:CoinJoinDetector",
+    "launderbench.detectors.mixers.custodial:CustodialFlow",
+    "launderbench.detectors.bridges.matcher:BridgeMatcher",
+    # one-feature baselines (detectors/baselines.py)
+    "launderbench.detectors.baselines:RandomScores",
+    "launderbench.detectors.baselines:DegreeScores",
+    "launderbench.detectors.baselines:AmountScores",
+    "launderbench.detectors.baselines:AddressAgeScores",
+    "launderbench.detectors.baselines:RawTxClassifier",
+)
 
 # Registered at run time: name -> entry point string or Detector subclass.
 _REGISTERED: dict[str, str | type] = {}
 _ENTRY_POINTS: dict[str, object] | None = None
+_BUILTIN_NAMES: dict[str, str] | None = None
+
+
+def builtin_names() -> dict[str, str]:
+    """``{registry name: "module:Class"}`` of the built-in detectors; each name is its class's
+    ``name``. A module that cannot be imported is listed under its ``"module:Class"`` string,
+    so that :func:`list_detectors` can say why."""
+    global _BUILTIN_NAMES
+    if _BUILTIN_NAMES is None:
+        names = {}
+        for spec in BUILTIN:
+            try:
+                cls = _check_class(_import(spec, f"'{spec}'"), f"'{spec}'")
+                key = cls.name
+            except ConfigError:
+                key = spec
+            if key in names:
+                raise ConfigError(f"two built-in detectors are named '{key}': "
+                                  f"{names[key]} and {spec}")
+            names[key] = spec
+        _BUILTIN_NAMES = names
+    return _BUILTIN_NAMES
 
 
 def _entry_points() -> dict[str, object]:
@@ -75,7 +100,7 @@ def _entry_points() -> dict[str, object]:
 
 
 def _all_names() -> list[str]:
-    return sorted(set(BUILTIN) | set(_entry_points()) | set(_REGISTERED))
+    return sorted(set(builtin_names()) | set(_entry_points()) | set(_REGISTERED))
 
 
 def _import(spec: str, what: str) -> type:
@@ -109,8 +134,8 @@ def load(name: str) -> type:
     if name in _REGISTERED:
         obj = _REGISTERED[name]
         cls = _import(obj, f"'{name}'") if isinstance(obj, str) else obj
-    elif name in BUILTIN:
-        cls = _import(BUILTIN[name], f"'{name}'")
+    elif name in builtin_names():
+        cls = _import(builtin_names()[name], f"'{name}'")
     elif name in _entry_points():
         try:
             cls = _entry_points()[name].load()

@@ -1,18 +1,29 @@
-"""Conformance checks every detector must pass (after scikit-learn's ``check_estimator`` and
-Gymnasium's ``check_env``).
+"""Conformance checks every detector must pass, after scikit-learn's ``check_estimator`` /
+``parametrize_with_checks`` and Gymnasium's ``check_env``.
 
->>> from launderbench.detectors.testing import check_detector
->>> check_detector(detectors.make("haircut"))      # doctest: +SKIP
+Each check is a named function that takes a configured, unfitted detector and raises
+``AssertionError`` with a one-line reason. :func:`detector_checks` yields them by name;
+:func:`parametrize_with_checks` turns a list of detectors into one pytest case per detector
+and check, so that a detector is checked by registering it (``tests/test_conformance.py``
+runs every check on every registered detector); :func:`check_detector` runs them all and stops
+at the first failure.
 
-:func:`check_detector` raises ``AssertionError`` with a one-line reason on the first failure.
-It runs the detector on small hand-built ledgers (:func:`toy_views`): a mixed UTXO/account
-ledger with an announced hack, the same ledger without seeds, and an empty ledger.
+>>> from launderbench import detectors
+>>> from launderbench.detectors.testing import check_detector, detector_checks
+>>> check_detector(detectors.make("haircut"))                        # doctest: +SKIP
+>>> [name for name, _ in detector_checks(detectors.make("haircut"))][:2]
+['check_class_attributes', 'check_parameters']
+
+The checks run the detector on small hand-built ledgers (:func:`toy_views`): a mixed
+UTXO/account ledger with an announced hack, the same ledger without seeds, and an empty
+ledger.
 """
 
 from __future__ import annotations
 
 import hashlib
 import inspect
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -22,7 +33,8 @@ from launderbench.simulator.toy import ToyLedger
 
 from .base import Detector, NotFittedError, Scores
 
-__all__ = ["check_detector", "toy_views", "toy_ledger", "view_hash"]
+__all__ = ["check_detector", "detector_checks", "parametrize_with_checks", "toy_views",
+           "toy_ledger", "view_hash", "CHECKS"]
 
 BTC = 100_000_000  # satoshi per BTC
 GWEI = 1_000_000_000  # gwei per ETH (ETH amounts are in gwei)
@@ -154,7 +166,9 @@ def _scores_equal(a: Scores, b: Scores) -> bool:
     return True
 
 
-def _check_class(det) -> None:
+def check_class_attributes(det) -> None:
+    """``name``, a one-line ``description``, the ``tags`` the harness reads, and a docstring
+    citing the method's source."""
     if not isinstance(det, Detector):
         raise AssertionError(f"{det!r} is not a detectors.Detector")
     cls = type(det)
@@ -177,7 +191,9 @@ def _check_class(det) -> None:
         _fail(det, "class needs a docstring citing its source")
 
 
-def _check_params(det) -> None:
+def check_parameters(det) -> None:
+    """Every ``__init__`` parameter has a default; ``get_params``/``set_params`` round-trip;
+    ``set_params`` returns ``self`` and refuses unknown names with ``ConfigError``."""
     cls = type(det)
     try:
         names = cls._param_names()
@@ -188,14 +204,7 @@ def _check_params(det) -> None:
         if sig.parameters[n].default is inspect.Parameter.empty:
             _fail(det, f"parameter '{n}' needs a default value")
     params = det.get_params()
-    fresh = cls(**params)
-    # nothing learned (and nothing else stored) in __init__
-    for attr in vars(fresh):
-        if attr.endswith("_") and not attr.startswith("__"):
-            _fail(det, f"__init__ sets fitted attribute '{attr}'")
-        if attr not in names and not attr.startswith("_"):
-            _fail(det, f"__init__ stores '{attr}', which is not a parameter")
-    if not _params_equal(fresh.get_params(), params):
+    if not _params_equal(cls(**params).get_params(), params):
         _fail(det, "get_params() of a clone differs from the original's")
     default = cls()
     if default.set_params(**params) is not default:
@@ -210,13 +219,99 @@ def _check_params(det) -> None:
         _fail(det, "set_params with an unknown name must raise ConfigError")
 
 
-def _run(det, view, labels):
+def check_init_learns_nothing(det) -> None:
+    """``__init__`` stores its parameters and nothing else (no fitted attribute)."""
+    cls = type(det)
+    names = cls._param_names()
+    for attr in vars(cls(**det.get_params())):
+        if attr.endswith("_") and not attr.startswith("__"):
+            _fail(det, f"__init__ sets fitted attribute '{attr}'")
+        if attr not in names and not attr.startswith("_"):
+            _fail(det, f"__init__ stores '{attr}', which is not a parameter")
+
+
+def check_not_fitted(det) -> None:
+    """``score`` before ``fit`` raises :class:`NotFittedError`."""
+    view, _ = toy_views()["mixed"]
+    try:
+        det.clone().score(view)
+    except NotFittedError:
+        pass
+    else:
+        _fail(det, "score before fit must raise NotFittedError")
+
+
+def check_fitted_attributes(det) -> None:
+    """What ``fit`` learns is stored in attributes whose names end in ``_``."""
+    for where, (view, labels) in toy_views().items():
+        d, _ = _run(det, view, labels, where)
+        for attr in vars(d):
+            if (attr not in d._param_names() and not attr.startswith("_")
+                    and not attr.endswith("_")):
+                _fail(det, f"fit stores '{attr}': fitted attributes must end in '_'")
+
+
+def check_outputs(det) -> None:
+    """Every tagged output is float64, of the right length and finite, on every toy ledger
+    (the empty one included)."""
+    for where, (view, labels) in toy_views().items():
+        _, s = _run(det, view, labels, where)
+        _check_output(det, view, s, where)
+
+
+def check_view_not_mutated(det) -> None:
+    """``fit`` and ``score`` leave the input view as it was."""
+    for where, (view, labels) in toy_views().items():
+        before = view_hash(view)
+        _run(det, view, labels, where)
+        if view_hash(view) != before:
+            _fail(det, f"fit/score mutated the input view ('{where}' ledger)")
+
+
+def check_deterministic(det) -> None:
+    """Scoring the same view twice, and two fits on the same view, give equal scores."""
+    for where, (view, labels) in toy_views().items():
+        d, s1 = _run(det, view, labels, where)
+        if not _scores_equal(s1, d.score(view)):
+            _fail(det, f"{where}: scoring the same view twice gives different scores")
+        _, s3 = _run(det, view, labels, where)
+        if not _scores_equal(s1, s3):
+            _fail(det, f"{where}: two fits on the same view give different scores (not "
+                       "deterministic; pass a seed)")
+
+
+def check_needs_seeds(det) -> None:
+    """A detector tagged ``needs_seeds`` gives all-zero scores on a ledger without seeds."""
+    if not det._tag("needs_seeds"):
+        return
+    view, labels = toy_views()["no_seeds"]
+    _, s = _run(det, view, labels, "no_seeds")
+    for what in ("address", "transaction"):
+        arr = getattr(s, what)
+        if arr is not None and np.any(arr != 0):
+            _fail(det, f"needs seeds but gives non-zero {what} scores on a ledger without "
+                       "seeds")
+    if s.links is not None and np.any(np.asarray(s.links["score"]) != 0):
+        _fail(det, "needs seeds but gives non-zero link scores without seeds")
+
+
+#: Every conformance check, in the order :func:`check_detector` runs them.
+CHECKS: tuple[Callable[[Detector], None], ...] = (
+    check_class_attributes, check_parameters, check_init_learns_nothing, check_not_fitted,
+    check_outputs, check_fitted_attributes, check_view_not_mutated, check_deterministic,
+    check_needs_seeds,
+)
+
+
+def _run(det, view, labels, where: str):
     d = det.clone()
-    d.fit(view, labels if det._tag("needs_labels") else None)
-    for attr in vars(d):
-        if attr not in d._param_names() and not attr.startswith("_") and not attr.endswith("_"):
-            _fail(det, f"fit stores '{attr}': fitted attributes must end in '_'")
-    return d, d.score(view)
+    try:
+        d.fit(view, labels if det._tag("needs_labels") else None)
+        return d, d.score(view)
+    except AssertionError:
+        raise
+    except Exception as e:
+        _fail(det, f"failed on the '{where}' toy ledger: {type(e).__name__}: {e}")
 
 
 def _check_output(det, view, s: Scores, where: str) -> None:
@@ -238,56 +333,42 @@ def _check_output(det, view, s: Scores, where: str) -> None:
             _fail(det, f"{where}: Scores.{what} has non-finite values")
 
 
-def check_detector(det: Detector) -> None:
-    """Run the conformance checks on ``det`` (a configured, unfitted detector instance).
+def detector_checks(det: Detector) -> Iterator[tuple[str, Callable[[Detector], None]]]:
+    """``(name, check)`` for every conformance check that applies to ``det``; call
+    ``check(det)``."""
+    for check in CHECKS:
+        yield check.__name__, check
 
-    Checks: class variables and docstring; parameters (defaults, ``get_params`` /
-    ``set_params`` round trip, unknown names raise ``ConfigError``, nothing learned in
-    ``__init__``); ``score`` before ``fit`` raises :class:`NotFittedError`; output shapes,
-    dtypes (float64) and finiteness on every toy view; determinism (two fresh fits give equal
-    scores, and scoring twice gives equal scores); no mutation of the input view; a graceful
-    answer on an empty ledger; on a ledger without seeds a detector tagged ``needs_seeds``
-    returns all-zero scores.
+
+def check_detector(det: Detector) -> None:
+    """Run every conformance check on ``det`` (a configured, unfitted detector instance).
 
     Raises
     ------
     AssertionError
         With a one-line reason on the first failed check.
     """
-    _check_class(det)
-    _check_params(det)
-    views = toy_views()
-    view, labels = views["mixed"]
-    try:
-        det.clone().score(view)
-    except NotFittedError:
-        pass
-    else:
-        _fail(det, "score before fit must raise NotFittedError")
+    for _, check in detector_checks(det):
+        check(det)
 
-    for where, (view, labels) in views.items():
-        before = view_hash(view)
-        try:
-            d, s1 = _run(det, view, labels)
-        except AssertionError:
-            raise
-        except Exception as e:
-            _fail(det, f"failed on the '{where}' toy ledger: {type(e).__name__}: {e}")
-        if view_hash(view) != before:
-            _fail(det, f"fit/score mutated the input view ('{where}' ledger)")
-        _check_output(det, view, s1, where)
-        s2 = d.score(view)
-        if not _scores_equal(s1, s2):
-            _fail(det, f"{where}: scoring the same view twice gives different scores")
-        _, s3 = _run(det, view, labels)
-        if not _scores_equal(s1, s3):
-            _fail(det, f"{where}: two fits on the same view give different scores (not "
-                       "deterministic; pass a seed)")
-        if where == "no_seeds" and det._tag("needs_seeds"):
-            for what in ("address", "transaction"):
-                arr = getattr(s1, what)
-                if arr is not None and np.any(arr != 0):
-                    _fail(det, f"needs seeds but gives non-zero {what} scores on a ledger "
-                               "without seeds")
-            if s1.links is not None and np.any(np.asarray(s1.links["score"]) != 0):
-                _fail(det, "needs seeds but gives non-zero link scores without seeds")
+
+def _case_id(det: Detector) -> str:
+    params = {k: v for k, v in det.get_params().items()
+              if not _params_equal({k: v}, {k: type(det)().get_params()[k]})}
+    extra = ",".join(f"{k}={v!r}" for k, v in sorted(params.items()))
+    return f"{type(det).name}({extra})" if extra else type(det).name
+
+
+def parametrize_with_checks(detectors: Iterable[Detector]):
+    """A ``pytest.mark.parametrize`` decorator with one case per detector and check; the test
+    it decorates takes ``detector`` and ``check`` and calls ``check(detector)``.
+
+    >>> @parametrize_with_checks([detectors.make("fifo")])        # doctest: +SKIP
+    ... def test_conforms(detector, check):
+    ...     check(detector)
+    """
+    import pytest
+
+    cases = [pytest.param(det, check, id=f"{_case_id(det)}-{name}")
+             for det in detectors for name, check in detector_checks(det)]
+    return pytest.mark.parametrize(("detector", "check"), cases)

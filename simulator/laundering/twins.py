@@ -14,7 +14,7 @@ A twin is benign in the truth tables (role, incident, stage, typology), carries 
 announces no seeds. Only the link to the announced theft, which tracing follows, and nothing
 in a transaction's or an address's own fields, tells the incident from its twins. This is what
 pushes the shortcut baselines (degree, amount, address age, a classifier on raw transaction
-fields; :mod:`launderbench.benchmarks.baselines`) toward chance on the classification task (README "Known
+fields; :mod:`launderbench.detectors.baselines`) toward chance on the classification task (README "Known
 limitations" says how far they still are; every preset sets ``twin_share`` 1.0): with laundering
 made of shapes that benign traffic rarely makes, a classifier separates them by shape, which
 is a leak of the generator rather than a property of laundering (Deprez et al., 2024, on

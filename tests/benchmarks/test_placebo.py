@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-from launderbench.benchmarks.baselines import legs
 from launderbench.benchmarks.evaluator import Evaluator
 from launderbench.benchmarks.leak_survey import main, placebo_table
 from launderbench.benchmarks.placebo import (
@@ -16,6 +15,7 @@ from launderbench.benchmarks.placebo import (
     placebo_rows,
 )
 from launderbench.benchmarks.tasks import TaskSet
+from launderbench.detectors.projection import legs
 from launderbench.simulator import make
 from launderbench.simulator.errors import ConfigError
 from launderbench.simulator.laundering import twins

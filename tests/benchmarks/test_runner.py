@@ -129,10 +129,10 @@ def test_rerun_reproduces_every_score_and_executors_agree(result, tmp_path):
 
 def test_detector_from_an_entry_point_string():
     cfg = RunConfig(suite="t", scenarios=[TOY], seeds=[0],
-                    detectors=[DetectorSpec.parse("launderbench.benchmarks.baselines:RandomScores@seed=3")])
+                    detectors=[DetectorSpec.parse("launderbench.detectors.baselines:RandomScores@seed=3")])
     rows = run_config(cfg, progress=False).rows
     assert {r["status"] for r in rows} == {"ok"}
-    assert rows[0]["detector"] == "launderbench.benchmarks.baselines:RandomScores"
+    assert rows[0]["detector"] == "launderbench.detectors.baselines:RandomScores"
     assert json.loads(rows[0]["params"]) == {"seed": 3}
 
 

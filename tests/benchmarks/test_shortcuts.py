@@ -22,7 +22,7 @@ amount, address age, a classifier on raw per-transaction fields) are run and eva
 
 import pytest
 
-from launderbench.benchmarks.baselines import CHANCE_TOLERANCE, SHORTCUTS, chance_violations
+from launderbench.benchmarks.chance import CHANCE_TOLERANCE, SHORTCUTS, chance_violations
 from launderbench.benchmarks.runner import DetectorSpec, RunConfig, run_config
 from launderbench.benchmarks.suites import ScenarioRun, laundering_presets
 
@@ -118,7 +118,7 @@ def test_shortcuts_single_out_laundering_no_more_often_than_benign_twins(shortcu
     """
     from scipy.stats import binom
 
-    from launderbench.benchmarks.baselines import shortcut_aucs
+    from launderbench.benchmarks.chance import shortcut_aucs
     from launderbench.benchmarks.placebo import placebo_aucs, placebo_p
     from launderbench.benchmarks.suites import load_dataset
 

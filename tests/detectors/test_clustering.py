@@ -15,7 +15,6 @@ from launderbench.detectors.clustering import (
     lift_to_entities,
     union_find,
 )
-from launderbench.detectors.testing import check_detector
 from launderbench.simulator.errors import ConfigError
 from launderbench.simulator.schema import ServiceKind
 from launderbench.simulator.toy import ToyLedger
@@ -27,10 +26,6 @@ GWEI = 1_000_000_000
 def same(cl, *addrs):
     return len({int(cl[a]) for a in addrs}) == 1
 
-
-def test_conformance():
-    check_detector(detectors.make("cluster-expansion"))
-    check_detector(detectors.make("cluster-expansion", heuristics=("multi-input", "change")))
 
 
 def test_multi_input_merges_cospenders_but_not_coinjoin_participants():

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from launderbench.detectors.mixers.coinjoin import CoinJoinDetector, standard_denominations
-from launderbench.detectors.testing import check_detector
 from launderbench.simulator.errors import ConfigError
 from launderbench.simulator.toy import ToyLedger
 
@@ -45,9 +44,6 @@ def build():
     ids["payment"] = tx(c, [BTC // 2, BTC // 2 - 1000])
     return led.build().observable(), ids
 
-
-def test_conformance():
-    check_detector(CoinJoinDetector())
 
 
 def test_rules():

@@ -9,7 +9,6 @@ from launderbench.detectors.mixers.tornado import (
     mixer_events,
     pool_denominations,
 )
-from launderbench.detectors.testing import check_detector
 from launderbench.simulator.errors import ConfigError
 from launderbench.simulator.schema import DAY, ServiceKind
 from launderbench.simulator.toy import ToyLedger
@@ -65,9 +64,6 @@ def links_of(s):
     return {(int(a), int(b)): float(c) for a, b, c in zip(L["in_tx_id"], L["out_tx_id"],
                                                           L["score"])}
 
-
-def test_conformance():
-    check_detector(TornadoHeuristics())
 
 
 def test_events():

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from launderbench.detectors.patterns.fan import FanPatterns
-from launderbench.detectors.testing import check_detector
 from launderbench.simulator.errors import ConfigError
 from launderbench.simulator.schema import DAY, ServiceKind
 from launderbench.simulator.toy import ToyLedger
@@ -37,9 +36,6 @@ class Eth:
     def view(self):
         return self.led.build().observable()
 
-
-def test_conformance():
-    check_detector(FanPatterns())
 
 
 def build():

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from launderbench.detectors.patterns.peel import PeelChain
-from launderbench.detectors.testing import check_detector
 from launderbench.simulator.errors import ConfigError
 from launderbench.simulator.toy import ToyLedger
 
@@ -39,9 +38,6 @@ def peel_ledger(n_peels=6, peel_frac=0.1, t0=0):
     led.utxo_tx(t + 600, [b0, b1], [(shop, BTC), (bob, BTC - 500)])
     return led.build().observable(), chain_txs, change_addrs, recipients, pay
 
-
-def test_conformance():
-    check_detector(PeelChain())
 
 
 def test_finds_chain_and_ignores_ordinary_payment():

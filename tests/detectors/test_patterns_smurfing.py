@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from launderbench.detectors.patterns.smurfing import AASmurf
-from launderbench.detectors.testing import check_detector
 from launderbench.simulator.errors import ConfigError
 from launderbench.simulator.schema import ServiceKind
 from launderbench.simulator.toy import ToyLedger
@@ -67,9 +66,6 @@ def build(with_hub=True):
         names.update(hub=hub, D2=D2, hmids=hmids)
     return e.led.build().observable(), names, smurf_txs
 
-
-def test_conformance():
-    check_detector(AASmurf())
 
 
 def test_finds_smurf_ignores_sweep_and_hub_scores_lower():

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from launderbench.detectors.patterns.structuring import Structuring
-from launderbench.detectors.testing import check_detector
 from launderbench.simulator.errors import ConfigError
 from launderbench.simulator.schema import ServiceKind
 from launderbench.simulator.toy import ToyLedger
@@ -43,9 +42,6 @@ def build():
     ids = dict(Z=Z, B=B, P=P, exch=exch, z_txs=z_txs, b_txs=b_txs, p_tx=p_tx, x_tx=x_tx)
     return led.build().observable(), ids
 
-
-def test_conformance():
-    check_detector(Structuring())
 
 
 def test_flags_structurer_not_lookalikes():

@@ -1,10 +1,13 @@
-"""Shortcut baselines: scores that use no laundering knowledge, to expose leaks in the data.
+"""One-feature baselines: scores that use no laundering knowledge, to expose shortcuts.
+
+They sit beside the detectors as scikit-learn keeps its dummy models in ``sklearn.dummy``; the
+benchmark harness decides what they must show (:mod:`launderbench.benchmarks.chance`) and
+compares the real laundering with benign look-alikes (:mod:`launderbench.benchmarks.placebo`).
 
 A benchmark leaks when a trivial feature separates laundering from benign activity (the
 "payment format" of AMLworld, see Altman et al. 2023 and the re-evaluation in arXiv
-2604.19514). Each baseline below scores with one such feature only; on every preset they must
-stay near chance (``tests/benchmarks/test_shortcuts.py``), and the report shows them beside the
-real detectors.
+2604.19514). Each baseline below scores with one such feature only, and the report shows
+them beside the real detectors.
 
 ``random``             uniform random scores (the chance level itself).
 ``degree``             number of transaction legs touching an address / of a transaction.
@@ -15,8 +18,8 @@ real detectors.
                        hour of day), trained on the training period: the "LightGBM on raw
                        transaction features" baseline of Egressy et al. (AAAI 2024).
 
-Address scores derived from transaction scores (and back) take the maximum over the
-transaction's legs / the address's transactions.
+Address scores derived from transaction scores take the maximum over the address's
+transactions (:mod:`launderbench.detectors.projection`).
 """
 
 from __future__ import annotations
@@ -25,41 +28,13 @@ from typing import ClassVar
 
 import numpy as np
 
-from launderbench.detectors.base import Detector, Scores
+from .base import Detector, Scores
+from .projection import legs, tx_to_address
 
 __all__ = ["RandomScores", "DegreeScores", "AmountScores", "AddressAgeScores",
-           "RawTxClassifier", "tx_to_address", "address_to_tx", "legs", "chance_violations",
-           "SHORTCUTS", "CHANCE_TASKS", "CHANCE_TOLERANCE", "shortcut_aucs"]
+           "RawTxClassifier"]
 
 _BOTH = ("address", "transaction")
-
-
-def legs(view) -> tuple[np.ndarray, np.ndarray]:
-    """(tx_id, address_id) of every input and output leg."""
-    tx = np.concatenate([view.inputs["tx_id"], view.outputs["tx_id"]]).astype(np.int64)
-    ad = np.concatenate([view.inputs["address_id"],
-                         view.outputs["address_id"]]).astype(np.int64)
-    return tx, ad
-
-
-def tx_to_address(view, tx_score: np.ndarray, fill: float | None = None) -> np.ndarray:
-    """Address score = maximum score of the transactions it takes part in."""
-    tx, ad = legs(view)
-    lo = float(tx_score.min()) if len(tx_score) else 0.0
-    out = np.full(view.n_addresses, lo if fill is None else fill, dtype=np.float64)
-    if len(tx):
-        np.maximum.at(out, ad, tx_score[tx])
-    return out
-
-
-def address_to_tx(view, addr_score: np.ndarray, fill: float | None = None) -> np.ndarray:
-    """Transaction score = maximum score of the addresses on its legs."""
-    tx, ad = legs(view)
-    lo = float(addr_score.min()) if len(addr_score) else 0.0
-    out = np.full(view.n_transactions, lo if fill is None else fill, dtype=np.float64)
-    if len(tx):
-        np.maximum.at(out, tx, addr_score[ad])
-    return out
 
 
 def _tx_usd(view) -> np.ndarray:
@@ -280,29 +255,3 @@ class RawTxClassifier(Detector):
             with threadpool_limits(1):
                 t = self.model_.predict_proba(self.features(view))[:, 1].astype(np.float64)
         return Scores(address=tx_to_address(view, t, fill=0.0), transaction=t)
-
-
-#: tasks on which a shortcut must stay near chance, and the tolerance on |ROC-AUC - 0.5|
-CHANCE_TASKS = ("tracing/address", "classification/address", "classification/transaction")
-CHANCE_TOLERANCE = 0.15
-SHORTCUTS = ("random", "degree", "amount", "address-age", "raw-tx-classifier")
-
-
-def shortcut_aucs(rows, tasks=CHANCE_TASKS):
-    """The rows the leak checks look at: a shortcut's overall ROC-AUC on one of ``tasks``
-    (status ok, a number)."""
-    return [r for r in rows
-            if r["detector"] in SHORTCUTS and r["status"] == "ok" and r["group"] == "all"
-            and r["task"] in tasks and r["metric"] == "roc_auc" and not np.isnan(r["value"])]
-
-
-def chance_violations(rows, tol: float = CHANCE_TOLERANCE, tasks=CHANCE_TASKS) -> list[str]:
-    """Shortcut results that are not near chance: ``|ROC-AUC - 0.5| > tol`` (either way).
-
-    A ROC-AUC far below 0.5 is as much a leak as one far above it (flip the sign of the
-    score). Takes result rows (:mod:`launderbench.benchmarks.runner`); returns one line per violation,
-    for the given ``tasks``.
-    """
-    return [f"{r['scenario']} seed {r['seed']}: {r['detector']} on {r['task']}: "
-            f"ROC-AUC {r['value']:.2f}"
-            for r in shortcut_aucs(rows, tasks) if abs(r["value"] - 0.5) > tol]
