@@ -74,6 +74,24 @@ def describe(dataset, as_json):
 
 
 @cli.command()
+@click.argument("dataset", type=click.Path(path_type=Path))
+def check(dataset):
+    """Check a dataset's ledger invariants and truth (exit 1 when any fails)."""
+    from launderbench.simulator.check import problems
+    from launderbench.simulator.dataset import Dataset
+
+    ds = Dataset.load(dataset)
+    found = problems(ds)
+    for line in found:
+        click.echo(f"{dataset}: {line}", err=True)
+    if found:
+        click.echo(f"{dataset}: {len(found)} problem(s)", err=True)
+        sys.exit(1)
+    click.echo(f"{dataset}: ok ({ds.transactions.num_rows:,} transactions, "
+               f"{ds.addresses.num_rows:,} addresses)")
+
+
+@cli.command()
 def scenarios():
     """List the registered scenarios."""
     from launderbench.simulator import registry

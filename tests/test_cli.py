@@ -8,7 +8,7 @@ import pytest
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-c", "from benchmarks.cli import main; main()", *args],
+    return subprocess.run([sys.executable, "-m", "launderbench", *args],
                           capture_output=True, text=True, timeout=300)
 
 
@@ -86,3 +86,28 @@ def test_run_with_an_unknown_detector_is_one_line(tmp_path):
     r = run("run", "--suite", "quick", "--detector", "haircut@bogus=1", "--out",
             str(tmp_path / "o"))
     assert r.returncode == 2 and "bogus" in r.stderr
+
+
+def test_check_passes_a_generated_dataset_and_fails_a_corrupt_one(tmp_path):
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    d = tmp_path / "d"
+    assert run("generate", "-s", "easy", "-n", "1500", "-o", str(d), "-q").returncode == 0
+    r = run("check", str(d))
+    assert r.returncode == 0 and "ok" in r.stdout, r.stderr
+    # an output now pays more than its transaction spent: value is not conserved
+    t = pq.read_table(d / "outputs.parquet")
+    amount = t.column("amount").to_numpy().copy()
+    amount[np.flatnonzero(amount > 0)[-1]] += 1
+    pq.write_table(t.set_column(t.schema.get_field_index("amount"), "amount",
+                                pa_array(amount)), d / "outputs.parquet")
+    r = run("check", str(d))
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert "value not conserved" in r.stderr and "Traceback" not in r.stderr
+
+
+def pa_array(values):
+    import pyarrow as pa
+
+    return pa.array(values, type=pa.int64())

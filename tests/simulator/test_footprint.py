@@ -5,14 +5,13 @@ import numpy as np
 import pytest
 
 from launderbench.simulator import footprint
+from launderbench.simulator.check import check_dataset
 from launderbench.simulator.config import scenario_from_dict
 from launderbench.simulator.economy import BEHAVIOUR_CHAINS, EconomyConfig
 from launderbench.simulator.generate import generate
 from launderbench.simulator.laundering._core import Ctx
 from launderbench.simulator.ops import OP_ISSUE, OP_PAY, OpStream
 from launderbench.simulator.world import World
-
-from .invariants import check_ledger_invariants
 
 
 def _stream(world, rows):
@@ -85,7 +84,7 @@ def _mix_gap(ds):
 def test_footprint_puts_benign_traffic_where_the_laundering_is():
     fixed = generate(scenario_from_dict(_doc("fixed")), seed=1)
     scoped = generate(scenario_from_dict(_doc("incidents")), seed=1)
-    check_ledger_invariants(scoped)
+    check_dataset(scoped)
     tv_fixed, val_fixed = _mix_gap(fixed)
     tv_scoped, val_scoped = _mix_gap(scoped)
     assert tv_fixed > 0.5, tv_fixed  # Ronin launders ETH; the default economy is elsewhere
@@ -143,4 +142,4 @@ def test_amlsim_layers_keep_every_part_above_the_floor():
                          "params": {"typology": "stack", "asset": "USDT"}}]}
     for seed in range(4):
         ds = generate(scenario_from_dict(doc), seed=seed)
-        check_ledger_invariants(ds)
+        check_dataset(ds)

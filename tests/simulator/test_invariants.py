@@ -6,10 +6,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from launderbench.simulator import make
+from launderbench.simulator.check import check_dataset
 from launderbench.simulator.dataset import Dataset
+from launderbench.simulator.errors import DatasetError
 from launderbench.simulator.toy import ToyLedger
-
-from .invariants import check_ledger_invariants
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -18,7 +18,7 @@ from .invariants import check_ledger_invariants
 def test_benign_ledger_is_valid(seed, n, days, reuse, fresh):
     ds = make("benign-v1", seed=seed, transactions=n, days=days, change_reuse_rate=reuse,
               fresh_address_rate=fresh)
-    check_ledger_invariants(ds)
+    check_dataset(ds)
     # sizes are close to what was asked
     assert 0.5 * n <= ds.transactions.num_rows <= 1.6 * n + 400
 
@@ -30,14 +30,14 @@ def test_invariant_checker_catches_a_double_spend():
     led.utxo_tx(1, [o1], [(b, 900)])
     led.utxo_tx(2, [o2], [(c, 900)])
     ds = led.build()
-    check_ledger_invariants(ds)
+    check_dataset(ds)
     tables = {k: dict(t) for k, t in ds.tables.items()}
     spent = tables["inputs"]["spent_output_id"].copy()
     spent[1] = o1  # the second transaction now spends the first output again
     tables["inputs"]["spent_output_id"] = spent
     tables["inputs"]["prev_index"] = np.array([0, 0])
-    with pytest.raises(AssertionError, match="spent twice"):
-        check_ledger_invariants(Dataset(tables, {"scenario": "forged"}))
+    with pytest.raises(DatasetError, match="spent twice"):
+        check_dataset(Dataset(tables, {"scenario": "forged"}))
 
 
 def test_invariant_checker_catches_an_overspent_account():
@@ -46,10 +46,50 @@ def test_invariant_checker_catches_an_overspent_account():
     led.issue(0, [(a, 1000)], asset="ETH")
     led.transfer(1, a, b, 900, fee=100)
     ds = led.build()
-    check_ledger_invariants(ds)
+    check_dataset(ds)
     tables = {k: dict(t) for k, t in ds.tables.items()}
     # the transfer now claims to move 1,900 out of an address that held 1,000
     tables["inputs"]["amount"] = np.array([2000])
     tables["outputs"]["amount"] = np.array([1000, 1900])
-    with pytest.raises(AssertionError, match="overspent"):
-        check_ledger_invariants(Dataset(tables, {"scenario": "forged"}))
+    with pytest.raises(DatasetError, match="overspent"):
+        check_dataset(Dataset(tables, {"scenario": "forged"}))
+
+
+def _forged(ds, table, column, values):
+    tables = {k: dict(t) for k, t in ds.tables.items()}
+    tables[table][column] = values
+    return Dataset(tables, dict(ds.meta))
+
+
+def test_checker_reads_truth_and_taint():
+    from launderbench.simulator.check import problems
+
+    ds = make("easy-v1", seed=0, transactions=1500)
+    assert problems(ds) == []
+    taint = ds.taint
+    assert taint.num_rows > 0
+    # one output now carries more taint than its value
+    amount = taint["amount"].copy()
+    amount[0] = ds.outputs["amount"][taint["output_id"][0]] + 1
+    found = problems(_forged(ds, "taint", "amount", amount))
+    assert any("more taint than value" in p for p in found), found
+    # an incident that the metadata does not know
+    inc = ds.tx_truth["incident_id"].copy()
+    inc[0] = 99
+    assert any("tx_truth.incident_id" in p for p in problems(_forged(ds, "tx_truth",
+                                                                    "incident_id", inc)))
+    # an unknown role code
+    role = ds.address_truth["role"].copy()
+    role[0] = 120
+    assert any("address_truth.role" in p for p in problems(_forged(ds, "address_truth",
+                                                                  "role", role)))
+
+
+def test_checker_reports_dangling_references_without_crashing():
+    from launderbench.simulator.check import problems
+
+    ds = make("benign-v1", seed=0, transactions=600)
+    addr = ds.outputs["address_id"].copy()
+    addr[3] = 10**9
+    found = problems(_forged(ds, "outputs", "address_id", addr))
+    assert any("outputs.address_id" in p and "out of range" in p for p in found), found

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from launderbench.simulator.check import check_dataset
 from launderbench.simulator.config import scenario_from_dict
 from launderbench.simulator.generate import generate
 from launderbench.simulator.laundering.accounting import balanced, flows
@@ -17,8 +18,6 @@ from launderbench.simulator.schema import (
     Stage,
     Typology,
 )
-
-from .invariants import check_ledger_invariants
 
 
 def run(steps, assets=None, amount_usd=20e6, difficulty=None, seed=1, transactions=2000,
@@ -33,7 +32,7 @@ def run(steps, assets=None, amount_usd=20e6, difficulty=None, seed=1, transactio
            "incident": [{"steps": steps, "assets": assets or {"BTC": 1.0},
                          "amount_usd": amount_usd, "start_day": 2, **inc}]}
     ds = generate(scenario_from_dict(doc), seed=seed)
-    check_ledger_invariants(ds)
+    check_dataset(ds)
     for key, f in flows(ds).items():
         assert balanced(f), (key, f)
     return ds

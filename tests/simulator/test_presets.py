@@ -9,14 +9,13 @@ from hypothesis import strategies as st
 
 from launderbench import simulator
 from launderbench.benchmarks.cli import cli
+from launderbench.simulator.check import check_dataset
 from launderbench.simulator.config import scenario_from_dict
 from launderbench.simulator.dataset import Dataset
 from launderbench.simulator.errors import ConfigError, ScenarioUnsatisfiable
 from launderbench.simulator.laundering import BLOCKS, PLAYBOOKS
 from launderbench.simulator.laundering.accounting import balanced, flows
 from launderbench.simulator.schema import Typology
-
-from .invariants import check_ledger_invariants
 
 PRESETS = {
     "dmm-bitcoin-2024-v1": {Typology.COINJOIN, Typology.BRIDGE, Typology.MARKETPLACE},
@@ -40,7 +39,7 @@ def test_preset_generates_with_truth(sid):
     ds = simulator.make(sid, seed=1)
     assert ds.meta["sources"] and all(isinstance(s, str) for s in ds.meta["sources"])
     assert ds.meta["counts"]["transactions"] > 15_000
-    check_ledger_invariants(ds)
+    check_dataset(ds)
     incs = ds.meta["incidents"]
     assert incs and all(m["stolen_usd"] > 0 for m in incs)
     seeds = ds.tables["seeds"]

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from launderbench import simulator
+from launderbench.simulator.check import check_dataset
 from launderbench.simulator.config import scenario_from_dict
 from launderbench.simulator.errors import ConfigError
 from launderbench.simulator.generate import generate
@@ -13,8 +14,6 @@ from launderbench.simulator.laundering.accounting import balanced, flows
 from launderbench.simulator.ops import OP_PAY, OpStream
 from launderbench.simulator.schema import Typology
 from launderbench.simulator.world import HOURLY_ACTIVITY, World
-
-from .invariants import check_ledger_invariants
 
 
 def _doc(waves=1, days=40, pace=6.0, **inc):
@@ -31,7 +30,7 @@ def _laundering_times(ds):
 
 def test_waves_spread_laundering_over_every_split_part():
     ds = generate(scenario_from_dict(_doc(waves=4)), seed=3)
-    check_ledger_invariants(ds)
+    check_dataset(ds)
     for key, f in flows(ds).items():
         assert balanced(f), (key, f)
     tl, _ = _laundering_times(ds)
@@ -86,7 +85,7 @@ def test_nothing_happens_after_the_observation_window():
     # a wave starting near the end is cut off: no transaction after the scenario's end,
     # and what was executed still conserves value
     ds = generate(scenario_from_dict(_doc(waves=6, days=20)), seed=2)
-    check_ledger_invariants(ds)
+    check_dataset(ds)
     end = ds.meta["split"]["valid_end"] + (ds.meta["split"]["valid_end"]
                                            - ds.meta["split"]["train_end"])
     _, ts = _laundering_times(ds)
