@@ -34,8 +34,9 @@ from launderbench.simulator.dataset import Dataset, Table
 from launderbench.simulator.laundering import twins
 from launderbench.simulator.ledger import CASHOUT_KINDS
 from launderbench.simulator.schema import Role, Stage, Typology
+from launderbench.simulator.split import split_codes
 
-from .tasks import TaskSet, dataset_split
+from .tasks import TaskSet
 
 __all__ = ["placebo_dataset", "placebo_candidates", "placebo_rows", "placebo_aucs", "placebo_p",
            "actor_masks", "CLASSIFICATION"]
@@ -132,7 +133,7 @@ def placebo_candidates(ds: Dataset, k: int = 10, min_train: int = 20, min_test: 
     their wallets) in the training part of the split and ``min_test`` in the test part (so
     that a classifier has something to learn from and to be tested on), drawn with ``seed``;
     sorted."""
-    split = dataset_split(ds)["transaction"]
+    split = split_codes(ds)["transaction"]
     names = twins.entities(ds.entities)
     if not names:
         return []

@@ -4,7 +4,7 @@
 >>> res = run_config(RunConfig.from_suite("quick"), progress=False)     # doctest: +SKIP
 >>> res.rows[0]["metric"], res.rows[0]["value"]                          # doctest: +SKIP
 
-One unit of work (:class:`RunTask`) is one detector on one dataset: the dataset is generated
+One unit of work (:class:`Job`) is one detector on one dataset: the dataset is generated
 or loaded from the cache, the detector is fitted and scored with fit and score timed
 separately, then (unless ``memory=False``) fitted and scored once more under
 :mod:`tracemalloc` for its peak memory, so that tracing does not inflate the timings; every
@@ -128,9 +128,10 @@ class RunConfig:
         except json.JSONDecodeError as e:
             raise ConfigError(f"corrupt run configuration {p}: {e}") from None
 
-    def tasks(self, cache: Path | None = None) -> list[RunTask]:
-        return [RunTask(self.suite, run, seed, det, self.budget, self.memory,
-                        str(cache) if cache else None)
+    def jobs(self, cache: Path | None = None) -> list[Job]:
+        """One :class:`Job` per scenario, seed and detector."""
+        return [Job(self.suite, run, seed, det, self.budget, self.memory,
+                    str(cache) if cache else None)
                 for run in self.scenarios for seed in self.seeds for det in self.detectors]
 
 
@@ -140,7 +141,7 @@ def all_detector_names() -> list[str]:
 
 
 @dataclass(frozen=True)
-class RunTask:
+class Job:
     """One detector on one dataset (picklable, so executors can ship it to workers)."""
 
     suite: str
@@ -223,30 +224,30 @@ def _meta_hash(path: Path) -> str:
         return ""
 
 
-def run_one(task: RunTask) -> tuple[list[dict], list[dict]]:
+def run_one(job: Job) -> tuple[list[dict], list[dict]]:
     """Run one detector on one dataset and evaluate it; never raises for detector failures."""
-    cache = Path(task.cache) if task.cache else None
-    path = ensure_dataset(task.scenario, task.seed, cache)
+    cache = Path(job.cache) if job.cache else None
+    path = ensure_dataset(job.scenario, job.seed, cache)
     h = _meta_hash(path)
-    ts = _taskset(str(path), h, task.budget)
+    ts = _taskset(str(path), h, job.budget)
     ds = ts.ds
     base = {
-        "suite": task.suite,
-        "scenario": ds.meta.get("scenario") or task.scenario.id,
-        "seed": task.seed,
+        "suite": job.suite,
+        "scenario": ds.meta.get("scenario") or job.scenario.id,
+        "seed": job.seed,
         "n_transactions": int(ts.n_tx),
         "dataset_hash": ds.meta.get("content_hash", h),
-        "detector": task.detector.name,
-        "params": json.dumps(task.detector.params, sort_keys=True),
+        "detector": job.detector.name,
+        "params": json.dumps(job.detector.params, sort_keys=True),
         "versions": json.dumps(_versions(), sort_keys=True),
     }
-    if task.scenario.overrides:
+    if job.scenario.overrides:
         base["scenario"] = f"{base['scenario']}[" + ",".join(
-            f"{k}={v}" for k, v in sorted(task.scenario.overrides.items())) + "]"
+            f"{k}={v}" for k, v in sorted(job.scenario.overrides.items())) + "]"
     timing = {"fit_s": math.nan, "score_s": math.nan, "peak_mem_mb": math.nan}
     try:
         from launderbench import detectors
-        det = detectors.make(task.detector.name, **task.detector.params)
+        det = detectors.make(job.detector.name, **job.detector.params)
         base["params"] = json.dumps(_jsonable(det.get_params()), sort_keys=True)
         view = ds.observable()
         labels = training_labels(ts) if det._tag("needs_labels") else None
@@ -257,7 +258,7 @@ def run_one(task: RunTask) -> tuple[list[dict], list[dict]]:
         scores = det.score(view)
         t2 = time.perf_counter()
         peak = math.nan
-        if task.memory:  # memory pass: a fresh detector, traced; its scores are not used
+        if job.memory:  # memory pass: a fresh detector, traced; its scores are not used
             d2 = det.clone()
             tracemalloc.start()
             try:
@@ -348,13 +349,13 @@ def evaluate_scores(ts, scores, supervised: bool = False) -> tuple[list[dict], l
     return rows, curves
 
 
-def run(tasks: list[RunTask], executor: Executor | None = None,
+def run(jobs: list[Job], executor: Executor | None = None,
         progress: bool = True) -> Results:
-    """Run every task; datasets are prepared first (once each), then detectors.
+    """Run every job; datasets are prepared first (once each), then detectors.
 
     Parameters
     ----------
-    tasks : list of :class:`RunTask`
+    jobs : list of :class:`Job`
     executor : concurrent.futures.Executor, optional
         Where to run (e.g. ``ProcessPoolExecutor``, Dask's ``client.get_executor()``);
         default: serially in this process.
@@ -365,7 +366,7 @@ def run(tasks: list[RunTask], executor: Executor | None = None,
 
     # 1. datasets, once per (scenario, seed): generation is the long part of a cold run
     seen = {}
-    for t in tasks:
+    for t in jobs:
         key = (t.scenario.label, t.seed, t.cache)
         if key not in seen:
             seen[key] = t
@@ -375,17 +376,17 @@ def run(tasks: list[RunTask], executor: Executor | None = None,
     for t in tqdm(todo, desc="datasets", disable=not progress or not todo, leave=False):
         ensure_dataset(t.scenario, t.seed, Path(t.cache) if t.cache else None)
     # 2. detectors
-    results: list = [None] * len(tasks)
-    bar = tqdm(total=len(tasks), desc="detectors", disable=not progress, leave=False)
+    results: list = [None] * len(jobs)
+    bar = tqdm(total=len(jobs), desc="detectors", disable=not progress, leave=False)
     if executor is None:
-        for i, t in enumerate(tasks):
+        for i, t in enumerate(jobs):
             bar.set_postfix_str(f"{t.detector.name} on {t.scenario.id}", refresh=False)
             results[i] = run_one(t)
             bar.update(1)
     else:
         from concurrent.futures import as_completed
 
-        futs = {executor.submit(run_one, t): i for i, t in enumerate(tasks)}
+        futs = {executor.submit(run_one, t): i for i, t in enumerate(jobs)}
         for f in as_completed(futs):
             results[futs[f]] = f.result()
             bar.update(1)
@@ -402,7 +403,7 @@ def run_config(cfg: RunConfig, executor: Executor | None = None, progress: bool 
         raise ConfigError("nothing to run: no scenarios")
     if not cfg.detectors:
         raise ConfigError("nothing to run: no detectors")
-    res = run(cfg.tasks(cache), executor=executor, progress=progress)
+    res = run(cfg.jobs(cache), executor=executor, progress=progress)
     res.config = cfg
     return res
 
@@ -444,5 +445,5 @@ def _versions() -> dict:
     return out
 
 
-__all__ = ["RunConfig", "RunTask", "DetectorSpec", "Results", "run", "run_one", "run_config",
+__all__ = ["RunConfig", "Job", "DetectorSpec", "Results", "run", "run_one", "run_config",
            "training_labels", "evaluate_scores", "compare", "COLUMNS", "SHORTCUTS"]

@@ -17,9 +17,9 @@ Every task is a plain data object: item labels, masks and group memberships as n
 so that an :class:`~launderbench.benchmarks.evaluator.Evaluator` can score any array of the right length
 and the tests can build tasks by hand (:meth:`RankingTask.from_arrays`).
 
-The temporal split (:func:`temporal_split`) is part of the dataset: transactions are cut
-60 / 20 / 20 by time; an address belongs to the part in which it first appears. A dataset
-may carry its own split in ``meta["split"]`` (``{"fractions": [...]}``), which is honoured.
+The temporal split is part of the dataset (:mod:`launderbench.simulator.split`,
+``Dataset.split()``): transactions are cut 60 / 20 / 20 by time; an address belongs to the
+part in which it first appears.
 """
 
 from __future__ import annotations
@@ -32,81 +32,16 @@ from scipy.sparse import csgraph
 
 from launderbench.simulator.errors import DatasetError
 from launderbench.simulator.schema import LinkKind, Role, Stage, Typology
+from launderbench.simulator.split import split_codes
 
 TASK_KINDS = ("tracing", "classification", "linking", "typology")
 LEVELS = ("address", "transaction")
 #: every task a dataset can support, by name
 TASK_NAMES = ("classification/address", "classification/transaction", "tracing/address",
               "typology", "linking")
-SPLITS = ("train", "valid", "test")
-DEFAULT_FRACTIONS = (0.6, 0.2, 0.2)
 
 #: roles that are not laundering: a victim is where funds were stolen from.
 NOT_LAUNDERING_ROLES = (int(Role.BENIGN), int(Role.VICTIM))
-
-
-# ----------------------------------------------------------------------------- split
-def temporal_split(timestamps: np.ndarray, fractions=DEFAULT_FRACTIONS) -> np.ndarray:
-    """Split codes (0 train, 1 valid, 2 test) for items with the given times.
-
-    The cut points are the times at the 60 % and 80 % ranks (for the default fractions), so
-    that items with equal times always fall into the same part.
-    """
-    ts = np.asarray(timestamps)
-    f = np.asarray(fractions, dtype=float)
-    if f.shape != (3,) or np.any(f < 0) or not np.isclose(f.sum(), 1.0):
-        raise DatasetError(f"split fractions must be three non-negative numbers summing to 1, "
-                           f"got {list(fractions)}")
-    n = len(ts)
-    code = np.full(n, 2, dtype=np.int8)
-    if n == 0:
-        return code
-    srt = np.sort(ts, kind="stable")
-    cuts = []
-    for q in np.cumsum(f)[:2]:
-        r = int(np.floor(q * n))
-        cuts.append(srt[r] if r < n else srt[-1] + 1)
-    code[ts < cuts[1]] = 1
-    code[ts < cuts[0]] = 0
-    return code
-
-
-def first_appearance(view) -> np.ndarray:
-    """First transaction (id, hence time rank) in which each address appears; -1 if never."""
-    n = view.n_addresses
-    first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
-    for leg in (view.inputs, view.outputs):
-        np.minimum.at(first, leg["address_id"], leg["tx_id"])
-    first[first == np.iinfo(np.int64).max] = -1
-    return first
-
-
-def dataset_split(ds) -> dict[str, np.ndarray]:
-    """Split codes per level: ``{"transaction": int8[n_tx], "address": int8[n_addr]}``.
-
-    Codes: 0 train, 1 valid, 2 test, -1 address never used. The split ships with the dataset:
-    ``meta["split"]`` with ``train_end`` / ``valid_end`` timestamps (as the generator writes
-    it) cuts transactions by time; ``meta["split"]["fractions"]`` cuts them by time rank;
-    otherwise 60 / 20 / 20 by time rank. An address belongs to the part of its first
-    transaction.
-    """
-    view = ds.observable() if hasattr(ds, "observable") else ds
-    ts = view.transactions["timestamp"]
-    spec = ds.meta.get("split") or {}
-    if "train_end" in spec and "valid_end" in spec:
-        a, b = int(spec["train_end"]), int(spec["valid_end"])
-        if b < a:
-            raise DatasetError(f"meta split: valid_end {b} is before train_end {a}")
-        tx_code = np.full(len(ts), 2, dtype=np.int8)
-        tx_code[ts < b] = 1
-        tx_code[ts < a] = 0
-    else:
-        tx_code = temporal_split(ts, tuple(spec.get("fractions", DEFAULT_FRACTIONS)))
-    first = first_appearance(view)
-    addr_code = np.full(view.n_addresses, -1, dtype=np.int8)
-    used = first >= 0
-    addr_code[used] = tx_code[first[used]]
-    return {"transaction": tx_code, "address": addr_code}
 
 
 # ----------------------------------------------------------------------------- tasks
@@ -243,7 +178,7 @@ class TaskSet:
         self.n_tx = view.n_transactions
         self.n_addr = view.n_addresses
         self.budget = budget
-        self.split = dataset_split(ds)
+        self.split = split_codes(ds)
         self._derive_labels()
         self.tasks: dict[str, RankingTask | LinkingTask] = {}
         want = set(TASK_NAMES if only is None else only)
@@ -460,5 +395,5 @@ def _join_on(k1, v1, k2, v2):
     return v1s[i1], v2s[i2]
 
 
-__all__ = ["TaskSet", "RankingTask", "LinkingTask", "Groups", "temporal_split",
-           "dataset_split", "first_appearance", "TASK_KINDS", "TASK_NAMES", "LinkKind"]
+__all__ = ["TaskSet", "RankingTask", "LinkingTask", "Groups", "TASK_KINDS", "TASK_NAMES",
+           "LinkKind"]

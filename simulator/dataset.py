@@ -266,6 +266,14 @@ class Dataset:
         return ObservableView({k: self.tables[k] for k in OBSERVABLE_TABLES}, self.meta)
 
     # -- persistence ------------------------------------------------------------------------
+    def split(self, level: str = "transaction") -> dict[str, np.ndarray]:
+        """The ids of the ``"train"``, ``"valid"`` and ``"test"`` parts at ``level``
+        (``"transaction"`` or ``"address"``): the temporal split that ships with the dataset
+        (:mod:`launderbench.simulator.split`)."""
+        from .split import split_index
+
+        return split_index(self, level)
+
     def content_hash(self) -> str:
         """SHA-256 over every table's digest, in table-name order."""
         return combine_digests({name: self.tables[name].digest() for name in ALL_TABLES})

@@ -13,11 +13,9 @@ from .dataset import DatasetWriter
 from .economy import build_economy
 from .ops import OpStream
 from .registry import resolve
+from .split import time_bounds
 from .version import GENERATOR_VERSION
 from .world import World
-
-#: share of the time span in train / validation (the rest is test): a temporal split
-SPLIT = (0.6, 0.2)
 
 
 def generate(scenario: Scenario, seed: int = 0, progress: bool = False, out=None):
@@ -54,11 +52,7 @@ def generate(scenario: Scenario, seed: int = 0, progress: bool = False, out=None
                           "asset_share": dict(economy.asset_share),
                           "value_scale": economy.value_scale}}
            if economy is not scenario.economy else {}),
-        "split": {
-            "kind": "temporal",
-            "train_end": int(world.t0 + SPLIT[0] * span),
-            "valid_end": int(world.t0 + (SPLIT[0] + SPLIT[1]) * span),
-        },
+        "split": time_bounds(world.t0, span),
     }
     if out is None:
         ds = ledger.build(world, stream, rng=np.random.default_rng(ss_ledger), meta=meta,

@@ -25,6 +25,7 @@ import numpy as np
 from numba import njit
 
 from launderbench.simulator.schema import ServiceKind
+from launderbench.simulator.split import first_appearance
 
 from .coinjoin import is_coinjoin
 
@@ -62,16 +63,6 @@ def multi_input_pairs(view, skip_coinjoin: bool = True):
     tx, addr = ins["tx_id"][m], ins["address_id"][m]
     order = np.argsort(tx, kind="stable")
     return _star(tx[order], addr[order])
-
-
-def first_appearance(view) -> np.ndarray:
-    """First transaction id in which each address appears (as input or output), -1 if never."""
-    n = view.n_addresses
-    first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(first, view.inputs["address_id"], view.inputs["tx_id"])
-    np.minimum.at(first, view.outputs["address_id"], view.outputs["tx_id"])
-    first[first == np.iinfo(np.int64).max] = -1
-    return first
 
 
 def change_pairs(view, skip_coinjoin: bool = True):

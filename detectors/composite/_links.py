@@ -43,7 +43,7 @@ def trace_from(view, policy, seed_tx, stop_out, max_hops=None):
     return res.output_taint, res.output_usd
 
 
-def _tx_first_input_address(view) -> np.ndarray:
+def tx_first_input_address(view) -> np.ndarray:
     """Address of each transaction's first input (-1 for issuance)."""
     ins = view.inputs
     first = np.full(view.n_transactions, -1, dtype=np.int64)
@@ -61,7 +61,7 @@ def service_payments(view, kinds, extra=None):
     if extra is not None:
         svc = svc | extra
     outs = view.outputs
-    src = _tx_first_input_address(view)
+    src = tx_first_input_address(view)
     to_svc = svc[outs["address_id"]]
     from_svc = np.zeros(outs.num_rows, dtype=bool)
     s = src[outs["tx_id"]]
@@ -114,7 +114,7 @@ def bridge_memo_links(view):
     """Bridge lock -> release pairs sharing a public deposit id (``memo``)."""
     memo = view.transactions["memo"]
     svc = np.asarray(view.addresses["service_kind"]) == ServiceKind.BRIDGE
-    src = _tx_first_input_address(view)
+    src = tx_first_input_address(view)
     has_memo = memo >= 0
     if not has_memo.any():
         return _EMPTY, _EMPTY.copy()
@@ -148,7 +148,7 @@ def _payouts(view, kinds, extra=None):
     svc = np.isin(view.addresses["service_kind"], np.asarray(kinds, dtype=np.int64))
     payer = svc if extra is None else (svc | extra)
     outs = view.outputs
-    src = _tx_first_input_address(view)
+    src = tx_first_input_address(view)
     s = src[outs["tx_id"]]
     ok = s >= 0
     from_svc = np.zeros(outs.num_rows, dtype=bool)
@@ -163,7 +163,7 @@ def swap_return_links(view, window=3600):
     d_tx, _, d_pool = service_payments(view, (ServiceKind.DEX,))
     if len(d_tx) == 0:
         return _EMPTY, _EMPTY.copy()
-    src = _tx_first_input_address(view)
+    src = tx_first_input_address(view)
     d_from = src[d_tx]
     w_tx, w_to, w_pool = _payouts(view, (ServiceKind.DEX,))
     ts = view.transactions["timestamp"]
@@ -199,7 +199,7 @@ def mixer_links(view):
     d_tx, _, d_pool = service_payments(view, (ServiceKind.MIXER,))
     if len(d_tx) == 0:
         return _EMPTY, _EMPTY.copy()
-    src = _tx_first_input_address(view)
+    src = tx_first_input_address(view)
     d_from = src[d_tx]
     w_tx, w_to, w_pool = _payouts(view, (ServiceKind.MIXER,))
     ts = view.transactions["timestamp"]

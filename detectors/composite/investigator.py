@@ -41,7 +41,16 @@ from launderbench.simulator.schema import ServiceKind
 from ..base import Detector, Scores
 from ..bridges.assign import take_in_order
 from ..clustering import cluster_addresses, is_coinjoin
-from . import _links as L
+from ._links import (
+    amount_time_links,
+    bridge_memo_links,
+    hub_sinks,
+    hub_sources,
+    mixer_links,
+    swap_return_links,
+    trace_from,
+    tx_first_input_address,
+)
 
 #: Attributed services where value is cashed out (recorded, never traced through).
 CASHOUT_SERVICES = (ServiceKind.EXCHANGE, ServiceKind.OTC, ServiceKind.MARKETPLACE,
@@ -111,9 +120,9 @@ def gather_links(view, link_detectors=DEFAULT_LINK_DETECTORS, builtin_links=True
         add(np.asarray(s.links["in_tx_id"])[keep], np.asarray(s.links["out_tx_id"])[keep],
             sc[keep], name)
     if builtin_links:
-        for name, fn in (("bridge-memo", L.bridge_memo_links),
-                         ("swap-return", lambda v: L.swap_return_links(v, swap_window)),
-                         ("mixer-address-gas", L.mixer_links)):
+        for name, fn in (("bridge-memo", bridge_memo_links),
+                         ("swap-return", lambda v: swap_return_links(v, swap_window)),
+                         ("mixer-address-gas", mixer_links)):
             a, b = fn(view)
             add(a, b, BUILTIN_LINK_SCORES[name], name)
     if amount_links:  # value/time matching: weaker than any fingerprint when unambiguous
@@ -122,9 +131,9 @@ def gather_links(view, link_detectors=DEFAULT_LINK_DETECTORS, builtin_links=True
             kinds += (ServiceKind.OTC, ServiceKind.MARKETPLACE)
         if follow_exchanges:
             kinds += (ServiceKind.EXCHANGE,)
-        hubs = L.hub_sinks(view) if follow_otc else None
-        payers = L.hub_sources(view) if follow_otc else None
-        a, b, n_cand = L.amount_time_links(view, kinds, return_candidates=True,
+        hubs = hub_sinks(view) if follow_otc else None
+        payers = hub_sources(view) if follow_otc else None
+        a, b, n_cand = amount_time_links(view, kinds, return_candidates=True,
                                            extra_deposit=hubs,
                                            strict_kinds=(ServiceKind.EXCHANGE,),
                                            extra_payer=payers)
@@ -323,7 +332,7 @@ class Investigator(Detector):
         # the paying side of a link (pool, vault, reserve) is a service even when unattributed:
         # every input address of a link's outgoing transaction (expanding to their multi-input
         # clusters was tried and lost precision on zaif-2018)
-        first_in = L._tx_first_input_address(view)
+        first_in = tx_first_input_address(view)
         stop_addr = attributed.copy()
         if len(l_out):
             ins_ = view.inputs
@@ -354,7 +363,7 @@ class Investigator(Detector):
         rounds = 0
         while True:
             rounds += 1
-            _, usd = L.trace_from(view, self.policy, seed_tx, stop_out, self.max_hops)
+            _, usd = trace_from(view, self.policy, seed_tx, stop_out, self.max_hops)
             into_stop = np.bincount(outs["tx_id"], weights=usd * paid_in, minlength=n_tx)
             if rounds > int(self.max_rounds):
                 break

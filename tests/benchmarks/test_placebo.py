@@ -112,9 +112,9 @@ def test_placebo_refuses_an_entity_that_is_not_a_twin(ds):
 
 
 def test_candidates_reach_both_parts_of_the_split(ds):
-    from launderbench.benchmarks.tasks import dataset_split
+    from launderbench.simulator.split import split_codes
 
-    split = dataset_split(ds)["transaction"]
+    split = split_codes(ds)["transaction"]
     c = placebo_candidates(ds, k=4, min_train=20, min_test=10)
     assert len(c) == 4 and c == sorted(c) and set(c) <= set(twins.entities(ds.entities))
     for e in c:

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from launderbench.benchmarks.evaluator import Evaluator
-from launderbench.benchmarks.tasks import TaskSet, dataset_split, temporal_split
+from launderbench.benchmarks.tasks import TaskSet
 from launderbench.simulator.errors import ConfigError, DatasetError
 from launderbench.simulator.schema import LinkKind, Role, ServiceKind, Stage, Typology
+from launderbench.simulator.split import split_codes, temporal_split
 from launderbench.simulator.toy import ToyLedger
 
 G = 10**9  # gwei per ETH
@@ -137,11 +138,27 @@ def test_temporal_split_fractions_and_ties():
 
 def test_dataset_split_meta_and_first_appearance():
     ds = ledger()
-    sp = dataset_split(ds)
+    sp = split_codes(ds)
     assert sp["transaction"].tolist() == [0] * 6 + [1] * 2 + [2] * 2
     # address 6 (mixer recipient) first appears in tx 7 (valid); address 9 (c) in tx 8 (test)
     assert sp["address"][6] == 1 and sp["address"][9] == 2 and sp["address"][0] == 0
     ds.meta["split"] = {"train_end": 4 * H, "valid_end": 8 * H}
-    sp = dataset_split(ds)
+    sp = split_codes(ds)
     ts_ = ds.transactions["timestamp"]
     assert np.array_equal(sp["transaction"], np.where(ts_ < 4 * H, 0, np.where(ts_ < 8 * H, 1, 2)))
+
+
+def test_dataset_split_gives_ids_of_each_part_in_time_order():
+    from launderbench.simulator import make
+
+    ds = make("easy-v1", seed=0, transactions=1500)
+    idx = ds.split()
+    assert list(idx) == ["train", "valid", "test"]
+    codes = split_codes(ds)["transaction"]
+    for i, name in enumerate(idx):
+        assert np.array_equal(idx[name], np.flatnonzero(codes == i))
+    ts = ds.transactions["timestamp"]
+    assert ts[idx["train"]].max() <= ts[idx["valid"]].min() <= ts[idx["test"]].min()
+    assert sum(map(len, idx.values())) == ds.transactions.num_rows
+    addr = ds.split("address")
+    assert sum(map(len, addr.values())) == int((split_codes(ds)["address"] >= 0).sum())
