@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from .errors import DatasetError
 from .schema import (
     ALL_TABLES,
+    OBSERVABLE_META_KEYS,
     OBSERVABLE_TABLES,
     SCHEMA_VERSION,
     TRUTH_TABLES,
@@ -35,7 +36,6 @@ from .schema import (
 META_FILE = "meta.json"
 
 #: meta.json keys that describe the truth and so are removed from the observable view.
-_TRUTH_META_KEYS = ("incidents",)
 
 
 class Table(Mapping):
@@ -143,14 +143,15 @@ class Table(Mapping):
 class ObservableView:
     """What an investigator sees: transactions, legs, addresses with public labels, and seeds.
 
-    Detectors receive only this object. It has no truth tables and no truth metadata.
+    Detectors receive only this object. It has no truth tables, and of the metadata only the
+    keys an investigator knows (:data:`~launderbench.simulator.schema.OBSERVABLE_META_KEYS`).
     Attributes are :class:`Table` objects named as in :mod:`launderbench.simulator.schema`.
     """
 
     def __init__(self, tables: Mapping[str, Table], meta: Mapping):
         for name in OBSERVABLE_TABLES:
             setattr(self, name, tables[name])
-        self.meta = {k: v for k, v in meta.items() if k not in _TRUTH_META_KEYS}
+        self.meta = {k: v for k, v in meta.items() if k in OBSERVABLE_META_KEYS}
         self._cache: dict = {}
 
     # -- derived, cached helpers shared by detectors -------------------------------------
@@ -265,7 +266,6 @@ class Dataset:
         """The view handed to detectors: every truth table and truth key dropped."""
         return ObservableView({k: self.tables[k] for k in OBSERVABLE_TABLES}, self.meta)
 
-    # -- persistence ------------------------------------------------------------------------
     def split(self, level: str = "transaction") -> dict[str, np.ndarray]:
         """The ids of the ``"train"``, ``"valid"`` and ``"test"`` parts at ``level``
         (``"transaction"`` or ``"address"``): the temporal split that ships with the dataset
@@ -273,6 +273,8 @@ class Dataset:
         from .split import split_index
 
         return split_index(self, level)
+
+    # -- persistence ------------------------------------------------------------------------
 
     def content_hash(self) -> str:
         """SHA-256 over every table's digest, in table-name order."""

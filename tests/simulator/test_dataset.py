@@ -36,6 +36,30 @@ def test_observable_view_has_no_truth(small):
     assert "incidents" not in view.meta
 
 
+#: every metadata key a detector may read, and nothing more (see schema.OBSERVABLE_META_KEYS)
+ALLOWED_META = {"scenario", "description", "sources", "source", "schema_version",
+                "generator_version", "enums", "split", "t0"}
+
+
+@pytest.mark.parametrize("scenario", ["medium-v1", "harmony-2022-v1", "amlsim-typologies-v1"])
+def test_observable_metadata_is_what_an_investigator_knows(scenario):
+    """The scenario's parameters (playbooks, start days, waves, difficulty knobs, footprint),
+    the generator's seed and the incidents never reach a detector."""
+    from launderbench.simulator import make
+    from launderbench.simulator.schema import OBSERVABLE_META_KEYS
+
+    assert set(OBSERVABLE_META_KEYS) == ALLOWED_META
+    ds = make(scenario, seed=0, transactions=800)
+    meta = ds.observable().meta
+    assert set(meta) <= ALLOWED_META
+    for key in ("params", "seed", "incidents", "footprint", "counts", "content_hash"):
+        assert key not in meta
+    assert {"params", "seed", "incidents"} <= set(ds.meta)  # kept with the truth
+    text = json.dumps(meta)
+    for needle in ("playbook", "start_day", "waves", "twin_share", "amount_usd"):
+        assert needle not in text
+
+
 def test_address_ids_carry_no_degree_information(small):
     deg = np.bincount(small.outputs["address_id"], minlength=small.addresses.num_rows)
     from scipy.stats import spearmanr
