@@ -28,6 +28,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from launderbench.simulator.split import first_appearance
+
 from .base import Detector, Scores
 from .projection import legs, tx_to_address
 
@@ -226,11 +228,13 @@ class RawTxClassifier(Detector):
         from sklearn.ensemble import HistGradientBoostingClassifier
 
         y = self.tx_labels(view, labels)
-        # the labelled period ends at the last first appearance of a labelled address
-        tx, ad = legs(view)
-        known = np.asarray(labels)[ad] >= 0
+        # the labelled period ends at the last first appearance of a labelled address: an
+        # address labelled for training may appear again later, in the test part, and those
+        # later transactions must not be trained on
+        first = first_appearance(view)
+        known = (np.asarray(labels) >= 0) & (first >= 0)
         ts = view.transactions["timestamp"]
-        cutoff = ts[tx[known]].max() if known.any() else -np.inf
+        cutoff = ts[first[known]].max() if known.any() else -np.inf
         train = (y >= 0) & (ts <= cutoff)
         self.n_train_ = int(train.sum())
         if train.sum() == 0 or len(np.unique(y[train])) < 2:

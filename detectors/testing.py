@@ -21,6 +21,7 @@ ledger.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 from collections.abc import Callable, Iterable, Iterator
@@ -295,11 +296,58 @@ def check_needs_seeds(det) -> None:
         _fail(det, "needs seeds but gives non-zero link scores without seeds")
 
 
+@functools.lru_cache(maxsize=1)
+def _learning_data():
+    """A generated ledger big enough to learn from, its address labels, and the transaction
+    id where its labelled (training) period ends."""
+    from launderbench.simulator import make
+    from launderbench.simulator.split import first_appearance
+
+    ds = make("easy-v1", seed=0, transactions=1500)
+    view = ds.observable()
+    truth = _labels(ds)
+    k = int(0.6 * view.n_transactions)
+    first = first_appearance(view)
+    labels = np.where((first >= 0) & (first < k), truth, -1).astype(np.int64)
+    return view, labels, k
+
+
+def _prefix_view(view, k: int):
+    """The view as an investigator saw it before transaction ``k``: the same addresses,
+    chains and assets, the first ``k`` transactions with their legs and seeds."""
+    from launderbench.simulator.dataset import ObservableView
+
+    keep = np.arange(k)
+    tables = {name: getattr(view, name) for name in ("chains", "assets", "addresses")}
+    tables["transactions"] = view.transactions.take(keep)
+    for name in ("inputs", "outputs", "seeds"):
+        t = getattr(view, name)
+        tables[name] = t.take(np.flatnonzero(t["tx_id"] < k))
+    return ObservableView(tables, view.meta)
+
+
+def check_fit_ignores_the_future(det) -> None:
+    """A detector that learns from labels learns nothing from what happens after the labelled
+    period: fitted on the whole ledger (labels known only for addresses first seen before
+    transaction ``k``) or on the ledger cut at ``k``, it gives the same scores on the cut
+    ledger. (The test part's items and labels are not seen while fitting.)"""
+    if not det._tag("needs_labels"):
+        return
+    view, labels, k = _learning_data()
+    prefix = _prefix_view(view, k)
+    whole = det.clone().fit(view, labels).score(prefix)
+    cut = det.clone().fit(prefix, labels).score(prefix)
+    if not _scores_equal(whole, cut):
+        _fail(det, "fitting on the whole ledger and on the ledger cut at the end of the "
+                   "labelled period gives different models: fit reads transactions after the "
+                   "labelled period")
+
+
 #: Every conformance check, in the order :func:`check_detector` runs them.
 CHECKS: tuple[Callable[[Detector], None], ...] = (
     check_class_attributes, check_parameters, check_init_learns_nothing, check_not_fitted,
     check_outputs, check_fitted_attributes, check_view_not_mutated, check_deterministic,
-    check_needs_seeds,
+    check_needs_seeds, check_fit_ignores_the_future,
 )
 
 
