@@ -6,6 +6,7 @@ adds them to the ``launderbench`` group (this module never imports the group).
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -69,9 +70,9 @@ def _finish(res, out: Path, quiet: bool, example=True):
     rep = write_report(res, out / "report", example_dataset=ds)
     if not quiet:
         click.echo(format_table(leaderboard(res)))
-    n_fail = len({r["detector"] for r in res.rows if r["status"] != "ok"})
+    failed = sorted({r["detector"] for r in res.rows if r["status"] != "ok"})
     click.echo(f"results: {out / 'results.parquet'} ({len(res.rows):,} rows"
-               + (f", {n_fail} detector(s) failed" if n_fail else "") + ")")
+               + (f", {len(failed)} detector(s) failed" if failed else "") + ")")
     click.echo(f"report:  {rep / 'index.html'} (and {rep / 'report.md'})")
     from .chance import chance_violations
 
@@ -80,6 +81,11 @@ def _finish(res, out: Path, quiet: bool, example=True):
         tasks = sorted({r["task"] for r in res.rows if chance_violations([r])})
         click.echo(f"leak check: {len(leaks)} shortcut result(s) beyond chance on "
                    f"{', '.join(tasks)} (listed in the report)")
+    for r in res.rows:
+        if r["status"] != "ok":
+            click.echo(f"failed: {r['detector']} on {r['scenario']} seed {r['seed']}: "
+                       f"{r['error']}", err=True)
+    return failed
 
 
 @click.command("run")
@@ -136,7 +142,8 @@ def run_cmd(suite, scenarios, detectors, seeds, transactions, out, config_path, 
     finally:
         if closer is not None:
             closer.shutdown() if hasattr(closer, "shutdown") else closer.close()
-    _finish(res, out, quiet)
+    if _finish(res, out, quiet):
+        sys.exit(1)  # results and report are written; the failures are listed above
 
 
 @click.command()

@@ -37,7 +37,7 @@ from .suites import ScenarioRun, dataset_path, ensure_dataset, get_suite
 #: columns of a result row, in order
 COLUMNS = ("suite", "scenario", "seed", "n_transactions", "dataset_hash", "detector", "params",
            "task", "group", "metric", "value", "derived", "fit_s", "score_s", "peak_mem_mb",
-           "status", "error", "versions")
+           "warmup_s", "status", "error", "versions")
 
 
 
@@ -172,8 +172,8 @@ class Results:
             ("detector", pa.string()), ("params", pa.string()), ("task", pa.string()),
             ("group", pa.string()), ("metric", pa.string()), ("value", pa.float64()),
             ("derived", pa.bool_()), ("fit_s", pa.float64()), ("score_s", pa.float64()),
-            ("peak_mem_mb", pa.float64()), ("status", pa.string()), ("error", pa.string()),
-            ("versions", pa.string())])
+            ("peak_mem_mb", pa.float64()), ("warmup_s", pa.float64()),
+            ("status", pa.string()), ("error", pa.string()), ("versions", pa.string())])
         return pa.Table.from_pydict(cols, schema=schema)
 
     def save(self, out) -> Path:
@@ -244,11 +244,13 @@ def run_one(job: Job) -> tuple[list[dict], list[dict]]:
     if job.scenario.overrides:
         base["scenario"] = f"{base['scenario']}[" + ",".join(
             f"{k}={v}" for k, v in sorted(job.scenario.overrides.items())) + "]"
-    timing = {"fit_s": math.nan, "score_s": math.nan, "peak_mem_mb": math.nan}
+    timing = {"fit_s": math.nan, "score_s": math.nan, "peak_mem_mb": math.nan,
+              "warmup_s": math.nan}
     try:
         from launderbench import detectors
         det = detectors.make(job.detector.name, **job.detector.params)
         base["params"] = json.dumps(_jsonable(det.get_params()), sort_keys=True)
+        warmup = warm_up(det)  # JIT compilation is not the detector's run time
         view = ds.observable()
         labels = training_labels(ts) if det._tag("needs_labels") else None
         # timed pass: no tracing, so that the timings are not inflated by tracemalloc
@@ -268,7 +270,8 @@ def run_one(job: Job) -> tuple[list[dict], list[dict]]:
             finally:
                 tracemalloc.stop()
             del d2
-        timing = {"fit_s": t1 - t0, "score_s": t2 - t1, "peak_mem_mb": peak / 2**20}
+        timing = {"fit_s": t1 - t0, "score_s": t2 - t1, "peak_mem_mb": peak / 2**20,
+                  "warmup_s": warmup}
         rows, curves = evaluate_scores(ts, scores, supervised=bool(det._tag("needs_labels")))
     except Exception as e:  # noqa: BLE001 - a failing detector is a result, not a crash
         msg = (str(e).strip().splitlines() or [""])[0]
@@ -281,6 +284,61 @@ def run_one(job: Job) -> tuple[list[dict], list[dict]]:
     for c in curves:
         c.update({k: base[k] for k in ("scenario", "seed", "detector", "dataset_hash")})
     return out, curves
+
+
+#: seconds each detector configuration took to warm up in this process (see warm_up)
+_WARM: dict[str, float] = {}
+
+
+def _warm_key(det) -> str:
+    cls = type(det)
+    return (f"{cls.__module__}.{cls.__qualname__}:"
+            f"{json.dumps(_jsonable(det.get_params()), sort_keys=True)}")
+
+
+def warm_up(det) -> float:
+    """Fit and score a clone of ``det`` once on the small toy ledger of
+    :mod:`launderbench.detectors.testing`, so that just-in-time compilation (numba) and lazy
+    imports happen before the timed pass. Runs once per configuration and process; returns
+    the seconds that warm-up took (the ``warmup_s`` column of every row it precedes).
+
+    A :class:`ConfigError` here is a bad parameter value and propagates (see
+    :func:`validate_detectors`); any other error is left to the timed run to report.
+    """
+    key = _warm_key(det)
+    if key in _WARM:
+        return _WARM[key]
+    from launderbench.detectors.testing import toy_views
+
+    view, labels = toy_views()["mixed"]
+    t0 = time.perf_counter()
+    try:
+        d = det.clone()
+        d.fit(view, labels if det._tag("needs_labels") else None)
+        d.score(view)
+    except ConfigError:
+        raise
+    except Exception:  # noqa: BLE001 - the timed run reports it with its dataset
+        pass
+    _WARM[key] = time.perf_counter() - t0
+    return _WARM[key]
+
+
+def validate_detectors(specs) -> None:
+    """Build every detector of a run and warm it up before any dataset is generated: an
+    unknown name, an unknown parameter or a bad parameter value is a :class:`ConfigError`
+    naming the detector, raised before any work starts."""
+    from launderbench import detectors
+
+    for spec in specs:
+        label = spec.name + ("@" + ",".join(f"{k}={v}" for k, v in spec.params.items())
+                             if spec.params else "")
+        try:
+            warm_up(detectors.make(spec.name, **spec.params))
+        except ConfigError as e:
+            raise ConfigError(f"detector '{label}': {e}") from None
+        except TypeError as e:  # a parameter of the wrong type met by the constructor
+            raise ConfigError(f"detector '{label}': {e}") from None
 
 
 def training_labels(ts) -> np.ndarray:
@@ -403,6 +461,7 @@ def run_config(cfg: RunConfig, executor: Executor | None = None, progress: bool 
         raise ConfigError("nothing to run: no scenarios")
     if not cfg.detectors:
         raise ConfigError("nothing to run: no detectors")
+    validate_detectors(cfg.detectors)
     res = run(cfg.jobs(cache), executor=executor, progress=progress)
     res.config = cfg
     return res
