@@ -16,7 +16,8 @@ F1 of the minority class at the threshold that maximises F1 on validation. They 
 here with the same formulas (``tests/benchmarks/test_evaluator.py`` checks equality with
 scikit-learn on random inputs) because every result is broken down into dozens of groups and
 scikit-learn's per-call input validation would dominate the run time. Precision, recall and
-value-weighted recall at an alert budget ``k`` and the trace depth are defined here. Items tied with the ``k``-th score share the remaining budget fractionally, so a
+value-weighted recall at an alert budget ``k`` and the trace depth (hop-balanced recall,
+:func:`_depth_recall`) are defined here. Items tied with the ``k``-th score share the remaining budget fractionally, so a
 constant score is scored exactly at chance, whatever the order of the items.
 
 Every metric can be broken down (:meth:`Evaluator.eval_groups`) per typology, stage, incident
@@ -25,7 +26,6 @@ and chain, as defined by the task's groups.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -226,9 +226,8 @@ class Evaluator:
                 got = full & np.isfinite(a)
                 r[f"trace_{name}@k"] = float(a[got].max()) if got.any() else 0.0
                 r[f"max_{name}"] = mx
-            if "max_hops" in r:
-                r["trace_depth@k"] = (r["trace_hops@k"] / r["max_hops"]
-                                      if r["max_hops"] and not math.isnan(r["max_hops"]) else NAN)
+            if t.hops is not None:
+                r["trace_depth@k"] = _depth_recall(w, y, t.hops[keep])
         return r
 
     # -- linking ------------------------------------------------------------------------------
@@ -330,6 +329,23 @@ def _budget(budget, y) -> int:
     if k < 0:
         raise EvaluationInputError(f"alert budget must be >= 0, got {budget}")
     return k
+
+
+def _depth_recall(w: np.ndarray, y: np.ndarray, hops: np.ndarray) -> float:
+    """Hop-balanced recall: the mean, over the hop counts that laundering items have, of the
+    share of that hop's items in the alert list (``w``: each item's share of the budget).
+
+    Every hop level weighs the same, so following the funds three hops deep counts three
+    times as much as finding every address one hop out; a random ranking scores about
+    ``k / n`` (near zero on a large ledger), a perfect one 1.
+    """
+    fin = y & np.isfinite(hops)
+    if not fin.any():
+        return NAN
+    levels, inverse = np.unique(hops[fin], return_inverse=True)
+    found = np.bincount(inverse, weights=w[fin], minlength=len(levels))
+    count = np.bincount(inverse, minlength=len(levels))
+    return float(np.mean(found / count))
 
 
 def topk_weights(score: np.ndarray, k: int) -> np.ndarray:

@@ -35,7 +35,9 @@ def test_tracing_metrics_by_hand():
     assert r["roc_auc"] == pytest.approx((3 + 2 + 1) / 9)
     assert r["trace_hops@k"] == 2 and r["max_hops"] == 4
     assert r["trace_hours@k"] == 3 and r["max_hours"] == 12
-    assert r["trace_depth@k"] == pytest.approx(0.5)
+    # hop-balanced recall: hop levels 1, 2, 4 hold one laundering item each; the alert list
+    # holds the items at hops 1 and 2 -> (1 + 1 + 0) / 3
+    assert r["trace_depth@k"] == pytest.approx(2 / 3)
     assert r["base_rate"] == pytest.approx(0.5)
 
 
@@ -53,7 +55,41 @@ def test_ties_share_the_budget_so_constant_scores_are_chance():
     assert r["recall@k"] == pytest.approx(0.5)
     assert r["value_recall@k"] == pytest.approx(0.5)
     assert r["trace_hops@k"] == 0  # nobody fully inside the alert list
+    assert r["trace_depth@k"] == pytest.approx(0.5)  # every level half inside: k / n
     assert r["pr_auc"] == pytest.approx(0.5)
+
+
+def test_trace_depth_weighs_every_hop_level_the_same():
+    # hop 1 holds four laundering items, hop 2 one, hop 3 one; 94 benign items
+    y = np.zeros(100, bool)
+    y[:6] = True
+    hops = np.full(100, NAN)
+    hops[:6] = [1, 1, 1, 1, 2, 3]
+    def ev(k):
+        return Evaluator(RankingTask.from_arrays("tracing", y_true=y, hops=hops, hours=hops,
+                                                 budget=k))
+
+    shallow = np.zeros(100)
+    shallow[:4] = 1.0  # every hop-1 item, nothing deeper: recall 4/6 but depth 1/3
+    r = ev(4).eval({"y_score": shallow})
+    assert r["recall@k"] == pytest.approx(4 / 6)
+    assert r["trace_depth@k"] == pytest.approx(1 / 3)
+    deep = np.zeros(100)
+    deep[[0, 4, 5]] = 1.0  # one item per level: recall 3/6, depth (1/4 + 1 + 1) / 3
+    assert ev(3).eval({"y_score": deep})["trace_depth@k"] == pytest.approx((0.25 + 2) / 3)
+
+
+def test_trace_depth_of_a_random_ranking_is_near_zero():
+    rng = np.random.default_rng(0)
+    n = 5000
+    y = np.zeros(n, bool)
+    y[:50] = True
+    hops = np.full(n, NAN)
+    hops[:50] = np.repeat(np.arange(1, 11), 5)
+    task = RankingTask.from_arrays("tracing", y_true=y, hops=hops, hours=hops)
+    depths = [Evaluator(task).eval({"y_score": rng.random(n)})["trace_depth@k"]
+              for _ in range(20)]
+    assert np.mean(depths) < 0.03  # about k / n = 0.01
 
 
 @settings(max_examples=50, deadline=None)
