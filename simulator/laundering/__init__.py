@@ -27,7 +27,16 @@ from ..errors import ConfigError, ScenarioUnsatisfiable
 from ..schema import EntityKind, Role, Stage, Typology
 from ..world import DEFAULT_ASSETS
 from . import twins
-from ._core import DAY, HOUR, Allocator, Ctx, OpBuffer, Pos, _TooSmall, fresh_positions, merge
+from .block_api import (
+    DAY,
+    Allocator,
+    Ctx,
+    OpBuffer,
+    Pos,
+    PositionTooSmall,
+    fresh_positions,
+    merge,
+)
 from .drain import VICTIMS, drain
 from .playbooks import BLOCKS, PLAYBOOKS, TERMINAL
 
@@ -373,7 +382,7 @@ def _fingerprints(r: dict, diff: dict, rng) -> dict:
     return fp
 
 
-def _run_incident(world, stream, alloc, services, r, diff, rng, k, scale, memo_used,
+def _run_incident(world, buffer, alloc, services, r, diff, rng, k, scale, memo_used,
                   twin=None):
     """Run incident ``k``'s playbook. With ``twin`` (a :class:`.twins.Twin`) the same
     playbook is run by a benign entity with its own funds instead (benign truth, no taint,
@@ -387,9 +396,9 @@ def _run_incident(world, stream, alloc, services, r, diff, rng, k, scale, memo_u
     fp = _fingerprints(r, diff, rng)
     if twin is not None:
         fp["time_of_day"] = False  # office hours in Pyongyang are the attacker's own
-    ctx = Ctx(world=world, stream=stream, services=services, rng=rng,
-              k=k if twin is None else -1, entity=ent,
-              diff=diff, fp=fp, scale=scale, t_end=world.t0 + days * DAY,
+    ctx = Ctx(world=world, stream=buffer, services=services, rng=rng,
+              incident=k if twin is None else -1, entity=ent,
+              difficulty=diff, fingerprints=fp, scale=scale, t_end=world.t0 + days * DAY,
               day_scale=days / 365.0, memo_used=memo_used, alloc=alloc,
               twin=twin is not None)
     if fp["fixed_fee"]:
@@ -408,7 +417,7 @@ def _run_incident(world, stream, alloc, services, r, diff, rng, k, scale, memo_u
     positions, seed_idx, vic = drain(ctx, t0, r["victim"], amounts, int(r.get("n_drain", 1)),
                                      int(r.get("victim_index", 0)))
     outputs = {"drain": positions}
-    alloc: dict[str, dict[str, list[Pos]]] = {}
+    dealt: dict[str, dict[str, list[Pos]]] = {}  # step -> taking step -> positions
     n_waves = int(r.get("waves", 1))
     offsets = _wave_offsets(n_waves, ctx.t_end - t0, rng)
     sizes = _wave_sizes(n_waves, float(diff["wave_sigma"]), rng)
@@ -419,28 +428,28 @@ def _run_incident(world, stream, alloc, services, r, diff, rng, k, scale, memo_u
     for st in steps:
         inputs = []
         for parent in st["from"]:
-            if parent not in alloc:
-                alloc[parent] = _allocate(ctx, parent, outputs.pop(parent, []), all_steps)
-            inputs += alloc[parent].pop(st["id"], [])
+            if parent not in dealt:
+                dealt[parent] = _allocate(ctx, parent, outputs.pop(parent, []), all_steps)
+            inputs += dealt[parent].pop(st["id"], [])
         inputs = merge(ctx, inputs)
         if st["after_days"] or st["offset"]:  # a wave starts at its offset from the theft
             t_min = t0 + st["offset"] + (ctx.secs(st["after_days"] * DAY)
                                          if st["after_days"] else 0)
             for p in inputs:
-                p.t = max(p.t, t_min)
+                p.time = max(p.time, t_min)
         if st["spread_days"]:  # e.g. Bybit: 3-8 of the 48 wallets emptied per day
             span = ctx.secs(st["spread_days"] * DAY)
             for p in inputs:
-                p.t += int(rng.integers(0, max(span, 1)))
-        keep = [p for p in inputs if p.est >= _min_amount(ctx, p)]
+                p.time += int(rng.integers(0, max(span, 1)))
+        keep = [p for p in inputs if p.est >= ctx.min_amount(p)]
         held += len(inputs) - len(keep)
         fn = BLOCKS[st["block"]][0]
-        n0 = stream.n
+        n0 = buffer.n_buffered
         ctx.stage = int(Stage.LAYERING)
         ctx.typology = None
         try:
             outputs[st["id"]] = fn(ctx, keep, **st["params"]) if keep else []
-        except _TooSmall:
+        except PositionTooSmall:
             raise ScenarioUnsatisfiable(
                 f"scenario cannot be satisfied: incident {k} step '{st['id']}' "
                 f"({st['block']}) splits a position into parts below the dust limit; route "
@@ -449,10 +458,10 @@ def _run_incident(world, stream, alloc, services, r, diff, rng, k, scale, memo_u
                           "from": st["from"],
                           "share": [1.0 if s is None else s for s in st["share"]],
                           "positions_in": len(keep), "positions_out": len(outputs[st["id"]]),
-                          "ops": int(stream.n - n0)})
+                          "ops": int(buffer.n_buffered - n0)})
     for ps in outputs.values():
         held += len(ps)
-    for parts in alloc.values():
+    for parts in dealt.values():
         for ps in parts.values():
             held += len(ps)
     meta = {
@@ -516,10 +525,6 @@ def _waves(steps: list[dict], offsets: list[int], sizes: list[float]) -> list[di
     return out
 
 
-def _min_amount(ctx: Ctx, p: Pos) -> int:
-    return ctx.min_amount(p)
-
-
 def _allocate(ctx: Ctx, parent: str, positions: list[Pos], steps: list[dict]):
     """Divide a step's output among the steps that take from it, by share (and asset
     filter). Few positions are each split by the shares (one transaction each); many
@@ -560,11 +565,11 @@ def _allocate(ctx: Ctx, parent: str, positions: list[Pos], steps: list[dict]):
             continue
         for p in ps:
             tg = targets
-            if p.est < _min_amount(ctx, p) * len(targets):
+            if p.est < ctx.min_amount(p) * len(targets):
                 # too small to divide: it moves whole to the largest share, to an address of
                 # its own (what stays behind at a shared address would be swept with the rest)
                 tg = [max(shares, key=lambda x: x[1])]
-                if p.est < _min_amount(ctx, p) or len(shares) == 1:
+                if p.est < ctx.min_amount(p) or len(shares) == 1:
                     out[tg[0][0]].append(p)
                     continue
             # the assets held at one address go to the same new addresses (a wallet keeps
@@ -573,7 +578,7 @@ def _allocate(ctx: Ctx, parent: str, positions: list[Pos], steps: list[dict]):
             if key not in fresh:
                 fresh[key] = ctx.wallets(p.chain, len(tg), Role.INTERMEDIARY)
             w, a = fresh[key]
-            t = ctx.start(p.t)
+            t = ctx.start(p.time)
             wts = [max(int(round(s * 100_000)), 1) for _, s in tg]
             ctx.stage = int(Stage.LAYERING)
             _, est = ctx.split(p, t, a, wts, Typology.SPLIT)
@@ -583,5 +588,3 @@ def _allocate(ctx: Ctx, parent: str, positions: list[Pos], steps: list[dict]):
                     out[sid].append(q)
     return out
 
-
-del HOUR
