@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..schema import Role, Stage, Typology
-from ._core import Ctx, Pos
+from .block_api import Ctx, Pos
 
 PARAMS = {"n": ((1, 1000), 1)}
 CASCADE_PARAMS = {"fan1": ((2, 1000), [3, 10]), "fan2": ((2, 1000), [3, 10]),
@@ -32,9 +32,9 @@ def aggregate(ctx: Ctx, positions: list[Pos], n=1, typology=Typology.FAN_IN,
     for (chain, asset), ps in groups.items():
         k = max(1, min(ctx.draw(n), len(ps)))
         w, a = ctx.wallets(chain, k, role)
-        ps = sorted(ps, key=lambda q: q.t)
+        ps = sorted(ps, key=lambda q: q.time)
         j = np.arange(len(ps)) % k
-        ts = np.array([ctx.start(p.t) for p in ps], np.int64)
+        ts = np.array([ctx.start(p.time) for p in ps], np.int64)
         _, est = ctx.split_each(ps, ts, a[j], typology)
         tot = np.bincount(j, weights=est, minlength=k)
         cnt = np.bincount(j, minlength=k)

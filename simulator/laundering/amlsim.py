@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..schema import Role, Typology
-from ._core import Ctx, Pos, fresh_positions
+from .block_api import Ctx, Pos, fresh_positions
 
 N = ((2, 1000), [3, 8])
 PARAMS = {
@@ -42,7 +42,7 @@ def _layer(ctx: Ctx, src: list[Pos], n: int, typ: Typology, role=Role.INTERMEDIA
     tot = np.zeros(len(a), np.int64)
     t_max = 0
     for p in src:
-        t = ctx.start(p.t) + _gap(ctx)
+        t = ctx.start(p.time) + _gap(ctx)
         # no part below what a later layer still moves (``split_sigma`` spreads the parts)
         _, est = ctx.split(p, t, a, ctx.weights(len(a), p.est, 2 * ctx.min_amount(p)), typ)
         tot += np.array(est)
@@ -116,7 +116,7 @@ def cycle(ctx, positions, n=(3, 8)):
         L = max(2, ctx.draw(n))
         w, a = ctx.wallets(p.chain, L - 1, Role.INTERMEDIARY)
         cur = p
-        t = ctx.start(p.t)
+        t = ctx.start(p.time)
         for j in range(L):
             last = j == L - 1
             dst_w, dst_a = (p.wallet, p.addr) if last else (int(w[j]), int(a[j]))
@@ -134,7 +134,7 @@ def random(ctx, positions, n=(3, 8), steps=(5, 15)):
         k = max(2, ctx.draw(n))
         w, a = ctx.wallets(p.chain, k, Role.INTERMEDIARY)
         cur, at = p, -1
-        t = ctx.start(p.t)
+        t = ctx.start(p.time)
         for _ in range(ctx.draw(steps)):
             nxt = int(ctx.rng.integers(0, k - (1 if at >= 0 else 0)))
             if at >= 0 and nxt >= at:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..schema import LinkKind, Role, Typology
-from ._core import Ctx, Pos, need
+from .block_api import Ctx, Pos, need
 
 PARAMS = {"to": "assets", "via": "str"}
 
@@ -35,12 +35,12 @@ def bridge_once(ctx: Ctx, positions: list[Pos], to: str, via: str | None = None)
     for a_in in sorted({p.asset for p in todo}):
         ps = [p for p in todo if p.asset == a_in]
         br, fwd = find_bridge(ctx, a_in, target, via)
-        need(br is not None, f"incident {ctx.k}: no bridge from {ctx.sym(a_in)} to {to}"
+        need(br is not None, f"incident {ctx.incident}: no bridge from {ctx.sym(a_in)} to {to}"
                              + (f" via '{via}'" if via else ""))
         v_in, v_out = (br.vault_a, br.vault_b) if fwd else (br.vault_b, br.vault_a)
         n = len(ps)
         memo = np.array([ctx.new_memo() for _ in ps], np.int64) if br.has_id else None
-        ts = np.array([ctx.start(p.t) for p in ps], np.int64)
+        ts = np.array([ctx.start(p.time) for p in ps], np.int64)
         ref, est = ctx.split_each(ps, ts, np.full(n, v_in.address), Typology.BRIDGE,
                                   memo=memo)
         ch_out = W.asset_chain(target)

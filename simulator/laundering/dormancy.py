@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..schema import Role, Typology
-from ._core import DAY, Ctx, Pos
+from .block_api import DAY, Ctx, Pos
 
 PARAMS = {"days": ((0.0, 3650.0), [150.0, 210.0]), "move": "bool"}
 
@@ -17,7 +17,7 @@ PARAMS = {"days": ((0.0, 3650.0), [150.0, 210.0]), "move": "bool"}
 def dormancy(ctx: Ctx, positions: list[Pos], days=(150.0, 210.0), move=True) -> list[Pos]:
     if not positions:
         return []
-    ts = np.array([ctx.start(p.t) for p in positions], np.int64)
+    ts = np.array([ctx.start(p.time) for p in positions], np.int64)
     if move:
         out = []
         for ch in sorted({p.chain for p in positions}):

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..ops import OP_ISSUE, OP_PAY
 from ..schema import EntityKind, Role, Stage, Typology
-from ._core import Ctx, Pos, need
+from .block_api import Ctx, Pos, need
 
 VICTIMS = ("exchange", "bridge", "dex")
 
@@ -58,7 +58,7 @@ def drain(ctx: Ctx, t: int, victim: str, amounts: dict[int, int], n_tx: int = 1,
         vw, va = ctx.alloc.wallets(ent, chain, 1, attribution=att)
         va = int(va[0])
         if not ctx.twin:  # a twin's source is a benign service payout, not a victim
-            W.role_overrides[va] = (int(Role.VICTIM), ctx.k)
+            W.role_overrides[va] = (int(Role.VICTIM), ctx.incident)
         ctx.stream.add(t=W.t0, chain=chain, asset=asset, code=OP_ISSUE, src=-1, out_count=1,
                        out_addr=[va], out_value=[int(amount * 1.01) + 10 * W.assets[asset].dust
                                                  + n_tx * _fee_margin(ctx, chain, asset)])
@@ -72,7 +72,7 @@ def drain(ctx: Ctx, t: int, victim: str, amounts: dict[int, int], n_tx: int = 1,
         src = int(vw[0]) if W.is_utxo(chain) else va
         idx = ctx.add(Typology.DRAIN, stage=Stage.PLACEMENT, t=ts, chain=chain, asset=asset,
                       code=OP_PAY, src=src, out_count=1, out_addr=np.full(n_tx, ta),
-                      out_value=parts, out_incident=np.full(n_tx, ctx.k, np.int32),
+                      out_value=parts, out_incident=np.full(n_tx, ctx.incident, np.int32),
                       fee_rate=ctx.services.fee_base[asset], change=va)
         seeds.append(idx)
         positions.append(Pos(chain, asset, tw, ta, int(ts[-1]), int(amount), n_tx))

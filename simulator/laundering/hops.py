@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..schema import Role, Typology
-from ._core import Ctx, Pos
+from .block_api import Ctx, Pos
 
 PARAMS = {"length": ((1, 500), [1, 3]), "delay_hours": ((0.0, 24.0 * 365), [0.1, 6.0])}
 
@@ -17,7 +17,7 @@ PARAMS = {"length": ((1, 500), [1, 3]), "delay_hours": ((0.0, 24.0 * 365), [0.1,
 def hops(ctx: Ctx, positions: list[Pos], length=(1, 3), delay_hours=(0.1, 6.0),
          typology=Typology.HOP_CHAIN) -> list[Pos]:
     """Every position travels ``length`` hops (int or [lo, hi], times ``hop_scale``)."""
-    scale = float(ctx.diff.get("hop_scale", 1.0))
+    scale = float(ctx.difficulty.get("hop_scale", 1.0))
     if not positions:
         return []
     Ls = [max(1, int(round(ctx.draw(length) * scale))) for _ in positions]
@@ -32,7 +32,7 @@ def hops(ctx: Ctx, positions: list[Pos], length=(1, 3), delay_hours=(0.1, 6.0),
             wal[i], adr[i] = w[o:o + Ls[i]], a[o:o + Ls[i]]
             o += Ls[i]
     cur = list(positions)
-    t = [ctx.start(p.t) for p in positions]
+    t = [ctx.start(p.time) for p in positions]
     for j in range(max(Ls)):
         act = [i for i in range(len(cur)) if Ls[i] > j]
         ts = np.array([t[i] for i in act], np.int64)

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops import OP_ISSUE, OP_SPLIT
+from ..ops import OP_ISSUE
 from ..schema import LinkKind, Role, Stage, Typology
-from ._core import HOUR, Ctx, Pos, fresh_positions, need
+from .block_api import HOUR, Ctx, Pos, fresh_positions, need, sweep_deposits
 
 DEPOSIT_PARAMS = {"converge": "bool", "exchanges": ((-1, 99), -1), "per_position": ((1, 100), 1),
                   "per_account": ((1, 100), 1)}
@@ -40,18 +40,6 @@ OTC_PARAMS = {"desk": ((0, 9), 0), "payout": "bool"}
 EXSWAP_PARAMS = {"to": "asset", "exchanges": ((-1, 99), -1),
                  "delay_hours": ((0.0, 24.0 * 365), [1.0, 24.0])}
 MARKET_PARAMS = {}
-
-
-def _sweep(ctx: Ctx, chain: int, asset: int, dep, hot, t) -> None:
-    """The exchange sweeps account-chain deposit addresses into its hot wallet (benign)."""
-    if ctx.utxo(chain):
-        return
-    dep = np.asarray(dep, np.int64)
-    ts = np.asarray(t, np.int64) + ctx.rng.integers(10 * 60, 12 * HOUR, len(dep))
-    ctx.stream.add(t=ts, chain=chain, asset=asset, code=OP_SPLIT, src=dep, out_count=1,
-                   out_addr=np.asarray(hot, np.int64), out_value=1,
-                   fee_rate=ctx.services.fee_base[asset],
-                   aux=ctx.rng.integers(0, 1 << 30, len(dep)))
 
 
 def exchange_deposit(ctx: Ctx, positions: list[Pos], converge=False, exchanges=-1,
@@ -87,13 +75,13 @@ def exchange_deposit(ctx: Ctx, positions: list[Pos], converge=False, exchanges=-
         if len(dst) == 1:
             singles.append((p, dst[0], hot[0]))
             continue
-        t = ctx.start(p.t)
+        t = ctx.start(p.time)
         ctx.split(p, t, dst, ctx.weights(len(dst)), Typology.EXCHANGE_DEPOSIT,
                   stage=Stage.INTEGRATION)
         sweeps += [(p.chain, p.asset, d, h, t) for d, h in zip(dst, hot)]
     if singles:
         ps = [x[0] for x in singles]
-        ts = np.array([ctx.start(p.t) for p in ps], np.int64)
+        ts = np.array([ctx.start(p.time) for p in ps], np.int64)
         ctx.split_each(ps, ts, [x[1] for x in singles], Typology.EXCHANGE_DEPOSIT,
                        stage=Stage.INTEGRATION)
         if converge:  # one sweep per deposit address and asset, after the last deposit
@@ -108,7 +96,8 @@ def exchange_deposit(ctx: Ctx, positions: list[Pos], converge=False, exchanges=-
     for c, a, d, h, t in sweeps:
         groups.setdefault((c, a), []).append((d, h, t))
     for (c, a), rows in groups.items():
-        _sweep(ctx, c, a, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+        sweep_deposits(ctx, c, a, [r[0] for r in rows], [r[1] for r in rows],
+                       [r[2] for r in rows])
     return []
 
 
@@ -116,19 +105,19 @@ def structuring(ctx: Ctx, positions: list[Pos], limit_btc=2.0, limit_usd=0.0, ex
                 per_mule=(30, 80), gap_minutes=(5.0, 60.0)) -> list[Pos]:
     W = ctx.world
     out = []
-    rnd = ctx.fp.get("round_amounts", False)
+    rnd = ctx.fingerprints.get("round_amounts", False)
     for p in positions:
         usd_lim = limit_usd or limit_btc * W.assets[W.asset_id("BTC")].usd_price * ctx.scale
         lim = int(W.usd_to_units(p.asset, usd_lim))
         need(lim > 10 * ctx.dust(p.asset),
-             f"incident {ctx.k}: structuring limit is below the dust limit")
+             f"incident {ctx.incident}: structuring limit is below the dust limit")
         rate_max = ctx.services.fee_base[p.asset] * 3
         n_dep = int(p.est * 0.97 // lim)
         if n_dep < 1:
             out.append(p)
             continue
         sizes = ctx.partition(n_dep, per_mule)
-        t = ctx.start(p.t)
+        t = ctx.start(p.time)
         mw, ma = ctx.wallets(p.chain, len(sizes), Role.MULE)
         _, est = ctx.split(p, t, ma, np.array(sizes) * 1000, Typology.STRUCTURING)
         for i, s in enumerate(sizes):
@@ -147,24 +136,24 @@ def structuring(ctx: Ctx, positions: list[Pos], limit_btc=2.0, limit_usd=0.0, ex
             mule = Pos(p.chain, p.asset, int(mw[i]), int(ma[i]), t, est[i], 1)
             ctx.pay(mule, ts, dst, amt, Typology.STRUCTURING, stage=Stage.INTEGRATION,
                     change=-2)
-            _sweep(ctx, p.chain, p.asset, dst, hot, ts)
+            sweep_deposits(ctx, p.chain, p.asset, dst, hot, ts)
     return out
 
 
 def otc(ctx: Ctx, positions: list[Pos], desk=0, payout=False) -> list[Pos]:
     W, sv = ctx.world, ctx.services
-    need(0 <= desk < len(sv.otc), f"incident {ctx.k}: otc desk {desk} out of range")
+    need(0 <= desk < len(sv.otc), f"incident {ctx.incident}: otc desk {desk} out of range")
     d = sv.otc[desk]
     usdt_t = W.asset_id("USDT-TRON")
     trx = W.asset_chain(usdt_t)
     out = []
     for p in positions:
-        need(p.asset in d.endpoints, f"incident {ctx.k}: the OTC desk does not take "
+        need(p.asset in d.endpoints, f"incident {ctx.incident}: the OTC desk does not take "
                                      f"{ctx.sym(p.asset)}")
     for a_in in sorted({p.asset for p in positions}):
         ps = [p for p in positions if p.asset == a_in]
         n = len(ps)
-        ts = np.array([ctx.start(p.t) for p in ps], np.int64)
+        ts = np.array([ctx.start(p.time) for p in ps], np.int64)
         ref, est = ctx.split_each(ps, ts, np.full(n, d.endpoints[a_in].address), Typology.OTC,
                                   stage=Stage.INTEGRATION)
         if not payout:
@@ -183,7 +172,7 @@ def otc(ctx: Ctx, positions: list[Pos], desk=0, payout=False) -> list[Pos]:
         out += fresh_positions(ctx, trx, usdt_t, w, a, 0,
                                (est * rate).astype(np.int64) - sv.fee_base[usdt_t] * 90_000)
         for q, t in zip(out[-n:], t2):
-            q.t = int(t)
+            q.time = int(t)
     return out
 
 
@@ -201,15 +190,15 @@ def exchange_swap(ctx: Ctx, positions: list[Pos], to="BTC", exchanges=-1,
     todo = [p for p in positions if p.asset != target]
     for p in todo:
         need(p.chain in sv.exchanges[0].deposit_wallet and ch_out in sv.exchanges[0].hot,
-             f"incident {ctx.k}: exchange_swap: no exchange on that chain")
+             f"incident {ctx.incident}: exchange_swap: no exchange on that chain")
     for a_in in sorted({p.asset for p in todo}):
         ps = [p for p in todo if p.asset == a_in]
         n = len(ps)
         chain = ps[0].chain
         dst, hot = ctx.deposit_addresses(chain, n, ex)
-        ts = np.array([ctx.start(p.t) for p in ps], np.int64)
+        ts = np.array([ctx.start(p.time) for p in ps], np.int64)
         ref, est = ctx.split_each(ps, ts, dst, Typology.EXCHANGE_DEPOSIT)
-        _sweep(ctx, chain, a_in, dst, hot, ts)
+        sweep_deposits(ctx, chain, a_in, dst, hot, ts)
         rate = (W.assets[a_in].usd_price / W.assets[target].usd_price
                 * 10.0 ** (W.assets[target].decimals - W.assets[a_in].decimals) * 0.998)
         ex_of = {int(e.hot[chain].address): e for e in sv.exchanges}
@@ -226,7 +215,7 @@ def exchange_swap(ctx: Ctx, positions: list[Pos], to="BTC", exchanges=-1,
         out += fresh_positions(ctx, ch_out, target, w, a, 0,
                                (est * rate).astype(np.int64) - fee)
         for q, t in zip(out[-n:], t2):
-            q.t = int(t)
+            q.time = int(t)
     return out
 
 
@@ -234,9 +223,9 @@ def marketplace(ctx: Ctx, positions: list[Pos]) -> list[Pos]:
     sv = ctx.services
     usdt_t = ctx.world.asset_id("USDT-TRON")
     for p in positions:
-        need(p.asset == usdt_t, f"incident {ctx.k}: the marketplace takes USDT-TRON, got "
+        need(p.asset == usdt_t, f"incident {ctx.incident}: the marketplace takes USDT-TRON, got "
                                 f"{ctx.sym(p.asset)} (bridge first)")
-    ts = [ctx.start(p.t) for p in positions]
+    ts = [ctx.start(p.time) for p in positions]
     ctx.split_each(positions, ts, np.full(len(positions), sv.marketplace.address),
                    Typology.MARKETPLACE, stage=Stage.INTEGRATION)
     return []

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..ops import FRESH, OP_COINJOIN, OP_LINKED
 from ..schema import LinkKind, Role, Stage, Typology
-from ._core import HOUR, Ctx, Pos, fresh_positions, merge, need
+from .block_api import HOUR, Ctx, Pos, fresh_positions, merge, need, sweep_deposits
 
 TORNADO_PARAMS = {
     "denomination": (0.1, 1.0, 10.0, 100.0), "notes_per_depositor": ((1, 1000), [30, 55]),
@@ -46,7 +46,7 @@ def tornado(ctx: Ctx, positions: list[Pos], denomination=100.0, notes_per_deposi
     W, pool = ctx.world, ctx.services.mixer_pool
     den_units = {round(d / 10 ** W.assets[pool.asset].decimals, 6): d for d in pool.pools}
     need(round(float(denomination), 6) in den_units,
-         f"incident {ctx.k}: tornado denomination must be one of {sorted(den_units)} ETH")
+         f"incident {ctx.incident}: tornado denomination must be one of {sorted(den_units)} ETH")
     den = den_units[round(float(denomination), 6)]
     # a smaller note when the (scaled) position cannot make two notes
     total = sum(p.est for p in positions if p.asset == pool.asset)
@@ -55,12 +55,13 @@ def tornado(ctx: Ctx, positions: list[Pos], denomination=100.0, notes_per_deposi
             den = d
             break
     ep = pool.pools[den]
-    fp = ctx.fp
+    fp = ctx.fingerprints
     out: list[Pos] = []
     notes = []  # (deposit op index, deposit time, depositor address)
     for p in positions:
-        need(p.asset == pool.asset, f"incident {ctx.k}: tornado takes {ctx.sym(pool.asset)}, "
-                                    f"got {ctx.sym(p.asset)} (add a swap step first)")
+        need(p.asset == pool.asset,
+             f"incident {ctx.incident}: tornado takes {ctx.sym(pool.asset)}, "
+             f"got {ctx.sym(p.asset)} (add a swap step first)")
         rate = ctx.services.fee_base[pool.asset] * 3
         per_note = den + rate * 21_000
         avail = p.est - ctx.fee_bound(p, 64, rate * 2)
@@ -69,7 +70,7 @@ def tornado(ctx: Ctx, positions: list[Pos], denomination=100.0, notes_per_deposi
             out.append(p)
             continue
         sizes = ctx.partition(n_notes, notes_per_depositor)
-        t = ctx.start(p.t)
+        t = ctx.start(p.time)
         dw, da = ctx.wallets(p.chain, len(sizes), Role.MIXER_DEPOSITOR)
         _, est = ctx.split(p, t, da, np.array(sizes) * 1000, Typology.MIXER_POOL)
         for i, s in enumerate(sizes):
@@ -115,13 +116,13 @@ def tornado(ctx: Ctx, positions: list[Pos], denomination=100.0, notes_per_deposi
                 W_cnt.append(2)
                 W_addr += [addr, pool.relayer.address]
                 W_val += [10_000 - fee_w, fee_w]
-                W_inc += [ctx.k, -1]
+                W_inc += [ctx.incident, -1]
                 got += den * (10_000 - fee_w) // 10_000
             else:
                 W_cnt.append(1)
                 W_addr.append(addr)
                 W_val.append(1)
-                W_inc.append(ctx.k)
+                W_inc.append(ctx.incident)
                 got += den
             got -= ctx.services.fee_base[pool.asset] * 50_000
         if ctx.rng.random() < fp.get("direct_link", 0.0) and wal >= 0:
@@ -138,9 +139,8 @@ def tornado(ctx: Ctx, positions: list[Pos], denomination=100.0, notes_per_deposi
             link=np.array(W_link, np.int64), link_kind=int(LinkKind.MIXER), rate=1.0,
             fee_rate=ctx.services.fee_base[pool.asset])
     if sweeps:  # the exchange sweeps the deposit addresses the mixer paid into
-        from .integration import _sweep
-        _sweep(ctx, pool.chain, pool.asset, [s[0] for s in sweeps], [s[1] for s in sweeps],
-               [s[2] + 3600 for s in sweeps])
+        sweep_deposits(ctx, pool.chain, pool.asset, [s[0] for s in sweeps],
+                       [s[1] for s in sweeps], [s[2] + 3600 for s in sweeps])
     return merge(ctx, out)
 
 
@@ -150,7 +150,8 @@ def coinjoin(ctx: Ctx, positions: list[Pos], denomination=0.0, peers=(4, 20), sl
     btc = W.chain_id("bitcoin")
     a_btc = W.native_asset(btc)
     for p in positions:
-        need(p.asset == a_btc, f"incident {ctx.k}: coinjoin takes BTC, got {ctx.sym(p.asset)}")
+        need(p.asset == a_btc,
+             f"incident {ctx.incident}: coinjoin takes BTC, got {ctx.sym(p.asset)}")
     if not positions:
         return []
     total = sum(p.est for p in positions)
@@ -175,7 +176,7 @@ def coinjoin(ctx: Ctx, positions: list[Pos], denomination=0.0, peers=(4, 20), sl
         n = min(n, int((p.est - ctx.fee_bound(p, max(n, 1), top)) // unit))
         if n < 1:
             continue
-        t = ctx.start(p.t)
+        t = ctx.start(p.time)
         w, a = ctx.wallets(btc, n, Role.MIXER_DEPOSITOR)
         ctx.split(p, t, a, np.ones(n, np.int64), Typology.COINJOIN)
         slot_w += list(w)
@@ -214,16 +215,16 @@ def coinjoin(ctx: Ctx, positions: list[Pos], denomination=0.0, peers=(4, 20), sl
 def custodial(ctx: Ctx, positions: list[Pos], mixer=0, outputs=(1, 3)) -> list[Pos]:
     sv = ctx.services
     need(0 <= mixer < len(sv.custodial_mixers),
-         f"incident {ctx.k}: custodial mixer index {mixer} out of range "
+         f"incident {ctx.incident}: custodial mixer index {mixer} out of range "
          f"(0-{len(sv.custodial_mixers) - 1})")
     m = sv.custodial_mixers[mixer]
     for p in positions:
-        need(p.asset == m.asset, f"incident {ctx.k}: custodial mixer takes "
+        need(p.asset == m.asset, f"incident {ctx.incident}: custodial mixer takes "
                                  f"{ctx.sym(m.asset)}, got {ctx.sym(p.asset)}")
     if not positions:
         return []
     n = len(positions)
-    ts = np.array([ctx.start(p.t) for p in positions], np.int64)
+    ts = np.array([ctx.start(p.time) for p in positions], np.int64)
     ref, est = ctx.split_each(positions, ts, np.full(n, FRESH), Typology.CUSTODIAL_MIXER,
                               dst_wallet=np.full(n, m.endpoint.wallet))
     ks = np.array([ctx.draw(outputs) for _ in positions], np.int64)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..schema import Role, Stage, Typology
-from ._core import OP_PAY, OP_SPLIT, Ctx, Pos, fresh_positions
+from .block_api import OP_PAY, OP_SPLIT, Ctx, Pos, fresh_positions, sweep_deposits
 
 PARAMS = {"length": ((1, 400), [20, 146]), "peel": ((0.0001, 0.5), [0.005, 0.03]),
           "delay_hours": ((0.0, 24.0 * 365), [0.2, 8.0]), "dest": ("exchange", "wallet"),
@@ -30,13 +30,13 @@ def _round_amount(x: int, decimals: int) -> int:
 def peel(ctx: Ctx, positions: list[Pos], length=(20, 146), peel=(0.005, 0.03),
          delay_hours=(0.2, 8.0), dest="exchange", exchange=-1, per_account=(4, 12)
          ) -> list[Pos]:
-    scale = float(ctx.diff.get("hop_scale", 1.0))
-    rnd = ctx.fp.get("round_amounts", False)
+    scale = float(ctx.difficulty.get("hop_scale", 1.0))
+    rnd = ctx.fingerprints.get("round_amounts", False)
     out = []
     for p in positions:
         utxo = ctx.utxo(p.chain)
         L = max(1, int(round(ctx.draw(length) * scale)))
-        t = ctx.start(p.t)
+        t = ctx.start(p.time)
         if utxo and p.ncoins > 1:  # consolidate so that every hop has exactly one input
             w0, a0 = ctx.wallets(p.chain, 1, Role.PEEL)
             _, est = ctx.split(p, t, a0, [1], Typology.PEEL_CHAIN)
@@ -89,8 +89,7 @@ def peel(ctx: Ctx, positions: list[Pos], length=(20, 146), peel=(0.005, 0.03),
             t += int(gaps[j])
         k = len(rows["t"])
         if k and dest == "exchange":
-            from .integration import _sweep
-            _sweep(ctx, p.chain, p.asset, dst[:k], hot[:k], rows["t"])
+            sweep_deposits(ctx, p.chain, p.asset, dst[:k], hot[:k], rows["t"])
         if k:
             ctx.add(Typology.PEEL_CHAIN, stage=stage, t=np.array(rows["t"], np.int64),
                     chain=p.chain, asset=p.asset, code=OP_PAY if utxo else OP_SPLIT,

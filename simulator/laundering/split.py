@@ -8,7 +8,7 @@ of about 450 BTC each; Bybit 1 -> about 48 addresses of about 10,000 ETH; Ronin'
 from __future__ import annotations
 
 from ..schema import Role, Typology
-from ._core import Ctx, Pos, fresh_positions
+from .block_api import Ctx, Pos, fresh_positions
 
 PARAMS = {"n": ((2, 4000), 10)}
 
@@ -22,7 +22,7 @@ def split(ctx: Ctx, positions: list[Pos], n=10, role=Role.SPLITTER,
         # no part below what a later step still moves (a scaled theft splits into fewer)
         k = max(2, min(ctx.draw(n), int(p.est // (2 * ctx.min_amount(p)))))
         w, a = ctx.wallets(p.chain, k, role)
-        t = ctx.start(p.t)
+        t = ctx.start(p.time)
         _, est = ctx.split(p, t, a, ctx.weights(k, p.est, 2 * ctx.min_amount(p)), typology)
         out += fresh_positions(ctx, p.chain, p.asset, w, a, t, est)
     return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..schema import LinkKind, Role, Typology
-from ._core import Ctx, Pos, merge, need
+from .block_api import Ctx, Pos, merge, need
 
 PARAMS = {"to": "asset", "fresh": "bool", "delay_hours": ((0.0, 24.0 * 365), [0.0, 2.0])}
 
@@ -23,17 +23,17 @@ def swap(ctx: Ctx, positions: list[Pos], to="ETH", fresh=False,
     todo = [p for p in positions if p.asset != target]
     for p in todo:
         need(not W.is_utxo(p.chain) and p.chain in sv.dex,
-             f"incident {ctx.k}: swap to {to}: no DEX for {ctx.sym(p.asset)} "
+             f"incident {ctx.incident}: swap to {to}: no DEX for {ctx.sym(p.asset)} "
              f"(use a bridge step first)")
         need(W.asset_chain(target) == p.chain,
-             f"incident {ctx.k}: swap {ctx.sym(p.asset)} -> {to} crosses chains "
+             f"incident {ctx.incident}: swap {ctx.sym(p.asset)} -> {to} crosses chains "
              "(use a bridge step)")
     for a_in in sorted({p.asset for p in todo}):
         ps = [p for p in todo if p.asset == a_in]
         chain = ps[0].chain
         pool = sv.dex[chain].address
         n = len(ps)
-        ts = np.array([ctx.start(p.t) for p in ps], np.int64) + \
+        ts = np.array([ctx.start(p.time) for p in ps], np.int64) + \
             np.atleast_1d(ctx.hours(delay_hours, n)).astype(np.int64)
         ref, est = ctx.split_each(ps, ts, np.full(n, pool), Typology.SWAP)
         if fresh:

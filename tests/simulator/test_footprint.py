@@ -9,7 +9,7 @@ from launderbench.simulator.check import check_dataset
 from launderbench.simulator.config import scenario_from_dict
 from launderbench.simulator.economy import BEHAVIOUR_CHAINS, EconomyConfig
 from launderbench.simulator.generate import generate
-from launderbench.simulator.laundering._core import Ctx
+from launderbench.simulator.laundering.block_api import Ctx
 from launderbench.simulator.ops import OP_ISSUE, OP_PAY, OpStream
 from launderbench.simulator.world import World
 
@@ -101,8 +101,9 @@ def test_footprint_puts_benign_traffic_where_the_laundering_is():
 
 
 def _ctx(**diff):
-    return Ctx(world=World(), stream=None, services=None, rng=np.random.default_rng(0), k=0,
-               entity=0, diff=diff, fp={}, scale=1.0, t_end=0, day_scale=1.0,
+    return Ctx(world=World(), stream=None, services=None, rng=np.random.default_rng(0),
+               incident=0, entity=0, difficulty=diff, fingerprints={}, scale=1.0, t_end=0,
+               day_scale=1.0,
                memo_used=set(), alloc=None)
 
 

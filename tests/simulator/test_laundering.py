@@ -579,12 +579,13 @@ def test_exchange_swap_deposits_then_withdraws_another_asset():
 def _fee_ctx(fixed_share, fixed_fee=None):
     from types import SimpleNamespace
 
-    from launderbench.simulator.laundering._core import Ctx
+    from launderbench.simulator.laundering.block_api import Ctx
     from launderbench.simulator.world import World
 
     services = SimpleNamespace(fee_base={0: 20}, fixed_fee_rate=fixed_share)
     return Ctx(world=World(), stream=None, services=services, rng=np.random.default_rng(1),
-               k=0, entity=0, diff={}, fp={}, scale=1.0, t_end=0, day_scale=1.0,
+               incident=0, entity=0, difficulty={}, fingerprints={}, scale=1.0, t_end=0,
+               day_scale=1.0,
                fixed_fee=fixed_fee or {})
 
 

@@ -9,8 +9,8 @@ from launderbench.simulator.config import scenario_from_dict
 from launderbench.simulator.errors import ConfigError
 from launderbench.simulator.generate import generate
 from launderbench.simulator.laundering import MIN_WAVE
-from launderbench.simulator.laundering._core import Ctx
 from launderbench.simulator.laundering.accounting import balanced, flows
+from launderbench.simulator.laundering.block_api import Ctx
 from launderbench.simulator.ops import OP_PAY, OpStream
 from launderbench.simulator.schema import Typology
 from launderbench.simulator.world import HOURLY_ACTIVITY, World
@@ -116,8 +116,9 @@ def test_launderers_choose_when_to_act_by_the_daily_cycle():
     # the mechanism: handling delays end at moments thinned by the benign daily cycle, so
     # the hours of 4,000 starts follow HOURLY_ACTIVITY (busiest vs quietest 8 hours)
     world = World()
-    ctx = Ctx(world=world, stream=None, services=None, rng=np.random.default_rng(0), k=0,
-              entity=0, diff={"pace_hours": 12.0}, fp={}, scale=1.0, t_end=0, day_scale=1.0)
+    ctx = Ctx(world=world, stream=None, services=None, rng=np.random.default_rng(0),
+              incident=0, entity=0, difficulty={"pace_hours": 12.0}, fingerprints={},
+              scale=1.0, t_end=0, day_scale=1.0)
     t = [ctx.start(world.t0 + i * 977) for i in range(4000)]
     hours = ((np.asarray(t) - world.t0) // 3600) % 24
     cycle = HOURLY_ACTIVITY[np.argsort(HOURLY_ACTIVITY)[-8:]].sum() / HOURLY_ACTIVITY[

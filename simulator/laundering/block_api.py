@@ -1,4 +1,12 @@
-"""Shared machinery of the laundering blocks: positions, the per-incident context, op helpers.
+"""The block API: the types and helpers every laundering block is written with.
+
+A block is a function ``fn(ctx, positions, **params) -> positions`` (see the package
+docstring for how one is added). It uses only this module: :class:`Ctx` (one incident's
+context: randomness, time, wallets, fees, and the op helpers that append to the stream),
+:class:`Pos`, :func:`fresh_positions`, :func:`merge`, :func:`need` and
+:func:`sweep_deposits`. :class:`OpBuffer` and :class:`Allocator` are what the engine gives a
+:class:`Ctx` as its stream and its wallet allocator; :class:`PositionTooSmall` is what
+:meth:`Ctx.split` raises when a position cannot pay for its split.
 
 A *position* (:class:`Pos`) is a parcel of laundered value the attacker controls: a wallet (UTXO
 chains) or an address (account chains) holding one asset, from a given time on, with a
@@ -36,8 +44,9 @@ _FEE_CAP = float(max(FIXED_FEE_MULTIPLIERS))
 
 
 class OpBuffer:
-    """Collects ops as Python lists and hands them to the :class:`~launderbench.simulator.ops.OpStream`
-    in one batch (thousands of one-op ``OpStream.add`` calls would dominate the cost).
+    """Collects ops as Python lists and hands them to the
+    :class:`~launderbench.simulator.ops.OpStream` in one batch (thousands of one-op
+    ``OpStream.add`` calls would dominate the cost).
 
     Insertion indices are predicted (``stream.n`` at creation plus the running count), so
     nothing else may add to the stream until :meth:`flush`.
@@ -48,18 +57,20 @@ class OpBuffer:
 
     def __init__(self, stream):
         self.stream = stream
-        self.base = stream.n
-        self.n = 0
+        self.base = stream.n  # insertion index of the first buffered op
+        self.n_buffered = 0
         self.cols = {k: [] for k in _OP_FIELDS}
         self.outs = {k: [] for k in self._OUT}
         self.parts = {k: [] for k in self._PART}
 
-    def add(self, **kw) -> np.ndarray:
-        t = kw["t"]
+    def add(self, **fields) -> np.ndarray:
+        """Buffer ops given as :meth:`OpStream.add <launderbench.simulator.ops.OpStream.add>`
+        takes them; returns their (predicted) insertion indices."""
+        t = fields["t"]
         n = 1 if _scalar(t) else len(t)
-        kw.setdefault("part_count", 0)
+        fields.setdefault("part_count", 0)
         if n == 1:  # fast path: one op
-            get = kw.get
+            get = fields.get
             for k, col in self.cols.items():
                 v = get(k, _DEFAULTS.get(k))
                 if isinstance(v, (np.ndarray, list, tuple)):
@@ -81,10 +92,10 @@ class OpBuffer:
                 for k, col in self.parts.items():
                     v = get(k)
                     col.extend([v] * pm if _scalar(v) else np.asarray(v).tolist())
-            self.n += 1
-            return np.array([self.base + self.n - 1], np.int64)
+            self.n_buffered += 1
+            return np.array([self.base + self.n_buffered - 1], np.int64)
         for k, col in self.cols.items():
-            v = kw.get(k, _DEFAULTS.get(k))
+            v = fields.get(k, _DEFAULTS.get(k))
             if v is None:
                 raise ValueError(f"op field '{k}' is required")
             if _scalar(v):
@@ -96,7 +107,7 @@ class OpBuffer:
                 col.extend(v)
         m = sum(self.cols["out_count"][-n:])
         for k, col in self.outs.items():
-            v = kw.get(k)
+            v = fields.get(k)
             if v is None:
                 v = -1
             if _scalar(v):
@@ -109,16 +120,18 @@ class OpBuffer:
         pm = sum(self.cols["part_count"][-n:])
         if pm:
             for k, col in self.parts.items():
-                v = kw.get(k)
+                v = fields.get(k)
                 col.extend([v] * pm if _scalar(v) else np.asarray(v).tolist())
-        idx = np.arange(self.base + self.n, self.base + self.n + n, dtype=np.int64)
-        self.n += n
+        first = self.base + self.n_buffered
+        idx = np.arange(first, first + n, dtype=np.int64)
+        self.n_buffered += n
         return idx
 
     def flush(self) -> None:
+        """Hand the buffered ops to the stream."""
         if self.stream.n != self.base:
             raise RuntimeError("the op stream grew while laundering ops were buffered")
-        if self.n == 0:
+        if self.n_buffered == 0:
             return
         c = {k: np.asarray(v, dtype=_OP_FIELDS[k]) for k, v in self.cols.items()}
         self.stream.add(
@@ -128,7 +141,7 @@ class OpBuffer:
             out_incident=np.asarray(self.outs["out_incident"], np.int32),
             part_wallet=np.asarray(self.parts["part_wallet"], np.int64),
             part_addr=np.asarray(self.parts["part_addr"], np.int64))
-        self.base, self.n = self.stream.n, 0
+        self.base, self.n_buffered = self.stream.n, 0
         self.cols = {k: [] for k in _OP_FIELDS}
         self.outs = {k: [] for k in self._OUT}
         self.parts = {k: [] for k in self._PART}
@@ -141,38 +154,44 @@ class Allocator:
 
     def __init__(self, world):
         self.world = world
-        self.w0, self.a0 = world.wallets.n, world.addresses.n
-        self.w = {k: [] for k in ("entity", "chain", "incident", "role", "attribution", "main")}
-        self.a = {"wallet": [], "chain": []}
+        self.first_wallet, self.first_address = world.wallets.n, world.addresses.n
+        self.new_wallets = {k: [] for k in ("entity", "chain", "incident", "role",
+                                            "attribution", "main")}
+        self.new_addresses = {"wallet": [], "chain": []}
 
-    def wallets(self, entity: int, chain: int, n: int, incident=-1, role=0,
+    def wallets(self, entity: int, chain: int, count: int, incident=-1, role=0,
                 attribution=0.0) -> tuple[np.ndarray, np.ndarray]:
-        w = np.arange(self.w0 + len(self.w["entity"]), self.w0 + len(self.w["entity"]) + n)
+        """``count`` new wallets of ``entity`` on ``chain``, one new (main) address each;
+        returns their wallet ids and address ids."""
+        first = self.first_wallet + len(self.new_wallets["entity"])
+        w = np.arange(first, first + count)
         a = self.addresses_of(w, chain)
         for k, v in (("entity", entity), ("chain", chain), ("incident", incident),
                      ("role", int(role)), ("attribution", attribution)):
-            self.w[k].extend([v] * n)
-        self.w["main"].extend(a.tolist())
+            self.new_wallets[k].extend([v] * count)
+        self.new_wallets["main"].extend(a.tolist())
         return w.astype(np.int64), a
 
     def addresses_of(self, wallets, chain: int) -> np.ndarray:
+        """One new address on ``chain`` for each of ``wallets``; returns their ids."""
         wallets = np.asarray(wallets, np.int64)
-        start = self.a0 + len(self.a["wallet"])
-        self.a["wallet"].extend(wallets.tolist())
-        self.a["chain"].extend([chain] * len(wallets))
+        start = self.first_address + len(self.new_addresses["wallet"])
+        self.new_addresses["wallet"].extend(wallets.tolist())
+        self.new_addresses["chain"].extend([chain] * len(wallets))
         return np.arange(start, start + len(wallets), dtype=np.int64)
 
     def flush(self) -> None:
-        W = self.world
-        if W.wallets.n != self.w0 or W.addresses.n != self.a0:
+        """Add the allocated wallets and addresses to the world."""
+        world = self.world
+        if world.wallets.n != self.first_wallet or world.addresses.n != self.first_address:
             raise RuntimeError("the world grew while laundering wallets were allocated")
-        nw, na = len(self.w["entity"]), len(self.a["wallet"])
+        nw, na = len(self.new_wallets["entity"]), len(self.new_addresses["wallet"])
         if nw:
-            W.wallets.add(nw, **{k: np.asarray(v) for k, v in self.w.items()})
+            world.wallets.add(nw, **{k: np.asarray(v) for k, v in self.new_wallets.items()})
         if na:
-            W.addresses.add(na, wallet=np.asarray(self.a["wallet"], np.int64),
-                            chain=np.asarray(self.a["chain"], np.int16))
-        self.__init__(W)
+            world.addresses.add(na, wallet=np.asarray(self.new_addresses["wallet"], np.int64),
+                                chain=np.asarray(self.new_addresses["chain"], np.int16))
+        self.__init__(world)
 
 
 def _scalar(v) -> bool:
@@ -184,17 +203,19 @@ _TYP_NAMES = {int(t): t.name.lower() for t in Typology}
 
 @dataclass
 class Pos:
-    """Value held by the attacker: ``wallet``/``addr`` on ``chain``, in ``asset``, from ``t``."""
+    """Value held by the attacker: ``wallet``/``addr`` on ``chain``, in ``asset``, from
+    ``time`` on."""
 
     chain: int
     asset: int
     wallet: int
     addr: int
-    t: int
+    time: int  # when the value is there to be moved on
     est: int  # conservative estimate of the balance (base units)
     ncoins: int = 1  # UTXO coins in the wallet (for fee estimates)
 
     def src(self, utxo: bool) -> int:
+        """What an op spends from: the wallet on UTXO chains, the address on account chains."""
         return self.wallet if utxo else self.addr
 
 
@@ -206,10 +227,10 @@ class Ctx:
     stream: object
     services: object
     rng: np.random.Generator
-    k: int  # incident id
+    incident: int  # incident id (-1 for a benign twin)
     entity: int  # attacker entity
-    diff: dict
-    fp: dict  # fingerprint rates of this incident (already drawn to on/off where per-incident)
+    difficulty: dict  # the scenario's [difficulty] knobs, defaults filled in
+    fingerprints: dict  # rates of this incident (already drawn to on/off where per-incident)
     scale: float  # value scale (real USD -> scenario USD)
     t_end: int
     day_scale: float  # compression of delays of a day or more
@@ -224,16 +245,18 @@ class Ctx:
     _utxo: dict = field(default_factory=dict)
 
     # -- randomness and time -------------------------------------------------------------
-    def draw(self, v) -> int:
-        """An int, or a uniform integer from an inclusive ``[lo, hi]`` range."""
-        if isinstance(v, (list, tuple)):
-            return int(self.rng.integers(int(v[0]), int(v[1]) + 1))
-        return int(v)
+    def draw(self, value) -> int:
+        """``value`` (an int), or a uniform integer from an inclusive ``[lo, hi]`` range."""
+        if isinstance(value, (list, tuple)):
+            return int(self.rng.integers(int(value[0]), int(value[1]) + 1))
+        return int(value)
 
-    def uniform(self, v, n=None):
-        if isinstance(v, (list, tuple)):
-            return self.rng.uniform(float(v[0]), float(v[1]), n)
-        return np.full(n, float(v)) if n is not None else float(v)
+    def uniform(self, value, count=None):
+        """``value`` (a number), or uniform draws from a ``[lo, hi]`` range; ``count`` of
+        them in an array, or one float when ``count`` is None."""
+        if isinstance(value, (list, tuple)):
+            return self.rng.uniform(float(value[0]), float(value[1]), count)
+        return np.full(count, float(value)) if count is not None else float(value)
 
     def secs(self, seconds):
         """Delays of a day or more are compressed by ``day_scale`` (a year of real time maps
@@ -242,15 +265,16 @@ class Ctx:
         out = np.where(s >= DAY, DAY + (s - DAY) * self.day_scale, s)
         return out.astype(np.int64) if out.ndim else int(out)
 
-    def hours(self, v, n=None):
-        """Delays in hours drawn from ``v`` (number or range), jittered, compressed."""
-        h = self.uniform(v, n)
-        jit = float(self.diff.get("time_jitter", 0.3))
+    def hours(self, value, count=None):
+        """Delays in hours drawn from ``value`` (number or range), jittered, compressed;
+        returned in seconds."""
+        h = self.uniform(value, count)
+        jit = float(self.difficulty.get("time_jitter", 0.3))
         if jit > 0:
             h = h * np.exp(jit * self.rng.uniform(-1, 1, np.shape(h) or None))
         return np.maximum(self.secs(np.asarray(h) * HOUR), MIN_GAP)
 
-    def start(self, t: int) -> int:
+    def start(self, time: int) -> int:
         """When the attacker acts on funds available at ``t``: after a handling delay drawn
         log-normally around ``[difficulty] pace_hours`` (median; ``PACE_SIGMA`` = 1.5, so
         95% of delays lie between 1/19 and 19 times the median: launderers, like benign
@@ -258,35 +282,37 @@ class Ctx:
         a day to an hour of the benign daily cycle (:meth:`_busy_hour`) or, if the
         time-of-day fingerprint is on, to office hours (work starts 00:00-01:00 UTC, 9 h a
         day)."""
-        t = int(t) + MIN_GAP
-        pace = float(self.diff.get("pace_hours", 0.0))
+        t = int(time) + MIN_GAP
+        pace = float(self.difficulty.get("pace_hours", 0.0))
         if pace > 0:  # handling delay: log-normal, median ``pace``, minutes to weeks
             d = pace * HOUR * np.exp(PACE_SIGMA * self.rng.standard_normal())
-            if not self.fp.get("time_of_day"):
+            if not self.fingerprints.get("time_of_day"):
                 t = self._busy_hour(t + int(self.secs(d)), earliest=t)
             else:
                 t += int(self.secs(d))
-        if self.fp.get("time_of_day"):
-            h0 = int(self.fp.get("work_start_hour", 0))
+        if self.fingerprints.get("time_of_day"):
+            h0 = int(self.fingerprints.get("work_start_hour", 0))
             hour = ((t - self.world.t0) // HOUR - h0) % 24
             if hour >= 9:
                 t += (24 - hour) * HOUR + int(self.rng.integers(0, 1800))
         return t
 
-    def _busy_hour(self, t: int, earliest: int) -> int:
-        """The moment nearest ``t`` (within half a day, and not before ``earliest``) in an
+    def _busy_hour(self, time: int, earliest: int) -> int:
+        """The moment nearest ``time`` (within half a day, and not before ``earliest``) in an
         hour of the day drawn from the benign daily cycle
         (:data:`~launderbench.simulator.world.HOURLY_ACTIVITY`, as the economy draws its hours): a
         launderer acting at leisure keeps the hours everyone keeps, so the hour alone tells
         nothing, and the handling delay keeps its median."""
         hour = int(np.searchsorted(_HOUR_CDF, self.rng.random() * _HOUR_CDF[-1], "right"))
-        c = t - (t - self.world.t0) % DAY + hour * HOUR + int(self.rng.integers(0, HOUR))
-        c += DAY * (int(c < t - DAY // 2) - int(c >= t + DAY // 2))
+        c = time - (time - self.world.t0) % DAY + hour * HOUR + int(self.rng.integers(0, HOUR))
+        c += DAY * (int(c < time - DAY // 2) - int(c >= time + DAY // 2))
         return c if c >= earliest else c + DAY
 
-    def partition(self, n: int, bounds) -> list[int]:
-        """Split ``n`` items into groups whose sizes lie in ``bounds`` ([lo, hi] or an int)
-        whenever that is possible (one group of ``n`` when ``n`` is below ``lo``)."""
+    def partition(self, count: int, bounds) -> list[int]:
+        """Split ``count`` items into groups whose sizes lie in ``bounds`` ([lo, hi] or an
+        int) whenever that is possible (one group of ``count`` when ``count`` is below
+        ``lo``)."""
+        n = count
         lo, hi = (int(bounds[0]), int(bounds[1])) if isinstance(bounds, (list, tuple)) \
             else (int(bounds), int(bounds))
         lo, hi = max(lo, 1), max(hi, 1)
@@ -309,13 +335,14 @@ class Ctx:
             rest -= add
         return [int(s) for s in self.rng.permutation(sizes)]
 
-    def weights(self, n: int, total: int | None = None, least: int = 0) -> np.ndarray:
-        """Integer weights for an n-way split: the difficulty's amount jitter times a
+    def weights(self, count: int, total: int | None = None, least: int = 0) -> np.ndarray:
+        """Integer weights for a ``count``-way split: the difficulty's amount jitter times a
         log-normal spread (``split_sigma``), so that the parts vary in size the way benign
         payments do rather than sitting in one narrow band. With ``total`` and ``least``, no
         part of ``total`` split by these weights falls below ``least``."""
-        j = float(self.diff.get("amount_jitter", 0.3))
-        sigma = float(self.diff.get("split_sigma", 0.0))
+        n = count
+        j = float(self.difficulty.get("amount_jitter", 0.3))
+        sigma = float(self.difficulty.get("split_sigma", 0.0))
         w = 1.0 + j * self.rng.uniform(-1, 1, n)
         if sigma > 0:
             w = w * np.exp(sigma * self.rng.standard_normal(n))
@@ -330,13 +357,16 @@ class Ctx:
 
     # -- world ----------------------------------------------------------------------------
     def utxo(self, chain: int) -> bool:
+        """Whether ``chain`` is a UTXO chain (else an account chain)."""
         u = self._utxo.get(chain)
         if u is None:
             u = self._utxo[chain] = self.world.is_utxo(chain)
         return u
 
-    def wallets(self, chain: int, n: int, role: Role) -> tuple[np.ndarray, np.ndarray]:
-        return self.alloc.wallets(self.entity, chain, n, incident=self.k,
+    def wallets(self, chain: int, count: int, role: Role) -> tuple[np.ndarray, np.ndarray]:
+        """``count`` fresh wallets of the attacker on ``chain`` (one address each); returns
+        their wallet ids and address ids."""
+        return self.alloc.wallets(self.entity, chain, count, incident=self.incident,
                                   role=Role.BENIGN if self.twin else role)
 
     def fee_rate(self, asset: int) -> int:
@@ -360,118 +390,126 @@ class Ctx:
         return int(max(round(self.services.fee_base[asset] * _FEE_CAP), 1))
 
     def fee_bound(self, pos: Pos, n_out: int, rate: int, n_in: int | None = None) -> int:
+        """An upper bound on the fee of spending ``pos`` (``n_in`` coins, by default all of
+        them) into ``n_out`` outputs at ``rate``."""
         if self.utxo(pos.chain):
             k = pos.ncoins if n_in is None else n_in
             return rate * (UTXO_TX_OVERHEAD + UTXO_IN_SIZE * k + UTXO_OUT_SIZE * (n_out + 1))
         gas = GAS_NATIVE if self.world.assets[pos.asset].native else GAS_TOKEN
         return rate * (gas + GAS_EXTRA_OUTPUT * max(n_out - 1, 0))
 
-    def min_amount(self, p: Pos) -> int:
+    def min_amount(self, pos: Pos) -> int:
         """Smallest position a step still moves (below it the value is left where it is)."""
-        rate = self.services.fee_base[p.asset] * 3
-        return max(200 * self.dust(p.asset),
-                   50 * self.fee_bound(p, 2, rate, n_in=max(p.ncoins, 1)))
+        rate = self.services.fee_base[pos.asset] * 3
+        return max(200 * self.dust(pos.asset),
+                   50 * self.fee_bound(pos, 2, rate, n_in=max(pos.ncoins, 1)))
 
     def dust(self, asset: int) -> int:
+        """The dust limit of ``asset`` (base units)."""
         return self.world.assets[asset].dust
 
     def usd(self, asset: int, amount) -> float:
+        """``amount`` base units of ``asset`` in USD."""
         a = self.world.assets[asset]
         return float(amount) * a.usd_price / 10.0**a.decimals
 
     def sym(self, asset: int) -> str:
+        """The symbol of ``asset``."""
         return self.world.assets[asset].symbol
 
     # -- ops -------------------------------------------------------------------------------
-    def add(self, typology: Typology, *, stage: Stage | None = None, hard=True, **kw):
-        """Append laundering ops (incident, stage, typology and hard set)."""
+    def add(self, typology: Typology, *, stage: Stage | None = None, hard=True, **fields):
+        """Append laundering ops (incident, stage, typology and hard set; the other op
+        ``fields`` as the stream takes them)."""
         typ = int(self.typology if self.typology is not None else typology)
-        n = 1 if _scalar(kw["t"]) else len(kw["t"])
-        kw.setdefault("aux", int(self.rng.integers(0, 1 << 30)) if n == 1
+        n = 1 if _scalar(fields["t"]) else len(fields["t"])
+        fields.setdefault("aux", int(self.rng.integers(0, 1 << 30)) if n == 1
                       else self.rng.integers(0, 1 << 30, n))
         stg = self.stage if stage is None else stage
         stg = int(stg) if _scalar(stg) else np.asarray(stg, np.int64)
         if self.twin:  # benign in the truth tables: no incident, stage or typology
             idx = self.stream.add(hard=hard, incident=-1, stage=int(Stage.NONE),
-                                  typology=int(Typology.NONE), **kw)
+                                  typology=int(Typology.NONE), **fields)
         else:
-            idx = self.stream.add(hard=hard, incident=self.k, stage=stg, typology=typ, **kw)
+            idx = self.stream.add(hard=hard, incident=self.incident, stage=stg, typology=typ,
+                                  **fields)
         name = _TYP_NAMES[typ]
         self.n_ops[name] = self.n_ops.get(name, 0) + n
         return idx
 
-    def split(self, pos: Pos, t: int, dst_addr, weights, typology: Typology, *,
+    def split(self, pos: Pos, time: int, dst_addr, weights, typology: Typology, *,
               stage: Stage | None = None, dst_wallet=None, out_incident=None,
               memo=-1) -> tuple[int, list[int]]:
-        """Spend the whole position into ``dst_addr`` by ``weights``; returns the op index
-        and a conservative estimate of each output."""
+        """Spend the whole position into ``dst_addr`` by ``weights`` at ``time``; returns the
+        op index and a conservative estimate of each output."""
         dst_addr = np.asarray(dst_addr, np.int64)
         w = np.asarray(weights, np.int64)
         m = len(dst_addr)
         rate = self.fee_rate(pos.asset)
         avail = pos.est - self.fee_bound(pos, m, rate)
         if avail < self.dust(pos.asset) * m * 2:
-            raise _TooSmall(pos)
+            raise PositionTooSmall(pos)
         kw = {}
         if dst_wallet is not None:
             kw["out_wallet"] = dst_wallet
         if out_incident is not None:
             kw["out_incident"] = out_incident
-        idx = self.add(typology, stage=stage, t=t, chain=pos.chain, asset=pos.asset,
+        idx = self.add(typology, stage=stage, t=time, chain=pos.chain, asset=pos.asset,
                        code=OP_SPLIT, src=pos.src(self.utxo(pos.chain)), out_count=m,
                        out_addr=dst_addr, out_value=w, fee_rate=rate, memo=memo, **kw)
         est = [int(avail * wi / w.sum()) - 1 for wi in w]
         return int(idx[0]), est
 
-    def split_each(self, ps: list[Pos], ts, dst_addr, typology: Typology, *,
+    def split_each(self, positions: list[Pos], times, dst_addr, typology: Typology, *,
                    stage: Stage | None = None, dst_wallet=None, memo=None
                    ) -> tuple[np.ndarray, np.ndarray]:
-        """One whole-balance, one-output SPLIT per position, in one batch. Returns the op
-        indices and a conservative estimate of each output."""
-        n = len(ps)
+        """One whole-balance, one-output SPLIT per position (at its element of ``times``),
+        in one batch. Returns the op indices and a conservative estimate of each output."""
+        n = len(positions)
         if n == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        rates = np.array([self.fee_rate(p.asset) for p in ps], np.int64)
-        est = np.array([p.est - self.fee_bound(p, 1, r) - 1 for p, r in zip(ps, rates)],
+        rates = np.array([self.fee_rate(p.asset) for p in positions], np.int64)
+        est = np.array([p.est - self.fee_bound(p, 1, r) - 1 for p, r in zip(positions, rates)],
                        np.int64)
-        for p, e in zip(ps, est):
+        for p, e in zip(positions, est):
             if e < 2 * self.dust(p.asset):
-                raise _TooSmall(p)
+                raise PositionTooSmall(p)
         kw = {}
         if dst_wallet is not None:
             kw["out_wallet"] = np.asarray(dst_wallet, np.int64)
-        idx = self.add(typology, stage=stage, t=np.asarray(ts, np.int64),
-                       chain=np.array([p.chain for p in ps], np.int64),
-                       asset=np.array([p.asset for p in ps], np.int64), code=OP_SPLIT,
-                       src=np.array([p.src(self.utxo(p.chain)) for p in ps], np.int64),
+        idx = self.add(typology, stage=stage, t=np.asarray(times, np.int64),
+                       chain=np.array([p.chain for p in positions], np.int64),
+                       asset=np.array([p.asset for p in positions], np.int64), code=OP_SPLIT,
+                       src=np.array([p.src(self.utxo(p.chain)) for p in positions], np.int64),
                        out_count=np.ones(n, np.int64), out_addr=np.asarray(dst_addr, np.int64),
                        out_value=np.ones(n, np.int64), fee_rate=rates,
                        memo=-1 if memo is None else np.asarray(memo, np.int64), **kw)
         return idx, est
 
-    def linked_each(self, ts, chain: int, asset: int, src: int, links, rate: float,
+    def linked_each(self, times, chain: int, asset: int, src: int, links, rate: float,
                     link_kind, dst_addr, typology: Typology, *, change=-1, memo=None,
                     stage: Stage | None = None, out_count=None, weights=None):
-        """Service payouts (one per element of ``links``) in one batch."""
+        """Service payouts (one per element of ``links``, at its element of ``times``) in
+        one batch."""
         n = len(links)
         if n == 0:
             return np.zeros(0, np.int64)
         oc = np.ones(n, np.int64) if out_count is None else np.asarray(out_count, np.int64)
         m = int(oc.sum())
-        return self.add(typology, stage=stage, t=np.asarray(ts, np.int64), chain=chain,
+        return self.add(typology, stage=stage, t=np.asarray(times, np.int64), chain=chain,
                         asset=asset, code=OP_LINKED, src=src, out_count=oc,
                         out_addr=np.asarray(dst_addr, np.int64),
                         out_value=np.ones(m, np.int64) if weights is None
                         else np.asarray(weights, np.int64),
-                        out_incident=np.full(m, self.k, np.int32),
+                        out_incident=np.full(m, self.incident, np.int32),
                         link=np.asarray(links, np.int64), link_kind=int(link_kind), rate=rate,
                         fee_rate=self.services.fee_base[asset], change=change,
                         memo=-1 if memo is None else np.asarray(memo, np.int64))
 
-    def pay(self, pos: Pos, t, dst_addr, amounts, typology: Typology, *, change,
+    def pay(self, pos: Pos, times, dst_addr, amounts, typology: Typology, *, change,
             stage: Stage | None = None, dst_wallet=None, hard=True, n_in=None):
-        """Explicit amounts (one op per element of ``t``, one output each)."""
-        t = np.atleast_1d(np.asarray(t, np.int64))
+        """Explicit amounts (one op per element of ``times``, one output each)."""
+        t = np.atleast_1d(np.asarray(times, np.int64))
         rate = self.fee_rate(pos.asset)
         kw = {}
         if dst_wallet is not None:
@@ -482,13 +520,13 @@ class Ctx:
                        **kw)
         return idx, rate
 
-    def linked(self, t, chain: int, asset: int, src: int, link, rate: float, link_kind,
+    def linked(self, times, chain: int, asset: int, src: int, link, rate: float, link_kind,
                dst_addr, weights, typology: Typology, *, out_count=1, out_incident=None,
                change=-1, memo=-1, stage: Stage | None = None):
         """A service payout to the launderer, linked (hidden truth) to its deposit."""
-        t = np.atleast_1d(np.asarray(t, np.int64))
+        t = np.atleast_1d(np.asarray(times, np.int64))
         m = int(np.sum(out_count))
-        oi = np.full(m, self.k, np.int32) if out_incident is None else out_incident
+        oi = np.full(m, self.incident, np.int32) if out_incident is None else out_incident
         return self.add(typology, stage=stage, t=t, chain=chain, asset=asset, code=OP_LINKED,
                         src=src, out_count=out_count, out_addr=dst_addr, out_value=weights,
                         out_incident=oi, link=link, link_kind=int(link_kind), rate=rate,
@@ -512,12 +550,13 @@ class Ctx:
         used.add(m)
         return m
 
-    def deposit_addresses(self, chain: int, n: int, exchanges=None) -> np.ndarray:
-        """Fresh customer deposit addresses at the given exchanges (indices), round-robin."""
+    def deposit_addresses(self, chain: int, count: int, exchanges=None) -> np.ndarray:
+        """``count`` fresh customer deposit addresses at the given exchanges (indices),
+        round-robin; returns them and the hot wallet address of each one's exchange."""
         exs = self.services.exchanges
         which = list(range(len(exs))) if exchanges is None else list(exchanges)
-        pick = np.array([which[i % len(which)] for i in self.rng.permutation(n)], np.int64)
-        out = np.empty(n, np.int64)
+        pick = np.array([which[i % len(which)] for i in self.rng.permutation(count)], np.int64)
+        out = np.empty(count, np.int64)
         for e in sorted(set(pick.tolist())):
             sel = np.flatnonzero(pick == e)
             out[sel] = self.alloc.addresses_of(
@@ -527,8 +566,8 @@ class Ctx:
         return out, hot
 
 
-class _TooSmall(Exception):
-    """A position is too small for the step (handled by the executor)."""
+class PositionTooSmall(Exception):
+    """A position is too small for the step (the engine reports the scenario unsatisfiable)."""
 
     def __init__(self, pos):
         super().__init__("position too small")
@@ -536,16 +575,16 @@ class _TooSmall(Exception):
 
 
 def need(cond: bool, msg: str) -> None:
+    """Raise a :class:`~launderbench.simulator.errors.ConfigError` with ``msg`` unless
+    ``cond`` holds (a step's parameters do not fit the scenario)."""
     if not cond:
         raise ConfigError(msg)
 
 
-def moved(pos: Pos, **kw) -> Pos:
-    return replace(pos, **kw)
-
-
-def fresh_positions(ctx: Ctx, chain: int, asset: int, wallets, addrs, t: int, est) -> list[Pos]:
-    return [Pos(chain, asset, int(w), int(a), int(t), int(e), 1)
+def fresh_positions(ctx: Ctx, chain: int, asset: int, wallets, addrs, time: int,
+                    est) -> list[Pos]:
+    """One position per element of ``wallets``/``addrs``/``est``, all from ``time`` on."""
+    return [Pos(chain, asset, int(w), int(a), int(time), int(e), 1)
             for w, a, e in zip(wallets, addrs, est)]
 
 
@@ -556,11 +595,45 @@ def merge(ctx: Ctx, positions: list[Pos]) -> list[Pos]:
         key = (p.chain, p.asset, p.wallet if ctx.utxo(p.chain) else p.addr)
         if key in out:
             q = out[key]
-            out[key] = replace(q, t=max(q.t, p.t), est=q.est + p.est, ncoins=q.ncoins + p.ncoins)
+            out[key] = replace(q, time=max(q.time, p.time), est=q.est + p.est,
+                               ncoins=q.ncoins + p.ncoins)
         else:
             out[key] = p
     return list(out.values())
 
 
-__all__ = ["Pos", "Ctx", "HOUR", "DAY", "MIN_GAP", "need", "moved", "fresh_positions", "merge",
-           "OP_PAY", "OP_SPLIT", "OP_LINKED"]
+
+
+def sweep_deposits(ctx: Ctx, chain: int, asset: int, deposits, hot, times) -> None:
+    """The exchange sweeps account-chain customer deposit addresses into its hot wallet.
+
+    Parameters
+    ----------
+    ctx : Ctx
+        The incident's context.
+    chain, asset : int
+        Where the deposits were made.
+    deposits, hot : array-like of int
+        Each deposit address and the hot wallet address of its exchange (as
+        :meth:`Ctx.deposit_addresses` returns them).
+    times : array-like of int
+        When each deposit was made; its sweep follows 10 minutes to 12 hours later.
+
+    Notes
+    -----
+    The sweep is a benign op of the exchange (no incident, stage or typology). On UTXO
+    chains it adds nothing: there the economy's periodic consolidation sweeps deposits.
+    """
+    if ctx.utxo(chain):
+        return
+    deposits = np.asarray(deposits, np.int64)
+    ts = np.asarray(times, np.int64) + ctx.rng.integers(10 * 60, 12 * HOUR, len(deposits))
+    ctx.stream.add(t=ts, chain=chain, asset=asset, code=OP_SPLIT, src=deposits, out_count=1,
+                   out_addr=np.asarray(hot, np.int64), out_value=1,
+                   fee_rate=ctx.services.fee_base[asset],
+                   aux=ctx.rng.integers(0, 1 << 30, len(deposits)))
+
+
+__all__ = ["Pos", "Ctx", "OpBuffer", "Allocator", "PositionTooSmall", "HOUR", "DAY", "MIN_GAP",
+           "need", "fresh_positions", "merge", "sweep_deposits", "OP_PAY", "OP_SPLIT",
+           "OP_LINKED"]
