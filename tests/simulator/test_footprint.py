@@ -6,7 +6,8 @@ import pytest
 
 from launderbench.simulator import footprint
 from launderbench.simulator.config import scenario_from_dict
-from launderbench.simulator.economy import BEHAVIOUR_CHAINS, EconomyConfig
+from launderbench.simulator.economy.behaviours import BEHAVIOUR_CHAINS
+from launderbench.simulator.economy.config import EconomyConfig
 from launderbench.simulator.generate import generate
 from launderbench.simulator.laundering._core import Ctx
 from launderbench.simulator.ops import OP_ISSUE, OP_PAY, OpStream
