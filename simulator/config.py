@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .economy import EconomyConfig
+from .economy.config import EconomyConfig
 from .errors import ConfigError
 
 TOP_KEYS = {"id", "description", "sources", "economy", "difficulty", "incident"}

@@ -32,7 +32,8 @@ import dataclasses
 
 import numpy as np
 
-from .economy import BEHAVIOUR_CHAINS, EconomyConfig, default_asset_weight
+from .economy.behaviours import BEHAVIOUR_CHAINS
+from .economy.config import EconomyConfig, default_asset_weight
 from .ops import OP_ISSUE, OpStream
 from .world import World
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..economy import FEE_SIGMA, FIXED_FEE_MULTIPLIERS
+from ..economy.config import FEE_SIGMA, FIXED_FEE_MULTIPLIERS
 from ..errors import ConfigError
 from ..kernel import (
     GAS_EXTRA_OUTPUT,

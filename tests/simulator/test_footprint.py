@@ -7,7 +7,8 @@ import pytest
 from launderbench.simulator import footprint
 from launderbench.simulator.check import check_dataset
 from launderbench.simulator.config import scenario_from_dict
-from launderbench.simulator.economy import BEHAVIOUR_CHAINS, EconomyConfig
+from launderbench.simulator.economy.behaviours import BEHAVIOUR_CHAINS
+from launderbench.simulator.economy.config import EconomyConfig
 from launderbench.simulator.generate import generate
 from launderbench.simulator.laundering.block_api import Ctx
 from launderbench.simulator.ops import OP_ISSUE, OP_PAY, OpStream

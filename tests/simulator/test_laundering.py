@@ -590,7 +590,7 @@ def _fee_ctx(fixed_share, fixed_fee=None):
 
 
 def test_attacker_fees_follow_the_benign_fee_model():
-    from launderbench.simulator.economy import FEE_SIGMA, FIXED_FEE_MULTIPLIERS
+    from launderbench.simulator.economy.config import FEE_SIGMA, FIXED_FEE_MULTIPLIERS
 
     # wallets with a fixed fee rate pay a fixed multiple of the typical rate ...
     ctx = _fee_ctx(1.0)
