@@ -56,7 +56,7 @@ DEFAULT_ASSETS = (
 #: relative activity per hour of the day (UTC): quiet nights, busy afternoons. Benign
 #: timestamps follow it (:meth:`launderbench.simulator.economy.context.EconomyContext.times`)
 #: and so do the moments launderers choose to act
-#: (:meth:`launderbench.simulator.laundering._core.Ctx.start`).
+#: (:meth:`launderbench.simulator.laundering.block_api.Ctx.start`).
 HOURLY_ACTIVITY = np.array([0.45, 0.4, 0.35, 0.35, 0.4, 0.5, 0.65, 0.8, 0.95, 1.05, 1.1, 1.15,
                             1.2, 1.25, 1.3, 1.35, 1.35, 1.3, 1.25, 1.15, 1.0, 0.85, 0.7, 0.55])
 
