@@ -63,7 +63,8 @@ def _example_dataset(cfg, cache=None):
 
 
 def _finish(res, out: Path, quiet: bool, example=True):
-    from .report import format_table, leaderboard, write_report
+    from .leaderboard import format_table, leaderboard
+    from .report import write_report
 
     res.save(out)
     ds = _example_dataset(res.config) if (example and res.config) else None
@@ -80,7 +81,7 @@ def _finish(res, out: Path, quiet: bool, example=True):
     if leaks:
         tasks = sorted({r["task"] for r in res.rows if chance_violations([r])})
         click.echo(f"leak check: {len(leaks)} shortcut result(s) beyond chance on "
-                   f"{', '.join(tasks)} (listed in the report)")
+                   f"{', '.join(tasks)} (see the report's Validity section)")
     for r in res.rows:
         if r["status"] != "ok":
             click.echo(f"failed: {r['detector']} on {r['scenario']} seed {r['seed']}: "
@@ -175,7 +176,8 @@ def report(results_dir, quiet):
     from .runner import Results
 
     res = Results.load(results_dir)
-    from .report import format_table, leaderboard, write_report
+    from .leaderboard import format_table, leaderboard
+    from .report import write_report
 
     ds = None
     if res.config is not None:

@@ -156,7 +156,7 @@ def test_cli_run_writes_results_and_report(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "random *" in text and "report:" in text
     for f in ("results.parquet", "results.csv", "config.json", "curves.json",
-              "report/index.html", "report/report.md", "report/pr_curves.png",
+              "report/index.html", "report/report.md", "report/pr_tracing_address.png",
               "report/typology_heatmap.png", "report/runtime.png", "report/incident.png"):
         assert (out / f).is_file(), f
     assert "| detector |" in (out / "report/report.md").read_text()
@@ -182,22 +182,30 @@ def test_quick_suite_runs_in_seconds():
     assert haircut and all(v > 0 for v in haircut)
 
 
-def test_report_lists_shortcut_leaks(tmp_path):
+def test_report_has_a_validity_section(tmp_path):
     from launderbench.benchmarks.report import write_report
     from launderbench.benchmarks.runner import Results
 
-    base = {"suite": "s", "scenario": "x-v1", "seed": 0, "status": "ok", "group": "all",
+    base = {"suite": "s", "scenario": "x-v1", "status": "ok", "group": "all",
             "task": "classification/transaction", "metric": "roc_auc", "params": "{}",
             "fit_s": 0.0, "score_s": 0.0, "peak_mem_mb": 1.0, "derived": False,
             "n_transactions": 100, "error": ""}
-    rows = [dict(base, detector="amount", value=0.91), dict(base, detector="random", value=0.5)]
-    out = write_report(Results(rows=rows, curves={}), tmp_path / "r")
+    rows = []
+    for seed, (amount, fifo) in enumerate([(0.91, 0.8), (0.89, 0.9)]):
+        rows += [dict(base, seed=seed, detector="amount", value=amount),
+                 dict(base, seed=seed, detector="random", value=0.5),
+                 dict(base, seed=seed, detector="fifo", value=fifo),
+                 dict(base, seed=seed, detector="fifo", value=fifo, metric="pr_auc"),
+                 dict(base, seed=seed, detector="amount", value=0.3, metric="pr_auc")]
+    out = write_report(Results(rows=rows, curves=[]), tmp_path / "r")
     md = (out / "report.md").read_text()
-    assert "## Leak check" in md and "amount on classification/transaction: ROC-AUC 0.91" in md
-    assert "random on" not in md
-    assert "Leak check" in (out / "index.html").read_text()
-    clean = write_report(Results(rows=[rows[1]], curves={}), tmp_path / "c")
-    assert "Every shortcut baseline stays within" in (clean / "report.md").read_text()
+    assert "## Validity" in md and "## Leak check" not in md
+    assert "| x-v1 | 0.500 ± 0.00 | **0.900 ± 0.13** |" in md  # amount beyond the band, bold
+    assert "beats every one-feature shortcut on 1 of 1" in md
+    assert "| x-v1 | classification/transaction | fifo | 0.850 | amount | 0.300 | +0.550 |" in md
+    html = (out / "index.html").read_text()
+    assert "<h2>Validity</h2>" in html and "<strong>0.900 ± 0.13</strong>" in html
+    assert "`" not in html.split("<body>")[1]  # Markdown is rendered, not shown raw
 
 
 def test_run_output_names_the_leaking_tasks(tmp_path, capsys):
