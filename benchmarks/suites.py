@@ -3,9 +3,12 @@
 A suite names scenarios (with size overrides), seeds and detectors:
 
 ``quick``    seconds: the toy laundering ledger and easy-v1, small; used by the tests.
-``default``  the demo (``make demo``): every laundering preset at 20,000 benign transactions,
-             one seed, every detector: a few minutes on a laptop.
-``full``     every preset at its own size, three seeds, every detector.
+``default``     the demo (``make demo``): every laundering preset at 10,000 benign
+                transactions, three seeds, every detector: about five minutes on two cores.
+``robustness``  benign look-alikes (``twin_share`` 0, 0.3, 1.0) on three presets, three
+                seeds: how each detector degrades as look-alikes grow (the report's
+                robustness figure).
+``full``        every preset at its own size, three seeds, every detector.
 
 A *data source* is resolved by :func:`load_dataset`: a registered scenario id (generated with
 :func:`launderbench.simulator.make` and cached on disk), the built-in ``toy-laundering-v1`` fixture, or a
@@ -74,9 +77,25 @@ def _quick():
     return runs
 
 
+#: transactions per preset in the default suite: three seeds of every preset, every detector,
+#: in about five minutes on two cores (``make demo``)
+DEFAULT_TRANSACTIONS = 10_000
+
+
 def _default():
     return [ScenarioRun(TOY_ID, {"transactions": 3000})] + [
-        ScenarioRun(p, {"transactions": 20_000}) for p in laundering_presets()]
+        ScenarioRun(p, {"transactions": DEFAULT_TRANSACTIONS}) for p in laundering_presets()]
+
+
+#: presets and look-alike shares of the robustness suite
+ROBUSTNESS_PRESETS = ("medium-v1", "dmm-bitcoin-2024-v1", "ronin-2022-v1")
+ROBUSTNESS_TWIN_SHARES = (0.0, 0.3, 1.0)
+
+
+def _robustness():
+    presets = set(laundering_presets())
+    return [ScenarioRun(p, {"transactions": DEFAULT_TRANSACTIONS, "twin_share": share})
+            for p in ROBUSTNESS_PRESETS if p in presets for share in ROBUSTNESS_TWIN_SHARES]
 
 
 def _full():
@@ -85,8 +104,11 @@ def _full():
 
 SUITES: dict[str, Suite] = {
     "quick": Suite("quick", "seconds: the toy ledger and easy-v1, small", (_quick,), (0,)),
-    "default": Suite("default", "the demo: every preset at 20k transactions, one seed",
-                     (_default,), (0,)),
+    "default": Suite("default", "the demo: every preset at 10k transactions, three seeds",
+                     (_default,), (0, 1, 2)),
+    "robustness": Suite("robustness", "benign look-alikes as a difficulty axis: twin_share "
+                        "0, 0.3 and 1.0 on three presets at 10k transactions, three seeds",
+                        (_robustness,), (0, 1, 2)),
     "full": Suite("full", "every preset at its own size, three seeds", (_full,), (0, 1, 2)),
 }
 

@@ -46,7 +46,10 @@ class Scenario:
     sources: tuple[str, ...] = ()
 
     def with_overrides(self, **overrides: Any) -> Scenario:
-        """Override economy fields (``transactions=...``, ``days=...``) or ``difficulty``."""
+        """Override economy fields (``transactions=...``, ``days=...``), difficulty knobs
+        (``twin_share=...``, or a whole ``difficulty={...}`` table)."""
+        from .laundering.spec import DIFFICULTY
+
         econ = {}
         diff = dict(self.difficulty)
         for k, v in overrides.items():
@@ -56,6 +59,8 @@ class Scenario:
                 diff.update(v)
             elif k in _ECON_FIELDS:
                 econ[k] = v
+            elif k in DIFFICULTY:
+                diff[k] = v
             else:
                 raise ConfigError(f"unknown scenario override '{k}'")
         s = dataclasses.replace(self, economy=_economy_from_dict(

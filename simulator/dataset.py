@@ -385,7 +385,8 @@ class DatasetWriter:
         release_free_memory()  # a streaming producer frees each table after this call
 
     def finish(self, meta: Mapping) -> dict:
-        """Write ``meta.json`` (with the content hash) and move the directory into place."""
+        """Write ``meta.json`` (with the content hash) and the dataset card ``DATASET.md``,
+        and move the directory into place."""
         missing = [n for n in ALL_TABLES if n not in self.digests]
         for name in missing:  # tables a producer had no rows for
             self(name, Table.empty(name))
@@ -394,6 +395,9 @@ class DatasetWriter:
         meta["content_hash"] = combine_digests(self.digests)
         meta["enums"] = enum_names()
         (self.tmp / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        from .card import CARD_FILE, dataset_card
+
+        (self.tmp / CARD_FILE).write_text(dataset_card(meta))
         if self.path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.old-", dir=self.path.parent))
             os.rename(self.path, old / "d")

@@ -131,3 +131,14 @@ def test_to_networkx_neighbourhood(small):
         assert {"tx_id", "timestamp", "asset", "amount", "incident"} <= set(d)
     with pytest.raises(DatasetError):
         small.to_networkx(max_edges=5)
+
+
+def test_every_dataset_directory_has_a_card(tmp_path, small):
+    small.save(tmp_path / "d")
+    card = (tmp_path / "d" / "DATASET.md").read_text()
+    for heading in ("## What it is", "## Labels", "## Split", "## Known limitations"):
+        assert heading in card
+    assert f"`{small.meta['scenario']}`" in card
+    assert f"{small.transactions.num_rows:,}" in card or "transactions" not in small.meta.get(
+        "counts", {})
+    assert Dataset.load(tmp_path / "d").content_hash() == small.content_hash()
