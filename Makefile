@@ -17,7 +17,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/launderbench run --suite default --out reports/demo
+	$(BIN)/launderbench run --suite default --workers 2 --out reports/demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider --benchmark-disable tests benchmarks

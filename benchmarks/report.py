@@ -94,7 +94,7 @@ def validity_section(results) -> list[str]:
     the stability of the ranking across seeds and each scenario's headroom."""
     return [
         "## Validity", "",
-        "Three readings, each over the seeds of this run (docs/benchmarks.md, 'Validity').",
+        "Three readings, each over the seeds of this run; the validity protocol and its larger benchmark are in docs/validity.md.",
         "",
         "### One-feature shortcuts", "",
         "How far a score that knows nothing of laundering gets: `random`, `degree`, `amount` "
