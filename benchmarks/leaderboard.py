@@ -17,6 +17,7 @@ from .chance import SHORTCUTS
 from .stats import aggregate, cell_table
 
 __all__ = ["HEADLINE", "leaderboard", "scenario_boards", "format_table", "markdown_table",
+           "found_nothing", "NOTHING",
            "format_cell", "FOOTNOTE",
            "detector_kind", "MARKS"]
 
@@ -32,6 +33,7 @@ HEADLINE = (
     ("link F1", "linking", "f1"),
 )
 TIMING = ("fit+score s", "warm-up s", "peak MB")
+NOTHING = "no detections"
 MARKS = {"shortcut": " *", "learned": " +", "detector": ""}
 
 
@@ -69,29 +71,55 @@ def _status_and_timing(rows, scenario=None):
     return status, timing
 
 
-def _board(status, timing, cell_of) -> list[dict]:
+def found_nothing(rows) -> tuple[set, set]:
+    """Where a detector singled out no item (``detections`` 0 in every seed; see
+    :meth:`launderbench.detectors.base.Scores.detections`): ``({(detector, scenario, task)},
+    {(detector, scenario)})``, the second where it found nothing at any level."""
+    seen = defaultdict(set)
+    for r in rows:
+        if r["status"] == "ok" and r["group"] == "all" and r.get("detections") is not None:
+            seen[(r["detector"], r["scenario"], r["task"])].add(int(r["detections"]))
+    tasks = {k for k, v in seen.items() if v == {0}}
+    pairs = defaultdict(set)
+    for (d, s, _), v in seen.items():
+        pairs[(d, s)] |= v
+    return tasks, {k for k, v in pairs.items() if v == {0}}
+
+
+def _board(status, timing, cell_of, nothing=lambda d, task: False,
+           nothing_count=None) -> list[dict]:
     out = []
     for d in status:
         row = {"detector": d, "kind": detector_kind(d), "status": status[d]}
         for head, task, metric in HEADLINE:
-            row[head] = cell_of(task, metric).get(d, (math.nan, math.nan, 0))
+            row[head] = (NOTHING if nothing(d, task)
+                         else cell_of(task, metric).get(d, (math.nan, math.nan, 0)))
+        if nothing_count is not None:
+            row[NOTHING] = nothing_count(d)
         t = list(timing[d].values())
         for i, head in enumerate(TIMING):
             row[head] = _mean([x[i] for x in t if x[i] is not None])
         out.append(row)
 
     def key(r):
-        a, b = r["trace value@k"][0], r["addr PR-AUC"][0]
+        a, b = (_mean_of(r["trace value@k"]), _mean_of(r["addr PR-AUC"]))
         return (r["status"] != "ok", -(a if not math.isnan(a) else -1),
                 -(b if not math.isnan(b) else -1), r["detector"])
 
     return sorted(out, key=key)
 
 
+def _mean_of(cell) -> float:
+    return cell[0] if isinstance(cell, tuple) else math.nan
+
+
 def leaderboard(results) -> list[dict]:
     """One row per detector: each headline metric as ``(mean, half-width, seeds)`` of the
-    aggregate over scenarios, and mean timings (fit + score, warm-up, peak memory)."""
+    aggregate over scenarios, mean timings (fit + score, warm-up, peak memory), and on how
+    many scenarios it found nothing (``no detections``)."""
     status, timing = _status_and_timing(results.rows)
+    _, nothing = found_nothing(results.rows)
+    n_scen = len({r["scenario"] for r in results.rows})
     cache = {}
 
     def cell_of(task, metric):
@@ -99,18 +127,24 @@ def leaderboard(results) -> list[dict]:
             cache[(task, metric)] = aggregate(results.rows, task, metric)
         return cache[(task, metric)]
 
-    return _board(status, timing, cell_of)
+    def count(d):
+        k = sum(1 for dd, _ in nothing if dd == d)
+        return f"{k} of {n_scen}" if k else ""
+
+    return _board(status, timing, cell_of, nothing_count=count)
 
 
 def scenario_boards(results) -> dict[str, list[dict]]:
     """``{scenario: leaderboard rows}``: the same columns, one scenario at a time (mean and
     interval over its seeds)."""
     cells = {(t, m): cell_table(results.rows, t, m) for _, t, m in HEADLINE}
+    nothing, _ = found_nothing(results.rows)
     out = {}
     for scen in sorted({r["scenario"] for r in results.rows}):
         status, timing = _status_and_timing(results.rows, scen)
         out[scen] = _board(status, timing,
-                           lambda task, metric, s=scen: cells[(task, metric)].get(s, {}))
+                           lambda task, metric, s=scen: cells[(task, metric)].get(s, {}),
+                           nothing=lambda d, task, s=scen: (d, s, task) in nothing)
     return out
 
 
@@ -131,25 +165,26 @@ def format_cell(v, digits=3) -> str:
 
 def _empty(v) -> bool:
     m = v[0] if isinstance(v, tuple) else v
-    return isinstance(m, float) and math.isnan(m)
+    return (isinstance(m, float) and math.isnan(m)) or m == ""
 
 
 def _columns(board):
-    cols = ["detector"] + [h for h, _, _ in HEADLINE] + list(TIMING)
+    cols = ["detector"] + [h for h, _, _ in HEADLINE] + list(TIMING) + [NOTHING]
     # drop metric columns empty for every detector (e.g. no linking task anywhere)
-    return [c for c in cols if c == "detector" or any(not _empty(r[c]) for r in board)]
+    return [c for c in cols if c == "detector" or any(not _empty(r.get(c, "")) for r in board)]
 
 
 def _cells(r, cols):
     name = r["detector"] + MARKS[r["kind"]]
     if r["status"] != "ok":
         name += " (failed)"
-    return [name] + [format_cell(r[c], 2 if c in TIMING else 3) for c in cols[1:]]
+    return [name] + [format_cell(r.get(c, ""), 2 if c in TIMING else 3) for c in cols[1:]]
 
 
 FOOTNOTE = ("* one-feature shortcut (no laundering knowledge: how far chance reaches); "
             "+ learned baseline (trained on the training part); cells: mean ± 95% interval "
-            "over seeds")
+            "over seeds; no detections: scores that are one tie (the detector singled out "
+            "nothing, so its metrics sit at chance)")
 
 
 def format_table(board: list[dict]) -> str:

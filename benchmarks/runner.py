@@ -36,8 +36,8 @@ from .suites import ScenarioRun, dataset_path, ensure_dataset, get_suite
 
 #: columns of a result row, in order
 COLUMNS = ("suite", "scenario", "seed", "n_transactions", "dataset_hash", "detector", "params",
-           "task", "group", "metric", "value", "derived", "fit_s", "score_s", "peak_mem_mb",
-           "warmup_s", "status", "error", "versions")
+           "task", "group", "metric", "value", "derived", "detections", "fit_s", "score_s",
+           "peak_mem_mb", "warmup_s", "status", "error", "versions")
 
 
 
@@ -171,7 +171,8 @@ class Results:
             ("n_transactions", pa.int64()), ("dataset_hash", pa.string()),
             ("detector", pa.string()), ("params", pa.string()), ("task", pa.string()),
             ("group", pa.string()), ("metric", pa.string()), ("value", pa.float64()),
-            ("derived", pa.bool_()), ("fit_s", pa.float64()), ("score_s", pa.float64()),
+            ("derived", pa.bool_()), ("detections", pa.int64()), ("fit_s", pa.float64()),
+            ("score_s", pa.float64()),
             ("peak_mem_mb", pa.float64()), ("warmup_s", pa.float64()),
             ("status", pa.string()), ("error", pa.string()), ("versions", pa.string())])
         return pa.Table.from_pydict(cols, schema=schema)
@@ -276,6 +277,7 @@ def run_one(job: Job) -> tuple[list[dict], list[dict]]:
     except Exception as e:  # noqa: BLE001 - a failing detector is a result, not a crash
         msg = (str(e).strip().splitlines() or [""])[0]
         row = dict(base, task="", group="all", metric="error", value=math.nan, derived=False,
+                   detections=None,
                    status="failed", error=f"{type(e).__name__}: {msg}"[:500], **timing)
         return [row], []
     out = []
@@ -381,6 +383,10 @@ def evaluate_scores(ts, scores, supervised: bool = False) -> tuple[list[dict], l
         addr, d_addr = tx_to_address(view, tx), True
     if tx is None and addr is not None:
         tx, d_tx = address_to_tx(view, addr), True
+    from launderbench.detectors.base import Scores
+
+    # items singled out at each level (0: one tie, the detector found nothing there)
+    found = Scores(address=addr, transaction=tx, links=scores.links).detections()
     rows, curves = [], []
     for name, task in ts.tasks.items():
         if supervised and task.kind not in ("classification",):
@@ -399,7 +405,8 @@ def evaluate_scores(ts, scores, supervised: bool = False) -> tuple[list[dict], l
         for group, metrics in ev.eval_groups(inp).items():
             for m, v in metrics.items():
                 rows.append({"task": name, "group": group, "metric": m,
-                             "value": float(v), "derived": derived})
+                             "value": float(v), "derived": derived,
+                             "detections": found.get(task.level)})
         if task.kind in ("classification", "tracing"):
             c = ev.curve(inp)
             curves.append({"task": name, "precision": c["precision"].tolist(),

@@ -62,6 +62,21 @@ class Scores:
     links: dict | None = None
     info: dict = field(default_factory=dict)
 
+    def detections(self) -> dict[str, int]:
+        """How many items the detector singled out, per output: the items whose score
+        differs from the most common score (for a rule that flags items, the flagged ones;
+        for a ranking, nearly all). 0 means the detector found nothing there: its ranking
+        is one tie, so any metric on it sits at chance. Keys: ``address``, ``transaction``,
+        ``link`` (number of claimed links), for the outputs it gives."""
+        out = {}
+        for key in ("address", "transaction"):
+            arr = getattr(self, key)
+            if arr is not None:
+                out[key] = _singled_out(arr)
+        if self.links is not None:
+            out["link"] = int(np.count_nonzero(np.asarray(self.links["score"]) > 0))
+        return out
+
     @classmethod
     def zeros(cls, view, outputs=("address",), **info) -> Scores:
         """All-zero scores for the requested outputs (e.g. a tracing detector without seeds)."""
@@ -74,6 +89,13 @@ class Scores:
             s.links = {"in_tx_id": np.zeros(0, np.int64), "out_tx_id": np.zeros(0, np.int64),
                        "score": np.zeros(0, np.float64)}
         return s
+
+
+def _singled_out(arr: np.ndarray) -> int:
+    if len(arr) == 0:
+        return 0
+    values, counts = np.unique(arr, return_counts=True)
+    return int(len(arr) - counts.max())
 
 
 class Detector:

@@ -305,3 +305,39 @@ def test_timings_exclude_compilation(monkeypatch):
     assert by_seed[0]["warmup_s"] >= 0.5 and by_seed[1]["warmup_s"] >= 0.5
     for r in by_seed.values():
         assert r["fit_s"] + r["score_s"] < 0.5
+
+
+class Constant(Detector):
+    """Scores every address the same (test double: finds nothing)."""
+
+    name: ClassVar[str] = "constant"
+    description: ClassVar[str] = "one tie"
+    tags: ClassVar[dict] = {"needs_seeds": False, "needs_labels": False, "outputs": ("address",)}
+
+    def __init__(self):
+        pass
+
+    def _score(self, view):
+        return Scores(address=np.full(view.n_addresses, 0.5))
+
+
+def test_a_detector_that_finds_nothing_says_so(tmp_path):
+    from launderbench.benchmarks.leaderboard import format_table, leaderboard, scenario_boards
+    from launderbench.benchmarks.report import write_report
+
+    detectors.register("constant", Constant, overwrite=True)
+    cfg = RunConfig(suite="t", scenarios=[TOY], seeds=[0, 1],
+                    detectors=[DetectorSpec("constant"), DetectorSpec("degree")], memory=False)
+    res = run_config(cfg, progress=False)
+    found = {r["detector"]: r["detections"] for r in res.rows
+             if r["task"] == "classification/address" and r["group"] == "all"}
+    assert found["constant"] == 0 and found["degree"] > 0
+    board = {r["detector"]: r for r in leaderboard(res)}
+    assert board["constant"]["no detections"] == "1 of 1"
+    assert board["degree"]["no detections"] == ""
+    (scen,) = scenario_boards(res).values()
+    row = next(r for r in scen if r["detector"] == "constant")
+    assert row["addr PR-AUC"] == "no detections"
+    assert "1 of 1" in format_table(leaderboard(res))
+    md = (write_report(res, tmp_path / "r") / "report.md").read_text()
+    assert "| no detections |" in md
