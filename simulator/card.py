@@ -38,7 +38,7 @@ _LIMITATIONS = """\
 
 def _when(t0) -> str:
     try:
-        return _dt.datetime.fromtimestamp(int(t0), _dt.timezone.utc).strftime("%Y-%m-%d")
+        return _dt.datetime.fromtimestamp(int(t0), _dt.UTC).strftime("%Y-%m-%d")
     except (TypeError, ValueError, OverflowError, OSError):
         return "?"
 

@@ -35,7 +35,8 @@ import numpy as np
 from .errors import DatasetError
 from .schema import ChainModel, LinkKind, Role, Stage, Typology
 
-__all__ = ["ledger_problems", "truth_problems", "problems", "check_dataset"]
+__all__ = ["structural_problems", "ledger_problems", "truth_problems", "problems",
+           "check_dataset"]
 
 
 def _dense(problems: list[str], table: str, ids: np.ndarray) -> None:
@@ -55,8 +56,10 @@ def _in_range(problems: list[str], what: str, ids: np.ndarray, n: int, allow=())
     return True
 
 
-def ledger_problems(ds) -> list[str]:
-    """One line per violated ledger invariant (empty when the ledger is valid)."""
+def structural_problems(ds) -> list[str]:
+    """The checks every :meth:`Dataset.load` runs (fast, linear): dense ids, references in
+    range (legs, spent outputs, seeds, truth rows), and one truth row per address and per
+    transaction."""
     out: list[str] = []
     tx, ins, outs = ds.transactions, ds.inputs, ds.outputs
     n_tx, n_out, n_addr = tx.num_rows, outs.num_rows, ds.addresses.num_rows
@@ -64,18 +67,40 @@ def ledger_problems(ds) -> list[str]:
     _dense(out, "transactions", tx["tx_id"])
     _dense(out, "outputs", outs["output_id"])
     _dense(out, "addresses", ds.addresses["address_id"])
-    refs = [
-        _in_range(out, "transactions.chain_id", tx["chain_id"], n_chain),
-        _in_range(out, "transactions.asset_id", tx["asset_id"], n_asset),
-        _in_range(out, "inputs.tx_id", ins["tx_id"], n_tx),
-        _in_range(out, "outputs.tx_id", outs["tx_id"], n_tx),
-        _in_range(out, "inputs.address_id", ins["address_id"], n_addr),
-        _in_range(out, "outputs.address_id", outs["address_id"], n_addr),
-        _in_range(out, "inputs.spent_output_id", ins["spent_output_id"], n_out, allow=(-1,)),
-        _in_range(out, "seeds.tx_id", ds.seeds["tx_id"], n_tx),
-    ]
-    if not all(refs) or out:
+    _dense(out, "chains", ds.chains["chain_id"])
+    _dense(out, "assets", ds.assets["asset_id"])
+    _in_range(out, "transactions.chain_id", tx["chain_id"], n_chain)
+    _in_range(out, "transactions.asset_id", tx["asset_id"], n_asset)
+    _in_range(out, "addresses.chain_id", ds.addresses["chain_id"], n_chain)
+    _in_range(out, "inputs.tx_id", ins["tx_id"], n_tx)
+    _in_range(out, "outputs.tx_id", outs["tx_id"], n_tx)
+    _in_range(out, "inputs.address_id", ins["address_id"], n_addr)
+    _in_range(out, "outputs.address_id", outs["address_id"], n_addr)
+    _in_range(out, "inputs.asset_id", ins["asset_id"], n_asset)
+    _in_range(out, "outputs.asset_id", outs["asset_id"], n_asset)
+    _in_range(out, "inputs.spent_output_id", ins["spent_output_id"], n_out, allow=(-1,))
+    _in_range(out, "seeds.tx_id", ds.seeds["tx_id"], n_tx)
+    tables = getattr(ds, "tables", {})
+    if "address_truth" in tables and ds.address_truth.num_rows != n_addr:
+        out.append(f"address_truth: {ds.address_truth.num_rows} rows for {n_addr} addresses")
+    if "tx_truth" in tables and ds.tx_truth.num_rows != n_tx:
+        out.append(f"tx_truth: {ds.tx_truth.num_rows} rows for {n_tx} transactions")
+    if "taint" in tables:
+        _in_range(out, "taint.output_id", ds.taint["output_id"], n_out)
+    if "links" in tables:
+        _in_range(out, "links.in_tx_id", ds.links["in_tx_id"], n_tx)
+        _in_range(out, "links.out_tx_id", ds.links["out_tx_id"], n_tx)
+    return out
+
+
+def ledger_problems(ds) -> list[str]:
+    """One line per violated ledger invariant (empty when the ledger is valid)."""
+    out = structural_problems(ds)
+    if out:
         return out  # the checks below index with these ids
+    tx, ins, outs = ds.transactions, ds.inputs, ds.outputs
+    n_tx = tx.num_rows
+    n_chain = ds.chains.num_rows
 
     # conservation, exact in integers
     s_in = np.zeros(n_tx, np.int64)
@@ -205,7 +230,7 @@ def truth_problems(ds) -> list[str]:
 
 def problems(ds) -> list[str]:
     """Every ledger and truth problem of ``ds``, one line each."""
-    return ledger_problems(ds) + truth_problems(ds)
+    return list(dict.fromkeys(ledger_problems(ds) + truth_problems(ds)))
 
 
 def check_dataset(ds) -> None:

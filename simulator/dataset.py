@@ -38,6 +38,13 @@ META_FILE = "meta.json"
 #: meta.json keys that describe the truth and so are removed from the observable view.
 
 
+def _same_kind(a: pa.DataType, b: pa.DataType) -> bool:
+    """Whether a stored column type may stand for the schema's (integers for integers,
+    booleans for booleans, floats for floats, strings for strings)."""
+    kinds = (pa.types.is_integer, pa.types.is_boolean, pa.types.is_floating, pa.types.is_string)
+    return any(k(a) and k(b) for k in kinds)
+
+
 class Table(Mapping):
     """An immutable-by-convention set of equally long numpy columns with a known schema."""
 
@@ -122,6 +129,18 @@ class Table(Mapping):
             if f.name not in table.column_names:
                 raise DatasetError(f"table '{name}' is missing column '{f.name}'")
             col = table.column(f.name)
+            if col.type != f.type:
+                try:  # a narrower or equal integer type is fine; floats, strings are not
+                    col = col.cast(f.type, safe=True)
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                    raise DatasetError(f"table '{name}' column '{f.name}' has type {col.type}, "
+                                       f"expected {f.type}") from None
+                if not _same_kind(table.column(f.name).type, f.type):
+                    raise DatasetError(f"table '{name}' column '{f.name}' has type "
+                                       f"{table.column(f.name).type}, expected {f.type}")
+            if col.null_count and not pa.types.is_string(f.type):
+                raise DatasetError(f"table '{name}' column '{f.name}' has {col.null_count} "
+                                   "missing value(s)")
             if pa.types.is_string(f.type):
                 cols[f.name] = np.array(col.to_pylist(), dtype=object)
             else:
@@ -290,7 +309,10 @@ class Dataset:
 
     @classmethod
     def load(cls, path: str | os.PathLike, tables: Iterable[str] | None = None) -> Dataset:
-        """Read a dataset directory; any missing or corrupt part raises :class:`DatasetError`."""
+        """Read a dataset directory; any missing or corrupt part raises :class:`DatasetError`:
+        a missing file or column, a column of the wrong type or with missing values, ids that
+        are not dense or point outside their table, truth tables of the wrong length
+        (:func:`launderbench.simulator.check.structural_problems`)."""
         path = Path(path)
         if not path.is_dir():
             raise DatasetError(f"dataset directory not found: {path}")
@@ -321,7 +343,16 @@ class Dataset:
                 msg = str(e).splitlines()[0] if str(e) else type(e).__name__
                 raise DatasetError(f"corrupt table file {f}: {msg}") from None
             loaded[name] = Table.from_arrow(name, at)
-        return cls(loaded, meta)
+        ds = cls(loaded, meta)
+        if tables is None:
+            from .check import structural_problems
+
+            found = structural_problems(ds)
+            if found:
+                raise DatasetError(f"{path}: {found[0]}"
+                                   + (f" (and {len(found) - 1} more problem(s); run "
+                                      "`launderbench check`)" if len(found) > 1 else ""))
+        return ds
 
     # -- export -----------------------------------------------------------------------------
     def to_networkx(self, addresses: Iterable[int] | None = None, hops: int = 1,
@@ -352,6 +383,52 @@ def combine_digests(digests: Mapping[str, bytes]) -> str:
     return h.hexdigest()
 
 
+#: the files a dataset directory may hold (anything else belongs to someone)
+def _dataset_files() -> set[str]:
+    from .card import CARD_FILE
+
+    return {f"{name}.parquet" for name in ALL_TABLES} | {META_FILE, CARD_FILE}
+
+
+def _check_replaceable(path: Path) -> None:
+    """Refuse to replace anything but an empty directory or a launderbench dataset (only
+    dataset files, with a readable ``meta.json``): nothing a user owns is ever deleted."""
+    if not path.is_dir():
+        raise DatasetError(f"{path} exists and is not a directory")
+    cwd = Path(os.getcwd())
+    if path == cwd or path in cwd.parents:
+        raise DatasetError(f"refusing to replace {path}: it holds the current directory")
+    entries = {e.name for e in path.iterdir()}
+    if not entries:
+        return
+    foreign = sorted(entries - _dataset_files())
+    meta = path / META_FILE
+    try:
+        is_dataset = "schema_version" in json.loads(meta.read_text())
+    except (OSError, ValueError, TypeError):
+        is_dataset = False
+    if foreign or not is_dataset:
+        what = f"it holds {foreign[0]!r}" + (f" and {len(foreign) - 1} more" if
+                                              len(foreign) > 1 else "") if foreign else (
+            "it has no readable meta.json")
+        raise DatasetError(f"refusing to replace {path}: not a launderbench dataset ({what}); "
+                           "choose another output directory or empty it")
+
+
+def check_output_dir(path: str | os.PathLike) -> None:
+    """Raise :class:`DatasetError` unless ``path`` may receive a dataset: it does not exist,
+    or it is an empty directory or a launderbench dataset (which is then replaced)."""
+    p = Path(os.path.abspath(path))
+    if p.exists():
+        _check_replaceable(p)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 class DatasetWriter:
     """Writes a dataset table by table into a temporary directory, then renames it.
 
@@ -361,15 +438,16 @@ class DatasetWriter:
     """
 
     def __init__(self, path: str | os.PathLike, overwrite: bool = True):
-        self.path = Path(path)
-        if self.path.exists() and not overwrite:
-            raise DatasetError(f"{self.path} already exists")
-        if self.path.exists() and not self.path.is_dir():
-            raise DatasetError(f"{self.path} exists and is not a directory")
+        self.path = Path(os.path.abspath(path))
+        if self.path.exists():
+            if not overwrite:
+                raise DatasetError(f"{self.path} already exists")
+            _check_replaceable(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.tmp-",
                                              dir=self.path.parent))
+            os.chmod(self.tmp, 0o777 & ~_umask())  # mkdtemp's 0700 would outlive the rename
         except OSError as e:
             raise DatasetError(f"cannot write {self.path}: {e.strerror or e}") from None
         self.digests: dict[str, bytes] = {}
@@ -420,4 +498,5 @@ class DatasetWriter:
         self.abort()
 
 
-__all__ = ["Dataset", "DatasetWriter", "ObservableView", "Table", "TRUTH_TABLES", "OBSERVABLE_TABLES"]
+__all__ = ["Dataset", "DatasetWriter", "ObservableView", "Table", "TRUTH_TABLES", "OBSERVABLE_TABLES",
+           "check_output_dir"]

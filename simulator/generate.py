@@ -9,7 +9,7 @@ from tqdm.auto import tqdm
 
 from . import ledger
 from .config import Scenario
-from .dataset import DatasetWriter
+from .dataset import DatasetWriter, check_output_dir
 from .economy import build_economy
 from .ops import OpStream
 from .registry import resolve
@@ -30,6 +30,8 @@ def generate(scenario: Scenario, seed: int = 0, progress: bool = False, out=None
         from .errors import ConfigError
 
         raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+    if out is not None:
+        check_output_dir(out)  # before any work: refuse early what would be refused at the end
     ss_econ, ss_laund, ss_ledger = np.random.SeedSequence(int(seed)).spawn(3)
     bar = tqdm(total=4, desc=f"generate {scenario.id}", disable=not progress, leave=False)
     economy = scenario.economy

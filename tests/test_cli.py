@@ -111,3 +111,32 @@ def pa_array(values):
     import pyarrow as pa
 
     return pa.array(values, type=pa.int64())
+
+
+def test_generate_never_replaces_what_is_not_a_dataset(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "thesis.txt").write_text("years of work")
+    r = run("generate", "-n", "500", "-o", str(out), "-q")
+    assert r.returncode == 2 and "not a launderbench dataset" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert (out / "thesis.txt").read_text() == "years of work"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # nothing left beside it
+    # the current directory is never replaced, even when empty
+    here = tmp_path / "here"
+    here.mkdir()
+    r = subprocess.run([sys.executable, "-m", "launderbench", "generate", "-n", "500", "-o",
+                        ".", "-q"], cwd=here, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "current directory" in r.stderr and "Traceback" not in r.stderr
+    # an empty directory or an earlier dataset is replaced, with the umask's permissions
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert run("generate", "-n", "500", "-o", str(empty), "-q").returncode == 0
+    assert (empty / "meta.json").is_file()
+    assert run("generate", "-n", "600", "-o", str(empty), "-q").returncode == 0
+    import os
+    import stat
+
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(empty.stat().st_mode) == 0o777 & ~mask

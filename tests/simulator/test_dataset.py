@@ -142,3 +142,39 @@ def test_every_dataset_directory_has_a_card(tmp_path, small):
     assert f"{small.transactions.num_rows:,}" in card or "transactions" not in small.meta.get(
         "counts", {})
     assert Dataset.load(tmp_path / "d").content_hash() == small.content_hash()
+
+
+def _rewrite(path, table, column, values, type_=None):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(path / f"{table}.parquet")
+    arr = pa.array(values, type=type_) if type_ is not None else pa.array(values)
+    i = t.schema.get_field_index(column)
+    pq.write_table(t.set_column(i, column, arr), path / f"{table}.parquet")
+
+
+@pytest.mark.parametrize("table,column,make_values,needle", [
+    ("outputs", "amount", lambda a: a.astype(float) + 0.5, "has type double"),
+    ("outputs", "amount", lambda a: np.where(np.arange(len(a)) == 0, np.nan, a), "type double"),
+    ("transactions", "timestamp", lambda a: [None] + list(a[1:]), "missing value"),
+    ("outputs", "address_id", lambda a: np.where(np.arange(len(a)) == 0, 10**12, a),
+     "outputs.address_id"),
+    ("inputs", "tx_id", lambda a: a - 10**9, "inputs.tx_id"),
+])
+def test_load_refuses_a_corrupt_table(tmp_path, small, table, column, make_values, needle):
+    small.save(tmp_path / "d")
+    col = small.tables[table][column]
+    _rewrite(tmp_path / "d", table, column, make_values(col))
+    with pytest.raises(DatasetError, match=needle):
+        Dataset.load(tmp_path / "d")
+
+
+def test_load_refuses_truncated_truth(tmp_path, small):
+    import pyarrow.parquet as pq
+
+    small.save(tmp_path / "d")
+    f = tmp_path / "d" / "tx_truth.parquet"
+    pq.write_table(pq.read_table(f).slice(0, 5), f)
+    with pytest.raises(DatasetError, match="tx_truth: 5 rows"):
+        Dataset.load(tmp_path / "d")
