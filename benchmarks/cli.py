@@ -25,8 +25,9 @@ class _Group(click.Group):
         except LaunderbenchError as e:
             click.echo(f"launderbench: error: {e}", err=True)
             sys.exit(2)
-        except (FileNotFoundError, PermissionError, IsADirectoryError) as e:
-            click.echo(f"launderbench: error: {e.strerror}: {e.filename}", err=True)
+        except OSError as e:  # disk full, permissions, a path that vanished: one line
+            where = f": {e.filename}" if e.filename else ""
+            click.echo(f"launderbench: error: {e.strerror or e}{where}", err=True)
             sys.exit(2)
 
 
@@ -112,10 +113,21 @@ for _command in COMMANDS:
     cli.add_command(_command)
 
 
+def _terminate(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM cleans up as Ctrl-C does (temporary files removed)
+
+
 def main(argv=None):
     """Console entry point: usage errors too are one line and exit code 2."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
+    args = sys.argv[1:] if argv is None else list(argv)
+    if not args:  # a bare `launderbench` asks what there is: the help, not an error
+        click.echo(cli.get_help(click.Context(cli, info_name="launderbench")))
+        sys.exit(0)
     try:
-        rv = cli.main(args=argv, prog_name="launderbench", standalone_mode=False)
+        rv = cli.main(args=args, prog_name="launderbench", standalone_mode=False)
     except click.exceptions.UsageError as e:
         hint = f" (see `{e.ctx.command_path} --help`)" if e.ctx is not None else ""
         click.echo(f"launderbench: error: {e.format_message()}{hint}", err=True)

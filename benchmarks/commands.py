@@ -66,9 +66,9 @@ def _finish(res, out: Path, quiet: bool, example=True):
     from .leaderboard import format_table, leaderboard
     from .report import write_report
 
-    res.save(out)
     ds = _example_dataset(res.config) if (example and res.config) else None
-    rep = write_report(res, out / "report", example_dataset=ds)
+    res.save(out, also=lambda d: write_report(res, d / "report", example_dataset=ds))
+    rep = out / "report"
     if not quiet:
         click.echo(format_table(leaderboard(res)))
     failed = sorted({r["detector"] for r in res.rows if r["status"] != "ok"})
@@ -116,7 +116,7 @@ def _finish(res, out: Path, quiet: bool, example=True):
 def run_cmd(suite, scenarios, detectors, seeds, transactions, out, config_path, budget,
             workers, dask, scheduler, no_memory, quiet):
     """Run detectors on scenarios, evaluate, and write results and a report."""
-    from .runner import RunConfig, run_config
+    from .runner import RunConfig, check_results_dir, run_config
     from .suites import ScenarioRun
 
     if config_path is not None:
@@ -137,6 +137,7 @@ def run_cmd(suite, scenarios, detectors, seeds, transactions, out, config_path, 
                 raise ConfigError(f"--budget must be 'auto' or an integer, got '{budget}'") from None
         cfg.memory = not no_memory
     out = out or Path("reports") / cfg.suite
+    check_results_dir(out)  # refused now rather than after the run
     executor, closer = _executor(workers, dask, scheduler)
     try:
         res = run_config(cfg, executor=executor, progress=not quiet)
@@ -154,12 +155,14 @@ def run_cmd(suite, scenarios, detectors, seeds, transactions, out, config_path, 
 @click.option("--quiet", "-q", is_flag=True)
 def reproduce(results_dir, out, quiet):
     """Rerun a recorded configuration and check that every score is identical."""
-    from .runner import Results, RunConfig, compare, run_config
+    from .runner import Results, RunConfig, check_results_dir, compare, run_config
 
     old = Results.load(results_dir)
     cfg = RunConfig.load(results_dir)
+    target = out or results_dir / "reproduced"
+    check_results_dir(target)
     res = run_config(cfg, progress=not quiet)
-    res.save(out or results_dir / "reproduced")
+    res.save(target)
     diffs = compare(old, res)
     if diffs:
         for d in diffs[:20]:

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import shutil
 import time
 import tracemalloc
 from concurrent.futures import Executor
@@ -30,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from launderbench.simulator.errors import ConfigError
+from launderbench.simulator.tempdirs import make_temp_dir
 
 from .chance import SHORTCUTS
 from .suites import ScenarioRun, dataset_path, ensure_dataset, get_suite
@@ -177,34 +180,96 @@ class Results:
             ("status", pa.string()), ("error", pa.string()), ("versions", pa.string())])
         return pa.Table.from_pydict(cols, schema=schema)
 
-    def save(self, out) -> Path:
-        """Write ``results.parquet``, ``results.csv``, ``curves.json`` and ``config.json``."""
+    def save(self, out, also=None) -> Path:
+        """Write ``results.parquet``, ``results.csv``, ``curves.json`` and ``config.json``
+        (and whatever ``also(directory)`` writes, e.g. the report) into ``out`` atomically: into a temporary sibling directory, then renamed into place,
+        so an interrupted run leaves the old results or the complete new ones. ``out`` may be
+        new, empty, or an earlier results directory (replaced whole, its report included);
+        anything else is refused."""
         import pyarrow.csv as pcsv
         import pyarrow.parquet as pq
 
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        t = self.table()
-        pq.write_table(t, out / "results.parquet")
-        pcsv.write_csv(t, out / "results.csv")
-        (out / "curves.json").write_text(json.dumps(self.curves) + "\n")
-        if self.config is not None:
-            (out / "config.json").write_text(json.dumps(self.config.to_dict(), indent=2) + "\n")
+        out = Path(os.path.abspath(out))
+        check_results_dir(out)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = make_temp_dir(f".{out.name}.tmp-", out.parent)
+        except OSError as e:
+            raise ConfigError(f"cannot write {out}: {e.strerror or e}") from None
+        try:
+            t = self.table()
+            pq.write_table(t, tmp / "results.parquet")
+            pcsv.write_csv(t, tmp / "results.csv")
+            (tmp / "curves.json").write_text(json.dumps(self.curves) + "\n")
+            if self.config is not None:
+                (tmp / "config.json").write_text(
+                    json.dumps(self.config.to_dict(), indent=2) + "\n")
+            if also is not None:
+                also(tmp)
+            mask = os.umask(0)
+            os.umask(mask)
+            os.chmod(tmp, 0o777 & ~mask)
+            if out.exists():
+                old = make_temp_dir(f".{out.name}.old-", out.parent)
+                os.rename(out, old / "d")
+                os.rename(tmp, out)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.rename(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         return out
 
     @classmethod
     def load(cls, out) -> Results:
+        """Read a results directory; a missing, truncated or corrupt file is a
+        :class:`ConfigError` naming it."""
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         out = Path(out)
         f = out / "results.parquet"
         if not f.is_file():
             raise ConfigError(f"no results at {out} (expected results.parquet)")
-        rows = pq.read_table(f).to_pylist()
-        curves = json.loads((out / "curves.json").read_text()) if (
-            out / "curves.json").is_file() else []
+        try:
+            rows = pq.read_table(f).to_pylist()
+        except (pa.ArrowException, OSError) as e:
+            msg = (str(e).splitlines() or [type(e).__name__])[0]
+            raise ConfigError(f"corrupt results file {f}: {msg}") from None
+        if rows and not {"scenario", "seed", "detector", "task", "metric", "value"} <= set(rows[0]):
+            raise ConfigError(f"corrupt results file {f}: not launderbench results")
+        curves = []
+        if (out / "curves.json").is_file():
+            try:
+                curves = json.loads((out / "curves.json").read_text())
+            except (ValueError, OSError) as e:
+                raise ConfigError(f"corrupt {out / 'curves.json'}: {e}") from None
+            if not isinstance(curves, list):
+                raise ConfigError(f"corrupt {out / 'curves.json'}: expected a list")
         cfg = RunConfig.load(out) if (out / "config.json").is_file() else None
         return cls(rows, curves, cfg)
+
+
+#: what a results directory may hold (anything else belongs to someone)
+RESULT_FILES = {"results.parquet", "results.csv", "curves.json", "config.json", "report",
+                "reproduced"}
+
+
+def check_results_dir(out: Path) -> None:
+    """Refuse an output directory that holds anything but launderbench results."""
+    out = Path(os.path.abspath(out))
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise ConfigError(f"{out} exists and is not a directory")
+    cwd = Path(os.getcwd())
+    if out == cwd or out in cwd.parents:
+        raise ConfigError(f"refusing to replace {out}: it holds the current directory")
+    foreign = sorted({e.name for e in out.iterdir()} - RESULT_FILES)
+    if foreign:
+        raise ConfigError(f"refusing to replace {out}: it holds {foreign[0]!r}, which is not "
+                          "a launderbench result; choose another --out or empty it")
 
 
 # ----------------------------------------------------------------------------- execution
@@ -511,5 +576,5 @@ def _versions() -> dict:
     return out
 
 
-__all__ = ["RunConfig", "Job", "DetectorSpec", "Results", "run", "run_one", "run_config",
+__all__ = ["check_results_dir", "RESULT_FILES", "RunConfig", "Job", "DetectorSpec", "Results", "run", "run_one", "run_config",
            "training_labels", "evaluate_scores", "compare", "COLUMNS", "SHORTCUTS"]

@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from .schema import (
     ChainModel,
     enum_names,
 )
+from .tempdirs import make_temp_dir
 
 META_FILE = "meta.json"
 
@@ -445,8 +445,7 @@ class DatasetWriter:
             _check_replaceable(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.tmp-",
-                                             dir=self.path.parent))
+            self.tmp = make_temp_dir(f".{self.path.name}.tmp-", self.path.parent)
             os.chmod(self.tmp, 0o777 & ~_umask())  # mkdtemp's 0700 would outlive the rename
         except OSError as e:
             raise DatasetError(f"cannot write {self.path}: {e.strerror or e}") from None
@@ -477,7 +476,7 @@ class DatasetWriter:
 
         (self.tmp / CARD_FILE).write_text(dataset_card(meta))
         if self.path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.old-", dir=self.path.parent))
+            old = make_temp_dir(f".{self.path.name}.old-", self.path.parent)
             os.rename(self.path, old / "d")
             os.rename(self.tmp, self.path)
             shutil.rmtree(old, ignore_errors=True)

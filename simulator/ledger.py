@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 
 import numpy as np
 
@@ -21,6 +20,7 @@ from .schema import (
     Stage,
     Typology,
 )
+from .tempdirs import make_temp_dir
 from .version import GENERATOR_VERSION
 from .world import World
 
@@ -61,7 +61,7 @@ def build(world: World, stream: OpStream, *, rng: np.random.Generator, meta: dic
     del outs, parts
     # The kernel never reads these columns: they wait on disk while it runs (out-of-core),
     # and come back afterwards for the ops that became transactions.
-    spill = tempfile.mkdtemp(prefix="launderbench-ops-")
+    spill = str(make_temp_dir("launderbench-ops-"))
     try:
         for key in _SPILLED:
             np.save(os.path.join(spill, key + ".npy"), ops.pop(key))

@@ -140,3 +140,61 @@ def test_generate_never_replaces_what_is_not_a_dataset(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert stat.S_IMODE(empty.stat().st_mode) == 0o777 & ~mask
+
+
+def _start_generate(out, n=300_000):
+    import os
+
+    env = dict(os.environ, TMPDIR=str(out.parent / "systmp"))
+    (out.parent / "systmp").mkdir(exist_ok=True)
+    return subprocess.Popen([sys.executable, "-m", "launderbench", "generate", "-n", str(n),
+                             "-o", str(out), "-q"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_work(tmp_path, proc, timeout=60):
+    """Until generation has made its temporary directories (the work is under way)."""
+    import time
+
+    t0 = time.time()
+    while time.time() - t0 < timeout and proc.poll() is None:
+        if any((tmp_path / "systmp").glob("launderbench-ops-*")):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.slow
+def test_a_killed_generate_leaves_the_old_dataset_and_no_leftovers(tmp_path):
+    import signal
+
+    out = tmp_path / "out"
+    assert run("generate", "-n", "500", "-o", str(out), "-q").returncode == 0
+    before = sorted((p.name, p.read_bytes()) for p in out.iterdir())
+    # SIGTERM: cleaned up as Ctrl-C is
+    proc = _start_generate(out)
+    assert _wait_for_work(tmp_path, proc)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode != 0 and "Traceback" not in err
+    assert sorted((p.name, p.read_bytes()) for p in out.iterdir()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "systmp"]
+    assert not list((tmp_path / "systmp").iterdir())
+    # SIGKILL: leftovers stay until the next run, which removes them (and only the dead's)
+    proc = _start_generate(out)
+    assert _wait_for_work(tmp_path, proc)
+    proc.kill()
+    proc.communicate(timeout=60)
+    assert sorted((p.name, p.read_bytes()) for p in out.iterdir()) == before
+    assert list((tmp_path / "systmp").glob("launderbench-ops-*"))
+    r = subprocess.run([sys.executable, "-m", "launderbench", "generate", "-n", "500", "-o",
+                        str(out), "-q"], capture_output=True, text=True, timeout=300,
+                       env=dict(__import__("os").environ, TMPDIR=str(tmp_path / "systmp")))
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "systmp"]
+    assert not list((tmp_path / "systmp").iterdir())
+
+
+def test_bare_command_prints_help_and_exits_0():
+    r = run()
+    assert r.returncode == 0 and "Usage: launderbench" in r.stdout and r.stderr == ""

@@ -341,3 +341,36 @@ def test_a_detector_that_finds_nothing_says_so(tmp_path):
     assert "1 of 1" in format_table(leaderboard(res))
     md = (write_report(res, tmp_path / "r") / "report.md").read_text()
     assert "| no detections |" in md
+
+
+def test_results_are_written_atomically_and_read_back_safely(tmp_path, capsys):
+    res = Results(rows=[], curves=[])
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="notes.txt"):
+        res.save(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    good = tmp_path / "good"
+    res.save(good, also=lambda d: (d / "report").mkdir())
+    assert {p.name for p in good.iterdir()} == {"results.parquet", "results.csv",
+                                                "curves.json", "report"}
+
+    def boom(d):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):  # interrupted while writing: the old one stays
+        Results(rows=[], curves=[{"x": 1}]).save(good, also=boom)
+    assert (good / "curves.json").read_text() == "[]\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good", "out"]
+    # truncated or corrupt files are one-line errors
+    (good / "curves.json").write_text("{not json")
+    with pytest.raises(ConfigError, match="corrupt .*curves.json"):
+        Results.load(good)
+    (good / "results.parquet").write_bytes(b"")
+    with pytest.raises(ConfigError, match="corrupt results file"):
+        Results.load(good)
+    with pytest.raises(SystemExit) as e:
+        main(["reproduce", str(good), "-q"])
+    assert e.value.code == 2 and capsys.readouterr().err.count("\n") == 1
+    assert not (good / "reproduced").exists()
