@@ -46,9 +46,17 @@ def cli():
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Output dataset directory (written atomically).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
-def generate(scenario, transactions, seed, out, quiet):
+@click.option("--no-memory-check", is_flag=True,
+              help="Generate even when the scenario seems too large for this machine.")
+def generate(scenario, transactions, seed, out, quiet, no_memory_check):
     """Generate a labelled ledger and write it as Parquet + meta.json."""
+    import os
+
     from launderbench.simulator import write
+    from launderbench.simulator.memory import SKIP_ENV
+
+    if no_memory_check:
+        os.environ[SKIP_ENV] = "1"
 
     overrides = {} if transactions is None else {"transactions": transactions}
     meta = write(scenario, out, seed=seed, progress=not quiet, **overrides)

@@ -23,6 +23,7 @@ with a one-line message naming the key.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,10 +122,11 @@ def _economy_from_dict(d: dict) -> EconomyConfig:
             if not isinstance(v, bool):
                 raise ConfigError(f"economy.{k} must be true or false")
         elif isinstance(default, int):
-            if isinstance(v, bool) or not isinstance(v, int):
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral):
                 raise ConfigError(f"economy.{k} must be an integer, got {v!r}")
+            v = int(v)  # numpy integers too
         elif isinstance(default, float):
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
+            if isinstance(v, bool) or not isinstance(v, numbers.Real):
                 raise ConfigError(f"economy.{k} must be a number, got {v!r}")
             v = float(v)
         kw[k] = v

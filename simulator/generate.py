@@ -11,6 +11,7 @@ from . import ledger
 from .config import Scenario
 from .dataset import DatasetWriter, check_output_dir
 from .economy import build_economy
+from .memory import check_memory
 from .ops import OpStream
 from .registry import resolve
 from .split import time_bounds
@@ -30,6 +31,7 @@ def generate(scenario: Scenario, seed: int = 0, progress: bool = False, out=None
         from .errors import ConfigError
 
         raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+    check_memory(scenario)
     if out is not None:
         check_output_dir(out)  # before any work: refuse early what would be refused at the end
     ss_econ, ss_laund, ss_ledger = np.random.SeedSequence(int(seed)).spawn(3)

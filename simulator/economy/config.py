@@ -50,45 +50,22 @@ class EconomyConfig:
     )
 
     def validate(self) -> None:
-        """Raise :class:`ConfigError` for a knob out of its range or an unknown name."""
-        if self.transactions < 100:
-            raise ConfigError("economy.transactions must be at least 100")
-        if self.days < 1:
-            raise ConfigError("economy.days must be at least 1")
-        for name, v in (("fresh_address_rate", self.fresh_address_rate),
-                        ("change_reuse_rate", self.change_reuse_rate),
-                        ("round_amount_rate", self.round_amount_rate),
-                        ("fixed_fee_rate", self.fixed_fee_rate),
-                        ("fresh_deposit_rate", self.fresh_deposit_rate),
-                        ("forward_rate", self.forward_rate),
-                        ("newest_first_rate", self.newest_first_rate),
-                        ("privacy_user_rate", self.privacy_user_rate),
-                        ("service_attribution", self.service_attribution),
-                        ("deposit_attribution", self.deposit_attribution)):
-            if not 0.0 <= v <= 1.0:
-                raise ConfigError(f"economy.{name} must be between 0 and 1, got {v}")
-        if self.exchanges < 1:
-            raise ConfigError("economy.exchanges must be at least 1")
-        if self.sweep_hours < 1:
-            raise ConfigError("economy.sweep_hours must be at least 1")
-        if not 0.01 <= self.value_scale <= 1000.0:
-            raise ConfigError(f"economy.value_scale must be between 0.01 and 1000, got "
-                              f"{self.value_scale}")
-        if not 0.0 <= self.wealth_sigma <= 4.0:
-            raise ConfigError(f"economy.wealth_sigma must be between 0 and 4, got "
-                              f"{self.wealth_sigma}")
+        """Raise :class:`ConfigError` for a knob of the wrong type, out of its range (see
+        :data:`RANGES`), not finite, or an unknown name."""
+        for name, (lo, hi) in RANGES.items():
+            _check_range(name, getattr(self, name), lo, hi,
+                         integer=isinstance(EconomyConfig.__dataclass_fields__[name].default,
+                                            int))
         known = {"bitcoin", "ethereum", "tron", "avalanche"}
         for name, share in self.chain_share:
             if name not in known:
                 raise ConfigError(f"economy.chain_share: unknown chain '{name}'")
-            if share < 0:
-                raise ConfigError("economy.chain_share values must be >= 0")
+            _check_range(f"chain_share.{name}", share, 0.0, 1e6)
         symbols = {a.symbol for a in DEFAULT_ASSETS}
         for name, share in self.asset_share:
             if name not in symbols:
                 raise ConfigError(f"economy.asset_share: unknown asset '{name}'")
-            if share < 0:
-                raise ConfigError("economy.asset_share values must be >= 0")
+            _check_range(f"asset_share.{name}", share, 0.0, 1e6)
         if self.footprint not in ("incidents", "fixed"):
             raise ConfigError(f"economy.footprint must be 'incidents' or 'fixed', got "
                               f"{self.footprint!r}")
@@ -96,8 +73,45 @@ class EconomyConfig:
         for name, share in self.mix:
             if name not in kinds:
                 raise ConfigError(f"economy.mix: unknown behaviour '{name}'")
-            if share < 0:
-                raise ConfigError("economy.mix values must be >= 0")
+            _check_range(f"mix.{name}", share, 0.0, 1e6)
+        if self.chain_share and not any(share > 0 for _, share in self.chain_share):
+            raise ConfigError("economy.chain_share: at least one chain needs a positive share")
+
+
+#: the range of every numeric knob, ends included: beyond them a scenario is either
+#: meaningless (a negative rate) or would not fit a machine (a hundred million days)
+RANGES: dict[str, tuple[float, float]] = {
+    "transactions": (100, 1_000_000_000),
+    "days": (1, 3_650),
+    "users_per_transaction": (1e-4, 10.0),
+    "activity_exponent": (0.1, 10.0),
+    "fresh_address_rate": (0.0, 1.0),
+    "change_reuse_rate": (0.0, 1.0),
+    "round_amount_rate": (0.0, 1.0),
+    "fixed_fee_rate": (0.0, 1.0),
+    "value_scale": (0.01, 1000.0),
+    "wealth_sigma": (0.0, 4.0),
+    "fresh_deposit_rate": (0.0, 1.0),
+    "forward_rate": (0.0, 1.0),
+    "sweep_hours": (1, 24 * 30),
+    "newest_first_rate": (0.0, 1.0),
+    "privacy_user_rate": (0.0, 1.0),
+    "service_attribution": (0.0, 1.0),
+    "deposit_attribution": (0.0, 1.0),
+    "exchanges": (1, 1_000),
+}
+
+
+def _check_range(name: str, v, lo, hi, integer: bool = False) -> None:
+    import math
+    import numbers
+
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise ConfigError(f"economy.{name} must be a number, got {v!r}")
+    if integer and not float(v).is_integer():
+        raise ConfigError(f"economy.{name} must be a whole number, got {v!r}")
+    if not math.isfinite(float(v)) or not lo <= v <= hi:
+        raise ConfigError(f"economy.{name} must be between {lo:g} and {hi:g}, got {v!r}")
 
 
 #: fee estimators draw ``base * exp(FEE_SIGMA * N(0, 1))``; wallets with a fixed fee rate

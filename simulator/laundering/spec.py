@@ -12,6 +12,7 @@ playbook parameters are checked against the specs declared beside them (``BLOCKS
 from __future__ import annotations
 
 import math
+import numbers
 
 from ..errors import ConfigError
 from ..world import DEFAULT_ASSETS
@@ -48,7 +49,9 @@ _EPS = 1e-9
 
 
 def _num(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+    """A finite real number (numpy's included), not a boolean."""
+    return (isinstance(v, numbers.Real) and not isinstance(v, bool)
+            and math.isfinite(float(v)))
 
 
 def _check_param(spec, v, where: str) -> None:
