@@ -26,6 +26,7 @@ and chain, as defined by the task's groups.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 
 import numpy as np
@@ -57,6 +58,10 @@ class Evaluator:
         if not isinstance(task, (RankingTask, LinkingTask)):
             raise EvaluationInputError(
                 f"Evaluator needs a RankingTask or LinkingTask, got {type(task).__name__}")
+        if threshold is not None and (isinstance(threshold, bool) or not isinstance(
+                threshold, numbers.Real) or not np.isfinite(threshold)):
+            raise EvaluationInputError(f"threshold must be a finite number or None, got "
+                                       f"{threshold!r}")
         self.task = task
         self.threshold = threshold
 
@@ -323,8 +328,11 @@ def _as_1d(x, name, n, level) -> np.ndarray:
 
 
 def _budget(budget, y) -> int:
-    if budget == "auto":
+    if isinstance(budget, str) and budget == "auto":
         return int(y.sum())
+    if isinstance(budget, bool) or not isinstance(budget, numbers.Integral):
+        raise EvaluationInputError(f"alert budget must be 'auto' or a whole number, got "
+                                   f"{budget!r}")
     k = int(budget)
     if k < 0:
         raise EvaluationInputError(f"alert budget must be >= 0, got {budget}")

@@ -313,6 +313,8 @@ class Dataset:
         a missing file or column, a column of the wrong type or with missing values, ids that
         are not dense or point outside their table, truth tables of the wrong length
         (:func:`launderbench.simulator.check.structural_problems`)."""
+        if not isinstance(path, (str, os.PathLike)):
+            raise DatasetError(f"a dataset path must be a string or a path, got {path!r}")
         path = Path(path)
         if not path.is_dir():
             raise DatasetError(f"dataset directory not found: {path}")

@@ -275,3 +275,23 @@ def test_bench_table_growth(tmp_path):
         {"name": "test_x[100000]", "fullname": "benchmarks/speed/t.py::test_x[100000]",
          "params": {"n": 100000}, "stats": {"mean": 5.0}}]}))
     assert "| t.py | test_x | 0.5 s | 5 s | n^1.00 |" in table(f)
+
+
+@pytest.mark.parametrize("kwargs,inp,needle", [
+    ({"threshold": "x"}, None, "threshold must be a finite number"),
+    ({"threshold": float("nan")}, None, "threshold must be a finite number"),
+    ({}, {"y_score": ["a", "b", "c", "d", "e", "f"]}, "must be real numbers"),
+])
+def test_bad_evaluator_input_is_the_projects_own_error(kwargs, inp, needle):
+    from launderbench.benchmarks.evaluator import EvaluationInputError
+
+    with pytest.raises(EvaluationInputError, match=needle):
+        Evaluator(tracing_task(), **kwargs).eval(inp or {"y_score": np.zeros(6)})
+
+
+def test_alert_budget_must_be_auto_or_a_whole_number():
+    from launderbench.benchmarks.evaluator import EvaluationInputError
+
+    with pytest.raises(EvaluationInputError, match="alert budget"):
+        Evaluator(tracing_task(budget="x")).eval({"y_score": np.zeros(6)})
+    assert Evaluator(tracing_task(budget=np.int64(2))).eval({"y_score": np.zeros(6)})["k"] == 2

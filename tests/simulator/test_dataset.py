@@ -178,3 +178,9 @@ def test_load_refuses_truncated_truth(tmp_path, small):
     pq.write_table(pq.read_table(f).slice(0, 5), f)
     with pytest.raises(DatasetError, match="tx_truth: 5 rows"):
         Dataset.load(tmp_path / "d")
+
+
+@pytest.mark.parametrize("bad", [None, 123, 4.5])
+def test_load_of_a_non_path_is_a_dataset_error(bad):
+    with pytest.raises(DatasetError, match="must be a string or a path"):
+        Dataset.load(bad)
