@@ -1,5 +1,5 @@
 """Dormancy: funds rest in fresh wallets before a second wave (Harmony: about 6.5 months after
-the Tornado deposits; ALEX Lab: 7 months; incidents.md section 4 "dormancy of 6.5-7 months").
+the Tornado deposits; ALEX Lab: 7 months; docs/sources.md#timing-and-dormancy).
 Delays of a day or more are compressed by the incident's ``day_scale`` (a year of real time
 maps onto the scenario span), so a 200-day rest in a 60-day scenario lasts about 33 days.
 """

@@ -1,7 +1,7 @@
 """Drain: the announced hack. A benign service (exchange hot wallet, bridge vault, DEX pool)
 pays the thief; these transactions are the public *seeds* tracing starts from.
 
-Every preset incident starts with a drain (Chainalysis 2022; incidents.md section 1): a single
+Every preset incident starts with a drain (Chainalysis 2022; docs/sources.md#incidents): a single
 transaction for DMM Bitcoin (4,502.9 BTC), two for Ronin (ETH and USDC), eleven for Harmony.
 The victim gets a dedicated wallet of the service's entity, funded at t0 with the stolen amount
 (plus 1%), so thefts of any size fit without touching the service's other reserves; its

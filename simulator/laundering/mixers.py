@@ -1,7 +1,7 @@
 """Mixers: a fixed-denomination pool (Tornado-Cash-like), CoinJoin rounds, a custodial mixer.
 
 ``tornado``
-    Ronin (tayvano/lazarus-bluenoroff-research demix table, incidents.md 1.3): 100-ETH notes;
+    Ronin (tayvano/lazarus-bluenoroff-research demix table, docs/sources.md#ronin-2022): 100-ETH notes;
     each depositor (funded by a fresh split, "2,000 ETH -> fresh address -> 20 x 100") sends
     30-55 notes within 1-5 hours; notes are withdrawn 1-10 hours later to fresh addresses that
     each receive 2-9 notes, mostly through a relayer that keeps a fee. Harmony (Elliptic):

@@ -202,7 +202,7 @@ def exchange_cascade(p):
 def generic_easy(p):
     return dict(
         victim="exchange", assets={p.get("asset", "BTC"): 1.0}, amount_usd=20e6, n_drain=1,
-        sources=["Chainalysis 2022 laundering skeleton (incidents.md section 0)"],
+        sources=["Chainalysis 2022 laundering skeleton (docs/sources.md#chainalysis-laundering-skeleton)"],
         steps=[{"id": "fan", "block": "split", "n": [4, 10]},
                {"id": "hops", "block": "hops", "length": [1, 2]},
                {"id": "cex", "block": "exchange_deposit", "per_position": [1, 3]}])
@@ -212,7 +212,7 @@ def generic_medium(p):
     mix, br = p.get("mixer_share", 0.4), p.get("bridge_share", 0.3)
     return dict(
         victim="exchange", assets={"ETH": 0.7, "USDT": 0.3}, amount_usd=80e6, n_drain=1,
-        sources=["Chainalysis 2022 laundering skeleton (incidents.md section 0)"],
+        sources=["Chainalysis 2022 laundering skeleton (docs/sources.md#chainalysis-laundering-skeleton)"],
         steps=[
             {"id": "fan", "block": "split", "n": [3, 6]},
             {"id": "hops", "block": "hops", "length": [2, 4]},
@@ -231,7 +231,7 @@ def generic_hard(p):
     return dict(
         victim="exchange", assets={"ETH": 0.6, "USDC": 0.2, "BTC": 0.2}, amount_usd=200e6,
         n_drain=2,
-        sources=["Chainalysis 2022 and 2025 laundering reports (incidents.md sections 0, 4)",
+        sources=["Chainalysis 2022 and 2025 laundering reports (docs/sources.md#chainalysis-laundering-skeleton, #aggregate-figures)",
                  "OFAC, Tian Yinyin and Li Jiadong (peel chains), March 2020"],
         steps=[
             {"id": "eth", "block": "swap", "to": "ETH", "assets": ["ETH", "USDC"]},

@@ -1,6 +1,6 @@
 """Fan-out (split): one position is spent into ``n`` fresh attacker wallets in one transaction.
 
-The first move after most DPRK-attributed thefts (incidents.md): DMM Bitcoin 1 -> 10 addresses
+The first move after most DPRK-attributed thefts (docs/sources.md): DMM Bitcoin 1 -> 10 addresses
 of about 450 BTC each; Bybit 1 -> about 48 addresses of about 10,000 ETH; Ronin's CEX test
 1 -> 5 new addresses. Shares are jittered by ``[difficulty] amount_jitter``.
 """

@@ -1,6 +1,6 @@
 """DEX swaps: the position is paid into the chain's DEX pool and the pool pays the target
 asset back (hidden ``SWAP`` link). Ronin: 25.5M USDC -> 8,562.86 ETH; Harmony: every token ->
-ETH within hours; Ronin: ETH -> renBTC (here WBTC) before bridging (incidents.md 1.3, 1.4).
+ETH within hours; Ronin: ETH -> renBTC (here WBTC) before bridging (docs/sources.md#ronin-2022, #harmony-2022).
 By default the payout returns to the same address (``fresh = false``), as a wallet swapping
 in place does; ``fresh = true`` sends it to a new address.
 """
