@@ -134,7 +134,10 @@ def run_cmd(suite, scenarios, detectors, seeds, transactions, out, config_path, 
             try:
                 cfg.budget = int(budget)
             except ValueError:
-                raise ConfigError(f"--budget must be 'auto' or an integer, got '{budget}'") from None
+                cfg.budget = -1
+            if cfg.budget < 0:
+                raise ConfigError(f"--budget must be 'auto' or a non-negative integer, got "
+                                  f"'{budget}'")
         cfg.memory = not no_memory
     out = out or Path("reports") / cfg.suite
     check_results_dir(out)  # refused now rather than after the run

@@ -108,6 +108,14 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> RunConfig:
+        if not isinstance(d, dict):
+            raise ConfigError(f"malformed run configuration: expected a JSON object, got "
+                              f"{type(d).__name__}")
+        budget = d.get("budget", "auto")
+        if budget != "auto" and (isinstance(budget, bool) or not isinstance(budget, int)
+                                 or budget < 0):
+            raise ConfigError(f"malformed run configuration: budget must be 'auto' or a "
+                              f"non-negative integer, got {budget!r}")
         try:
             return cls(suite=d.get("suite", "custom"),
                        scenarios=[ScenarioRun(r["id"], dict(r.get("overrides", {})))
@@ -116,7 +124,7 @@ class RunConfig:
                        detectors=[DetectorSpec(x["name"], dict(x.get("params", {})))
                                   for x in d["detectors"]],
                        budget=d.get("budget", "auto"), memory=bool(d.get("memory", True)))
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise ConfigError(f"malformed run configuration: {type(e).__name__}: {e}") from None
 
     @classmethod
