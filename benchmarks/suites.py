@@ -190,12 +190,26 @@ def generate_dataset(run: ScenarioRun, seed: int):
 
 def ensure_dataset(run: ScenarioRun, seed: int, cache: Path | None = None,
                    refresh: bool = False) -> Path:
-    """Generate the dataset into the cache unless it is there already; return its path."""
+    """Generate the dataset into the cache unless it is there already; return its path.
+
+    Processes that fill the same cache entry at once take turns (a lock file beside the
+    entry): the first generates it, the others then find it complete and use it.
+    """
     path = dataset_path(run, seed, cache)
     if path.is_dir() and (path / "meta.json").is_file() and not refresh:
         return path
-    ds = generate_dataset(run, seed)
-    ds.save(path)
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f".{path.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not refresh and path.is_dir() and (path / "meta.json").is_file():
+                return path  # another process made it while this one waited
+            ds = generate_dataset(run, seed)
+            ds.save(path)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
     return path
 
 

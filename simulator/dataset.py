@@ -333,6 +333,11 @@ class Dataset:
                 f"{path}: schema version {version!r}, this launderbench reads {SCHEMA_VERSION}"
             )
         meta.pop("enums", None)
+        split = meta.get("split")
+        if split is not None and not (isinstance(split, dict) and (
+                "fractions" in split or {"train_end", "valid_end"} <= set(split))):
+            raise DatasetError(f"corrupt {meta_path}: 'split' must be a table with train_end "
+                               f"and valid_end (or fractions), got {split!r}")
         names = list(ALL_TABLES) if tables is None else list(tables)
         loaded = {}
         for name in names:

@@ -374,3 +374,22 @@ def test_results_are_written_atomically_and_read_back_safely(tmp_path, capsys):
         main(["reproduce", str(good), "-q"])
     assert e.value.code == 2 and capsys.readouterr().err.count("\n") == 1
     assert not (good / "reproduced").exists()
+
+
+def test_two_processes_filling_one_cache_entry_both_succeed(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys; from launderbench.benchmarks.suites import ScenarioRun, "
+            "ensure_dataset; from pathlib import Path; "
+            "print(ensure_dataset(ScenarioRun('benign-v1', {'transactions': 3000}), 0, "
+            "Path(sys.argv[1])))")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(3)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [e for _, e in outs]
+    assert len({o.strip() for o, _ in outs}) == 1
+    from launderbench.simulator.dataset import Dataset
+
+    assert Dataset.load(outs[0][0].strip()).transactions.num_rows > 0
