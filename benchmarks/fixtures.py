@@ -129,10 +129,11 @@ class _Sim:
             self.at(t + 600, "sweep", chain, dep, amt, -1)
 
     def _sweep(self, t, chain, dep, amt, inc):
+        """The exchange sweeps a deposit address into its hot wallet: the exchange's own
+        bookkeeping, past the cash-out point, so neither tainted nor laundering (as in the
+        generator: taint stops where the funds reach a cash-out service)."""
         s = self.state[chain]
-        truth = _truth(inc, Stage.INTEGRATION, Typology.EXCHANGE_DEPOSIT)
-        taint = {0: (inc, amt)} if inc >= 0 else None
-        self.led.transfer(t, dep, s["hot"], amt, asset=s["asset"], taint=taint, **truth)
+        self.led.transfer(t, dep, s["hot"], amt, asset=s["asset"])
 
     def _withdraw(self, t, chain, i, units):
         s = self.state[chain]

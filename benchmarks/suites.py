@@ -135,15 +135,20 @@ def cache_dir() -> Path:
 @functools.lru_cache(maxsize=1)
 def generator_fingerprint() -> str:
     """Hash of the generator's code and presets (every ``.py`` and ``.toml`` file of the
-    simulator package): a cache entry made by other code is never reused, even between
-    releases (a development checkout changes the generator without a version bump)."""
+    simulator package, and the toy ledger's fixture): a cache entry made by other code is
+    never reused, even between releases (a development checkout changes the generator
+    without a version bump)."""
     from launderbench import simulator
+
+    from . import fixtures
+
     root = Path(simulator.__file__).parent
     h = hashlib.sha256()
     for f in sorted(root.rglob("*")):
         if f.suffix in (".py", ".toml") and f.is_file():
             h.update(f.relative_to(root).as_posix().encode())
             h.update(f.read_bytes())
+    h.update(Path(fixtures.__file__).read_bytes())  # the toy ledger is generated data too
     return h.hexdigest()[:16]
 
 

@@ -23,8 +23,9 @@ Truth (when the dataset has it):
 * one ``address_truth`` row per address and one ``tx_truth`` row per transaction, in id order;
   roles, stages, typologies and link kinds are known codes; incident ids are -1 (benign) or an
   incident of ``meta["incidents"]``;
-* taint: every row names an existing output and an incident, its amount is positive, and the
-  taint of an output never exceeds the output's amount;
+* taint: every row names an existing output and an incident, its amount is positive, the
+  taint of an output never exceeds the output's amount, and taint stops at the cash-out point
+  (no output of a transaction that spends from a cash-out address is tainted);
 * hidden links join existing transactions, the second no earlier than the first.
 """
 
@@ -216,6 +217,17 @@ def truth_problems(ds) -> list[str]:
             if over.any():
                 out.append(f"taint: {int(over.sum())} output(s) carry more taint than value "
                            f"(first output {int(np.flatnonzero(over)[0])})")
+            # taint stops at the cash-out point: what a cash-out address pays on (an
+            # exchange sweeping a deposit address) carries none
+            cash = np.asarray(ds.address_truth["role"]) == Role.CASHOUT
+            if cash.any() and len(cash) == n_addr:
+                ins = ds.inputs
+                from_cash = np.zeros(n_tx, bool)
+                from_cash[ins["tx_id"][cash[ins["address_id"]]]] = True
+                past = from_cash[ds.outputs["tx_id"][taint["output_id"]]]
+                if past.any():
+                    out.append(f"taint: {int(past.sum())} tainted output(s) are paid on from "
+                               "a cash-out address (taint must stop at the cash-out point)")
     if "links" in tables:
         links = ds.links
         _codes(out, "links.kind", links["kind"], LinkKind)

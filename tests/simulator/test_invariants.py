@@ -93,3 +93,30 @@ def test_checker_reports_dangling_references_without_crashing():
     addr[3] = 10**9
     found = problems(_forged(ds, "outputs", "address_id", addr))
     assert any("outputs.address_id" in p and "out of range" in p for p in found), found
+
+
+def test_taint_stops_at_the_cash_out_point_in_the_toy_ledger_too():
+    """The toy ledger of the quick suite follows the generator's rule: an exchange sweeping a
+    deposit address is past the cash-out point (it used to carry the taint on)."""
+    from launderbench.benchmarks.fixtures import toy_laundering
+    from launderbench.simulator.check import problems
+
+    for seed in range(3):
+        assert problems(toy_laundering(seed=seed, transactions=800, users=80)) == []
+
+
+def test_checker_finds_taint_past_the_cash_out_point():
+    from launderbench.simulator.check import problems
+    from launderbench.simulator.schema import Role
+
+    led = ToyLedger()
+    thief = led.address("ethereum", role=Role.THIEF, incident=0)
+    dep = led.address("ethereum", role=Role.CASHOUT, incident=0)
+    hot = led.address("ethereum")
+    led.issue(0, [(thief, 1000)], asset="ETH")
+    led.transfer(1, thief, dep, 900, fee=100, taint={0: (0, 900)})
+    ds = led.build(meta={"incidents": [{"incident_id": 0}]})
+    assert problems(ds) == []
+    led.transfer(2, dep, hot, 800, fee=100, taint={0: (0, 800)})  # the sweep, tainted
+    found = problems(led.build(meta={"incidents": [{"incident_id": 0}]}))
+    assert any("cash-out point" in p for p in found), found
