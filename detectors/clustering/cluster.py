@@ -37,7 +37,7 @@ def _check_heuristics(heuristics) -> tuple[str, ...]:
     return tuple(out)
 
 
-def cluster_addresses(view, heuristics=DEFAULT_HEURISTICS, *, skip_coinjoin: bool = True,
+def cluster_addresses(view, heuristics=DEFAULT_HEURISTICS, *, skip_coinjoin=True,
                       t_max: int = 3200, a_max_usd: float = 30.0,
                       deposit_only_forwards: bool = True) -> np.ndarray:
     """Cluster id per address under the chosen heuristics (union of their links).
@@ -47,8 +47,11 @@ def cluster_addresses(view, heuristics=DEFAULT_HEURISTICS, *, skip_coinjoin: boo
     view : ObservableView
     heuristics : iterable of {"multi-input", "change", "deposit"}
         See :mod:`launderbench.detectors.clustering.heuristics` for the rules and their sources.
-    skip_coinjoin : bool
-        Do not apply multi-input / change to transactions that look like CoinJoins.
+    skip_coinjoin : bool or tuple of str, default True
+        Do not apply multi-input / change to transactions that look like CoinJoins: True
+        under any default rule of the ``coinjoin`` detector (BlockSci's generic rule,
+        Whirlpool, Wasabi 1.x, WabiSabi), a tuple under those rules only (``("generic",)``
+        is BlockSci's practice), False never (Meiklejohn's original H1).
     t_max, a_max_usd : deposit-address parameters (Victor 2020: 3200 blocks, 0.01 ETH).
     deposit_only_forwards : a deposit address must send only to exchanges (our refinement).
 
@@ -108,6 +111,6 @@ def lift_to_entities(scores: np.ndarray, clusters: np.ndarray, how: str = "max")
     return agg[inv]
 
 
-def multi_input(view, skip_coinjoin: bool = True) -> np.ndarray:
+def multi_input(view, skip_coinjoin=True) -> np.ndarray:
     """Cluster id per address under the multi-input heuristic alone (Meiklejohn et al. 2013)."""
     return cluster_addresses(view, ("multi-input",), skip_coinjoin=skip_coinjoin)

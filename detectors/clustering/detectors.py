@@ -17,21 +17,28 @@ class ClusterExpansion(Detector):
     """Addresses clustered with the receivers of the stolen funds.
 
     The receivers of the seed (hack) transactions' outputs are the thief's first addresses;
-    every address in the same cluster (multi-input, one-time change and exchange deposit
-    heuristics: Meiklejohn et al., IMC 2013; Victor, FC 2020) is attributed to the thief. An
-    address scores the USD its cluster received from the seed transactions. Seed outputs paid
-    back to one of the seed's own input addresses (the victim's change) or to a publicly
-    attributed service are not thief addresses and are ignored.
+    every address in the same cluster is attributed to the thief. By default the clusters come
+    from the multi-input heuristic (Meiklejohn et al., IMC 2013, Heuristic 1) and the exchange
+    deposit heuristic (Victor, FC 2020); Meiklejohn's one-time change heuristic is opt-in
+    (``heuristics``). An address scores the USD its cluster received from the seed
+    transactions. Seed outputs paid back to one of the seed's own input addresses (the
+    victim's change) or to a publicly attributed service are not thief addresses and are
+    ignored.
 
     Parameters
     ----------
     heuristics : tuple of str, default ("multi-input", "deposit")
         Any of "multi-input", "change", "deposit".
-    skip_coinjoin : bool, default True
+    skip_coinjoin : bool or tuple of str, default True
+        Multi-input and change skip the transactions that any default rule of the ``coinjoin``
+        detector flags (a tuple: those rules only; False: none).
     t_max : int, default 3200
         Deposit heuristic: blocks between the payment to a deposit address and its forward.
     a_max_usd : float, default 30.0
         Deposit heuristic: largest received-minus-forwarded difference (0.01 ETH at 3000 USD).
+    deposit_only_forwards : bool, default True
+        Deposit heuristic: a deposit address must send only to exchange addresses (the
+        project's refinement; False is Victor's rule).
 
     Scores
     ------
@@ -44,11 +51,12 @@ class ClusterExpansion(Detector):
     tags = {"needs_seeds": True, "needs_labels": False, "outputs": ("address",)}
 
     def __init__(self, heuristics=DEFAULT_HEURISTICS, skip_coinjoin=True, t_max=3200,
-                 a_max_usd=30.0):
+                 a_max_usd=30.0, deposit_only_forwards=True):
         self.heuristics = heuristics
         self.skip_coinjoin = skip_coinjoin
         self.t_max = t_max
         self.a_max_usd = a_max_usd
+        self.deposit_only_forwards = deposit_only_forwards
 
     def _fit(self, view, labels=None) -> None:
         _check_heuristics(self.heuristics)
@@ -69,7 +77,8 @@ class ClusterExpansion(Detector):
         recv, usd = recv[keep], usd[keep]
         got = np.bincount(recv, weights=usd, minlength=view.n_addresses).astype(np.float64)
         clusters = cluster_addresses(view, self.heuristics, skip_coinjoin=self.skip_coinjoin,
-                                     t_max=self.t_max, a_max_usd=self.a_max_usd)
+                                     t_max=self.t_max, a_max_usd=self.a_max_usd,
+                                     deposit_only_forwards=bool(self.deposit_only_forwards))
         score = lift_to_entities(got, clusters, how="sum")
         return Scores(address=score, info={"clusters": clusters,
                                            "seed_receivers": np.unique(recv)})

@@ -2,8 +2,10 @@
 
 * ``multi-input`` — Meiklejohn et al., "A Fistful of Bitcoins: Characterizing Payments Among
   Men with No Names", IMC 2013, Heuristic 1: all input addresses of a (non-coinbase) UTXO
-  transaction belong to one user. Transactions that look like CoinJoins (BlockSci's rule,
-  :func:`~launderbench.detectors.clustering.coinjoin.is_coinjoin`) are skipped, since several users co-sign.
+  transaction belong to one user. Transactions that look like CoinJoins under any rule of the
+  ``coinjoin`` detector (BlockSci's generic rule, Whirlpool, Wasabi 1.x and WabiSabi:
+  :func:`~launderbench.detectors.clustering.coinjoin.is_coinjoin`) are skipped, since several
+  users co-sign (later practice: BlockSci, GraphSense; H1 itself has no exception).
 * ``change`` — Meiklejohn et al. 2013, Heuristic 2 / Definition 4.3 (one-time change): an
   output address is change, and joins the inputs' cluster, iff (a) this transaction is its
   first appearance, (b) the transaction is not a coinbase, (c) no output address is also an
@@ -27,9 +29,9 @@ from numba import njit
 from launderbench.simulator.schema import ServiceKind
 from launderbench.simulator.split import first_appearance
 
-from .coinjoin import is_coinjoin
+from .coinjoin import RULES, is_coinjoin
 
-__all__ = ["multi_input_pairs", "change_pairs", "deposit_pairs", "deposit_addresses",
+__all__ = ["multi_input_pairs", "change_pairs", "coinjoin_skip_rules", "deposit_pairs", "deposit_addresses",
            "first_appearance", "HEURISTICS"]
 
 
@@ -49,14 +51,32 @@ def _star(groups: np.ndarray, members: np.ndarray):
     return head[keep].astype(np.int64), members[keep].astype(np.int64)
 
 
-def multi_input_pairs(view, skip_coinjoin: bool = True):
-    """Meiklejohn H1: pairs (first input address, other input address) per UTXO transaction."""
+def coinjoin_skip_rules(skip_coinjoin) -> tuple[str, ...]:
+    """The CoinJoin rules a heuristic skips: True means every default rule of the ``coinjoin``
+    detector, False none, a tuple of rule names those rules (``("generic",)``: BlockSci's
+    rule alone)."""
+    if skip_coinjoin is True:
+        return RULES
+    if skip_coinjoin is False or skip_coinjoin is None:
+        return ()
+    return (skip_coinjoin,) if isinstance(skip_coinjoin, str) else tuple(skip_coinjoin)
+
+
+def _not_coinjoin(view, skip_coinjoin) -> np.ndarray:
+    rules = coinjoin_skip_rules(skip_coinjoin)
+    if not rules:
+        return np.ones(view.n_transactions, dtype=bool)
+    return ~is_coinjoin(view, rules)
+
+
+def multi_input_pairs(view, skip_coinjoin=True):
+    """Meiklejohn H1: pairs (first input address, other input address) per UTXO transaction,
+    leaving out the CoinJoins of :func:`coinjoin_skip_rules` ``(skip_coinjoin)``."""
     ins = view.inputs
     if ins.num_rows == 0:
         return _empty()
     ok = view.is_utxo_tx() & ~view.transactions["is_issuance"]
-    if skip_coinjoin:
-        ok &= ~is_coinjoin(view)
+    ok &= _not_coinjoin(view, skip_coinjoin)
     n_in = np.bincount(ins["tx_id"], minlength=view.n_transactions)
     ok &= n_in >= 2
     m = ok[ins["tx_id"]]
@@ -65,15 +85,15 @@ def multi_input_pairs(view, skip_coinjoin: bool = True):
     return _star(tx[order], addr[order])
 
 
-def change_pairs(view, skip_coinjoin: bool = True):
-    """Meiklejohn H2 (Def. 4.3): pairs (an input address, the one-time change address)."""
+def change_pairs(view, skip_coinjoin=True):
+    """Meiklejohn H2 (Def. 4.3): pairs (an input address, the one-time change address),
+    leaving out CoinJoins as :func:`multi_input_pairs` does."""
     ins, outs = view.inputs, view.outputs
     n_tx = view.n_transactions
     if ins.num_rows == 0 or outs.num_rows == 0:
         return _empty()
     ok = view.is_utxo_tx() & ~view.transactions["is_issuance"]
-    if skip_coinjoin:
-        ok &= ~is_coinjoin(view)
+    ok &= _not_coinjoin(view, skip_coinjoin)
     ok &= np.bincount(outs["tx_id"], minlength=n_tx) >= 2
     # (c) no self-change: no output address is an input address of the same transaction
     n_addr = max(view.n_addresses, 1)

@@ -277,9 +277,10 @@ def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0
         (_EMPTY, _EMPTY.copy())
     d_tx, d_out, d_addr = service_payments(view, kinds, extra_deposit)
     if extra_deposit is not None and len(d_tx):  # a CoinJoin pays no service
-        from launderbench.detectors.clustering import is_coinjoin
+        from launderbench.detectors.clustering.coinjoin import RULES, is_coinjoin
 
-        keep = ~is_coinjoin(view)[d_tx]
+        # every default rule of the coinjoin detector (generic, Whirlpool, Wasabi 1.x, WabiSabi)
+        keep = ~is_coinjoin(view, RULES)[d_tx]
         d_tx, d_out, d_addr = d_tx[keep], d_out[keep], d_addr[keep]
     w_tx, w_to, w_pool = _payouts(view, kinds, extra_payer)
     if len(d_tx) == 0 or len(w_tx) == 0:

@@ -21,16 +21,43 @@ from launderbench.simulator.errors import ConfigError
 from launderbench.simulator.schema import DAY, ServiceKind
 
 
+def _payout_tx(view, utxo_only=True) -> np.ndarray:
+    """Per transaction: a non-issuance transaction (on a UTXO chain, with ``utxo_only``) with
+    an input at an address publicly attributed as a mixer."""
+    mixer = np.asarray(view.addresses["service_kind"]) == ServiceKind.MIXER
+    ok = ~np.asarray(view.transactions["is_issuance"], dtype=bool)
+    if utxo_only:
+        ok &= view.is_utxo_tx()
+    return ok & tx_has_input_in(view, mixer)
+
+
+def reserve_addresses(view, utxo_only=True) -> np.ndarray:
+    """Per address: the mixers' own side, that is every address attributed as a mixer and
+    every address that funds a payout transaction (an input of a transaction with a mixer
+    input). An output of a payout to such an address is the reserve's change, not a payout;
+    the investigator's value/time matcher leaves it out the same way."""
+    reserve = np.asarray(view.addresses["service_kind"]) == ServiceKind.MIXER
+    if view.n_transactions == 0 or not reserve.any():
+        return reserve
+    payout = _payout_tx(view, utxo_only)
+    i_tx = np.asarray(view.inputs["tx_id"], dtype=np.int64)
+    i_addr = np.asarray(view.inputs["address_id"], dtype=np.int64)
+    reserve[i_addr[payout[i_tx]]] = True
+    return reserve
+
+
 def custodial_events(view, utxo_only=True, per_tx=True):
     """Deposits into and payouts from addresses publicly attributed as mixers.
 
     A deposit is an output paid to a mixer address by a transaction with no mixer input; a
-    payout is an output to a non-mixer address from a transaction with a mixer input (the
-    mixer's reserve); with ``per_tx`` the payout outputs of one transaction are summed into
-    one payout (mixers pay a withdrawal in several outputs). Both are keyed by the mixer's
-    service name. Returns two dicts of arrays: ``tx``, ``output`` (the largest output, for
-    payouts), ``service`` (code), ``asset``, ``t``, ``amount``, ``addr`` (depositor: the
-    transaction's first input address; payout: the receiver of the largest output).
+    payout is an output of a transaction with a mixer input (the mixer's reserve) to an
+    address outside the reserve (:func:`reserve_addresses`: the reserve's change, even to an
+    unattributed address, is not a payout); with ``per_tx`` the payout outputs of one
+    transaction are summed into one payout (mixers pay a withdrawal in several outputs). Both
+    are keyed by the mixer's service name. Returns two dicts of arrays: ``tx``, ``output``
+    (the largest output, for payouts), ``service`` (code), ``asset``, ``t``, ``amount``,
+    ``addr`` (depositor: the transaction's first input address; payout: the receiver of the
+    largest output).
     """
     keys = ("tx", "output", "service", "asset", "t", "amount", "addr")
     empty = {k: np.zeros(0, np.int64) for k in keys}
@@ -62,7 +89,8 @@ def custodial_events(view, utxo_only=True, per_tx=True):
     o_asset = np.asarray(o["asset_id"], dtype=np.int64)
     t = np.asarray(tx["timestamp"], dtype=np.int64)
     dm = np.flatnonzero(mixer[o_addr] & ok_tx[o_tx] & ~mixer_in[o_tx])
-    pm = np.flatnonzero(~mixer[o_addr] & ok_tx[o_tx] & mixer_in[o_tx])
+    reserve = reserve_addresses(view, utxo_only)
+    pm = np.flatnonzero(~reserve[o_addr] & ok_tx[o_tx] & mixer_in[o_tx])
 
     def pack(rows, service, addr):
         return {"tx": o_tx[rows], "output": rows.astype(np.int64), "service": service,
@@ -92,7 +120,10 @@ class CustodialFlow(Detector):
     a one-to-one subset (``assignment``; default greedy by cost). This is the amount/time
     correlation that Tironsakkul et al. ("Tracking mixed bitcoins", DPM/CBT 2020) and
     blockchain-forensics practice use against custodial mixers; the parameters are ours.
-    Payouts split over several outputs or transactions are not recombined.
+    With ``per_tx`` (default) the outputs of one payout transaction are summed into one
+    payout, leaving out the reserve's change (outputs to mixer addresses and to addresses that
+    themselves fund a payout, attributed or not); payouts split over several transactions are
+    not recombined.
 
     Parameters
     ----------
@@ -103,15 +134,15 @@ class CustodialFlow(Detector):
     utxo_only : bool, default True
         Only UTXO chains (account-chain mixer pools are the Tornado detector's job).
     per_tx : bool, default True
-        A payout is the sum of a payout transaction's outputs to non-mixer addresses (False:
-        each output on its own).
+        A payout is the sum of a payout transaction's outputs outside the reserve (False:
+        each such output on its own).
 
     Scores
     ------
     links : (deposit tx, payout tx, score) with score ``1 / #candidates`` of the deposit,
         times the same for the payout (1 for an unambiguous pair).
-    address : depositors and payout receivers (every non-mixer output of the payout
-        transaction) get their link's score.
+    address : depositors and payout receivers (every output of the payout transaction
+        outside the reserve) get their link's score.
     info : ``n_deposits``, ``n_payouts``, ``n_candidates``.
     """
 
@@ -183,12 +214,11 @@ class CustodialFlow(Detector):
         i, j, score = i[sel], j[sel], score[sel]
         links = make_links(dep["tx"][i], pay["tx"][j], score)
         s_addr = scatter_max(n, dep["addr"][i], score)
-        # every non-mixer receiver of a linked payout transaction
+        # every receiver of a linked payout transaction outside the reserve
         o_tx = np.asarray(view.outputs["tx_id"], dtype=np.int64)
         o_addr = np.asarray(view.outputs["address_id"], dtype=np.int64)
         pay_score = np.zeros(view.n_transactions)
         np.maximum.at(pay_score, pay["tx"][j], score)
-        recv = (pay_score[o_tx] > 0) & (np.asarray(view.addresses["service_kind"])[o_addr]
-                                        != ServiceKind.MIXER)
+        recv = (pay_score[o_tx] > 0) & ~reserve_addresses(view, bool(self.utxo_only))[o_addr]
         s_addr = np.maximum(s_addr, scatter_max(n, o_addr[recv], pay_score[o_tx[recv]]))
         return Scores(address=s_addr, links=links, info=info)

@@ -192,8 +192,10 @@ class TornadoHeuristics(Detector):
        unique among the pool's deposits; link to the earlier same-pool deposit with the same
        fee rate (0.9).
     3. ``linked`` (linked addresses): depositor and recipient have at least ``linked_k``
-       direct transactions with each other outside the mixer (either direction); link the
-       withdrawal to the depositor's earlier deposits into the same pool (0.8).
+       direct transactions with each other outside the mixer in one direction (at least
+       ``linked_k`` from D to R, or at least ``linked_k`` from R to D; the two directions are
+       not added up); link the withdrawal to the depositor's earlier deposits into the same
+       pool (0.8).
     4. ``multi`` (multi-denomination): the recipient's withdrawals per pool in the
        ``multi_window`` before (and including) a withdrawal, in at least two pools, equal
        exactly the per-pool deposit counts of some depositor in a window of the same length
@@ -359,9 +361,10 @@ class TornadoHeuristics(Detector):
         is_pool[pools] = True
         ok = ((src != dst) & ~is_pool[src] & ~is_pool[dst]
               & ((is_dep[src] & is_rec[dst]) | (is_rec[src] & is_dep[dst])))
-        a, b = np.minimum(src[ok], dst[ok]), np.maximum(src[ok], dst[ok])
+        a, b = src[ok], dst[ok]
         txs = np.asarray(tr["tx_id"], dtype=np.int64)[ok]
-        # distinct transactions per unordered pair
+        # distinct transactions per ordered pair (sender, receiver): Tutela counts one
+        # direction at a time
         key = a * np.int64(n) + b
         o = np.lexsort((txs, key))
         key, txs = key[o], txs[o]
@@ -369,6 +372,8 @@ class TornadoHeuristics(Detector):
             np.zeros(0, bool)
         u, cnt = np.unique(key[first], return_counts=True)
         u = u[cnt >= k_link]
+        a, b = u // n, u % n
+        u = np.unique(np.minimum(a, b) * np.int64(n) + np.maximum(a, b))  # either direction
         pairs = np.stack([u // n, u % n], axis=1)
         if len(pairs) == 0:
             return

@@ -29,8 +29,14 @@ def build():
     ids["whirlpool"] = tx(c, [int(0.05 * BTC)] * 5)
     _, c = coins([int(0.15 * BTC)] * 12)
     ids["wasabi1"] = tx(c, [int(0.1 * BTC)] * 11 + [int(0.3 * BTC), int(0.2 * BTC)])
+    # WabiSabi (Dumplings): 50 inputs and the outputs in descending order of value, 9 of 10
+    # at standard denominations
+    _, c = coins([int(0.03 * BTC) - k for k in range(50)])
+    ids["wasabi2"] = tx(c, [5 * 10**7, 2 * 3**15, 2**24, 2**24, 3**14, 10**6, 2**19, 2**19,
+                            123_457, 3**8])
+    # the secondary source's looser description: 6 inputs, not WabiSabi under Dumplings
     _, c = coins([2 * BTC] * 6)
-    ids["wasabi2"] = tx(c, [2**20, 2**20, 3**12, 3**12, 2 * 10**6, 5 * 10**7, 123_457])
+    ids["wasabi2_loose"] = tx(c, [2**20, 2**20, 3**12, 3**12, 2 * 10**6, 5 * 10**7, 123_457])
     _, c = coins([2 * BTC, 3 * BTC, 4 * BTC])
     ids["generic"] = tx(c, [BTC, BTC, BTC, BTC - 5000, 2 * BTC - 5000])
     # look-alikes
@@ -56,7 +62,7 @@ def test_rules():
     assert ids["generic"] not in s.info["whirlpool"] and ids["generic"] not in s.info["wasabi1"]
     for k in ("whirlpool", "wasabi1", "wasabi2", "generic"):
         assert s.transaction[ids[k]] == 1.0, k
-    for k in ("batch_equal", "batch", "five_unequal", "payment"):
+    for k in ("batch_equal", "batch", "five_unequal", "payment", "wasabi2_loose"):
         assert s.transaction[ids[k]] == 0.0, k
     # participants: inputs 1.0, equal outputs 1.0, change 0.5
     o = view.outputs
@@ -75,6 +81,9 @@ def test_rule_selection():
     assert np.flatnonzero(s.transaction).tolist() == [ids["whirlpool"]]
     s = CoinJoinDetector(rules=("wasabi1",), wasabi_denom=0.5).fit(view).score(view)
     assert s.transaction.sum() == 0
+    s = CoinJoinDetector(rules=("wasabi2-loose",)).fit(view).score(view)
+    assert np.flatnonzero(s.transaction).tolist() == sorted([ids["wasabi2"],
+                                                             ids["wasabi2_loose"]])
 
 
 def test_standard_denominations():
