@@ -39,7 +39,7 @@ def _check_heuristics(heuristics) -> tuple[str, ...]:
 
 def cluster_addresses(view, heuristics=DEFAULT_HEURISTICS, *, skip_coinjoin=True,
                       t_max: int = 3200, a_max_usd: float = 30.0,
-                      deposit_only_forwards: bool = True) -> np.ndarray:
+                      deposit_only_forwards: bool = False) -> np.ndarray:
     """Cluster id per address under the chosen heuristics (union of their links).
 
     Parameters
@@ -53,7 +53,8 @@ def cluster_addresses(view, heuristics=DEFAULT_HEURISTICS, *, skip_coinjoin=True
         Whirlpool, Wasabi 1.x, WabiSabi), a tuple under those rules only (``("generic",)``
         is BlockSci's practice), False never (Meiklejohn's original H1).
     t_max, a_max_usd : deposit-address parameters (Victor 2020: 3200 blocks, 0.01 ETH).
-    deposit_only_forwards : a deposit address must send only to exchanges (our refinement).
+    deposit_only_forwards : a deposit address must send only to exchanges (the project's
+        refinement; the default False is Victor's rule).
 
     Returns
     -------

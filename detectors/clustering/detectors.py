@@ -36,9 +36,9 @@ class ClusterExpansion(Detector):
         Deposit heuristic: blocks between the payment to a deposit address and its forward.
     a_max_usd : float, default 30.0
         Deposit heuristic: largest received-minus-forwarded difference (0.01 ETH at 3000 USD).
-    deposit_only_forwards : bool, default True
-        Deposit heuristic: a deposit address must send only to exchange addresses (the
-        project's refinement; False is Victor's rule).
+    deposit_only_forwards : bool, default False
+        Deposit heuristic: False is Victor's rule; True adds the project's refinement (a
+        deposit address must send only to exchange addresses).
 
     Scores
     ------
@@ -51,7 +51,7 @@ class ClusterExpansion(Detector):
     tags = {"needs_seeds": True, "needs_labels": False, "outputs": ("address",)}
 
     def __init__(self, heuristics=DEFAULT_HEURISTICS, skip_coinjoin=True, t_max=3200,
-                 a_max_usd=30.0, deposit_only_forwards=True):
+                 a_max_usd=30.0, deposit_only_forwards=False):
         self.heuristics = heuristics
         self.skip_coinjoin = skip_coinjoin
         self.t_max = t_max

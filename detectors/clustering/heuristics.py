@@ -160,7 +160,7 @@ def _account_edges(view):
 
 
 def deposit_addresses(view, t_max: int = 3200, a_max_usd: float = 30.0,
-                      only_forwards: bool = True):
+                      only_forwards: bool = False):
     """Victor (2020): boolean per address, True for detected exchange deposit addresses.
 
     With ``only_forwards`` (our refinement) a deposit address must send *only* to attributed
@@ -198,7 +198,7 @@ def deposit_addresses(view, t_max: int = 3200, a_max_usd: float = 30.0,
 
 
 def deposit_pairs(view, t_max: int = 3200, a_max_usd: float = 30.0,
-                  only_forwards: bool = True):
+                  only_forwards: bool = False):
     """Victor (2020): pairs of (non-service) addresses paying the same deposit address."""
     is_dep, e = deposit_addresses(view, t_max, a_max_usd, only_forwards)
     if e is None or not is_dep.any():
