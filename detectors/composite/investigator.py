@@ -17,7 +17,8 @@ pipeline (Chainalysis / Elliptic-style investigations; components cited where th
    built-in linkers of :mod:`launderbench.detectors.composite._links` (bridge deposit id after
    XChainWatcher, swap return, Tornado address match and unique gas price, value/time matching
    at the service's own rate); competing candidates are resolved one-to-one by confidence.
-3. **CoinJoins** (BlockSci's rule) stop the trace until post-mix consolidation re-links the
+3. **CoinJoins** (every rule of the ``coinjoin`` detector: BlockSci's generic rule,
+   Whirlpool, Wasabi 1.x and WabiSabi) stop the trace until post-mix consolidation re-links the
    coins (many tainted CoinJoin outputs reaching one address); those spends are re-seeded.
 4. **Re-seed and trace again** from all seeds, for at most ``max_rounds`` rounds or until no new
    link or consolidation is found.
@@ -214,7 +215,8 @@ class Investigator(Detector):
         Also follow OTC desks and escrow marketplaces when a payout matches a tainted payment
         in value and time (the payment is still reported as a cash-out point).
     coinjoin : {"consolidation", "trace"}, default "consolidation"
-        ``consolidation``: CoinJoins (BlockSci rule, :func:`launderbench.detectors.clustering.is_coinjoin`)
+        ``consolidation``: CoinJoins (every rule of
+        :func:`launderbench.detectors.clustering.is_coinjoin`)
         stop the trace. When the spends of at least ``consolidation_min`` distinct tainted
         CoinJoin outputs pay one (non-service) address, or are co-spent, the coins are re-linked
         (post-mix consolidation): those spending transactions are re-seeded and the CoinJoin
