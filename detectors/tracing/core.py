@@ -1,19 +1,26 @@
 """Taint tracing from announced hack transactions: leg preparation and the policy table.
 
 :func:`trace` runs one policy over an :class:`~launderbench.simulator.dataset.ObservableView` and returns
-the tainted amount of every output. UTXO transactions spend named outputs; account transfers
-draw on per-(address, asset) balances (lots under Clayton's case for the ordered policies).
+the tainted amount of every output and of every transaction's fee. UTXO transactions spend named
+outputs; account transfers draw on per-(address, asset) balances (lots under Clayton's case for
+the ordered policies).
+
+A seed transaction's outputs start fully tainted, except those paid back to one of its own input
+addresses: the payer's change (an exchange robbed of 6 BTC from a 10 BTC coin keeps 4 BTC) is
+not stolen value. The taint of a fee goes to the miner; the ledger's issuances do not collect
+fees, so it stops there and is reported per transaction (``fee_taint``).
 
 Policies
 --------
 ``poison``  Möser, Böhme & Breuker (2014): every output of a transaction with a tainted input
-            is fully tainted.
+            is fully tainted (and so is its fee).
 ``haircut`` Möser, Böhme & Breuker (2014): outputs get taint in proportion to their value,
             ``t_j = w_j * T / (sum(w) + fee)``; the fee takes the rest.
 ``fifo``    Anderson, Shumailov, Ahmed & Rietmann, "Bitcoin Redux" (WEIS 2018): inputs and
             outputs in their natural order on one value line, the fee is the last segment.
 ``lifo``    Tironsakkul, Maarek, Eross & Just, "Probing the mystery of cryptocurrency theft"
-            (CRC 2019): inputs reversed, outputs in natural order, fee removed pro rata.
+            (CRC 2019): the pooled input value reversed (last in, first out, inside each coin
+            too), outputs in natural order, fee removed pro rata.
 ``tiho``    Tironsakkul et al. (2019): tainted inputs first, highest-value outputs first, fee
             removed pro rata; taint lands in the largest outputs.
 """
@@ -29,7 +36,8 @@ from launderbench.simulator.schema import ServiceKind
 
 from . import kernels as K
 
-__all__ = ["POLICIES", "STOP_SERVICES", "TraceResult", "trace", "seed_mask", "stop_mask"]
+__all__ = ["POLICIES", "STOP_SERVICES", "TraceResult", "trace", "seed_mask", "seed_change",
+           "stop_mask"]
 
 #: policy -> (kind, input order, output order, fee last by default)
 POLICIES = {
@@ -57,11 +65,16 @@ class TraceResult:
     output_taint : float64 per output, tainted amount in base units of the output's asset
     output_depth : int64 per output, transactions from the seed (0 = a seed output), -1 clean
     output_usd : float64 per output, ``output_taint`` in USD
+    fee_taint : float64 per transaction, tainted amount of its fee (gone to the miner; 0 for
+        seeds), in base units of the transaction's asset
+    fee_usd : float64 per transaction, ``fee_taint`` in USD
     """
 
     output_taint: np.ndarray
     output_depth: np.ndarray
     output_usd: np.ndarray
+    fee_taint: np.ndarray
+    fee_usd: np.ndarray
 
 
 def seed_mask(view) -> np.ndarray:
@@ -71,6 +84,24 @@ def seed_mask(view) -> np.ndarray:
     ids = ids[(ids >= 0) & (ids < view.n_transactions)]
     m[ids] = True
     return m
+
+
+def seed_change(view, seeds: np.ndarray) -> np.ndarray:
+    """Boolean per output: an output of a ``seeds`` transaction paid back to one of that
+    transaction's own input addresses (the payer's change, or a payer paying itself)."""
+    outs, ins = view.outputs, view.inputs
+    own = np.zeros(outs.num_rows, dtype=bool)
+    m = np.flatnonzero(seeds[outs["tx_id"]])
+    if len(m) == 0 or ins.num_rows == 0:
+        return own
+    n_addr = max(int(view.n_addresses), 1)
+    i_tx = np.asarray(ins["tx_id"], dtype=np.int64)
+    k = np.flatnonzero(seeds[i_tx])
+    in_keys = i_tx[k] * n_addr + np.asarray(ins["address_id"], dtype=np.int64)[k]
+    out_keys = (np.asarray(outs["tx_id"], dtype=np.int64)[m] * n_addr
+                + np.asarray(outs["address_id"], dtype=np.int64)[m])
+    own[m] = np.isin(out_keys, in_keys)
+    return own
 
 
 def _csr(tx_ids: np.ndarray, index: np.ndarray, n_tx: int):
@@ -147,8 +178,9 @@ def trace(view, policy: str = "haircut", *, max_hops: int | None = None,
         Two XIYO letters overriding the ordered policy's input and output orders, e.g. ``"TH"``
         (inputs: F, L, T, C, H, S; outputs: F, L, H, S).
     seed_tx : bool array per transaction, or None
-        Transactions whose outputs start fully tainted (default: ``view.seeds``). Composite
-        detectors use it to re-seed from the far side of a mixer or bridge.
+        Transactions whose outputs start fully tainted (default: ``view.seeds``), except the
+        outputs paid back to one of the transaction's own input addresses (the payer's change).
+        Composite detectors use it to re-seed from the far side of a mixer or bridge.
     stop : bool array per output, or None
         Outputs where taint is recorded but not propagated (overrides ``stop_at_services``).
 
@@ -183,7 +215,8 @@ def trace(view, policy: str = "haircut", *, max_hops: int | None = None,
             raise ConfigError(f"seed_tx must be a bool array of shape ({view.n_transactions},)")
     if n_out == 0 or not seeds.any():
         z = np.zeros(n_out)
-        return TraceResult(z, np.full(n_out, -1, np.int64), z.copy())
+        zf = np.zeros(view.n_transactions)
+        return TraceResult(z, np.full(n_out, -1, np.int64), z.copy(), zf, zf.copy())
     legs = _legs(view)
     hops = K.NO_LIMIT if max_hops is None else int(max_hops)
     if stop is None:
@@ -194,12 +227,15 @@ def trace(view, policy: str = "haircut", *, max_hops: int | None = None,
             raise ConfigError(f"stop must be a bool array of shape ({n_out},)")
     common = (legs["tx_utxo"], seeds, legs["in_start"], legs["in_rows"], legs["in_amt"],
               legs["in_spent"], legs["in_pair"], legs["out_start"], legs["out_rows"],
-              legs["out_amt"], legs["out_pair"], stop, legs["n_pairs"])
+              legs["out_amt"], legs["out_pair"], stop, seed_change(view, seeds),
+              legs["n_pairs"])
     if kind == "scalar":
-        taint, depth = K.trace_scalar(*common, policy == "poison", hops)
+        taint, depth, fee_taint = K.trace_scalar(*common, policy == "poison", hops)
     else:
-        taint, depth = K.trace_ordered(*common, in_code, out_code, fee_last, hops)
+        taint, depth, fee_taint = K.trace_ordered(*common, in_code, out_code, fee_last, hops)
     # float noise must not exceed the output value
     taint = np.minimum(taint, legs["out_amt"])
-    usd = taint * view.usd_per_base_unit()[view.outputs["asset_id"]]
-    return TraceResult(taint, depth, usd)
+    price = view.usd_per_base_unit()
+    usd = taint * price[view.outputs["asset_id"]]
+    fee_usd = fee_taint * price[view.transactions["asset_id"]]
+    return TraceResult(taint, depth, usd, fee_taint, fee_usd)
