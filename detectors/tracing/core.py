@@ -89,19 +89,29 @@ def seed_mask(view) -> np.ndarray:
 def seed_change(view, seeds: np.ndarray) -> np.ndarray:
     """Boolean per output: an output of a ``seeds`` transaction paid back to one of that
     transaction's own input addresses (the payer's change, or a payer paying itself)."""
-    outs, ins = view.outputs, view.inputs
-    own = np.zeros(outs.num_rows, dtype=bool)
-    m = np.flatnonzero(seeds[outs["tx_id"]])
-    if len(m) == 0 or ins.num_rows == 0:
+    own = np.zeros(view.outputs.num_rows, dtype=bool)
+    tx = np.flatnonzero(seeds)
+    if len(tx) == 0 or own.shape[0] == 0:
+        return own
+    legs = _legs(view)
+    o_tx, o_rows = _rows_of(tx, legs["out_start"], legs["out_rows"])
+    i_tx, i_rows = _rows_of(tx, legs["in_start"], legs["in_rows"])
+    if len(i_rows) == 0:
         return own
     n_addr = max(int(view.n_addresses), 1)
-    i_tx = np.asarray(ins["tx_id"], dtype=np.int64)
-    k = np.flatnonzero(seeds[i_tx])
-    in_keys = i_tx[k] * n_addr + np.asarray(ins["address_id"], dtype=np.int64)[k]
-    out_keys = (np.asarray(outs["tx_id"], dtype=np.int64)[m] * n_addr
-                + np.asarray(outs["address_id"], dtype=np.int64)[m])
-    own[m] = np.isin(out_keys, in_keys)
+    out_keys = o_tx * n_addr + np.asarray(view.outputs["address_id"], np.int64)[o_rows]
+    in_keys = i_tx * n_addr + np.asarray(view.inputs["address_id"], np.int64)[i_rows]
+    in_keys = np.sort(in_keys)
+    pos = np.minimum(np.searchsorted(in_keys, out_keys), len(in_keys) - 1)
+    own[o_rows] = in_keys[pos] == out_keys
     return own
+
+
+def _rows_of(tx: np.ndarray, start: np.ndarray, rows: np.ndarray):
+    """(transaction, leg row) of every leg of the transactions ``tx`` (CSR look-up)."""
+    cnt = start[tx + 1] - start[tx]
+    first = np.repeat(start[tx] - np.cumsum(cnt) + cnt, cnt)
+    return np.repeat(tx, cnt), rows[first + np.arange(int(cnt.sum()))]
 
 
 def _csr(tx_ids: np.ndarray, index: np.ndarray, n_tx: int):
@@ -237,5 +247,7 @@ def trace(view, policy: str = "haircut", *, max_hops: int | None = None,
     taint = np.minimum(taint, legs["out_amt"])
     price = view.usd_per_base_unit()
     usd = taint * price[view.outputs["asset_id"]]
-    fee_usd = fee_taint * price[view.transactions["asset_id"]]
+    fee_usd = np.zeros_like(fee_taint)
+    paid = np.flatnonzero(fee_taint)  # few transactions: convert only those
+    fee_usd[paid] = fee_taint[paid] * price[view.transactions["asset_id"][paid]]
     return TraceResult(taint, depth, usd, fee_taint, fee_usd)
