@@ -114,6 +114,15 @@ def _rows_of(tx: np.ndarray, start: np.ndarray, rows: np.ndarray):
     return np.repeat(tx, cnt), rows[first + np.arange(int(cnt.sum()))]
 
 
+def _cached(view, key: str, make):
+    cache = getattr(view, "_cache", None)
+    if cache is None:
+        return make()
+    if key not in cache:
+        cache[key] = make()
+    return cache[key]
+
+
 def _csr(tx_ids: np.ndarray, index: np.ndarray, n_tx: int):
     order = np.lexsort((index, tx_ids)).astype(np.int64)
     counts = np.bincount(tx_ids, minlength=n_tx)
@@ -124,9 +133,10 @@ def _csr(tx_ids: np.ndarray, index: np.ndarray, n_tx: int):
 
 def _legs(view) -> dict:
     """Leg arrays shared by all policies (cached on the view)."""
-    cache = getattr(view, "_cache", None)
-    if cache is not None and "tracing_legs" in cache:
-        return cache["tracing_legs"]
+    return _cached(view, "tracing_legs", lambda: _build_legs(view))
+
+
+def _build_legs(view) -> dict:
     ins, outs = view.inputs, view.outputs
     n_tx = view.n_transactions
     utxo = np.asarray(view.is_utxo_tx(), dtype=bool) if n_tx else np.zeros(0, bool)
@@ -146,16 +156,15 @@ def _legs(view) -> dict:
     out_pair[out_acct] = inv[n_in_acct:]
     spent = np.asarray(ins["spent_output_id"], dtype=np.int64)
     spent = np.where((spent >= 0) & (spent < outs.num_rows), spent, -1)
-    legs = {
+    return {
         "tx_utxo": utxo, "in_start": in_start, "in_rows": in_rows,
         "in_amt": ins["amount"].astype(np.float64), "in_spent": spent, "in_pair": in_pair,
         "out_start": out_start, "out_rows": out_rows,
         "out_amt": outs["amount"].astype(np.float64), "out_pair": out_pair,
         "n_pairs": len(uniq),
+        # USD per base unit of each transaction's asset (its fee's asset)
+        "tx_price": view.usd_per_base_unit()[view.transactions["asset_id"]],
     }
-    if cache is not None:
-        cache["tracing_legs"] = legs
-    return legs
 
 
 def stop_mask(view, stop_at_services: bool = True, kinds=STOP_SERVICES) -> np.ndarray:
@@ -217,8 +226,10 @@ def trace(view, policy: str = "haircut", *, max_hops: int | None = None,
     if fee is not None:
         fee_last = fee == "last"
     n_out = view.outputs.num_rows
+    own = None
     if seed_tx is None:
         seeds = seed_mask(view)
+        own = _cached(view, "tracing_seed_change", lambda: seed_change(view, seeds))
     else:
         seeds = np.asarray(seed_tx, dtype=bool)
         if seeds.shape != (view.n_transactions,):
@@ -237,17 +248,13 @@ def trace(view, policy: str = "haircut", *, max_hops: int | None = None,
             raise ConfigError(f"stop must be a bool array of shape ({n_out},)")
     common = (legs["tx_utxo"], seeds, legs["in_start"], legs["in_rows"], legs["in_amt"],
               legs["in_spent"], legs["in_pair"], legs["out_start"], legs["out_rows"],
-              legs["out_amt"], legs["out_pair"], stop, seed_change(view, seeds),
-              legs["n_pairs"])
+              legs["out_amt"], legs["out_pair"], stop,
+              seed_change(view, seeds) if own is None else own, legs["n_pairs"])
     if kind == "scalar":
         taint, depth, fee_taint = K.trace_scalar(*common, policy == "poison", hops)
     else:
         taint, depth, fee_taint = K.trace_ordered(*common, in_code, out_code, fee_last, hops)
     # float noise must not exceed the output value
     taint = np.minimum(taint, legs["out_amt"])
-    price = view.usd_per_base_unit()
-    usd = taint * price[view.outputs["asset_id"]]
-    fee_usd = np.zeros_like(fee_taint)
-    paid = np.flatnonzero(fee_taint)  # few transactions: convert only those
-    fee_usd[paid] = fee_taint[paid] * price[view.transactions["asset_id"][paid]]
-    return TraceResult(taint, depth, usd, fee_taint, fee_usd)
+    usd = taint * view.usd_per_base_unit()[view.outputs["asset_id"]]
+    return TraceResult(taint, depth, usd, fee_taint, fee_taint * legs["tx_price"])
