@@ -526,7 +526,6 @@ def trace_scalar(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair,
     out_taint = np.zeros(n_out)
     out_depth = np.full(n_out, -1, dtype=np.int64)
     fee_taint = np.zeros(n_tx)
-    prop = np.zeros(n_out)  # taint that propagates (0 at stop addresses)
     pair_bal = np.zeros(n_pairs)
     pair_taint = np.zeros(n_pairs)
     pair_depth = np.full(n_pairs, NO_LIMIT, dtype=np.int64)
@@ -543,8 +542,9 @@ def trace_scalar(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair,
                 r = in_rows[k]
                 tot += in_amt[r]
                 o = in_spent[r]
-                if o >= 0 and prop[o] > 0.0 and out_depth[o] < max_hops:
-                    tnt += prop[o]
+                # taint recorded at a stop output does not propagate
+                if o >= 0 and out_taint[o] > 0.0 and not out_stop[o] and out_depth[o] < max_hops:
+                    tnt += out_taint[o]
                     if out_depth[o] + 1 < depth:
                         depth = out_depth[o] + 1
             if tnt > EPS and tot > 0.0:
@@ -582,10 +582,7 @@ def trace_scalar(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair,
             if tj > EPS:
                 out_taint[r] = tj
                 out_depth[r] = depth
-            if tx_utxo[t]:
-                if tj > EPS and not out_stop[r]:
-                    prop[r] = tj
-            else:
+            if not tx_utxo[t]:
                 d = out_pair[r]
                 if d < 0:
                     continue
