@@ -27,7 +27,7 @@ Policies
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -67,14 +67,18 @@ class TraceResult:
     output_usd : float64 per output, ``output_taint`` in USD
     fee_taint : float64 per transaction, tainted amount of its fee (gone to the miner; 0 for
         seeds), in base units of the transaction's asset
-    fee_usd : float64 per transaction, ``fee_taint`` in USD
+    fee_usd : float64 per transaction, ``fee_taint`` in USD (computed when asked)
     """
 
     output_taint: np.ndarray
     output_depth: np.ndarray
     output_usd: np.ndarray
     fee_taint: np.ndarray
-    fee_usd: np.ndarray
+    tx_price: np.ndarray = field(repr=False)  # USD per base unit of each transaction's asset
+
+    @property
+    def fee_usd(self) -> np.ndarray:
+        return self.fee_taint * self.tx_price
 
 
 def seed_mask(view) -> np.ndarray:
@@ -250,11 +254,12 @@ def trace(view, policy: str = "haircut", *, max_hops: int | None = None,
               legs["in_spent"], legs["in_pair"], legs["out_start"], legs["out_rows"],
               legs["out_amt"], legs["out_pair"], stop,
               seed_change(view, seeds) if own is None else own, legs["n_pairs"])
+    fee_taint = np.zeros(view.n_transactions)  # filled by the kernel
     if kind == "scalar":
-        taint, depth, fee_taint = K.trace_scalar(*common, policy == "poison", hops)
+        taint, depth = K.trace_scalar(*common, fee_taint, policy == "poison", hops)
     else:
-        taint, depth, fee_taint = K.trace_ordered(*common, in_code, out_code, fee_last, hops)
+        taint, depth = K.trace_ordered(*common, fee_taint, in_code, out_code, fee_last, hops)
     # float noise must not exceed the output value
     taint = np.minimum(taint, legs["out_amt"])
     usd = taint * view.usd_per_base_unit()[view.outputs["asset_id"]]
-    return TraceResult(taint, depth, usd, fee_taint, fee_taint * legs["tx_price"])
+    return TraceResult(taint, depth, usd, fee_taint, legs["tx_price"])

@@ -38,7 +38,8 @@ class TaintDetector(Detector):
     address : USD of tainted value received; transaction : USD of tainted value output.
     ``info``: ``output_taint`` (base units per output), ``output_depth`` (hops from the seed,
     -1 if clean), ``output_usd``, ``cashout`` (USD of taint per stop-service address),
-    ``fee_taint`` / ``fee_usd`` (per transaction: taint that went to the miner as fee).
+    ``fee_taint`` (base units per transaction: taint that went to the miner as fee; USD is
+    ``fee_taint`` times the price of the transaction's asset), ``fee_usd`` (their USD total).
     Without ``max_hops``, each non-seed transaction's spent taint equals the taint of its
     outputs plus ``fee_taint``.
     """
@@ -71,7 +72,9 @@ class TaintDetector(Detector):
             "output_taint": res.output_taint, "output_depth": res.output_depth,
             "output_usd": res.output_usd,
             "cashout": cashout,
-            "fee_taint": res.fee_taint, "fee_usd": res.fee_usd,
+            # einsum: a single-threaded dot (BLAS threads would cost more than the sum)
+            "fee_taint": res.fee_taint,
+            "fee_usd": float(np.einsum("i,i", res.fee_taint, res.tx_price)),
         })
 
 

@@ -16,10 +16,10 @@ Two kernels:
 
 Seeds: every output of a seed transaction starts fully tainted (depth 0) except those paid back
 to one of the seed's own input addresses (``out_own``: the payer's change), which start clean.
-The taint a transaction's fee carries goes to the miner: both kernels return it per transaction
-(``fee_taint``) and do not propagate it, so for every non-seed transaction the taint spent equals
-the taint of its outputs plus ``fee_taint`` (poison taints the whole fee; taint cut by
-``max_hops`` is dropped before this balance).
+The taint a transaction's fee carries goes to the miner: both kernels write it per transaction
+into ``fee_taint`` (zeros on entry) and do not propagate it, so for every non-seed transaction
+the taint spent equals the taint of its outputs plus ``fee_taint`` (poison taints the whole
+fee; taint cut by ``max_hops`` is dropped before this balance).
 
 Both only touch transactions that carry taint; clean UTXO transactions cost one look-up per
 input and clean account transfers an O(1) balance update.
@@ -434,7 +434,7 @@ def _grown(a: np.ndarray, need: int) -> np.ndarray:
 
 def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair,
                   out_start, out_rows, out_amt, out_pair, out_stop, out_own, n_pairs,
-                  in_code, out_code, fee_last, max_hops):
+                  fee_taint, in_code, out_code, fee_last, max_hops):
     """Ordered (FIFO-family) taint propagation.
 
     Parameters
@@ -446,6 +446,8 @@ def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair
     in_pair, out_pair : (address, asset) pair id per leg row on account chains, -1 on UTXO
     out_stop : bool per output row: taint is recorded there but not propagated
     out_own : bool per output row: a seed's output paid back to one of its input addresses
+    fee_taint : float64 per transaction, zeros; receives the tainted base units of each fee
+        (0 for seeds)
     in_code, out_code : policy orders; fee_last : fee is the last segment (else pro rata)
     max_hops : taint propagates through at most this many transactions after the seed
 
@@ -453,14 +455,12 @@ def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair
     -------
     out_taint : float64 per output row (tainted base units)
     out_depth : int64 per output row (hops from the seed, -1 when clean)
-    fee_taint : float64 per transaction (tainted base units of its fee, 0 for seeds)
     """
     n_tx = len(tx_utxo)
     n_out = len(out_amt)
     n_pairs = int(n_pairs)
     out_taint = np.zeros(n_out)
     out_depth = np.full(n_out, -1, dtype=np.int64)
-    fee_taint = np.zeros(n_tx)
     out_ptr = np.full(n_out, -1, dtype=np.int64)
     out_cnt = np.zeros(n_out, dtype=np.int64)
     cap = INITIAL_CAPACITY
@@ -505,27 +505,27 @@ def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair
                     bufs[name] = _grown(bufs[name], int(need))
         if all(bufs[k].shape[0] == n for k, n in before.items()):  # pragma: no cover
             raise RuntimeError(f"trace_ordered: no progress at transaction {t}")
-    return out_taint, out_depth, fee_taint
+    return out_taint, out_depth
 
 
 @njit(cache=True)
 def trace_scalar(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair,
-                 out_start, out_rows, out_amt, out_pair, out_stop, out_own, n_pairs, poison,
-                 max_hops):
+                 out_start, out_rows, out_amt, out_pair, out_stop, out_own, n_pairs, fee_taint,
+                 poison, max_hops):
     """Poison (``poison=True``) or haircut taint propagation; same arguments and results as
     :func:`trace_ordered` without the orders.
 
     Haircut: a transaction with input value V of which T is tainted gives output j
     ``w_j * T / V``; the rest of the taint (``fee * T / V``) goes to the fee. Poison: every
-    output of a transaction with a tainted input is fully tainted, and so is its fee. On account chains an address balance
-    plays the role of the inputs: haircut keeps the tainted share of the balance, poison taints
-    the whole balance once any taint arrives (until the balance is spent to zero).
+    output of a transaction with a tainted input is fully tainted, and so is its fee. On
+    account chains an address balance plays the role of the inputs: haircut keeps the tainted
+    share of the balance, poison taints the whole balance once any taint arrives (until the
+    balance is spent to zero). ``fee_taint`` is filled as in :func:`trace_ordered`.
     """
     n_tx = tx_utxo.shape[0]
     n_out = out_amt.shape[0]
     out_taint = np.zeros(n_out)
     out_depth = np.full(n_out, -1, dtype=np.int64)
-    fee_taint = np.zeros(n_tx)
     pair_bal = np.zeros(n_pairs)
     pair_taint = np.zeros(n_pairs)
     pair_depth = np.full(n_pairs, NO_LIMIT, dtype=np.int64)
@@ -597,4 +597,4 @@ def trace_scalar(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair,
             ft = (tot - paid) * frac
             if ft > EPS:
                 fee_taint[t] = ft
-    return out_taint, out_depth, fee_taint
+    return out_taint, out_depth

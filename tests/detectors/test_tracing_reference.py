@@ -78,7 +78,8 @@ def test_reference_anderson2018_fifo_value_line_with_fee_last():
     assert res.output_taint[[oq, ox, oy]].sum() + res.fee_taint.sum() == pytest.approx(5000)
     s = detectors.make("fifo").fit(view).score(view)
     assert s.info["fee_taint"][tx1] == pytest.approx(1000)
-    assert s.info["fee_usd"][tx1] == pytest.approx(1000 * BTC_USD)
+    assert res.fee_usd[tx1] == pytest.approx(1000 * BTC_USD)
+    assert s.info["fee_usd"] == pytest.approx(1000 * BTC_USD)  # the miner's total
 
 
 def test_reference_taintedtx_lifo_reverses_within_a_coin():
