@@ -569,8 +569,17 @@ def trace_scalar(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair,
         if seed:
             frac = 1.0
             depth = 0
-        elif frac == 0.0 and tx_utxo[t]:
-            continue  # a clean UTXO transaction leaves nothing to record
+        elif frac == 0.0:
+            # clean: a UTXO transaction leaves nothing to record, a transfer moves balances
+            if not tx_utxo[t]:
+                for k in range(o0, o1):
+                    r = out_rows[k]
+                    d = out_pair[r]
+                    if d >= 0:
+                        pair_bal[d] += out_amt[r]
+                        if poison and pair_taint[d] > 0.0:
+                            pair_taint[d] = pair_bal[d]
+            continue
         paid = 0.0
         for k in range(o0, o1):
             r = out_rows[k]
