@@ -1,26 +1,33 @@
 """Taint tracing from announced hack transactions: leg preparation and the policy table.
 
 :func:`trace` runs one policy over an :class:`~launderbench.simulator.dataset.ObservableView` and returns
-the tainted amount of every output. UTXO transactions spend named outputs; account transfers
-draw on per-(address, asset) balances (lots under Clayton's case for the ordered policies).
+the tainted amount of every output and of every transaction's fee. UTXO transactions spend named
+outputs; account transfers draw on per-(address, asset) balances (lots under Clayton's case for
+the ordered policies).
+
+A seed transaction's outputs start fully tainted, except those paid back to one of its own input
+addresses: the payer's change (an exchange robbed of 6 BTC from a 10 BTC coin keeps 4 BTC) is
+not stolen value. The taint of a fee goes to the miner; the ledger's issuances do not collect
+fees, so it stops there and is reported per transaction (``fee_taint``).
 
 Policies
 --------
 ``poison``  Möser, Böhme & Breuker (2014): every output of a transaction with a tainted input
-            is fully tainted.
+            is fully tainted (and so is its fee).
 ``haircut`` Möser, Böhme & Breuker (2014): outputs get taint in proportion to their value,
             ``t_j = w_j * T / (sum(w) + fee)``; the fee takes the rest.
 ``fifo``    Anderson, Shumailov, Ahmed & Rietmann, "Bitcoin Redux" (WEIS 2018): inputs and
             outputs in their natural order on one value line, the fee is the last segment.
 ``lifo``    Tironsakkul, Maarek, Eross & Just, "Probing the mystery of cryptocurrency theft"
-            (CRC 2019): inputs reversed, outputs in natural order, fee removed pro rata.
+            (CRC 2019): the pooled input value reversed (last in, first out, inside each coin
+            too), outputs in natural order, fee removed pro rata.
 ``tiho``    Tironsakkul et al. (2019): tainted inputs first, highest-value outputs first, fee
             removed pro rata; taint lands in the largest outputs.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -29,7 +36,8 @@ from launderbench.simulator.schema import ServiceKind
 
 from . import kernels as K
 
-__all__ = ["POLICIES", "STOP_SERVICES", "TraceResult", "trace", "seed_mask", "stop_mask"]
+__all__ = ["POLICIES", "STOP_SERVICES", "TraceResult", "trace", "seed_mask", "seed_change",
+           "stop_mask"]
 
 #: policy -> (kind, input order, output order, fee last by default)
 POLICIES = {
@@ -57,11 +65,20 @@ class TraceResult:
     output_taint : float64 per output, tainted amount in base units of the output's asset
     output_depth : int64 per output, transactions from the seed (0 = a seed output), -1 clean
     output_usd : float64 per output, ``output_taint`` in USD
+    fee_taint : float64 per transaction, tainted amount of its fee (gone to the miner; 0 for
+        seeds), in base units of the transaction's asset
+    fee_usd : float64 per transaction, ``fee_taint`` in USD (computed when asked)
     """
 
     output_taint: np.ndarray
     output_depth: np.ndarray
     output_usd: np.ndarray
+    fee_taint: np.ndarray
+    tx_price: np.ndarray = field(repr=False)  # USD per base unit of each transaction's asset
+
+    @property
+    def fee_usd(self) -> np.ndarray:
+        return self.fee_taint * self.tx_price
 
 
 def seed_mask(view) -> np.ndarray:
@@ -71,6 +88,43 @@ def seed_mask(view) -> np.ndarray:
     ids = ids[(ids >= 0) & (ids < view.n_transactions)]
     m[ids] = True
     return m
+
+
+def seed_change(view, seeds: np.ndarray) -> np.ndarray:
+    """Boolean per output: an output of a ``seeds`` transaction paid back to one of that
+    transaction's own input addresses (the payer's change, or a payer paying itself)."""
+    own = np.zeros(view.outputs.num_rows, dtype=bool)
+    tx = np.flatnonzero(seeds)
+    if len(tx) == 0 or own.shape[0] == 0:
+        return own
+    legs = _legs(view)
+    o_tx, o_rows = _rows_of(tx, legs["out_start"], legs["out_rows"])
+    i_tx, i_rows = _rows_of(tx, legs["in_start"], legs["in_rows"])
+    if len(i_rows) == 0:
+        return own
+    n_addr = max(int(view.n_addresses), 1)
+    out_keys = o_tx * n_addr + np.asarray(view.outputs["address_id"], np.int64)[o_rows]
+    in_keys = i_tx * n_addr + np.asarray(view.inputs["address_id"], np.int64)[i_rows]
+    in_keys = np.sort(in_keys)
+    pos = np.minimum(np.searchsorted(in_keys, out_keys), len(in_keys) - 1)
+    own[o_rows] = in_keys[pos] == out_keys
+    return own
+
+
+def _rows_of(tx: np.ndarray, start: np.ndarray, rows: np.ndarray):
+    """(transaction, leg row) of every leg of the transactions ``tx`` (CSR look-up)."""
+    cnt = start[tx + 1] - start[tx]
+    first = np.repeat(start[tx] - np.cumsum(cnt) + cnt, cnt)
+    return np.repeat(tx, cnt), rows[first + np.arange(int(cnt.sum()))]
+
+
+def _cached(view, key: str, make):
+    cache = getattr(view, "_cache", None)
+    if cache is None:
+        return make()
+    if key not in cache:
+        cache[key] = make()
+    return cache[key]
 
 
 def _csr(tx_ids: np.ndarray, index: np.ndarray, n_tx: int):
@@ -83,9 +137,10 @@ def _csr(tx_ids: np.ndarray, index: np.ndarray, n_tx: int):
 
 def _legs(view) -> dict:
     """Leg arrays shared by all policies (cached on the view)."""
-    cache = getattr(view, "_cache", None)
-    if cache is not None and "tracing_legs" in cache:
-        return cache["tracing_legs"]
+    return _cached(view, "tracing_legs", lambda: _build_legs(view))
+
+
+def _build_legs(view) -> dict:
     ins, outs = view.inputs, view.outputs
     n_tx = view.n_transactions
     utxo = np.asarray(view.is_utxo_tx(), dtype=bool) if n_tx else np.zeros(0, bool)
@@ -105,16 +160,15 @@ def _legs(view) -> dict:
     out_pair[out_acct] = inv[n_in_acct:]
     spent = np.asarray(ins["spent_output_id"], dtype=np.int64)
     spent = np.where((spent >= 0) & (spent < outs.num_rows), spent, -1)
-    legs = {
+    return {
         "tx_utxo": utxo, "in_start": in_start, "in_rows": in_rows,
         "in_amt": ins["amount"].astype(np.float64), "in_spent": spent, "in_pair": in_pair,
         "out_start": out_start, "out_rows": out_rows,
         "out_amt": outs["amount"].astype(np.float64), "out_pair": out_pair,
         "n_pairs": len(uniq),
+        # USD per base unit of each transaction's asset (its fee's asset)
+        "tx_price": view.usd_per_base_unit()[view.transactions["asset_id"]],
     }
-    if cache is not None:
-        cache["tracing_legs"] = legs
-    return legs
 
 
 def stop_mask(view, stop_at_services: bool = True, kinds=STOP_SERVICES) -> np.ndarray:
@@ -147,8 +201,9 @@ def trace(view, policy: str = "haircut", *, max_hops: int | None = None,
         Two XIYO letters overriding the ordered policy's input and output orders, e.g. ``"TH"``
         (inputs: F, L, T, C, H, S; outputs: F, L, H, S).
     seed_tx : bool array per transaction, or None
-        Transactions whose outputs start fully tainted (default: ``view.seeds``). Composite
-        detectors use it to re-seed from the far side of a mixer or bridge.
+        Transactions whose outputs start fully tainted (default: ``view.seeds``), except the
+        outputs paid back to one of the transaction's own input addresses (the payer's change).
+        Composite detectors use it to re-seed from the far side of a mixer or bridge.
     stop : bool array per output, or None
         Outputs where taint is recorded but not propagated (overrides ``stop_at_services``).
 
@@ -175,15 +230,18 @@ def trace(view, policy: str = "haircut", *, max_hops: int | None = None,
     if fee is not None:
         fee_last = fee == "last"
     n_out = view.outputs.num_rows
+    own = None
     if seed_tx is None:
         seeds = seed_mask(view)
+        own = _cached(view, "tracing_seed_change", lambda: seed_change(view, seeds))
     else:
         seeds = np.asarray(seed_tx, dtype=bool)
         if seeds.shape != (view.n_transactions,):
             raise ConfigError(f"seed_tx must be a bool array of shape ({view.n_transactions},)")
     if n_out == 0 or not seeds.any():
         z = np.zeros(n_out)
-        return TraceResult(z, np.full(n_out, -1, np.int64), z.copy())
+        zf = np.zeros(view.n_transactions)
+        return TraceResult(z, np.full(n_out, -1, np.int64), z.copy(), zf, zf.copy())
     legs = _legs(view)
     hops = K.NO_LIMIT if max_hops is None else int(max_hops)
     if stop is None:
@@ -194,12 +252,14 @@ def trace(view, policy: str = "haircut", *, max_hops: int | None = None,
             raise ConfigError(f"stop must be a bool array of shape ({n_out},)")
     common = (legs["tx_utxo"], seeds, legs["in_start"], legs["in_rows"], legs["in_amt"],
               legs["in_spent"], legs["in_pair"], legs["out_start"], legs["out_rows"],
-              legs["out_amt"], legs["out_pair"], stop, legs["n_pairs"])
+              legs["out_amt"], legs["out_pair"], stop,
+              seed_change(view, seeds) if own is None else own, legs["n_pairs"])
+    fee_taint = np.zeros(view.n_transactions)  # filled by the kernel
     if kind == "scalar":
-        taint, depth = K.trace_scalar(*common, policy == "poison", hops)
+        taint, depth = K.trace_scalar(*common, fee_taint, policy == "poison", hops)
     else:
-        taint, depth = K.trace_ordered(*common, in_code, out_code, fee_last, hops)
+        taint, depth = K.trace_ordered(*common, fee_taint, in_code, out_code, fee_last, hops)
     # float noise must not exceed the output value
     taint = np.minimum(taint, legs["out_amt"])
     usd = taint * view.usd_per_base_unit()[view.outputs["asset_id"]]
-    return TraceResult(taint, depth, usd)
+    return TraceResult(taint, depth, usd, fee_taint, legs["tx_price"])

@@ -2,7 +2,8 @@
 
 Each detector scores an address by the tainted value (USD) it received under its policy and a
 transaction by the tainted value (USD) of its outputs. All need seeds (``view.seeds``); without
-seeds every score is zero.
+seeds every score is zero. A seed's outputs paid back to its own input addresses (the victim's
+change) start clean; the taint of fees goes to the miner and is reported in ``info``.
 """
 
 from __future__ import annotations
@@ -36,7 +37,11 @@ class TaintDetector(Detector):
     ------
     address : USD of tainted value received; transaction : USD of tainted value output.
     ``info``: ``output_taint`` (base units per output), ``output_depth`` (hops from the seed,
-    -1 if clean), ``output_usd``, ``cashout`` (USD of taint per stop-service address).
+    -1 if clean), ``output_usd``, ``cashout`` (USD of taint per stop-service address),
+    ``fee_taint`` (base units per transaction: taint that went to the miner as fee; USD is
+    ``fee_taint`` times the price of the transaction's asset), ``fee_usd`` (their USD total).
+    Without ``max_hops``, each non-seed transaction's spent taint equals the taint of its
+    outputs plus ``fee_taint``.
     """
 
     policy = ""
@@ -67,6 +72,9 @@ class TaintDetector(Detector):
             "output_taint": res.output_taint, "output_depth": res.output_depth,
             "output_usd": res.output_usd,
             "cashout": cashout,
+            # einsum: a single-threaded dot (BLAS threads would cost more than the sum)
+            "fee_taint": res.fee_taint,
+            "fee_usd": float(np.einsum("i,i", res.fee_taint, res.tx_price)),
         })
 
 
@@ -116,8 +124,9 @@ class FIFO(_Ordered):
     Source: R. Anderson, I. Shumailov, M. Ahmed, A. Rietmann, "Bitcoin Redux", WEIS 2018.
     Inputs and outputs are laid on one value line in their natural order, the fee being the
     last segment (``fee="last"``); each output is tainted by the overlap of its interval with
-    the tainted input intervals. Positions inside a coin are kept (lossless). On account chains
-    each address keeps a queue of received lots and spends the oldest first.
+    the tainted input intervals; the fee segment's taint goes to the miner
+    (``info["fee_taint"]``), so no taint is lost. Positions inside a coin are kept. On account
+    chains each address keeps a queue of received lots and spends the oldest first.
 
     Parameters
     ----------
@@ -135,9 +144,11 @@ class LIFO(_Ordered):
 
     Source: T. Tironsakkul, M. Maarek, A. Eross, M. Just, "Probing the Mystery of
     Cryptocurrency Theft: An Investigation into Methods for Taint Analysis", CRC 2019 (LIFO
-    policy; reference code ``tintiron/taintedtx``). Inputs reversed, outputs in natural order,
-    fee removed pro rata from the inputs (``fee=None``). On account chains the most recently
-    received lot is spent first.
+    policy; reference code ``tintiron/taintedtx``). The transaction's pooled input value is
+    reversed, last in first out: the inputs in reverse order and each coin's runs reversed
+    too, so a coin made of [tainted 1000][clean 500] pays its clean part first. Outputs in
+    natural order, fee removed pro rata from the inputs (``fee=None``). On account chains the
+    most recently received lot is spent first (the same rule on a balance's lots).
     """
 
     name = "lifo"

@@ -5,13 +5,21 @@ Two kernels:
 * :func:`trace_ordered` — the ordered allocator shared by FIFO, LIFO, TIHO (and every XIYO
   order of Tironsakkul et al.). Value is a line of *runs* ``(amount, label)``; label 0 is clean,
   label ``d + 1`` is taint at depth ``d`` (``d = 0`` for the seed outputs). A transaction's input
-  runs are laid out in the policy's input order, the fee is removed (last segment, or pro rata),
-  and the runs are water-filled onto the outputs in the policy's output order. UTXO outputs keep
-  their run list (lossless, so positions inside a coin are preserved); account addresses keep a
-  queue of received lots per (address, asset) (Clayton's case), popped from the front (FIFO),
-  the back (LIFO), tainted lots first (TIHO) or clean lots first.
+  runs are laid out in the policy's input order (LIFO reverses the whole run sequence, inside
+  each coin too), the fee is removed (last segment, or pro rata), and the runs are water-filled
+  onto the outputs in the policy's output order. UTXO outputs keep their run list (lossless, so
+  positions inside a coin are preserved); account addresses keep a queue of received lots per
+  (address, asset) (Clayton's case), popped from the front (FIFO), the back (LIFO), tainted lots
+  first (TIHO) or clean lots first.
 * :func:`trace_scalar` — poison and haircut, which need only the tainted amount of each coin
   and of each account balance.
+
+Seeds: every output of a seed transaction starts fully tainted (depth 0) except those paid back
+to one of the seed's own input addresses (``out_own``: the payer's change), which start clean.
+The taint a transaction's fee carries goes to the miner: both kernels write it per transaction
+into ``fee_taint`` (zeros on entry) and do not propagate it, so for every non-seed transaction
+the taint spent equals the taint of its outputs plus ``fee_taint`` (poison taints the whole
+fee; taint cut by ``max_hops`` is dropped before this balance).
 
 Both only touch transactions that carry taint; clean UTXO transactions cost one look-up per
 input and clean account transfers an O(1) balance update.
@@ -77,8 +85,9 @@ def _append_lot(d, amt, lab, head, tail, node_amt, node_lab, node_next, node_pre
 
 @njit(cache=True)
 def _ordered_run(t_start, st, tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair,
-                 out_start, out_rows, out_amt, out_pair, out_stop, in_code, out_code, fee_last,
-                 max_hops, out_taint, out_depth, out_ptr, out_cnt, pool_amt, pool_lab,
+                 out_start, out_rows, out_amt, out_pair, out_stop, out_own, in_code, out_code,
+                 fee_last, max_hops, out_taint, out_depth, fee_taint, out_ptr, out_cnt, pool_amt,
+                 pool_lab,
                  pair_bal, pair_taint, pair_depth, pair_len, head, tail, node_amt, node_lab,
                  node_next, node_prev, line_amt, line_lab, tmp_amt, tmp_lab, ord_buf):
     """Process transactions from ``t_start`` until done or until a buffer is too small.
@@ -137,10 +146,17 @@ def _ordered_run(t_start, st, tx_utxo, tx_seed, in_start, in_rows, in_amt, in_sp
                     if out_depth[o] + 1 < tx_depth:
                         tx_depth = out_depth[o] + 1
                     p = out_ptr[o]
-                    for z in range(out_cnt[o]):
-                        line_amt[line_n] = pool_amt[p + z]
-                        line_lab[line_n] = pool_lab[p + z]
-                        line_n += 1
+                    c = out_cnt[o]
+                    if in_code == IN_L:  # last in, first out: the coin's runs reversed too
+                        for z in range(c):
+                            line_amt[line_n] = pool_amt[p + c - 1 - z]
+                            line_lab[line_n] = pool_lab[p + c - 1 - z]
+                            line_n += 1
+                    else:
+                        for z in range(c):
+                            line_amt[line_n] = pool_amt[p + z]
+                            line_lab[line_n] = pool_lab[p + z]
+                            line_n += 1
                 else:
                     line_amt[line_n] = in_amt[r]
                     line_lab[line_n] = 0
@@ -299,6 +315,7 @@ def _ordered_run(t_start, st, tx_utxo, tx_seed, in_start, in_rows, in_amt, in_sp
             _sort_idx(ord_buf, out_amt, out_rows, o0, k_out, out_code == OUT_H)
         ri = 0
         rem = line_amt[0] if line_n > 0 else 0.0
+        out_sum = 0.0
         for q in range(k_out):
             if out_code == OUT_H or out_code == OUT_S:
                 r = out_rows[o0 + ord_buf[q]]
@@ -310,6 +327,16 @@ def _ordered_run(t_start, st, tx_utxo, tx_seed, in_start, in_rows, in_amt, in_sp
             m = 0
             tsum = 0.0
             dmin = NO_LIMIT
+            if seed:
+                # a seed output is wholly tainted, or wholly clean when it is the payer's change
+                need = 0.0
+                m = 1
+                tmp_amt[0] = out_amt[r]
+                tmp_lab[0] = 0
+                if not out_own[r]:
+                    tmp_lab[0] = 1
+                    tsum = out_amt[r]
+                    dmin = 0
             while need > EPS:
                 if ri < line_n:
                     take = min(need, rem)
@@ -334,6 +361,7 @@ def _ordered_run(t_start, st, tx_utxo, tx_seed, in_start, in_rows, in_amt, in_sp
                     if rem <= EPS:
                         ri += 1
                         rem = line_amt[ri] if ri < line_n else 0.0
+            out_sum += tsum
             if tsum > EPS:
                 out_taint[r] = tsum
                 out_depth[r] = dmin
@@ -382,6 +410,9 @@ def _ordered_run(t_start, st, tx_utxo, tx_seed, in_start, in_rows, in_amt, in_sp
                 dd = out_depth[r]
                 if dd < pair_depth[d]:
                     pair_depth[d] = dd
+        # the taint the outputs did not take went to the fee (the miner)
+        if (not seed) and line_taint - out_sum > EPS:
+            fee_taint[t] = line_taint - out_sum
         t += 1
     st[ST_POOL] = pool_n
     st[ST_NODE] = node_n
@@ -402,8 +433,8 @@ def _grown(a: np.ndarray, need: int) -> np.ndarray:
 
 
 def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair,
-                  out_start, out_rows, out_amt, out_pair, out_stop, n_pairs,
-                  in_code, out_code, fee_last, max_hops):
+                  out_start, out_rows, out_amt, out_pair, out_stop, out_own, n_pairs,
+                  fee_taint, in_code, out_code, fee_last, max_hops):
     """Ordered (FIFO-family) taint propagation.
 
     Parameters
@@ -414,6 +445,9 @@ def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair
     in_amt, out_amt : float64 per leg row; in_spent: spent output id per input row (-1: none)
     in_pair, out_pair : (address, asset) pair id per leg row on account chains, -1 on UTXO
     out_stop : bool per output row: taint is recorded there but not propagated
+    out_own : bool per output row: a seed's output paid back to one of its input addresses
+    fee_taint : float64 per transaction, zeros; receives the tainted base units of each fee
+        (0 for seeds)
     in_code, out_code : policy orders; fee_last : fee is the last segment (else pro rata)
     max_hops : taint propagates through at most this many transactions after the seed
 
@@ -455,9 +489,10 @@ def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair
         st[ST_NEED_POOL:] = 0
         t = _ordered_run(
             t, st, tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair, out_start,
-            out_rows, out_amt, out_pair, out_stop, in_code, out_code, fee_last, max_hops,
-            out_taint, out_depth, out_ptr, out_cnt, bufs["pool_amt"], bufs["pool_lab"],
-            pair_bal, pair_taint, pair_depth, pair_len, head, tail, bufs["node_amt"],
+            out_rows, out_amt, out_pair, out_stop, out_own, in_code, out_code, fee_last,
+            max_hops, out_taint, out_depth, fee_taint, out_ptr, out_cnt, bufs["pool_amt"],
+            bufs["pool_lab"], pair_bal, pair_taint, pair_depth, pair_len, head, tail,
+            bufs["node_amt"],
             bufs["node_lab"], bufs["node_next"], bufs["node_prev"], bufs["line_amt"],
             bufs["line_lab"], bufs["tmp_amt"], bufs["tmp_lab"], ord_buf)
         if t >= n_tx:
@@ -475,22 +510,22 @@ def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair
 
 @njit(cache=True)
 def trace_scalar(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair,
-                 out_start, out_rows, out_amt, out_pair, out_stop, n_pairs, poison,
-                 max_hops):
+                 out_start, out_rows, out_amt, out_pair, out_stop, out_own, n_pairs, fee_taint,
+                 poison, max_hops):
     """Poison (``poison=True``) or haircut taint propagation; same arguments and results as
     :func:`trace_ordered` without the orders.
 
     Haircut: a transaction with input value V of which T is tainted gives output j
-    ``w_j * T / V``; the rest of the taint goes to the fee. Poison: every output of a
-    transaction with a tainted input is fully tainted. On account chains an address balance
-    plays the role of the inputs: haircut keeps the tainted share of the balance, poison taints
-    the whole balance once any taint arrives (until the balance is spent to zero).
+    ``w_j * T / V``; the rest of the taint (``fee * T / V``) goes to the fee. Poison: every
+    output of a transaction with a tainted input is fully tainted, and so is its fee. On
+    account chains an address balance plays the role of the inputs: haircut keeps the tainted
+    share of the balance, poison taints the whole balance once any taint arrives (until the
+    balance is spent to zero). ``fee_taint`` is filled as in :func:`trace_ordered`.
     """
     n_tx = tx_utxo.shape[0]
     n_out = out_amt.shape[0]
     out_taint = np.zeros(n_out)
     out_depth = np.full(n_out, -1, dtype=np.int64)
-    prop = np.zeros(n_out)  # taint that propagates (0 at stop addresses)
     pair_bal = np.zeros(n_pairs)
     pair_taint = np.zeros(n_pairs)
     pair_depth = np.full(n_pairs, NO_LIMIT, dtype=np.int64)
@@ -500,15 +535,16 @@ def trace_scalar(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair,
         seed = tx_seed[t]
         frac = 0.0  # tainted fraction of the value entering the outputs
         depth = NO_LIMIT
+        tot = 0.0  # value spent (outputs + fee)
         if tx_utxo[t]:
-            tot = 0.0
             tnt = 0.0
             for k in range(i0, i1):
                 r = in_rows[k]
                 tot += in_amt[r]
                 o = in_spent[r]
-                if o >= 0 and prop[o] > 0.0 and out_depth[o] < max_hops:
-                    tnt += prop[o]
+                # taint recorded at a stop output does not propagate
+                if o >= 0 and out_taint[o] > 0.0 and not out_stop[o] and out_depth[o] < max_hops:
+                    tnt += out_taint[o]
                     if out_depth[o] + 1 < depth:
                         depth = out_depth[o] + 1
             if tnt > EPS and tot > 0.0:
@@ -517,6 +553,7 @@ def trace_scalar(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair,
             if i1 > i0:
                 src = in_pair[in_rows[i0]]
                 a = in_amt[in_rows[i0]]
+                tot = a
                 b = max(pair_bal[src], a)
                 tnt = pair_taint[src]
                 if tnt > EPS:
@@ -532,17 +569,29 @@ def trace_scalar(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair,
         if seed:
             frac = 1.0
             depth = 0
+        elif frac == 0.0:
+            # clean: a UTXO transaction leaves nothing to record, a transfer moves balances
+            if not tx_utxo[t]:
+                for k in range(o0, o1):
+                    r = out_rows[k]
+                    d = out_pair[r]
+                    if d >= 0:
+                        pair_bal[d] += out_amt[r]
+                        if poison and pair_taint[d] > 0.0:
+                            pair_taint[d] = pair_bal[d]
+            continue
+        paid = 0.0
         for k in range(o0, o1):
             r = out_rows[k]
             w = out_amt[r]
+            paid += w
             tj = w * frac
+            if seed and out_own[r]:  # the payer's change is not stolen
+                tj = 0.0
             if tj > EPS:
                 out_taint[r] = tj
                 out_depth[r] = depth
-            if tx_utxo[t]:
-                if tj > EPS and not out_stop[r]:
-                    prop[r] = tj
-            else:
+            if not tx_utxo[t]:
                 d = out_pair[r]
                 if d < 0:
                     continue
@@ -553,4 +602,8 @@ def trace_scalar(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair,
                         pair_depth[d] = depth
                 if poison and pair_taint[d] > 0.0:
                     pair_taint[d] = pair_bal[d]
+        if frac > 0.0 and not seed:
+            ft = (tot - paid) * frac
+            if ft > EPS:
+                fee_taint[t] = ft
     return out_taint, out_depth

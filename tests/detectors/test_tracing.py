@@ -69,9 +69,12 @@ def test_fifo_keeps_positions_inside_a_coin():
     h = trace(view, "haircut").output_taint
     assert h[os_] == pytest.approx(500 / 1.5 * 1.0 * 1000 / 1000) and h[ou] == pytest.approx(
         1000 * 1000 / 1500)
-    # XIYO override "LF" (inputs reversed when R was made): R = [T 1000][C 500], so S's 500
-    # is tainted and U gets the other 500 of taint
-    assert trace(view, "fifo", orders="LF").output_taint[os_] == pytest.approx(500)
+    # XIYO override "LF": last in, first out over the whole pooled value. R is made from
+    # [C 500][T 1000] reversed, so R = [T 1000][C 500]; spending R reverses it again, so S
+    # gets the clean 500 (a coin's last-in part leaves first)
+    lf = trace(view, "fifo", orders="LF").output_taint
+    assert lf[orr] == pytest.approx(1000)
+    assert lf[os_] == 0 and lf[ou] == pytest.approx(1000)
 
 
 def account_lots(fee=0):
@@ -194,15 +197,18 @@ def test_invariants_on_random_ledgers(view):
     spent = view.inputs["spent_output_id"]
     for p, t in res.items():
         assert np.all(t >= 0) and np.all(t <= amt + 1e-6)
-        # no policy creates taint except poison: outputs of a non-seed tx carry at most the
-        # taint of its inputs
+        # no policy creates taint except poison: the taint a non-seed tx spends goes to its
+        # outputs and its fee (the miner), nothing more and nothing less
         if p == "poison":
             continue
+        fee_t = trace(view, p, stop_at_services=False).fee_taint
         out_t = np.bincount(view.outputs["tx_id"], weights=t, minlength=view.n_transactions)
         in_t = np.bincount(view.inputs["tx_id"], weights=t[spent], minlength=view.n_transactions)
         for tx in range(view.n_transactions):
             if tx not in seeds:
-                assert out_t[tx] <= in_t[tx] + 1e-6
+                assert out_t[tx] + fee_t[tx] == pytest.approx(in_t[tx], abs=1e-5)
+            else:
+                assert fee_t[tx] == 0
     # poison's support contains every other policy's support
     for p in ("haircut", "fifo", "lifo", "tiho"):
         assert np.all(res["poison"][res[p] > 1e-6] > 0)
@@ -256,16 +262,22 @@ def test_account_invariants_on_random_ledgers(view):
     seed = np.isin(view.outputs["tx_id"], view.seeds["tx_id"])
     sender = np.full(view.n_transactions, -1)
     sender[view.inputs["tx_id"]] = view.inputs["address_id"]
+    # a seed transfer to its own sender (the victim paying itself) is not stolen
+    own = seed & (view.outputs["address_id"] == sender[view.outputs["tx_id"]])
     res = {p: trace(view, p, stop_at_services=False).output_taint for p in POLICIES}
     for p, t in res.items():
         assert np.all(t >= 0) and np.all(t <= amt + 1e-6)
-        assert np.allclose(t[seed], amt[seed])
+        assert np.allclose(t[seed & ~own], amt[seed & ~own]) and not t[own].any()
         if p == "poison":
             continue
-        # an address never sends on more taint than it received (seeds excepted)
+        # an address never sends on more taint than it received, fees included (seeds
+        # excepted)
         s = sender[view.outputs["tx_id"]]
         sent = np.bincount(s[(s >= 0) & ~seed], weights=t[(s >= 0) & ~seed],
                            minlength=view.n_addresses)
+        fee_t = trace(view, p, stop_at_services=False).fee_taint
+        has = sender >= 0
+        sent = sent + np.bincount(sender[has], weights=fee_t[has], minlength=view.n_addresses)
         got = np.bincount(view.outputs["address_id"], weights=t, minlength=view.n_addresses)
         assert np.all(sent <= got + 1e-6)
     for p in ("haircut", "fifo", "lifo", "tiho"):
