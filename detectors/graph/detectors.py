@@ -97,9 +97,12 @@ class FlowScope(Detector):
     addresses that both receive and send, ``Z`` = receivers from ``M``; layers are copies of
     the address set, edges are the USD value moved), then maximises
     ``g(S) = [sum_j min(f_j, q_j) - alpha * sum_j |f_j - q_j|] / |S|`` by greedy peeling with
-    one min-tree per layer (numba, O(|E| log |V|)), ``n_blocks`` times, deleting each found
-    block's edges. An address scores the best ``g`` of the blocks it belongs to (any layer);
-    a transaction scores when one of its transfers runs X -> M or M -> Z inside a block.
+    one min-tree per layer (numba, O(|E| log |V|)), ``n_blocks`` times, deleting every edge
+    that touches a found block's nodes before the next search, with the reference's tie order
+    and ``>=`` update (see :mod:`launderbench.detectors.graph.flowscope`). An address scores
+    the best positive ``g`` of the blocks it belongs to (any layer); a transaction scores when
+    one of its transfers runs X -> M or M -> Z inside a block with positive ``g``. Blocks
+    whose ``g`` is not positive are listed in ``info["blocks"]`` and score nothing.
 
     Parameters
     ----------
@@ -154,7 +157,7 @@ class Fraudar(Detector):
     score is ``f(S) = sum of priors + sum of edge weights inside S`` and the density
     ``g = f / |S|``. Greedy removal of the node that lowers ``f`` least (one min-tree per side,
     numba, O(|E| log |V|)) keeps the densest intermediate set; repeated ``n_blocks`` times
-    after deleting each block's edges. Scores as in :class:`FlowScope`.
+    after deleting the edges inside each block. Scores as in :class:`FlowScope`.
 
     Parameters
     ----------

@@ -12,8 +12,12 @@ nearly equal. The objective is
 with ``|S|`` counting the nodes of all layers. It is maximised by greedy peeling with one
 min-tree per layer: a middle node's priority is its own term ``min(f,q) - alpha |f - q|``; a
 source's or sink's priority is ``(1 + alpha) *`` its remaining weight into (out of) the middle
-layer (an upper bound of what its removal costs). The arg-min over the layers is deleted, its
-neighbours are updated, and the best intermediate ``S`` is kept: O(|E| log |V|).
+layer (an upper bound of what its removal costs). The arg-min over the layers is deleted (on a
+tie the source layer first, then the sink layer, then the middle layer; within a layer the
+lowest index), its neighbours are updated, and ``g`` is evaluated after every deletion; the
+set after the latest deletion with the highest ``g`` is kept (``>=``, so a tie keeps the
+smaller set; the full set before any deletion is not a candidate). Peeling stops as soon as
+one layer is empty. O(|E| log |V|).
 
 Layers (our construction, since a ledger has no given partition): every address can play every
 role, so the three layers are copies of the address set taken from the one transfer graph:
@@ -26,8 +30,10 @@ role, so the three layers are copies of the address set taken from the one trans
 
 An address can thus sit in several layers of one block (its copies are separate nodes). A hub
 that only receives is never a middle node (at most a sink); one that receives far more than it
-sends has a very negative middle priority and is peeled first. After each block, its layer-1 and layer-2 edges are deleted and
-the search is repeated for the next block (as the reference does for ``k`` blocks).
+sends has a very negative middle priority and is peeled first. The layers are built once.
+After each block, every edge that touches one of its nodes is deleted (a layer-1 edge whose
+source or middle node is in the block, a layer-2 edge whose middle or sink node is in it) and
+the search is repeated on the remaining edges, ``k`` times, as the reference does.
 """
 
 from __future__ import annotations
@@ -55,10 +61,11 @@ def _mid_priority(f, q, alpha):
 @njit(cache=True)
 def _flowscope_peel(e1x, e1m, w1, e2m, e2z, w2, nx, nm, nz, alpha, x_ptr, x_edges, m1_ptr,
                     m1_edges, m2_ptr, m2_edges, z_ptr, z_edges):
-    """Greedy peeling. Returns (removal order, best number removed, best g).
+    """Greedy peeling of the reference. Returns (removal order, best number removed, best g).
 
     Node ids in the order: source ``i`` -> ``i``, middle ``j`` -> ``nx + j``,
-    sink ``k`` -> ``nx + nm + k``.
+    sink ``k`` -> ``nx + nm + k``. The source and sink trees hold the remaining weights; they
+    are compared with the middle tree after multiplying by ``1 + alpha``.
     """
     f = np.zeros(nm)
     q = np.zeros(nm)
@@ -78,18 +85,29 @@ def _flowscope_peel(e1x, e1m, w1, e2m, e2z, w2, nx, nm, nz, alpha, x_ptr, x_edge
     alive_x = np.ones(nx, dtype=np.bool_)
     alive_m = np.ones(nm, dtype=np.bool_)
     alive_z = np.ones(nz, dtype=np.bool_)
-    tx = tree_build((1.0 + alpha) * sx)
+    tx = tree_build(sx)
     tm = tree_build(pm)
-    tz = tree_build((1.0 + alpha) * sz)
-    size = nx + nm + nz
-    best_g = num / size
+    tz = tree_build(sz)
+    left_x, left_m, left_z = nx, nm, nz
+    best_g = -np.inf
     best_k = 0
+    size = nx + nm + nz
     order = np.empty(size, dtype=np.int64)
-    for k in range(size):
-        if tm[1] <= tx[1] and tm[1] <= tz[1]:
+    k = 0
+    while left_x > 0 and left_m > 0 and left_z > 0:
+        # the reference's order on ties: sources, then sinks, then middle nodes (strict <)
+        layer = 0
+        low = tx[1] * (1.0 + alpha)
+        if tz[1] * (1.0 + alpha) < low:
+            layer = 2
+            low = tz[1] * (1.0 + alpha)
+        if tm[1] < low:
+            layer = 1
+        if layer == 1:
             j = tree_argmin(tm)
             num -= pm[j]
             alive_m[j] = False
+            left_m -= 1
             tree_update(tm, j, np.inf)
             order[k] = nx + j
             for p in range(m1_ptr[j], m1_ptr[j + 1]):
@@ -97,16 +115,17 @@ def _flowscope_peel(e1x, e1m, w1, e2m, e2z, w2, nx, nm, nz, alpha, x_ptr, x_edge
                 i = e1x[e]
                 if alive_x[i]:
                     sx[i] -= w1[e]
-                    tree_update(tx, i, (1.0 + alpha) * sx[i])
+                    tree_update(tx, i, sx[i])
             for p in range(m2_ptr[j], m2_ptr[j + 1]):
                 e = m2_edges[p]
                 z = e2z[e]
                 if alive_z[z]:
                     sz[z] -= w2[e]
-                    tree_update(tz, z, (1.0 + alpha) * sz[z])
-        elif tx[1] <= tz[1]:
+                    tree_update(tz, z, sz[z])
+        elif layer == 0:
             i = tree_argmin(tx)
             alive_x[i] = False
+            left_x -= 1
             tree_update(tx, i, np.inf)
             order[k] = i
             for p in range(x_ptr[i], x_ptr[i + 1]):
@@ -121,6 +140,7 @@ def _flowscope_peel(e1x, e1m, w1, e2m, e2z, w2, nx, nm, nz, alpha, x_ptr, x_edge
         else:
             z = tree_argmin(tz)
             alive_z[z] = False
+            left_z -= 1
             tree_update(tz, z, np.inf)
             order[k] = nx + nm + z
             for p in range(z_ptr[z], z_ptr[z + 1]):
@@ -132,17 +152,41 @@ def _flowscope_peel(e1x, e1m, w1, e2m, e2z, w2, nx, nm, nz, alpha, x_ptr, x_edge
                     num += new - pm[j]
                     pm[j] = new
                     tree_update(tm, j, new)
-        left = size - k - 1
-        if left > 0:
-            g = num / left
-            if g > best_g:
-                best_g = g
-                best_k = k + 1
-    return order, best_k, best_g
+        k += 1
+        left = left_x + left_m + left_z
+        g = num / left if left > 0 else 0.0
+        if g >= best_g:
+            best_g = g
+            best_k = k
+    return order[:k], best_k, best_g
+
+
+def flowscope_layers(src, dst, weight, n):
+    """The three-layer graph of a transfer graph (see the module docstring).
+
+    Returns ``(x_ids, m_ids, z_ids, e1x, e1m, w1, e2m, e2z, w2)``: the address ids of each
+    layer and the layer-1 (X -> M) and layer-2 (M -> Z) edges in layer-local ids.
+    """
+    s, d, w = aggregate_pairs(src, dst, weight, n)
+    pos = w > 0
+    s, d, w = s[pos], d[pos], w[pos]
+    has_in = np.zeros(n, dtype=bool)
+    has_in[d] = True
+    has_out = np.zeros(n, dtype=bool)
+    has_out[s] = True
+    mid = has_in & has_out
+    l1 = mid[d]  # transfers into the middle layer
+    l2 = mid[s]  # transfers out of it
+    m_ids = np.flatnonzero(mid)
+    m_of = np.full(n, -1, dtype=np.int64)
+    m_of[m_ids] = np.arange(len(m_ids))
+    x_ids, e1x = dense_relabel(s[l1], n)
+    z_ids, e2z = dense_relabel(d[l2], n)
+    return x_ids, m_ids, z_ids, e1x, m_of[d[l1]], w[l1], m_of[s[l2]], e2z, w[l2]
 
 
 def flowscope_blocks(src, dst, weight, n, *, alpha=4.0, n_blocks=3):
-    """Find up to ``n_blocks`` dense balanced X -> M -> Z flows.
+    """Find ``n_blocks`` X -> M -> Z flows, the densest balanced one first.
 
     Parameters
     ----------
@@ -154,57 +198,41 @@ def flowscope_blocks(src, dst, weight, n, *, alpha=4.0, n_blocks=3):
     alpha : float, default 4.0
         Penalty on the in/out imbalance of middle nodes (the reference default).
     n_blocks : int
+        Blocks to search for (the reference's ``k``). The search ends early when no edge is
+        left.
 
     Returns
     -------
-    list of dict with ``x``, ``m``, ``z`` (address ids per layer) and ``score`` (g(S) > 0).
+    list of dict with ``x``, ``m``, ``z`` (address ids per layer) and ``score`` (g(S)); as in
+    the reference, a block's score may be zero or negative (no dense balanced flow was left).
     """
     if alpha < 0:
         raise ConfigError(f"alpha must be >= 0, got {alpha}")
     if n_blocks < 1:
         raise ConfigError(f"n_blocks must be >= 1, got {n_blocks}")
-    s, d, w = aggregate_pairs(src, dst, weight, n)
-    alive = w > 0
+    x_ids, m_ids, z_ids, e1x, e1m, w1, e2m, e2z, w2 = flowscope_layers(src, dst, weight, n)
+    nx, nm, nz = len(x_ids), len(m_ids), len(z_ids)
+    alive1 = np.ones(len(e1x), dtype=bool)
+    alive2 = np.ones(len(e2m), dtype=bool)
     blocks = []
     for _ in range(n_blocks):
-        es, ed, ew = s[alive], d[alive], w[alive]
-        has_in = np.zeros(n, dtype=bool)
-        has_in[ed] = True
-        has_out = np.zeros(n, dtype=bool)
-        has_out[es] = True
-        mid = has_in & has_out
-        if not mid.any():
+        if nm == 0 or not (alive1.any() or alive2.any()):
             break
-        l1 = mid[ed]  # transfers into the middle layer
-        l2 = mid[es]  # transfers out of it
-        m_ids = np.flatnonzero(mid)
-        m_of = np.full(n, -1, dtype=np.int64)
-        m_of[m_ids] = np.arange(len(m_ids))
-        x_ids, e1x = dense_relabel(es[l1], n)
-        z_ids, e2z = dense_relabel(ed[l2], n)
-        e1m = m_of[ed[l1]]
-        e2m = m_of[es[l2]]
-        w1, w2 = ew[l1], ew[l2]
-        nx, nm, nz = len(x_ids), len(m_ids), len(z_ids)
-        x_ptr, x_edges = csr_from_edges(e1x, e1m, nx)
-        m1_ptr, m1_edges = csr_from_edges(e1m, e1x, nm)
-        m2_ptr, m2_edges = csr_from_edges(e2m, e2z, nm)
-        z_ptr, z_edges = csr_from_edges(e2z, e2m, nz)
+        a1x, a1m, a1w = e1x[alive1], e1m[alive1], w1[alive1]
+        a2m, a2z, a2w = e2m[alive2], e2z[alive2], w2[alive2]
+        x_ptr, x_edges = csr_from_edges(a1x, a1m, nx)
+        m1_ptr, m1_edges = csr_from_edges(a1m, a1x, nm)
+        m2_ptr, m2_edges = csr_from_edges(a2m, a2z, nm)
+        z_ptr, z_edges = csr_from_edges(a2z, a2m, nz)
         order, best_k, best_g = _flowscope_peel(
-            e1x, e1m, w1, e2m, e2z, w2, nx, nm, nz, float(alpha), x_ptr, x_edges, m1_ptr,
+            a1x, a1m, a1w, a2m, a2z, a2w, nx, nm, nz, float(alpha), x_ptr, x_edges, m1_ptr,
             m1_edges, m2_ptr, m2_edges, z_ptr, z_edges)
-        kept = order[best_k:]
-        bx = x_ids[kept[kept < nx]]
-        bm = m_ids[kept[(kept >= nx) & (kept < nx + nm)] - nx]
-        bz = z_ids[kept[kept >= nx + nm] - nx - nm]
-        if best_g <= 0 or len(bm) == 0:
-            break
-        blocks.append({"x": bx, "m": bm, "z": bz, "score": float(best_g)})
-        in_x = np.zeros(n, dtype=bool)
-        in_x[bx] = True
-        in_m = np.zeros(n, dtype=bool)
-        in_m[bm] = True
-        in_z = np.zeros(n, dtype=bool)
-        in_z[bz] = True
-        alive &= ~((in_x[s] & in_m[d]) | (in_m[s] & in_z[d]))
+        keep = np.ones(nx + nm + nz, dtype=bool)
+        keep[order[:best_k]] = False
+        in_x, in_m, in_z = keep[:nx], keep[nx:nx + nm], keep[nx + nm:]
+        blocks.append({"x": x_ids[in_x], "m": m_ids[in_m], "z": z_ids[in_z],
+                       "score": float(best_g)})
+        # the reference's del_block: every edge touching a node of the block goes
+        alive1 &= ~(in_x[e1x] | in_m[e1m])
+        alive2 &= ~(in_m[e2m] | in_z[e2z])
     return blocks

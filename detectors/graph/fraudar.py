@@ -11,9 +11,12 @@ density ``g(S) = f(S) / |S|``.
 
 The greedy algorithm removes, one at a time, the node whose removal lowers ``f`` the least (its
 prior plus the weight of its remaining edges), using one min-tree per side, and keeps the
-densest intermediate set: a 2-approximation of the densest block in O(|E| log |V|). Several
-blocks are found by deleting the edges of each found block and running again (the paper's
-"detect multiple blocks").
+densest intermediate set: a 2-approximation of the densest block in O(|E| log |V|). As in the
+reference code (``greedy.py``: ``fastGreedyDecreasing``), a row is removed before a column on a
+tie, the lowest index first within a side, the full set is a candidate, a later set replaces
+the best only when strictly denser (``>``), and peeling stops as soon as one side is empty.
+Several blocks are found by deleting the edges inside each found block and running again on
+the remaining matrix, column weights recomputed (the reference's ``detectMultiple``).
 """
 
 from __future__ import annotations
@@ -57,11 +60,14 @@ def _fraudar_peel(rows, cols, w, n_rows, n_cols, prior_r, prior_c, r_ptr, r_edge
     best_g = f / size
     best_k = 0
     order = np.empty(size, dtype=np.int64)
-    for k in range(size):
+    left_r, left_c = n_rows, n_cols
+    k = 0
+    while left_r > 0 and left_c > 0:  # the reference stops when one side is empty
         if tr[1] <= tc[1]:
             i = tree_argmin(tr)
             f -= pr[i]
             alive_r[i] = False
+            left_r -= 1
             tree_update(tr, i, np.inf)
             order[k] = i
             for p in range(r_ptr[i], r_ptr[i + 1]):
@@ -74,6 +80,7 @@ def _fraudar_peel(rows, cols, w, n_rows, n_cols, prior_r, prior_c, r_ptr, r_edge
             j = tree_argmin(tc)
             f -= pc[j]
             alive_c[j] = False
+            left_c -= 1
             tree_update(tc, j, np.inf)
             order[k] = n_rows + j
             for p in range(c_ptr[j], c_ptr[j + 1]):
@@ -82,13 +89,12 @@ def _fraudar_peel(rows, cols, w, n_rows, n_cols, prior_r, prior_c, r_ptr, r_edge
                 if alive_r[i]:
                     pr[i] -= w[e]
                     tree_update(tr, i, pr[i])
-        left = size - k - 1
-        if left > 0:
-            g = f / left
-            if g > best_g:
-                best_g = g
-                best_k = k + 1
-    return order, best_k, best_g
+        k += 1
+        g = f / (left_r + left_c)
+        if g > best_g:
+            best_g = g
+            best_k = k
+    return order[:k], best_k, best_g
 
 
 def fraudar_blocks(src, dst, n, *, n_blocks=3, column_weights="log", prior=None):
@@ -141,9 +147,10 @@ def fraudar_blocks(src, dst, n, *, n_blocks=3, column_weights="log", prior=None)
         order, best_k, best_g = _fraudar_peel(
             rows.astype(np.int64), cols.astype(np.int64), w, nr, nc, prior[r_ids].copy(),
             prior[c_ids].copy(), r_ptr, r_edges, c_ptr, c_edges)
-        kept = order[best_k:]
-        br = r_ids[kept[kept < nr]]
-        bc = c_ids[kept[kept >= nr] - nr]
+        keep = np.ones(nr + nc, dtype=bool)
+        keep[order[:best_k]] = False
+        br = r_ids[keep[:nr]]
+        bc = c_ids[keep[nr:]]
         if best_g <= 0 or len(br) == 0 or len(bc) == 0:
             break
         blocks.append({"rows": br, "cols": bc, "score": float(best_g)})

@@ -220,7 +220,8 @@ def smurf_candidates(A: sp.csr_matrix, c: int, mid_ok: np.ndarray):
     s = rows[A2.row[keep]].astype(np.int64)
     d = cols[A2.col[keep]].astype(np.int64)
     cnt = A2.data[keep]
-    order = np.lexsort((d, s, -cnt))
+    # the reference scans candidates by count, descending, equal counts by (s, d) descending
+    order = np.lexsort((-d, -s, -cnt))
     s, d, cnt = s[order], d[order], cnt[order].astype(np.int64)
     # intermediaries m with s -> m -> d: expand the smaller of out(s) and in(d), then check
     # the other edge against the sorted edge keys
@@ -275,13 +276,22 @@ class AASmurf(Detector):
        tolerance is applied to the MDL *reduction* (the prefix that achieves 90% of it); the
        reference applies it to the absolute MDL, which on large graphs keeps every block.
 
-    Differences from the reference, for scale: the matrix is scipy.sparse (the reference is
-    dense, O(n^2) memory); the MDL is updated incrementally (adding a block at the end only
-    changes that block's terms and the rest region); the reference's slicing drops the last
-    row/column of some regions, here the regions are exact. Intermediaries are limited to
-    addresses with at most ``max_mid_degree`` neighbours (mules, not hubs), which bounds the
-    cost of ``A^2``; attributed service addresses are never intermediaries when
-    ``skip_services``.
+    Candidates are tried in the reference's order (more intermediaries first, equal counts by
+    sender and receiver id, descending) and a later candidate replaces the round's best only
+    with a strictly higher score, as in the reference.
+
+    Differences from the reference: the matrix is scipy.sparse (the reference is dense,
+    O(n^2) memory); the MDL is updated incrementally (adding a block at the end only changes
+    that block's terms and the rest region). The regions are exact, where the reference's
+    slices drop the last row and column of the matrix and, inside a block, the receiver's row
+    and column: its purity of a perfect smurf is 2(k-2)/(k-2) = 2, here 1, and its unexpected
+    edges are only those from intermediaries back into the block. The reference returns the
+    prefix *before* the first one within the tolerance (``idx - 1``), which with a single
+    block found returns none; here the first prefix within it, and at least one block.
+    ``max_iter`` caps the blocks at ``max_iter`` (the reference's loop allows one more). Pairs
+    with ``s = d`` (round trips) are not candidates. Intermediaries are limited to addresses
+    with at most ``max_mid_degree`` neighbours (mules, not hubs), which bounds the cost of
+    ``A^2``; attributed service addresses are never intermediaries when ``skip_services``.
 
     Parameters
     ----------

@@ -32,9 +32,9 @@ def build():
     led.issue(0, [(b_eth, 100 * BTC)], asset="WBTC")
     (ob,) = led.issue(0, [(ub, 2 * BTC)])
     ids = {}
-    # id-bearing: 1 ETH (3,000 USD) -> 99.5 AVAX (2,985 USD), memo 42
+    # id-bearing: 1 ETH (3,000 USD) -> 99.9 AVAX (2,997 USD, after a 0.1% fee), memo 42
     ids["d1"] = led.transfer(100, u["u1"], b_eth, GWEI, memo=42)[0]
-    ids["r1"] = led.transfer(400, b_avax, v["v1"], int(99.5 * GWEI), asset="AVAX", memo=42)[0]
+    ids["r1"] = led.transfer(400, b_avax, v["v1"], 99_900_000_000, asset="AVAX", memo=42)[0]
     # exploit-like release: an id no deposit carries
     ids["r_bad"] = led.transfer(500, b_avax, v["thief"], 5000 * GWEI, asset="AVAX", memo=99)[0]
     # no ids: USDT on ethereum -> USDT-AVAX
@@ -89,10 +89,28 @@ def test_token_map_blocks_unmapped_pairs():
 
 def test_amount_rule_on_id_match():
     view, ids, u, v = build()
-    # a 0.1% fee cap rejects the id-matched 0.5% fee: reported, not linked
-    s = BridgeMatcher(phi=0.001, fee_max_usd=0).fit(view).score(view)
+    tm = {"ETH": ["AVAX"]}
+    # a bridge stating a 0.5% fee should release 99.5 AVAX, not 99.9: reported, not linked
+    s = BridgeMatcher(token_map=tm, bridge_fee=0.005).fit(view).score(view)
     assert (ids["d1"], ids["r1"]) not in links_of(s)
-    assert [ids["d1"], ids["r1"]] in s.info["id_mismatches"].tolist()
+    k = s.info["id_mismatches"].tolist().index([ids["d1"], ids["r1"]])
+    assert s.info["id_mismatch_reasons"][k] == "amount"
+    assert ids["r1"] in s.info["unmatched_releases"].tolist()
+    # a fee per bridge, by service name; the heuristic fee band plays no part in the id path
+    s = BridgeMatcher(token_map=tm, bridge_fee={"br": 0.001}, phi=0.0,
+                      fee_max_usd=0.0).fit(view).score(view)
+    assert links_of(s)[(ids["d1"], ids["r1"])] == 1.0
+    with pytest.raises(ConfigError):
+        BridgeMatcher(bridge_fee={"nope": 0.001}).fit(view).score(view)
+
+
+def test_default_id_token_mapping_is_one_to_one_representation():
+    view, ids, u, v = build()
+    # ETH -> AVAX is a swap, not a representation of ETH: no id link without a token_map
+    s = BridgeMatcher(fee_max_usd=5).fit(view).score(view)
+    assert (ids["d1"], ids["r1"]) not in links_of(s)
+    k = s.info["id_mismatches"].tolist().index([ids["d1"], ids["r1"]])
+    assert s.info["id_mismatch_reasons"][k] == "token"
 
 
 def test_window():
