@@ -72,7 +72,12 @@ def test_builtin_linkers_find_the_mixer_and_bridge_links():
     assert (tx["dep"], tx["bwd"]) not in pairs  # never to the benign withdrawal
 
 
-def test_investigator_follows_mixer_and_bridge_to_cashout():
+def test_reference_investigation_haircut_through_tornado_gas_price_and_bridge_memo():
+    """The investigator's components as their sources define them, on a hand-built case:
+    haircut taint from the seed (Möser, Böhme & Breuker 2014), the Tornado unique-gas-price
+    link (Tutela, Béres et al. 2021), the bridge deposit-id link (XChainWatcher, Augusto et
+    al. 2024), stopping at the attributed exchange, whose deposit address is the cash-out
+    point carrying the whole stolen value (half a BTC less fees, at $60,000 per BTC)."""
     view, a, tx = laundering_ledger()
     s = detectors.make("investigator").fit(view).score(view)
     sc = s.address
