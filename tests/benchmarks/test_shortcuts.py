@@ -115,8 +115,8 @@ def test_baselines_single_out_laundering_no_more_often_than_benign_twins(shortcu
     chance probability of at least 0.001 (``validity.gate``: the exact tail over the results'
     own k). It catches a laundering-only trait that sets laundering apart on most presets: a
     planted leak (a fixed fee rate and Pyongyang office hours for the laundering, never for
-    its twins; docs/validity.md) fails it. It has little power against a subtle trait: a
-    placebo's ROC-AUC spreads widely at this size (0.3-0.8 on classification).
+    its twins; docs/validity.md) fails it. It has little power against a subtle trait: the
+    placebos' ROC-AUCs spread widely at this size (5-95% up to 0.24-0.82 on classification).
     """
     from launderbench.benchmarks.placebo import placebo_percentiles
     from launderbench.benchmarks.suites import load_dataset
