@@ -101,7 +101,7 @@ def validity_section(results) -> list[str]:
         "and `address-age` rank by one feature. A mean beyond the band (bold) says that the "
         "feature separates the labelled laundering there; whether that is a generator "
         "artifact is what the placebo test decides (a benign look-alike labelled as the "
-        "laundering lands as far just as often: `python -m launderbench.benchmarks.leak_survey "
+        "laundering lands as far just as often: `python -m launderbench.benchmarks.validity "
         "--placebos 10`).", "",
         *_shortcut_tables(results),
         "### Ranking stability", "",
