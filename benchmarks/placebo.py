@@ -296,7 +296,7 @@ def _evaluate(ts: TaskSet, name: str, cache: dict) -> list[dict]:
     """
     from launderbench import detectors
 
-    from .runner import evaluate_scores, training_labels
+    from .scoring import evaluate_scores, training_labels
 
     det = detectors.make(name)
     view = ts.view
@@ -317,7 +317,7 @@ def placebo_rows(ds: Dataset, detector_names, k: int = 10, seed: int = 0,
     """Evaluate each detector on ``tasks`` of up to ``k`` placebos of ``ds``
     (:func:`placebo_candidates`).
 
-    Rows as :func:`launderbench.benchmarks.runner.evaluate_scores` gives them, plus
+    Rows as :func:`launderbench.benchmarks.scoring.evaluate_scores` gives them, plus
     ``placebo`` (the twin entity) and ``detector``. Classification is evaluated on the
     unchanged view, tracing on the view that announces the twin's start. Detectors that need
     neither labels nor seeds score the observable view once; detectors that read the seeds

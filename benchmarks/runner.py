@@ -34,7 +34,8 @@ import numpy as np
 from launderbench.simulator.errors import ConfigError
 from launderbench.simulator.tempdirs import make_temp_dir
 
-from .chance import SHORTCUTS
+from .chance import BASELINES, SHORTCUTS
+from .scoring import evaluate_scores, training_labels
 from .suites import ScenarioRun, dataset_path, ensure_dataset, get_suite
 
 #: columns of a result row, in order
@@ -84,6 +85,8 @@ class RunConfig:
     detectors: list[DetectorSpec] = field(default_factory=list)
     budget: int | str = "auto"
     memory: bool = True
+    #: placebos per dataset for the baselines (the report's placebo percentiles; 0: none)
+    placebos: int = 0
 
     @classmethod
     def from_suite(cls, name: str, scenarios=None, detectors=None, seeds=None) -> RunConfig:
@@ -99,12 +102,14 @@ class RunConfig:
                 registry.make(d.name, **d.params)
         else:
             dets = [DetectorSpec(n) for n in (s.detectors or all_detector_names())]
-        return cls(suite=name, scenarios=runs, seeds=list(seeds or s.seeds), detectors=dets)
+        return cls(suite=name, scenarios=runs, seeds=list(seeds or s.seeds), detectors=dets,
+                   placebos=s.placebos)
 
     def to_dict(self) -> dict:
         return {"suite": self.suite, "scenarios": [r.to_dict() for r in self.scenarios],
                 "seeds": list(self.seeds), "detectors": [d.to_dict() for d in self.detectors],
-                "budget": self.budget, "memory": self.memory, "versions": _versions()}
+                "budget": self.budget, "memory": self.memory, "placebos": self.placebos,
+                "versions": _versions()}
 
     @classmethod
     def from_dict(cls, d: dict) -> RunConfig:
@@ -123,7 +128,8 @@ class RunConfig:
                        seeds=[int(s) for s in d["seeds"]],
                        detectors=[DetectorSpec(x["name"], dict(x.get("params", {})))
                                   for x in d["detectors"]],
-                       budget=d.get("budget", "auto"), memory=bool(d.get("memory", True)))
+                       budget=d.get("budget", "auto"), memory=bool(d.get("memory", True)),
+                       placebos=int(d.get("placebos", 0)))
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise ConfigError(f"malformed run configuration: {type(e).__name__}: {e}") from None
 
@@ -171,6 +177,9 @@ class Results:
     rows: list[dict]
     curves: list[dict]
     config: RunConfig | None = None
+    #: the baselines beside their placebos, one dict per dataset, baseline and task
+    #: (:func:`launderbench.benchmarks.placebo.placebo_percentiles`, plus scenario and seed)
+    placebos: list[dict] = field(default_factory=list)
 
     def table(self):
         """Rows as a :class:`pyarrow.Table`."""
@@ -209,6 +218,8 @@ class Results:
             pq.write_table(t, tmp / "results.parquet")
             pcsv.write_csv(t, tmp / "results.csv")
             (tmp / "curves.json").write_text(json.dumps(self.curves) + "\n")
+            if self.placebos:
+                (tmp / "placebos.json").write_text(json.dumps(self.placebos) + "\n")
             if self.config is not None:
                 (tmp / "config.json").write_text(
                     json.dumps(self.config.to_dict(), indent=2) + "\n")
@@ -255,13 +266,21 @@ class Results:
                 raise ConfigError(f"corrupt {out / 'curves.json'}: {e}") from None
             if not isinstance(curves, list):
                 raise ConfigError(f"corrupt {out / 'curves.json'}: expected a list")
+        placebos = []
+        if (out / "placebos.json").is_file():
+            try:
+                placebos = json.loads((out / "placebos.json").read_text())
+            except (ValueError, OSError) as e:
+                raise ConfigError(f"corrupt {out / 'placebos.json'}: {e}") from None
+            if not isinstance(placebos, list):
+                raise ConfigError(f"corrupt {out / 'placebos.json'}: expected a list")
         cfg = RunConfig.load(out) if (out / "config.json").is_file() else None
-        return cls(rows, curves, cfg)
+        return cls(rows, curves, cfg, placebos)
 
 
 #: what a results directory may hold (anything else belongs to someone)
-RESULT_FILES = {"results.parquet", "results.csv", "curves.json", "config.json", "report",
-                "reproduced"}
+RESULT_FILES = {"results.parquet", "results.csv", "curves.json", "config.json",
+                "placebos.json", "report", "reproduced"}
 
 
 def check_results_dir(out: Path) -> None:
@@ -416,12 +435,6 @@ def validate_detectors(specs) -> None:
             raise ConfigError(f"detector '{label}': {e}") from None
 
 
-def training_labels(ts) -> np.ndarray:
-    """The labels a detector that learns may see: the address labels of the training part of
-    the temporal split, -1 (unknown) everywhere else."""
-    return np.where(ts.split["address"] == 0, ts.addr_label.astype(np.int64), -1)
-
-
 def _jsonable(params: dict) -> dict:
     out = {}
     for k, v in params.items():
@@ -437,58 +450,8 @@ def _jsonable(params: dict) -> dict:
     return out
 
 
-def evaluate_scores(ts, scores, supervised: bool = False) -> tuple[list[dict], list[dict]]:
-    """Evaluate one detector's :class:`~launderbench.detectors.base.Scores` on every task of ``ts``.
-
-    Address scores are derived from transaction scores (maximum over its transactions) when a
-    detector gives only those, and back; such rows have ``derived = True``. Detectors that
-    learn from labels are evaluated on the classification tasks only (their scores on the
-    training period are fitted, so tracing and typology would flatter them).
-    """
-    from launderbench.detectors.projection import address_to_tx, tx_to_address
-
-    from .evaluator import Evaluator
-
-    view = ts.view
-    addr, tx = scores.address, scores.transaction
-    d_addr = d_tx = False
-    if addr is None and tx is not None:
-        addr, d_addr = tx_to_address(view, tx), True
-    if tx is None and addr is not None:
-        tx, d_tx = address_to_tx(view, addr), True
-    from launderbench.detectors.base import Scores
-
-    # items singled out at each level (0: one tie, the detector found nothing there)
-    found = Scores(address=addr, transaction=tx, links=scores.links).detections()
-    rows, curves = [], []
-    for name, task in ts.tasks.items():
-        if supervised and task.kind not in ("classification",):
-            continue
-        if task.kind == "linking":
-            if scores.links is None:
-                continue
-            inp, derived = {"links": scores.links}, False
-        else:
-            if addr is None:
-                continue
-            level_addr = task.level == "address"
-            inp = {"y_score": addr if level_addr else tx}
-            derived = d_addr if level_addr else d_tx
-        ev = Evaluator(task)
-        for group, metrics in ev.eval_groups(inp).items():
-            for m, v in metrics.items():
-                rows.append({"task": name, "group": group, "metric": m,
-                             "value": float(v), "derived": derived,
-                             "detections": found.get(task.level)})
-        if task.kind in ("classification", "tracing"):
-            c = ev.curve(inp)
-            curves.append({"task": name, "precision": c["precision"].tolist(),
-                           "recall": c["recall"].tolist()})
-    return rows, curves
-
-
 def run(jobs: list[Job], executor: Executor | None = None,
-        progress: bool = True) -> Results:
+        progress: bool = True, placebos: int = 0) -> Results:
     """Run every job; datasets are prepared first (once each), then detectors.
 
     Parameters
@@ -499,6 +462,8 @@ def run(jobs: list[Job], executor: Executor | None = None,
         default: serially in this process.
     progress : bool
         Show tqdm progress bars.
+    placebos : int
+        Placebos per dataset against which the run's baselines are read (0: none).
     """
     from tqdm.auto import tqdm
 
@@ -531,7 +496,42 @@ def run(jobs: list[Job], executor: Executor | None = None,
     bar.close()
     rows = [r for rs, _ in results for r in rs]
     curves = [c for _, cs in results for c in cs]
-    return Results(rows, curves)
+    # 3. placebos: the baselines of the run beside benign look-alikes, once per dataset
+    names = sorted({t.detector.name for t in jobs if t.detector.name in BASELINES
+                    and not t.detector.params})
+    pjobs = [(t.scenario, t.seed, t.cache, names, placebos) for t in seen.values()]
+    found: list = []
+    if placebos > 0 and names:
+        bar = tqdm(total=len(pjobs), desc="placebos", disable=not progress, leave=False)
+        if executor is None:
+            for j in pjobs:
+                found += placebo_job(j)
+                bar.update(1)
+        else:
+            for res in executor.map(placebo_job, pjobs):
+                found += res
+                bar.update(1)
+        bar.close()
+    return Results(rows, curves, placebos=found)
+
+
+def placebo_job(args) -> list[dict]:
+    """The baselines ``names`` on one dataset beside ``k`` of its placebos
+    (:func:`launderbench.benchmarks.placebo.placebo_percentiles`); never raises (a dataset
+    without qualifying look-alikes gives no record)."""
+    scenario, seed, cache, names, k = args
+    from launderbench.simulator.dataset import Dataset
+
+    from .placebo import placebo_percentiles
+
+    try:
+        ds = Dataset.load(ensure_dataset(scenario, seed, Path(cache) if cache else None))
+        recs = placebo_percentiles(ds, names, k=k, seed=seed)
+    except Exception:  # noqa: BLE001 - validity figures are information, not the run
+        return []
+    label = scenario.label
+    return [dict(r, scenario=label, seed=seed, placebos=[float(x) for x in r["placebos"]])
+            for r in recs if r["placebos"]]
 
 
 def run_config(cfg: RunConfig, executor: Executor | None = None, progress: bool = True,
@@ -542,7 +542,7 @@ def run_config(cfg: RunConfig, executor: Executor | None = None, progress: bool 
     if not cfg.detectors:
         raise ConfigError("nothing to run: no detectors")
     validate_detectors(cfg.detectors)
-    res = run(cfg.jobs(cache), executor=executor, progress=progress)
+    res = run(cfg.jobs(cache), executor=executor, progress=progress, placebos=cfg.placebos)
     res.config = cfg
     return res
 
@@ -585,4 +585,4 @@ def _versions() -> dict:
 
 
 __all__ = ["check_results_dir", "RESULT_FILES", "RunConfig", "Job", "DetectorSpec", "Results", "run", "run_one", "run_config",
-           "training_labels", "evaluate_scores", "compare", "COLUMNS", "SHORTCUTS"]
+           "placebo_job", "compare", "COLUMNS", "SHORTCUTS"]

@@ -54,6 +54,7 @@ class Suite:
     scenarios: tuple  # callable -> list[ScenarioRun], resolved late (presets appear over time)
     seeds: tuple[int, ...]
     detectors: tuple[str, ...] | None = None  # None: every registered detector
+    placebos: int = 0  # benign look-alikes per dataset against which the baselines are read
 
     def scenario_runs(self) -> list[ScenarioRun]:
         return list(self.scenarios[0]())
@@ -107,11 +108,12 @@ def _full():
 SUITES: dict[str, Suite] = {
     "quick": Suite("quick", "seconds: the toy ledger and easy-v1, small", (_quick,), (0,)),
     "default": Suite("default", "the demo: every preset at 10k transactions, three seeds",
-                     (_default,), (0, 1, 2)),
+                     (_default,), (0, 1, 2), placebos=5),
     "robustness": Suite("robustness", "benign look-alikes as a difficulty axis: twin_share "
                         "0, 0.3 and 1.0 on three presets at 10k transactions, three seeds",
                         (_robustness,), (0, 1, 2)),
-    "full": Suite("full", "every preset at its own size, three seeds", (_full,), (0, 1, 2)),
+    "full": Suite("full", "every preset at its own size, three seeds", (_full,), (0, 1, 2),
+                  placebos=10),
 }
 
 

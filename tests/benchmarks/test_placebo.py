@@ -265,7 +265,7 @@ def test_placebo_percentiles_for_a_report(ds, monkeypatch):
     """Per detector and task: the real ROC-AUC (as the runner evaluates it), the placebos'
     and the percentile; a planted leak is set apart from its placebos on every task."""
     from launderbench import detectors
-    from launderbench.benchmarks.runner import evaluate_scores, training_labels
+    from launderbench.benchmarks.scoring import evaluate_scores, training_labels
     from launderbench.benchmarks.validity import gate
     from launderbench.detectors import registry
 
@@ -307,7 +307,7 @@ def test_a_tracer_finds_the_laundering_and_not_its_placebos(ds):
     twin's own start announced (the tracing placebo), it finds the twin as it finds the
     laundering."""
     from launderbench import detectors
-    from launderbench.benchmarks.runner import evaluate_scores
+    from launderbench.benchmarks.scoring import evaluate_scores
 
     view = ds.observable()
     real = {r["task"]: r["value"] for r in evaluate_scores(

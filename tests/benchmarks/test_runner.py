@@ -393,3 +393,21 @@ def test_two_processes_filling_one_cache_entry_both_succeed(tmp_path):
     from launderbench.simulator.dataset import Dataset
 
     assert Dataset.load(outs[0][0].strip()).transactions.num_rows > 0
+
+
+def test_a_run_reads_its_baselines_against_placebos(tmp_path):
+    from launderbench.benchmarks.report import write_report
+
+    cfg = RunConfig(suite="t", scenarios=[ScenarioRun("easy-v1", {"transactions": 3000})],
+                    seeds=[0], detectors=[DetectorSpec("amount"), DetectorSpec("haircut")],
+                    memory=False, placebos=3)
+    res = run_config(cfg, progress=False)
+    assert res.placebos and {r["detector"] for r in res.placebos} == {"amount"}
+    r = res.placebos[0]
+    assert {"task", "real", "placebos", "percentile", "set_apart", "scenario", "seed"} <= set(r)
+    assert 1 <= len(r["placebos"]) <= 3
+    res.save(tmp_path / "out")
+    back = Results.load(tmp_path / "out")
+    assert back.placebos == res.placebos and back.config.placebos == 3
+    md = (write_report(back, tmp_path / "rep") / "report.md").read_text()
+    assert "### Placebos" in md and "| amount * | classification/address |" in md
