@@ -82,5 +82,31 @@ def export_cmd(source, fmt, incident, hops, whole, no_truth, out, transactions, 
                f"transfers ({fmt}{', no truth' if no_truth else ''})")
 
 
+@click.command("draw")
+@_source
+@_incident
+@_hops
+@click.option("--max-nodes", type=click.IntRange(min=10), default=500, show_default=True,
+              help="Past this many addresses, like addresses of a layer are bundled.")
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Figure file: .png, .svg or .pdf.")
+@_small
+@_seed
+def draw_cmd(source, incident, hops, max_nodes, out, transactions, seed):
+    """Draw an incident's laundering flow, left to right in time.
+
+    Hop layers on x, one band per chain, fill colour = role, ring = stage, shapes = services
+    (exchange, mixer, bridge, OTC, ...), edge width = value, hidden service links dashed.
+    """
+    from .draw import draw_incident
+
+    if out.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise ConfigError(f"cannot draw to '{out.name}': use a .png, .svg or .pdf file")
+    ds = load_or_make(source, transactions, seed)
+    inc = default_incident(ds) if incident is None else incident
+    draw_incident(ds, out, incident=inc, hops=hops, max_nodes=max_nodes)
+    click.echo(f"wrote {out} (incident {inc})")
+
+
 #: the teaching commands, in the order ``launderbench --help`` lists them
-EDU_COMMANDS = [export_cmd]
+EDU_COMMANDS = [export_cmd, draw_cmd]
