@@ -135,9 +135,10 @@ def _aggregate(g: nx.MultiDiGraph, layer: dict, max_nodes: int,
         r = rep[n]
         if r in h:
             h.nodes[r]["count"] += 1
+            h.nodes[r]["members"].append(n)
             h.nodes[r]["start"] = min(h.nodes[r]["start"], d["start"])
         else:
-            h.add_node(r, **d, count=1, layer=layer[n], stage=_node_stage(g, n),
+            h.add_node(r, **d, count=1, members=[n], layer=layer[n], stage=_node_stage(g, n),
                        label=str(n))
     merged: dict = {}
     for u, v, d in g.edges(data=True):
@@ -199,8 +200,8 @@ def _positions(h: nx.MultiDiGraph) -> tuple[dict, list]:
 def flow_graph(ds, incident: int | None = None, hops: int = 0, max_nodes: int = 500,
                column_cap: int | None = COLUMN_CAP) -> nx.MultiDiGraph:
     """The incident's flow graph, ready to draw: nodes carry ``layer``, ``stage``, ``count``
-    (addresses in a bundle), ``label`` and ``pos``; the graph carries ``bands`` (chain, y0,
-    y1) and ``bundled`` (addresses folded into bundles)."""
+    and ``members`` (the addresses of a bundle), ``label`` and ``pos``; the graph carries
+    ``bands`` (chain, y0, y1) and ``bundled`` (addresses folded into bundles)."""
     if incident is None:
         if not ds.seeds.num_rows:
             raise ConfigError("this dataset has no announced incident to draw")

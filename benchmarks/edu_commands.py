@@ -108,5 +108,33 @@ def draw_cmd(source, incident, hops, max_nodes, out, transactions, seed):
     click.echo(f"wrote {out} (incident {inc})")
 
 
+@click.command("explore")
+@_source
+@_incident
+@click.option("--hops", "-k", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Hops of benign context around the laundering (the quiz's decoys).")
+@click.option("--max-nodes", type=click.IntRange(min=10), default=500, show_default=True,
+              help="Past this many addresses, like addresses of a layer are bundled.")
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The HTML file to write.")
+@_small
+@_seed
+def explore_cmd(source, incident, hops, max_nodes, out, transactions, seed):
+    """Write one self-contained HTML page to explore an incident offline.
+
+    Pan and zoom, a time slider that replays the flow, details on click, an address search,
+    and a quiz ("which addresses are the launderer's?") that hides the truth and scores the
+    picks. The page needs no network: the graph library is inside it.
+    """
+    from .explore import write_explorer
+
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise ConfigError(f"cannot write the explorer to '{out.name}': use a .html file")
+    ds = load_or_make(source, transactions, seed)
+    inc = default_incident(ds) if incident is None else incident
+    write_explorer(ds, out, incident=inc, hops=hops, max_nodes=max_nodes)
+    click.echo(f"wrote {out} (incident {inc}; open it in a browser, no network needed)")
+
+
 #: the teaching commands, in the order ``launderbench --help`` lists them
-EDU_COMMANDS = [export_cmd, draw_cmd]
+EDU_COMMANDS = [export_cmd, draw_cmd, explore_cmd]
