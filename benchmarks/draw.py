@@ -77,6 +77,11 @@ def _layers(g: nx.MultiDiGraph) -> dict:
         if u in layer and u != v and v not in sent:
             layer[v] = max(layer.get(v, 0), layer[u] + 1)
         sent.add(u)
+    for n in g.nodes:  # a sink (a cash-out address, reused or not) next to its first payer
+        if n in layer and n not in sent and layer[n] > 0:
+            pred = [layer[u] for u in g.predecessors(n) if u in layer and u != n]
+            if pred:
+                layer[n] = min(pred) + 1
     for _ in range(3):  # peers met only backwards (CoinJoin co-participants) and context
         for n in g.nodes:
             if n in layer:
@@ -186,9 +191,11 @@ def _positions(h: nx.MultiDiGraph) -> tuple[dict, list]:
             if not ns:
                 continue
 
-            def key(n):
+            def key(n):  # addresses that pass funds on above the sinks that keep them
                 ys = [pos[u][1] for u in h.predecessors(n) if u in pos]
-                return (-(sum(ys) / len(ys)) if ys else 0.0, h.nodes[n]["start"], str(n))
+                sink = not any(v != n for v in h.successors(n))
+                return (sink, -(sum(ys) / len(ys)) if ys else 0.0, h.nodes[n]["start"],
+                        str(n))
 
             ns.sort(key=key)
             off = (height[c] - len(ns)) / 2
@@ -293,13 +300,16 @@ def draw_incident(ds, path, incident: int | None = None, hops: int = 0,
                    c=[ROLE_COLOURS.get(h.nodes[v].get("truth_role"), "#ff00ff") for v in ns],
                    edgecolors=[STAGE_COLOURS[h.nodes[v]["stage"]] for v in ns],
                    linewidths=1.4)
-    label_all = n <= 60
+    named = set()  # a service's name once per layer
     for node, d in h.nodes(data=True):
         text = None
         if d["count"] > 1:
             text = f"x{d['count']}"
-        elif d.get("service", "none") != "none" and (label_all or n <= 200):
+        elif d.get("service", "none") != "none" and n <= 200:
             text = d.get("service_name") or d["service"]
+            if (d["layer"], text) in named:
+                text = None
+            named.add((d["layer"], text))
         if text:
             x, y = pos[node]
             ax.annotate(text, (x, y), xytext=(0, -9), textcoords="offset points",
