@@ -35,6 +35,14 @@ def default_incident(ds) -> int:
     return int(ds.seeds["incident_id"][0])
 
 
+def _prepare(out: Path, suffixes, source, incident, transactions, seed):
+    """Check the output's suffix before any work, then the dataset and the incident."""
+    if out.suffix.lower() not in suffixes:
+        raise ConfigError(f"cannot write '{out.name}': use a {' or '.join(suffixes)} file")
+    ds = load_or_make(source, transactions, seed)
+    return ds, default_incident(ds) if incident is None else incident
+
+
 _source = click.argument("source", metavar="DATASET_OR_SCENARIO")
 _incident = click.option("--incident", "-i", type=click.IntRange(min=0), default=None,
                          help="Incident id (default: the first announced one).")
@@ -43,6 +51,9 @@ _hops = click.option("--hops", "-k", type=click.IntRange(min=0), default=0, show
 _small = click.option("--transactions", "-n", type=click.IntRange(min=100),
                       default=SMALL_TRANSACTIONS, show_default=True,
                       help="Benign transactions when a scenario id is generated on the fly.")
+_max_nodes = click.option("--max-nodes", type=click.IntRange(min=10), default=500,
+                          show_default=True,
+                          help="Past this many addresses, like addresses of a layer are bundled.")
 _seed = click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 
 
@@ -86,8 +97,7 @@ def export_cmd(source, fmt, incident, hops, whole, no_truth, out, transactions, 
 @_source
 @_incident
 @_hops
-@click.option("--max-nodes", type=click.IntRange(min=10), default=500, show_default=True,
-              help="Past this many addresses, like addresses of a layer are bundled.")
+@_max_nodes
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Figure file: .png, .svg or .pdf.")
 @_small
@@ -100,10 +110,7 @@ def draw_cmd(source, incident, hops, max_nodes, out, transactions, seed):
     """
     from .draw import draw_incident
 
-    if out.suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise ConfigError(f"cannot draw to '{out.name}': use a .png, .svg or .pdf file")
-    ds = load_or_make(source, transactions, seed)
-    inc = default_incident(ds) if incident is None else incident
+    ds, inc = _prepare(out, (".png", ".svg", ".pdf"), source, incident, transactions, seed)
     draw_incident(ds, out, incident=inc, hops=hops, max_nodes=max_nodes)
     click.echo(f"wrote {out} (incident {inc})")
 
@@ -113,8 +120,7 @@ def draw_cmd(source, incident, hops, max_nodes, out, transactions, seed):
 @_incident
 @click.option("--hops", "-k", type=click.IntRange(min=0), default=1, show_default=True,
               help="Hops of benign context around the laundering (the quiz's decoys).")
-@click.option("--max-nodes", type=click.IntRange(min=10), default=500, show_default=True,
-              help="Past this many addresses, like addresses of a layer are bundled.")
+@_max_nodes
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The HTML file to write.")
 @_small
@@ -128,10 +134,7 @@ def explore_cmd(source, incident, hops, max_nodes, out, transactions, seed):
     """
     from .explore import write_explorer
 
-    if out.suffix.lower() not in (".html", ".htm"):
-        raise ConfigError(f"cannot write the explorer to '{out.name}': use a .html file")
-    ds = load_or_make(source, transactions, seed)
-    inc = default_incident(ds) if incident is None else incident
+    ds, inc = _prepare(out, (".html", ".htm"), source, incident, transactions, seed)
     write_explorer(ds, out, incident=inc, hops=hops, max_nodes=max_nodes)
     click.echo(f"wrote {out} (incident {inc}; open it in a browser, no network needed)")
 
