@@ -96,3 +96,14 @@ def test_explorer_in_headless_chromium(ds, tmp_path):
         _chromium(["--window-size=1400,900", f"--screenshot={shot}", f"{url}#test={state}"],
                   tmp_path)
         assert shot.exists() and shot.stat().st_size > 10_000, state
+
+
+def test_vendored_library_is_package_data():
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    cfg = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert "vendor/*" in cfg["package-data"]["launderbench.benchmarks"]
+    lib = root / "benchmarks" / "vendor" / "cytoscape.min.js"
+    assert lib.stat().st_size > 100_000 and (lib.parent / "cytoscape.LICENSE").exists()
