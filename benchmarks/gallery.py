@@ -188,7 +188,10 @@ def write_gallery(out, blocks=None, presets=None, dpi: int = 80) -> Path:
           "Each figure is drawn by `launderbench draw` (see [the guide](../educators.md) for "
           "how to read it: hop layers left to right in time, chains as bands, fill = role, "
           "ring = stage, shapes = services, dashed = hidden service links). Regenerate "
-          "everything with `.venv/bin/python -m launderbench.benchmarks.gallery docs/gallery`.",
+          "everything with `.venv/bin/python -m launderbench.benchmarks.gallery docs/gallery` "
+          "(with Chromium installed it also refreshes `explorer.png`, a screenshot of "
+          "`launderbench explore dmm-bitcoin-2024-v1`).",
+          "", "![the explorer](explorer.png)",
           "", "## Presets", "",
           "The first incident of each preset at 1,000 benign transactions (seed 0). The "
           "stage lists are the incident's transactions by stage and typology.", ""]
@@ -215,11 +218,39 @@ def write_gallery(out, blocks=None, presets=None, dpi: int = 80) -> Path:
     return out
 
 
+def explorer_screenshot(path, scenario: str = "dmm-bitcoin-2024-v1") -> Path | None:
+    """A screenshot of the explorer on ``scenario`` after a click on the thief's address
+    (headless Chromium, network off); None when Chromium is not installed."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    from launderbench.simulator.generate import make
+
+    from .explore import write_explorer
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        return None
+    path = Path(path).resolve()
+    with tempfile.TemporaryDirectory() as tmp:
+        page = write_explorer(make(scenario, seed=0, transactions=1000),
+                              Path(tmp) / "flow.html", test_harness=True)
+        subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
+                        "--proxy-server=127.0.0.1:9", f"--user-data-dir={tmp}/profile",
+                        "--hide-scrollbars", "--window-size=1400,860",
+                        "--virtual-time-budget=5000", f"--screenshot={path}",
+                        page.as_uri() + "#test=click"], capture_output=True, timeout=120)
+    return path if path.exists() else None
+
+
 def main(argv=None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     out = Path(args[0]) if args else Path("docs/gallery")
     write_gallery(out)
     print(f"wrote {out / 'README.md'}")
+    shot = explorer_screenshot(out / "explorer.png")
+    print(f"wrote {shot}" if shot else "no Chromium: explorer.png not refreshed")
     return 0
 
 
