@@ -13,6 +13,8 @@ import click
 
 from launderbench.simulator.errors import ConfigError
 
+from .edu_commands import EDU_COMMANDS
+
 
 def _seeds(values) -> list[int] | None:
     out = []
@@ -235,4 +237,4 @@ def import_cmd(table, out, layout, source, target, amount, timestamp, label, inc
 
 
 #: The commands this module defines, in the order ``launderbench --help`` lists them.
-COMMANDS = [run_cmd, reproduce, report, import_cmd]
+COMMANDS = [run_cmd, reproduce, report, import_cmd, *EDU_COMMANDS]

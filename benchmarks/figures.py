@@ -258,77 +258,13 @@ def plot_robustness(results, path: Path, knob: str = "twin_share") -> Path | Non
 
 
 def plot_incident(ds, path: Path, incident: int | None = None,
-                  max_nodes: int = 120) -> Path | None:
-    """Draw one incident's laundering flow: hop distance from the theft left to right."""
-    from launderbench.simulator.schema import Role
+                  max_nodes: int = 500) -> Path | None:
+    """Draw one incident's laundering flow (:func:`launderbench.benchmarks.draw.draw_incident`);
+    None when ``ds`` has no announced incident."""
+    from .draw import draw_incident
 
-    from .tasks import TaskSet
-
-    ts = TaskSet(ds)
-    if "tracing/address" not in ts.tasks:
+    if incident is None and not ds.seeds.num_rows:
         return None
-    task = ts.tasks["tracing/address"]
-    inc = int(ds.seeds["incident_id"][0]) if incident is None else incident
-    view = ts.view
-    ltx = np.flatnonzero(ts.tx_incident == inc)
-    if len(ltx) == 0:
-        return None
-    ltx = np.union1d(ltx, ds.seeds["tx_id"][ds.seeds["incident_id"] == inc])
-    from .tasks import _join_on
-
-    ins, outs = view.inputs, view.outputs
-    mi, mo = np.isin(ins["tx_id"], ltx), np.isin(outs["tx_id"], ltx)
-    src, dst = _join_on(ins["tx_id"][mi], ins["address_id"][mi], outs["tx_id"][mo],
-                        outs["address_id"][mo])
-    nodes = np.unique(np.concatenate([src, dst]))
-    hops = task.hops.copy()
-    hops[ts.addr_victim] = 0
-    h = np.where(np.isfinite(hops[nodes]), hops[nodes], np.nan)
-    # services and other addresses off the laundering path: one column right of their sender
-    order = np.argsort(np.nan_to_num(h, nan=1e9), kind="stable")
-    nodes, h = nodes[order][:max_nodes], h[order][:max_nodes]
-    pos = {}
-    fallback = (np.nanmax(h) + 1) if np.isfinite(h).any() else 1
-    cols = defaultdict(int)
-    for a, x in zip(nodes, h):
-        x = fallback if np.isnan(x) else x
-        pos[int(a)] = (x, cols[x])
-        cols[x] += 1
-    for a in pos:  # centre each column
-        x, y = pos[a]
-        pos[a] = (x, y - (cols[x] - 1) / 2)
-    role = ts.addr_role
-    palette = {int(Role.VICTIM): "#d62728", int(Role.THIEF): "#9467bd",
-               int(Role.CASHOUT): "#2ca02c", int(Role.MIXER_RECIPIENT): "#17becf",
-               int(Role.BENIGN): "#bbbbbb"}
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(9, 5.5))
-    for s, d in zip(src, dst):
-        if int(s) in pos and int(d) in pos and s != d:
-            (x0, y0), (x1, y1) = pos[int(s)], pos[int(d)]
-            ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
-                        arrowprops={"arrowstyle": "->", "color": "#888888", "lw": 0.6})
-    svc = view.addresses["service_kind"]
-    for a, (x, y) in pos.items():
-        c = palette.get(int(role[a]), "#ff7f0e")
-        marker = "s" if svc[a] else "o"
-        ax.scatter([x], [y], s=50, c=c, marker=marker, edgecolors="black", linewidths=0.4,
-                   zorder=3)
-    from matplotlib.lines import Line2D
-
-    legend = [Line2D([], [], marker="o", ls="", color=c, label=Role(k).name.lower())
-              for k, c in palette.items()]
-    legend.append(Line2D([], [], marker="o", ls="", color="#ff7f0e", label="other laundering"))
-    legend.append(Line2D([], [], marker="s", ls="", color="white", markeredgecolor="black",
-                         label="attributed service"))
-    ax.legend(handles=legend, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    ax.set_xlabel("transactions from the theft (hops)")
-    ax.set_yticks([])
-    ax.set_title(f"Incident {inc} of {ds.meta.get('scenario')}: the laundering flow "
-                 f"({len(pos)} addresses)", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return draw_incident(ds, path, incident=incident, max_nodes=max_nodes)
 
 

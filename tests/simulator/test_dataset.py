@@ -128,7 +128,7 @@ def test_to_networkx_neighbourhood(small):
     g = small.to_networkx([a], hops=1)
     assert a in g and g.number_of_nodes() <= g_all.number_of_nodes()
     for *_, d in g.edges(data=True):
-        assert {"tx_id", "timestamp", "asset", "amount", "incident"} <= set(d)
+        assert {"tx_id", "timestamp", "asset", "amount", "truth_incident"} <= set(d)
     with pytest.raises(DatasetError):
         small.to_networkx(max_edges=5)
 
