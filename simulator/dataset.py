@@ -363,16 +363,16 @@ class Dataset:
 
     # -- export -----------------------------------------------------------------------------
     def to_networkx(self, addresses: Iterable[int] | None = None, hops: int = 1,
-                    max_edges: int = 200_000):
-        """Address graph as a networkx MultiDiGraph (one edge per input-address/output pair).
-
-        With ``addresses``, only their ``hops``-neighbourhood is exported. Nodes carry the public
-        attribution and the truth role; edges carry tx id, timestamp, asset, amount and, when
-        tainted, the incident. Meant for small graphs, teaching and drawing.
-        """
+                    max_edges: int = 200_000, *, incident: int | None = None,
+                    truth: bool = True):
+        """Address graph as a networkx MultiDiGraph (one edge per input-address/output pair):
+        :func:`launderbench.simulator.export.to_networkx` (``addresses`` and their ``hops``
+        neighbourhood, or one ``incident``; ``truth=False`` leaves the ``truth_*``
+        attributes out). Meant for small graphs, teaching and drawing."""
         from .export import to_networkx
 
-        return to_networkx(self, addresses=addresses, hops=hops, max_edges=max_edges)
+        return to_networkx(self, addresses=addresses, hops=hops, max_edges=max_edges,
+                           incident=incident, truth=truth)
 
     def __repr__(self) -> str:
         return (

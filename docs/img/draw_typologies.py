@@ -98,7 +98,7 @@ def incident_graph(ds) -> nx.MultiDiGraph:
 
 
 def layered(g: nx.MultiDiGraph) -> dict:
-    roots = [n for n, d in g.nodes(data=True) if role_name(d.get("role", 0)) == "VICTIM"]
+    roots = [n for n, d in g.nodes(data=True) if role_name(d.get("truth_role", 0)) == "VICTIM"]
     depth = {r: 0 for r in roots}
     q = deque(roots)
     while q:
@@ -119,7 +119,7 @@ def layered(g: nx.MultiDiGraph) -> dict:
         ns = layers[d]
         def key(n):
             ys = [pos[u][1] for u in g.predecessors(n) if u in pos]
-            cash = role_name(g.nodes[n].get("role", 0)) == "CASHOUT"
+            cash = role_name(g.nodes[n].get("truth_role", 0)) == "CASHOUT"
             return (np.mean(ys) if ys else 0.0, cash, str(n))
         ns.sort(key=key)
         for i, n in enumerate(ns):
@@ -139,7 +139,7 @@ def draw(name: str, assets, amount, steps) -> Path:
     ds = generate(scenario_from_dict(doc), seed=3)
     g = incident_graph(ds)
     pos = layered(g)
-    roles = {n: role_name(d.get("role", "BENIGN")) for n, d in g.nodes(data=True)}
+    roles = {n: role_name(d.get("truth_role", "BENIGN")) for n, d in g.nodes(data=True)}
     fig, ax = plt.subplots(figsize=(7.5, 4.2), dpi=90)
     seen = [(u, v) for u, v, d in g.edges(data=True) if not d.get("hidden")]
     hidden = [(u, v) for u, v, d in g.edges(data=True) if d.get("hidden")]
