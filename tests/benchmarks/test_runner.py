@@ -208,21 +208,29 @@ def test_report_has_a_validity_section(tmp_path):
     assert "`" not in html.split("<body>")[1]  # Markdown is rendered, not shown raw
 
 
-def test_run_output_names_the_leaking_tasks(tmp_path, capsys):
+def test_run_output_reads_the_validity_gates(tmp_path, capsys):
     from launderbench.benchmarks.commands import _finish
     from launderbench.benchmarks.runner import Results
 
     base = {"suite": "s", "scenario": "x-v1", "seed": 0, "status": "ok", "group": "all",
-            "task": "classification/address", "metric": "roc_auc", "params": "{}",
+            "task": "tracing/address", "metric": "roc_auc", "params": "{}",
             "fit_s": 0.0, "score_s": 0.0, "peak_mem_mb": 1.0, "derived": False,
             "n_transactions": 100, "error": ""}
-    _finish(Results(rows=[dict(base, detector="degree", value=0.8)], curves={}),
-            tmp_path / "o", quiet=True, example=False)
-    assert ("leak check: 1 shortcut result(s) beyond chance on classification/address"
-            in capsys.readouterr().out)
-    _finish(Results(rows=[dict(base, detector="degree", value=0.55)], curves={}),
+    placebos = [{"detector": "degree", "task": "tracing/address", "real": 0.8,
+                 "placebos": [0.5, 0.55, 0.6], "percentile": 100.0, "set_apart": True,
+                 "scenario": "x-v1", "seed": 0}]
+    _finish(Results(rows=[dict(base, detector="degree", value=0.8)], curves=[],
+                    placebos=placebos), tmp_path / "o", quiet=True, example=False)
+    out = capsys.readouterr().out
+    assert "leak check: 1 one-feature shortcut result(s) beyond 0.5 ± 0.15" in out
+    assert "placebos: 1 of 1 baseline results set apart from their benign look-alikes " \
+           "(0.2 by chance" in out
+    # classification beyond the band is information (the report), not a gate
+    _finish(Results(rows=[dict(base, detector="degree", value=0.8,
+                               task="classification/address")], curves=[]),
             tmp_path / "p", quiet=True, example=False)
-    assert "leak check" not in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "leak check" not in out and "placebos:" not in out
 
 
 def test_dataset_cache_key_follows_the_generator_code(monkeypatch, tmp_path):
