@@ -152,7 +152,7 @@ def _start_generate(out, n=300_000):
                             stderr=subprocess.PIPE, text=True)
 
 
-def _wait_for_work(tmp_path, proc, timeout=60):
+def _wait_for_work(tmp_path, proc, timeout=300):
     """Until generation has made its temporary directories (the work is under way)."""
     import time
 
@@ -175,7 +175,7 @@ def test_a_killed_generate_leaves_the_old_dataset_and_no_leftovers(tmp_path):
     proc = _start_generate(out)
     assert _wait_for_work(tmp_path, proc)
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=120)
+    _, err = proc.communicate(timeout=600)
     assert proc.returncode != 0 and "Traceback" not in err
     assert sorted((p.name, p.read_bytes()) for p in out.iterdir()) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "systmp"]
@@ -184,7 +184,7 @@ def test_a_killed_generate_leaves_the_old_dataset_and_no_leftovers(tmp_path):
     proc = _start_generate(out)
     assert _wait_for_work(tmp_path, proc)
     proc.kill()
-    proc.communicate(timeout=60)
+    proc.communicate(timeout=300)
     assert sorted((p.name, p.read_bytes()) for p in out.iterdir()) == before
     assert list((tmp_path / "systmp").glob("launderbench-ops-*"))
     r = subprocess.run([sys.executable, "-m", "launderbench", "generate", "-n", "500", "-o",
