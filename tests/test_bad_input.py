@@ -187,6 +187,9 @@ TOML_CASES = {
                            'start_day = -1\n', "start_day"),
     "start-day-after-end": (GOOD_TOML + '[[incident]]\nplaybook = "generic-easy"\n'
                             'start_day = 1000\n', "start_day"),
+    "after-days-nan": (GOOD_TOML + '[[incident]]\namount_usd = 1e10\n[incident.assets]\nBTC = 1\n'
+                       '[[incident.steps]]\nid = "a"\nblock = "split"\nafter_days = nan\n',
+                       "after_days"),
     "difficulty-unknown": (GOOD_TOML + '[difficulty]\nbogus = 1\n', "bogus"),
     "difficulty-out-of-range": (GOOD_TOML + '[difficulty]\ntwin_share = 99\n', "twin_share"),
     "difficulty-nan": (GOOD_TOML + '[difficulty]\ntwin_share = nan\n', "twin_share"),
@@ -445,3 +448,22 @@ def test_random_scenario_files_give_a_valid_dataset_or_one_clean_error(monkeypat
         assert problems(ds) == []
 
     run()
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch):
+    """Writing a table fails with ENOSPC (no space left on device): one line naming the
+    problem, exit 2, no temporary directory left behind."""
+    import errno
+
+    from launderbench.simulator.dataset import Table
+
+    def full(self, path):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(Table, "write_parquet", full)
+    with pytest.raises(SystemExit) as e:
+        main(["generate", "-n", "500", "-o", str(tmp_path / "out"), "-q"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and len(err.strip().splitlines()) == 1
+    assert "No space left on device" in err
+    assert list(tmp_path.iterdir()) == []
