@@ -25,6 +25,11 @@ class _Group(click.Group):
         except LaunderbenchError as e:
             click.echo(f"launderbench: error: {e}", err=True)
             sys.exit(2)
+        except BrokenPipeError:  # `launderbench scenarios | head`: the reader has enough
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
         except OSError as e:  # disk full, permissions, a path that vanished: one line
             where = f": {e.filename}" if e.filename else ""
             click.echo(f"launderbench: error: {e.strerror or e}{where}", err=True)

@@ -198,3 +198,9 @@ def test_a_killed_generate_leaves_the_old_dataset_and_no_leftovers(tmp_path):
 def test_bare_command_prints_help_and_exits_0():
     r = run()
     assert r.returncode == 0 and "Usage: launderbench" in r.stdout and r.stderr == ""
+
+
+def test_output_into_a_closed_pipe_is_not_an_error():
+    r = subprocess.run(f"{sys.executable} -m launderbench scenarios | head -1", shell=True,
+                       capture_output=True, text=True, timeout=300)
+    assert r.stdout.count("\n") == 1 and "error" not in r.stderr
