@@ -7,6 +7,8 @@ generated small (``--transactions``) on the fly.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
 import click
@@ -35,10 +37,35 @@ def default_incident(ds) -> int:
     return int(ds.seeds["incident_id"][0])
 
 
-def _prepare(out: Path, suffixes, source, incident, transactions, seed):
-    """Check the output's suffix before any work, then the dataset and the incident."""
+def _check_out(out: Path, overwrite: bool) -> None:
+    """An existing file is replaced only when asked (``--overwrite``): nothing a user owns
+    is lost by a typo."""
+    if out.exists() and not overwrite:
+        raise ConfigError(f"refusing to replace {out}: it exists (pass --overwrite to replace "
+                          "it)")
+    if out.exists() and not out.is_file():
+        raise ConfigError(f"{out} exists and is not a file")
+
+
+@contextlib.contextmanager
+def _atomic(out: Path):
+    """A temporary sibling with the same suffix, renamed onto ``out`` when the block
+    succeeds (removed when it fails): ``out`` is the old file or the complete new one."""
+    tmp = out.with_name(f".{out.stem}.tmp-{os.getpid()}{out.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _prepare(out: Path, suffixes, source, incident, transactions, seed, overwrite=False):
+    """Check the output (suffix, an existing file) before any work, then the dataset and
+    the incident."""
     if out.suffix.lower() not in suffixes:
         raise ConfigError(f"cannot write '{out.name}': use a {' or '.join(suffixes)} file")
+    _check_out(out, overwrite)
     ds = load_or_make(source, transactions, seed)
     return ds, default_incident(ds) if incident is None else incident
 
@@ -55,6 +82,9 @@ _max_nodes = click.option("--max-nodes", type=click.IntRange(min=10), default=50
                           show_default=True,
                           help="Past this many addresses, like addresses of a layer are bundled.")
 _seed = click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+_overwrite = click.option("--overwrite", is_flag=True,
+                          help="Replace --out if it exists (by default an existing file is "
+                               "refused).")
 
 
 @click.command("export")
@@ -69,7 +99,9 @@ _seed = click.option("--seed", type=click.IntRange(min=0), default=0, show_defau
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @_small
 @_seed
-def export_cmd(source, fmt, incident, hops, whole, no_truth, out, transactions, seed):
+@_overwrite
+def export_cmd(source, fmt, incident, hops, whole, no_truth, out, transactions, seed,
+               overwrite):
     """Export an incident's flow (or a small dataset) for Gephi, yEd or web tools.
 
     GEXF is dynamic (nodes and edges carry `start`, so Gephi's timeline replays the flow);
@@ -82,13 +114,15 @@ def export_cmd(source, fmt, incident, hops, whole, no_truth, out, transactions, 
     if fmt not in FORMATS:
         raise ConfigError(f"cannot tell the format from '{out.name}': pass --format "
                           f"({', '.join(FORMATS)})")
+    _check_out(out, overwrite)
     ds = load_or_make(source, transactions, seed)
     if whole:
         g = to_networkx(ds, truth=not no_truth)
     else:
         inc = default_incident(ds) if incident is None else incident
         g = to_networkx(ds, incident=inc, hops=hops, truth=not no_truth)
-    write_graph(g, out, fmt)
+    with _atomic(out) as tmp:
+        write_graph(g, tmp, fmt)
     click.echo(f"wrote {out}: {g.number_of_nodes():,} addresses, {g.number_of_edges():,} "
                f"transfers ({fmt}{', no truth' if no_truth else ''})")
 
@@ -102,7 +136,8 @@ def export_cmd(source, fmt, incident, hops, whole, no_truth, out, transactions, 
               help="Figure file: .png, .svg or .pdf.")
 @_small
 @_seed
-def draw_cmd(source, incident, hops, max_nodes, out, transactions, seed):
+@_overwrite
+def draw_cmd(source, incident, hops, max_nodes, out, transactions, seed, overwrite):
     """Draw an incident's laundering flow, left to right in time.
 
     Hop layers on x, one band per chain, fill colour = role, ring = stage, shapes = services
@@ -110,8 +145,10 @@ def draw_cmd(source, incident, hops, max_nodes, out, transactions, seed):
     """
     from .draw import draw_incident
 
-    ds, inc = _prepare(out, (".png", ".svg", ".pdf"), source, incident, transactions, seed)
-    draw_incident(ds, out, incident=inc, hops=hops, max_nodes=max_nodes)
+    ds, inc = _prepare(out, (".png", ".svg", ".pdf"), source, incident, transactions, seed,
+                       overwrite)
+    with _atomic(out) as tmp:
+        draw_incident(ds, tmp, incident=inc, hops=hops, max_nodes=max_nodes)
     click.echo(f"wrote {out} (incident {inc})")
 
 
@@ -125,7 +162,8 @@ def draw_cmd(source, incident, hops, max_nodes, out, transactions, seed):
               help="The HTML file to write.")
 @_small
 @_seed
-def explore_cmd(source, incident, hops, max_nodes, out, transactions, seed):
+@_overwrite
+def explore_cmd(source, incident, hops, max_nodes, out, transactions, seed, overwrite):
     """Write one self-contained HTML page to explore an incident offline.
 
     Pan and zoom, a time slider that replays the flow, details on click, an address search,
@@ -134,8 +172,10 @@ def explore_cmd(source, incident, hops, max_nodes, out, transactions, seed):
     """
     from .explore import write_explorer
 
-    ds, inc = _prepare(out, (".html", ".htm"), source, incident, transactions, seed)
-    write_explorer(ds, out, incident=inc, hops=hops, max_nodes=max_nodes)
+    ds, inc = _prepare(out, (".html", ".htm"), source, incident, transactions, seed,
+                       overwrite)
+    with _atomic(out) as tmp:
+        write_explorer(ds, tmp, incident=inc, hops=hops, max_nodes=max_nodes)
     click.echo(f"wrote {out} (incident {inc}; open it in a browser, no network needed)")
 
 

@@ -284,6 +284,12 @@ def _cases():
         ("import-bad-layout", imp + ["--layout", "bogus"], "layout", None),
         ("import-no-out", ["import", "{file}"], "--out", None),
         ("frobnicate", ["frobnicate"], "No such command", None),
+        ("export-over-a-file", ["export", "{ds}", "--out", "{base}/mine.json"], "--overwrite",
+         None),
+        ("draw-over-a-file", ["draw", "{ds}", "--out", "{base}/fig.png"], "--overwrite", None),
+        ("explore-over-a-file", ["explore", "{ds}", "--out", "{base}/page.html"],
+         "--overwrite", None),
+        ("draw-bad-suffix", ["draw", "{ds}", "--out", "{base}/fig.txt"], "png", None),
     ]
     return c
 
@@ -300,6 +306,8 @@ def test_cli_bad_input_is_one_line_exit_2_and_nothing_written(files, tmp_path, c
                                                                case_id, argv, needle, setup):
     base = tmp_path
     (base / "a-file.txt").write_text("hello")
+    for mine in ("mine.json", "fig.png", "page.html"):
+        (base / mine).write_text("the user's own file")
     (base / "empty").mkdir()
     foreign = base / "foreign"
     foreign.mkdir()
@@ -337,6 +345,7 @@ def test_cli_bad_input_is_one_line_exit_2_and_nothing_written(files, tmp_path, c
     assert "Traceback" not in err
     assert sorted(str(p.relative_to(base)) for p in base.rglob("*")) == before
     assert (foreign / "thesis.txt").read_text() == "mine"
+    assert (base / "mine.json").read_text() == "the user's own file"
 
 
 # ------------------------------------------------------------------ the Python API

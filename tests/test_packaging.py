@@ -167,7 +167,9 @@ def test_pyproject_lists_every_package_folder():
     cfg = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert cfg["package-dir"] == FOLDERS
     listed = set(cfg["packages"])
-    expected = {"launderbench", "launderbench.simulator.scenarios"}
+    # data folders: the presets and the vendored browser library
+    expected = {"launderbench", "launderbench.simulator.scenarios",
+                "launderbench.benchmarks.vendor"}
     for pkg, folder in FOLDERS.items():
         for init in (ROOT / folder).rglob("__init__.py"):
             parts = init.parent.relative_to(ROOT / folder).parts
@@ -202,3 +204,5 @@ def test_wheel_installs_one_root(tmp_path):
     presets = [n for n in names if n.startswith("launderbench/simulator/scenarios/")]
     assert len(presets) == len(list((ROOT / "simulator" / "scenarios").glob("*.toml")))
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+    vendored = {n.rsplit("/", 1)[1] for n in names if n.startswith("launderbench/benchmarks/vendor/")}
+    assert vendored == {p.name for p in (ROOT / "benchmarks" / "vendor").iterdir()}
