@@ -144,7 +144,7 @@ def plot_typology_heatmap(results, path: Path) -> Path | None:
             if not np.isnan(m[i, j]):
                 ax.text(j, i, f"{m[i, j]:.2f}", ha="center", va="center", fontsize=6,
                         color="white" if m[i, j] < 0.5 else "black")
-    fig.colorbar(im, ax=ax, label="share of laundering txs found (budget k)")
+    fig.colorbar(im, ax=ax, label="share found (budget k)")
     ax.set_title("Recall per stage and typology (* shortcut)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -183,8 +183,8 @@ def _cells(r, cols):
 
 FOOTNOTE = ("* one-feature shortcut (no laundering knowledge: how far chance reaches); "
             "+ learned baseline (trained on the training part); cells: mean ± 95% interval "
-            "over seeds; no detections: scores that are one tie (the detector singled out "
-            "nothing, so its metrics sit at chance)")
+            "over seeds (no interval with one seed); no detections: scores that are one tie "
+            "(the detector singled out nothing, so its metrics sit at chance)")
 
 
 def format_table(board: list[dict]) -> str:

@@ -162,8 +162,11 @@ def ledger_problems(ds) -> list[str]:
         run = np.cumsum(d)
         starts = np.r_[0, np.flatnonzero(np.diff(k)) + 1]
         base = np.repeat(np.r_[0, run[starts[1:] - 1]], np.diff(np.r_[starts, len(k)]))
-        if ((run - base) < 0).any():
-            out.append("an account address overspent (negative balance)")
+        neg = (run - base) < 0
+        if neg.any():
+            first = int(k[np.flatnonzero(neg)[0]])
+            out.append(f"an account address overspent (negative balance): {int(neg.sum())} "
+                       f"debit(s), first address {first // 1024} in asset {first % 1024}")
 
     # time order and blocks
     ts = tx["timestamp"]
