@@ -223,21 +223,31 @@ def report(results_dir, quiet):
 @click.option("--announce-first", is_flag=True,
               help="Announce each incident's first laundering transaction as a seed.")
 @click.option("--name", default=None, help="Dataset name (default imported:<file stem>).")
+@click.option("--asset", "asset_opts", multiple=True, metavar="SYMBOL[:decimals=N][:usd=P]",
+              help="Decimals and USD price of a currency (repeatable); without a currency "
+                   "column, a single --asset names the table's currency.")
+@click.option("--time-unit", default="s", show_default=True, metavar="s|ms|step:SECONDS",
+              help="Unit of numeric timestamps (ISO 8601 text needs none).")
+@click.option("--amount-scale", default=0, show_default=True, type=int, metavar="N",
+              help="Amounts are in units of 10^-N of the currency (wei: 18).")
 def import_cmd(table, out, layout, source, target, amount, timestamp, label, incident,
-               currency, announce_first, name):
+               currency, announce_first, name, asset_opts, time_unit, amount_scale):
     """Turn an external transaction table (CSV or Parquet) into a dataset.
 
     Recognises AMLSim's transaction log and IBM's AML data sets from their headers; name the
     columns of any other edge list with --source/--target/--amount/--timestamp.
     """
-    from .importer import import_table
+    from .importer import import_table, parse_asset_option
 
     cols = {k: v for k, v in dict(source=source, target=target, amount=amount,
                                   timestamp=timestamp, label=label, incident=incident,
                                   currency=currency).items() if v is not None}
+    assets = dict(parse_asset_option(a) for a in asset_opts)
     ds = import_table(table, layout=layout, columns=cols, announce_first=announce_first,
-                      name=name)
+                      name=name, assets=assets, time_unit=time_unit, amount_scale=amount_scale)
     ds.save(out)
+    for w in ds.meta["source"]["warnings"]:
+        click.echo(f"warning: {w}", err=True)
     n_l = int((ds.tx_truth["incident_id"] >= 0).sum())
     click.echo(f"wrote {out}: {ds.transactions.num_rows:,} transactions, "
                f"{ds.addresses.num_rows:,} addresses, {n_l:,} labelled laundering, "

@@ -19,8 +19,16 @@ target account, an amount and a timestamp, and optionally a laundering label, an
 ``generic`` any table, with the columns named by the caller (``columns=``).
 
 Each row becomes a one-input, one-output transaction on a single account-model chain named
-``imported``, in the row's currency (one asset per currency, two decimals, eight for
-Bitcoin), without a fee. Transactions are sorted by time (stable). Laundering rows become
+``imported``, in the row's currency, without a fee. Every cell is read as text and parsed
+exactly (:mod:`launderbench.benchmarks.import_values`): amounts are decimals, never floats,
+stored in int64 base units of one asset per currency, with the decimals the amounts need (at
+least two, eight for Bitcoin, at most 18; fewer, with a warning, where the asset's total would
+not fit) unless given; a row that cannot fit, a missing or unparsable timestamp, an incident
+id beyond int32 or an address that breaks the column's form (EVM: ``0x`` and 40 hex digits,
+lowercased) is an error naming the row. Numeric timestamps are seconds unless a unit is
+given (``ms``, ``step:SECONDS``); text is ISO 8601. With the ``generic`` layout, columns
+named like the fields (``source``, ``target``, ``amount``, ``timestamp``, ``label``,
+``incident``, ``currency``) need no naming. Transactions are sorted by time (stable). Laundering rows become
 truth: ``tx_truth`` with the row's incident (the AMLSim alert, else 0), their outputs fully
 tainted, and every address on a laundering row is a laundering address of that incident.
 The temporal split is the default 60 / 20 / 20 by time. Stages and typologies are unknown
@@ -38,14 +46,28 @@ from launderbench.simulator.dataset import Dataset
 from launderbench.simulator.errors import DatasetError
 from launderbench.simulator.schema import ChainModel, EntityKind, Role
 
+from .import_values import (
+    MAX_DECIMALS,
+    choose_decimals,
+    normalise_addresses,
+    parse_amounts,
+    parse_incidents,
+    parse_time_unit,
+    parse_timestamps,
+    to_base_units,
+)
+
 #: approximate USD per unit of the currencies named in IBM's AML data (documented reference
 #: rates; only USD-weighted metrics use them)
 USD_RATES = {
     "us dollar": 1.0, "euro": 1.08, "yuan": 0.14, "yen": 0.0067, "rupee": 0.012,
     "ruble": 0.011, "uk pound": 1.27, "canadian dollar": 0.74, "australian dollar": 0.66,
     "swiss franc": 1.13, "mexican peso": 0.058, "brazil real": 0.2, "shekel": 0.27,
-    "saudi riyal": 0.27, "bitcoin": 60_000.0, "usd": 1.0,
+    "saudi riyal": 0.27, "bitcoin": 60_000.0, "usd": 1.0, "btc": 60_000.0, "eth": 3_000.0,
+    "ether": 3_000.0, "usdt": 1.0, "usdc": 1.0, "dai": 1.0,
 }
+TRUE = ("1", "1.0", "true", "t", "yes")
+FALSE = ("0", "0.0", "false", "f", "no", "")
 
 LAYOUTS = {
     "amlsim": {"source": "orig_acct", "target": "bene_acct", "amount": "base_amt",
@@ -68,6 +90,7 @@ def _read(path: Path) -> dict[str, np.ndarray]:
             import pyarrow.parquet as pq
 
             table = pq.read_table(path)
+            table = pa.table({n: _as_text(table.column(n)) for n in table.column_names})
         else:
             import pyarrow.csv as pcsv
 
@@ -90,7 +113,8 @@ def _read(path: Path) -> dict[str, np.ndarray]:
                     dedup.append(n)
             table = pcsv.read_csv(
                 path, read_options=pcsv.ReadOptions(column_names=dedup, skip_rows=1),
-                convert_options=pcsv.ConvertOptions(strings_can_be_null=False))
+                convert_options=pcsv.ConvertOptions(
+                    column_types={n: pa.string() for n in dedup}, strings_can_be_null=False))
     except (pa.ArrowInvalid, pa.ArrowException, OSError, UnicodeDecodeError) as e:
         msg = (str(e).splitlines() or [type(e).__name__])[0]
         raise DatasetError(f"cannot read {path}: {msg}") from None
@@ -109,13 +133,26 @@ def detect_layout(columns) -> str:
     return "generic"
 
 
+def _as_text(col):
+    """A Parquet column as text: timestamps as ISO 8601 (UTC), nulls as empty strings."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_timestamp(col.type):
+        col = pc.strftime(pc.cast(col, pa.timestamp("s", tz=col.type.tz)),
+                          format="%Y-%m-%dT%H:%M:%S")
+    elif not pa.types.is_string(col.type):
+        col = pc.cast(col, pa.string())
+    return pc.fill_null(col, "")
+
+
 def _np(col) -> np.ndarray:
-    return col.to_numpy(zero_copy_only=False)
+    return col.to_numpy(zero_copy_only=False).astype(str)
 
 
-def _keys(cols, spec, what) -> np.ndarray:
+def _keys(cols, spec) -> np.ndarray:
     names = spec if isinstance(spec, tuple) else (spec,)
-    parts = [_np(cols[n]).astype(str) for n in names]
+    parts = [np.char.strip(_np(cols[n])) for n in names]
     if len(parts) == 1:
         return parts[0]
     out = parts[0].astype(object)
@@ -124,48 +161,42 @@ def _keys(cols, spec, what) -> np.ndarray:
     return out.astype(str)
 
 
-def _timestamps(col, name) -> np.ndarray:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    t = col.type
-    if pa.types.is_timestamp(t):
-        return _np(pc.cast(pc.cast(col, pa.timestamp("s")), pa.int64())).astype(np.int64)
-    if pa.types.is_integer(t):
-        return _np(col).astype(np.int64)
-    if pa.types.is_floating(t):
-        v = _np(col)
-        if np.isnan(v).any():
-            raise DatasetError(f"column '{name}': missing timestamps")
-        return v.astype(np.int64)
-    s = np.char.strip(_np(col).astype(str))
-    s = np.char.replace(np.char.replace(s, "/", "-"), " ", "T")
-    s = np.char.rstrip(s, "Z")
-    try:
-        return s.astype("datetime64[s]").astype(np.int64)
-    except ValueError as e:
-        raise DatasetError(f"column '{name}': cannot parse timestamps ({e})") from None
-
-
 def _labels(col, name) -> np.ndarray:
-    import pyarrow as pa
-
-    t = col.type
     v = _np(col)
-    if pa.types.is_boolean(t):
-        return v.astype(bool)
-    if pa.types.is_integer(t) or pa.types.is_floating(t):
-        return np.nan_to_num(v.astype(float)) != 0
-    s = np.char.lower(np.char.strip(v.astype(str)))
-    ok = np.isin(s, ("1", "0", "true", "false", "t", "f", "yes", "no", ""))
+    s = np.char.lower(np.char.strip(v))
+    ok = np.isin(s, (*TRUE, *FALSE))
     if not ok.all():
         i = int(np.flatnonzero(~ok)[0])
         raise DatasetError(f"column '{name}': not a label at row {i + 1}: {v[i]!r}")
-    return np.isin(s, ("1", "true", "t", "yes"))
+    return np.isin(s, TRUE)
+
+
+def parse_asset_option(text: str) -> tuple[str, dict]:
+    """``SYMBOL[:decimals=N][:usd=PRICE]`` (the ``--asset`` option) as (symbol, settings)."""
+    parts = [p.strip() for p in text.split(":")]
+    symbol, out = parts[0], {}
+    if not symbol:
+        raise DatasetError(f"--asset '{text}': no symbol (SYMBOL:decimals=N:usd=PRICE)")
+    for p in parts[1:]:
+        key, _, val = p.partition("=")
+        try:
+            if key == "decimals" and 0 <= int(val) <= MAX_DECIMALS:
+                out["decimals"] = int(val)
+                continue
+            if key == "usd" and float(val) > 0:
+                out["usd"] = float(val)
+                continue
+        except ValueError:
+            pass
+        raise DatasetError(f"--asset '{text}': bad setting '{p}' (decimals=0..{MAX_DECIMALS} "
+                           f"or usd=PRICE>0)")
+    return symbol, out
 
 
 def import_table(path, layout: str = "auto", columns: dict | None = None,
-                 announce_first: bool = False, name: str | None = None) -> Dataset:
+                 announce_first: bool = False, name: str | None = None,
+                 assets: dict | None = None, time_unit: str | None = None,
+                 amount_scale: int = 0) -> Dataset:
     """Read an external transaction table into a :class:`~launderbench.simulator.dataset.Dataset`.
 
     Parameters
@@ -179,6 +210,16 @@ def import_table(path, layout: str = "auto", columns: dict | None = None,
         Announce the first laundering transaction of each incident as a seed.
     name : str, optional
         Dataset name (``meta["scenario"]``); default ``imported:<file stem>``.
+    assets : dict, optional
+        Per currency symbol (case-insensitive) ``{"decimals": N, "usd": PRICE}``, either key
+        optional. Without a currency column, a single entry names the table's currency.
+    time_unit : "s" (default), "ms" or "step:SECONDS"
+        Unit of numeric timestamps; ISO 8601 text needs none.
+    amount_scale : int
+        Amounts are given in units of ``10**-amount_scale`` (wei: 18).
+
+    Warnings (an amount rounded, a USD price assumed, data spanning under a day) are listed
+    in ``meta["source"]["warnings"]``.
     """
     path = Path(path)
     cols = _read(path)
@@ -187,6 +228,8 @@ def import_table(path, layout: str = "auto", columns: dict | None = None,
     if layout not in (*LAYOUTS, "generic"):
         raise DatasetError(f"unknown layout '{layout}' (amlsim, ibm, generic or auto)")
     spec = dict(LAYOUTS.get(layout, {}))
+    if layout == "generic":
+        spec.update({f: f for f in FIELDS if f in cols})
     spec.update(columns or {})
     unknown = set(spec) - set(FIELDS)
     if unknown:
@@ -203,39 +246,73 @@ def import_table(path, layout: str = "auto", columns: dict | None = None,
     n = len(next(iter(cols.values()))) if cols else 0
     if n == 0:
         raise DatasetError(f"{path.name}: no rows")
+    if not 0 <= amount_scale <= 36:
+        raise DatasetError(f"amount scale {amount_scale}: 0 to 36 decimals")
+    settings = {k.lower(): dict(v) for k, v in (assets or {}).items()}
+    warnings: list[str] = []
 
-    src = _keys(cols, spec["source"], "source")
-    dst = _keys(cols, spec["target"], "target")
-    ts = _timestamps(cols[spec["timestamp"]], spec["timestamp"])
-    try:
-        amt = _np(cols[spec["amount"]]).astype(float)
-    except ValueError as e:
-        raise DatasetError(f"column '{spec['amount']}': not numeric ({e})") from None
-    bad = ~np.isfinite(amt) | (amt < 0)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise DatasetError(f"column '{spec['amount']}': bad amount at row {i + 1}: {amt[i]}")
+    src, dst, evm = normalise_addresses(
+        _keys(cols, spec["source"]), _keys(cols, spec["target"]),
+        tuple("+".join(v) if isinstance(v, tuple) else v
+              for v in (spec["source"], spec["target"])))
+    ts = parse_timestamps(_np(cols[spec["timestamp"]]), spec["timestamp"], time_unit)
+    amounts = parse_amounts(_np(cols[spec["amount"]]), spec["amount"], amount_scale)
     label = (_labels(cols[spec["label"]], spec["label"]) if "label" in spec
              else np.zeros(n, bool))
     incident = np.where(label, 0, -1).astype(np.int64)
     if "incident" in spec:
-        inc = np.nan_to_num(_np(cols[spec["incident"]]).astype(float), nan=-1).astype(np.int64)
+        inc = parse_incidents(_np(cols[spec["incident"]]), spec["incident"])
         incident = np.where(label, np.where(inc >= 0, inc, 0), -1)
-    currency = (np.char.strip(_np(cols[spec["currency"]]).astype(str)) if "currency" in spec
-                else np.full(n, "USD"))
+    if "currency" in spec:
+        currency = np.char.strip(_np(cols[spec["currency"]]))
+    else:
+        only = next(iter(assets)) if assets and len(assets) == 1 else "USD"
+        currency = np.full(n, only)
 
     order = np.lexsort((np.arange(n), ts))
-    src, dst, ts, amt, label, incident, currency = (a[order] for a in (
-        src, dst, ts, amt, label, incident, currency))
+    src, dst, ts, label, incident, currency = (a[order] for a in (
+        src, dst, ts, label, incident, currency))
+    amounts = [amounts[i] for i in order]
 
     # assets: one per currency, ids in order of first use
     cur_names, cur_first, cur_inv = np.unique(currency, return_index=True, return_inverse=True)
     rank = np.argsort(np.argsort(cur_first))
     asset = rank[cur_inv].astype(np.int64)
     cur_sorted = cur_names[np.argsort(cur_first)]
-    decimals = np.array([8 if c.lower() in ("bitcoin", "btc") else 2 for c in cur_sorted])
-    price = np.array([USD_RATES.get(c.lower(), 1.0) for c in cur_sorted])
-    units = np.round(amt * 10.0 ** decimals[asset]).astype(np.int64)
+    decimals, price = [], []
+    units = np.zeros(n, np.int64)
+    for k, sym in enumerate(cur_sorted):
+        rows = np.flatnonzero(asset == k)
+        mine = [amounts[i] for i in rows]
+        given = settings.get(sym.lower(), {})
+        if "decimals" in given:
+            d = given["decimals"]
+        else:
+            d, rounded = choose_decimals(mine, 8 if sym.lower() in ("bitcoin", "btc") else 2)
+            if d < 0:
+                big = int(rows[int(np.argmax([float(a) for a in mine]))])
+                raise DatasetError(
+                    f"column '{spec['amount']}': amount at row {int(order[big]) + 1} "
+                    f"({amounts[big]}) does not fit in int64 base units of {sym} (the "
+                    f"total of {sym} exceeds 9.2e18 whole units)")
+            if rounded:
+                warnings.append(f"{sym}: amounts rounded to {d} decimals so that they fit "
+                                "in int64")
+        units[rows] = to_base_units(mine, order[rows], d, spec["amount"], sym)
+        decimals.append(d)
+        if "usd" in given:
+            price.append(given["usd"])
+        elif sym.lower() in USD_RATES:
+            price.append(USD_RATES[sym.lower()])
+        else:
+            price.append(1.0)
+            warnings.append(f"{sym}: no USD price known, 1.0 assumed (give --asset "
+                            f"{sym}:usd=PRICE)")
+    decimals, price = np.array(decimals, np.int64), np.array(price, float)
+    span = int(ts.max() - ts.min())
+    if span < 86400:
+        warnings.append(f"the data spans {span:,} seconds, under a day (numeric timestamps "
+                        "are read in --time-unit, seconds by default)")
 
     # addresses: ids in order of first appearance (source before target)
     both = np.column_stack([src, dst]).ravel()
@@ -291,11 +368,14 @@ def import_table(path, layout: str = "auto", columns: dict | None = None,
     }
     incs = np.unique(incident[lt])
     meta = {"scenario": name or f"imported:{path.stem}", "seed": None,
-            "source": {"file": path.name, "layout": layout,
+            "source": {"file": path.name, "layout": layout, "evm_addresses": evm,
+                       "time_unit": parse_time_unit(time_unit)[0],
+                       "amount_scale": amount_scale, "warnings": warnings,
                        "columns": {k: list(v) if isinstance(v, tuple) else v
                                    for k, v in spec.items()}},
             "incidents": [{"incident_id": int(i)} for i in incs], "t0": t0}
     return Dataset(tables, meta)
 
 
-__all__ = ["import_table", "detect_layout", "LAYOUTS", "USD_RATES"]
+__all__ = ["import_table", "detect_layout", "parse_asset_option", "LAYOUTS",
+           "USD_RATES"]

@@ -100,7 +100,7 @@ def test_generic_parquet_with_named_columns(tmp_path):
     ("s,d,v,t\nx,y,-1,5\n", {"source": "s", "target": "d", "amount": "v", "timestamp": "t"},
      "bad amount at row 1"),
     ("s,d,v,t\nx,y,1,notatime\n", {"source": "s", "target": "d", "amount": "v",
-                                    "timestamp": "t"}, "cannot parse timestamps"),
+                                    "timestamp": "t"}, "cannot parse timestamp at row 1"),
     ("s,d,v,t\nx,y,1,5\n", {"source": "s", "target": "nope", "amount": "v", "timestamp": "t"},
      "column 'nope' .target. not found"),
     ("s,d,v,t,y\nx,y,1,5,maybe\n", {"source": "s", "target": "d", "amount": "v",
@@ -139,3 +139,135 @@ def test_imported_amlsim_runs_through_the_whole_harness(tmp_path, monkeypatch, c
         ("random", "tracing/address", "base_rate")]
     assert not math.isnan(got[("raw-tx-classifier", "classification/transaction", "pr_auc")])
     assert {r["scenario"] for r in res.rows} == {"imported:transactions"}
+
+
+# ------------------------------------------------------------------ exact values, no corruption
+A1 = "0x52908400098527886E0F7030069857D2E4169EE7"  # checksummed form
+A2 = "0x8617e340b3d01fa5f11f306f4090fd50e238070d"
+A3 = "0xde709f2102306220921060314715629080e2fb77"
+
+
+def _edges(tmp_path, rows, header="source,target,amount,timestamp", name="edges.csv"):
+    f = tmp_path / name
+    f.write_text(header + "\n" + "".join(",".join(map(str, r)) + "\n" for r in rows))
+    return f
+
+
+def test_default_column_names_need_no_flags_and_amounts_stay_exact(tmp_path):
+    f = _edges(tmp_path, [(A1, A2, "1500.000000000000000001", 1577836800),
+                          (A2.upper().replace("0X", "0x"), A3, "0.000000000000000001",
+                           1577923200)])
+    ds = import_table(f, amount_scale=0, assets={"ETH": {}})
+    # one ETH asset; 18 decimals needed but 1500e18 does not fit: fewer, with a warning
+    assert ds.assets["symbol"].tolist() == ["ETH"] and ds.assets["usd_price"][0] == 3000.0
+    d = int(ds.assets["decimals"][0])
+    assert d < 18 and any("rounded" in w for w in ds.meta["source"]["warnings"])
+    assert ds.inputs["amount"][0] == 1500 * 10**d and ds.inputs["amount"][1] == 0
+    # unix seconds read as seconds, not as a year
+    assert ds.transactions["timestamp"].tolist() == [1577836800, 1577923200]
+    # checksummed, upper and lower case forms are one lowercased address
+    names = ds.entities["name"].tolist()
+    assert names == [A1.lower(), A2, A3] and ds.meta["source"]["evm_addresses"]
+    assert ds.outputs["address_id"][0] == ds.inputs["address_id"][1]
+
+
+def test_wei_amounts_with_a_scale_keep_every_unit(tmp_path):
+    f = _edges(tmp_path, [(A1, A2, "1000000000000000000", 10),
+                          (A2, A3, "123456789012345678", 100000)])
+    ds = import_table(f, amount_scale=18, assets={"ETH": {}})
+    assert ds.assets["decimals"].tolist() == [18]
+    assert ds.inputs["amount"].tolist() == [10**18, 123456789012345678]
+    assert not any("rounded" in w for w in ds.meta["source"]["warnings"])
+
+
+def test_given_decimals_and_price_and_unknown_price_warns(tmp_path):
+    f = _edges(tmp_path, [("a", "b", "1.123456789", "2020-01-01T00:00:00Z", "ETH"),
+                          ("b", "c", "2.5", "2020-01-03T00:00:00+00:00", "FOO")],
+               header="source,target,amount,timestamp,currency")
+    ds = import_table(f, assets={"eth": {"decimals": 9, "usd": 2500.0}})
+    assert ds.assets["symbol"].tolist() == ["ETH", "FOO"]
+    assert ds.assets["decimals"].tolist() == [9, 2]
+    assert ds.assets["usd_price"].tolist() == [2500.0, 1.0]
+    assert ds.inputs["amount"].tolist() == [1123456789, 250]
+    assert ds.transactions["timestamp"].tolist() == [1577836800, 1578009600]
+    assert any("FOO: no USD price" in w for w in ds.meta["source"]["warnings"])
+
+
+@pytest.mark.parametrize("unit, want", [("s", [5, 86405]), ("ms", [0, 86]),
+                                        ("step:86400", [5 * 86400, 86405 * 86400])])
+def test_time_units(tmp_path, unit, want):
+    f = _edges(tmp_path, [("a", "b", 1, 5), ("b", "c", 1, 86405)])
+    ds = import_table(f, time_unit=unit)
+    assert ds.transactions["timestamp"].tolist() == want
+    short = any("under a day" in w for w in ds.meta["source"]["warnings"])
+    assert short == (unit == "ms")
+
+
+H = "source,target,amount,timestamp"
+CORRUPTIONS = [
+    # (id, header, rows, extra options, needle)
+    ("amount-1e30", H, [("a", "b", "1e30", 5)], [], "row 1 (1E+30) does not fit"),
+    ("wei-with-given-decimals", H, [("a", "b", 1, 5), ("a", "b", "1500000000000000000000", 6)],
+     ["--asset", "USD:decimals=18"], "amount at row 2"),
+    ("negative-amount", H, [("a", "b", "-3", 5)], [], "bad amount at row 1"),
+    ("hex-amount", H, [("a", "b", "0xA", 5)], [], "bad amount at row 1"),
+    ("empty-amount", H, [("a", "b", "", 5)], [], "bad amount at row 1 (missing)"),
+    ("empty-timestamp", H, [("a", "b", 1, 5), ("a", "b", 1, "")], [],
+     "missing timestamp at row 2"),
+    ("garbage-timestamp", H, [("a", "b", 1, "2020-13-45")], [], "cannot parse timestamp at row 1"),
+    ("mixed-timestamps", H, [("a", "b", 1, 5), ("a", "b", 1, "2020-01-01")], [],
+     "not a number of s like the rows before at row 2"),
+    ("ms-read-as-seconds", H, [("a", "b", 1, 1577836800000)], [], "--time-unit ms"),
+    ("bad-time-unit", H, [("a", "b", 1, 5)], ["--time-unit", "days"], "bad time unit"),
+    ("incident-overflow", H + ",label,incident", [("a", "b", 1, 5, 1, 99999999999)], [],
+     "incident id over 2,147,483,647 at row 1"),
+    ("incident-hex", H + ",label,incident", [("a", "b", 1, 5, 1, "0xA")], [],
+     "incident id is not a whole number at row 1"),
+    ("short-hex-address", H, [(A1, A2, 1, 5), ("0xA", A2, 1, 6)], [],
+     "not an EVM address (0x and 40 hex digits) at row 2"),
+    ("bad-hex-digit", H, [(A1, A2, 1, 5), (A1, A2[:-1] + "g", 1, 6)], [],
+     "column 'target': not an EVM address"),
+    ("empty-address", H, [("a", "", 1, 5)], [], "missing address at row 1"),
+    ("bad-asset-option", H, [("a", "b", 1, 5)], ["--asset", "ETH:decimals=99"], "--asset"),
+    ("asset-option-no-symbol", H, [("a", "b", 1, 5)], ["--asset", ":usd=3"], "no symbol"),
+]
+
+
+@pytest.mark.parametrize("case_id, header, rows, extra, needle", CORRUPTIONS,
+                         ids=[c[0] for c in CORRUPTIONS])
+def test_corrupt_values_are_one_line_exit_2_and_nothing_written(tmp_path, capsys, case_id,
+                                                                header, rows, extra, needle):
+    f = _edges(tmp_path, rows, header=header)
+    before = sorted(tmp_path.rglob("*"))
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as e:
+        main(["import", str(f), "--out", str(tmp_path / "out"), *extra])
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert e.value.code == 2, err
+    assert len(lines) == 1 and needle in lines[0], err
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_import_warns_on_stderr_when_the_data_spans_under_a_day(tmp_path, capsys):
+    f = _edges(tmp_path, [("a", "b", 1, 1), ("b", "c", 2, 100)])
+    with pytest.raises(SystemExit) as e:
+        main(["import", str(f), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert e.value.code == 0
+    assert [ln for ln in err.splitlines() if "under a day" in ln] == [err.strip()]
+    Dataset.load(tmp_path / "out")
+
+
+def test_parquet_typed_columns_are_read_exactly(tmp_path):
+    f = tmp_path / "typed.parquet"
+    t = pa.array([1577836800, 1577923200], pa.timestamp("s"))
+    pq.write_table(pa.table({"source": ["a", None], "target": ["b", "c"],
+                             "amount": pa.array([12, 10**18], pa.int64()), "timestamp": t}), f)
+    with pytest.raises(DatasetError, match="missing address at row 2"):
+        import_table(f)
+    pq.write_table(pa.table({"source": ["a", "b"], "target": ["b", "c"],
+                             "amount": pa.array([12, 10**18], pa.int64()), "timestamp": t}), f)
+    ds = import_table(f, assets={"ETH": {"decimals": 0}})
+    assert ds.transactions["timestamp"].tolist() == [1577836800, 1577923200]
+    assert ds.inputs["amount"].tolist() == [12, 10**18]
