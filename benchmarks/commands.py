@@ -220,8 +220,19 @@ def report(results_dir, quiet):
 @click.option("--label", default=None, help="Laundering label column (optional).")
 @click.option("--incident", default=None, help="Incident / alert id column (optional).")
 @click.option("--currency", default=None, help="Currency column (optional).")
+@click.option("--tx-hash", default=None, help="Transaction hash column (optional).")
 @click.option("--announce-first", is_flag=True,
-              help="Announce each incident's first laundering transaction as a seed.")
+              help="Announce each incident's first laundering transaction as a seed (the "
+                   "labels then double as knowledge; prefer --seed-address).")
+@click.option("--seed-address", multiple=True, metavar="ADDRESS",
+              help="Trace from this address: every transaction it sends (repeatable).")
+@click.option("--seed-tx", multiple=True, metavar="HASH",
+              help="Trace from this transaction (repeatable; needs --tx-hash).")
+@click.option("--seeds", "seeds_file", type=click.Path(path_type=Path), default=None,
+              help="File of seeds, one address or transaction hash per line.")
+@click.option("--attribution", type=click.Path(path_type=Path), default=None,
+              help="CSV address,kind,name naming services (exchange, mixer, bridge, dex, "
+                   "otc, ...).")
 @click.option("--name", default=None, help="Dataset name (default imported:<file stem>).")
 @click.option("--asset", "asset_opts", multiple=True, metavar="SYMBOL[:decimals=N][:usd=P]",
               help="Decimals and USD price of a currency (repeatable); without a currency "
@@ -231,28 +242,51 @@ def report(results_dir, quiet):
 @click.option("--amount-scale", default=0, show_default=True, type=int, metavar="N",
               help="Amounts are in units of 10^-N of the currency (wei: 18).")
 def import_cmd(table, out, layout, source, target, amount, timestamp, label, incident,
-               currency, announce_first, name, asset_opts, time_unit, amount_scale):
+               currency, tx_hash, announce_first, seed_address, seed_tx, seeds_file,
+               attribution, name, asset_opts, time_unit, amount_scale):
     """Turn an external transaction table (CSV or Parquet) into a dataset.
 
     Recognises AMLSim's transaction log and IBM's AML data sets from their headers; name the
     columns of any other edge list with --source/--target/--amount/--timestamp.
     """
-    from .importer import import_table, parse_asset_option
+    from .importer import import_table, parse_asset_option, save_imported
 
     cols = {k: v for k, v in dict(source=source, target=target, amount=amount,
                                   timestamp=timestamp, label=label, incident=incident,
-                                  currency=currency).items() if v is not None}
+                                  currency=currency, tx_hash=tx_hash).items() if v is not None}
     assets = dict(parse_asset_option(a) for a in asset_opts)
     ds = import_table(table, layout=layout, columns=cols, announce_first=announce_first,
-                      name=name, assets=assets, time_unit=time_unit, amount_scale=amount_scale)
-    ds.save(out)
+                      name=name, assets=assets, time_unit=time_unit, amount_scale=amount_scale,
+                      seed_addresses=seed_address, seed_txs=seed_tx, seeds_file=seeds_file,
+                      attribution=attribution)
+    save_imported(ds, out)
     for w in ds.meta["source"]["warnings"]:
         click.echo(f"warning: {w}", err=True)
     n_l = int((ds.tx_truth["incident_id"] >= 0).sum())
     click.echo(f"wrote {out}: {ds.transactions.num_rows:,} transactions, "
                f"{ds.addresses.num_rows:,} addresses, {n_l:,} labelled laundering, "
+               f"{ds.seeds.num_rows:,} seed transactions, "
                f"layout {ds.meta['source']['layout']}, hash {ds.meta['content_hash'][:12]}")
 
 
+@click.command("export-scores")
+@click.argument("dataset", type=click.Path(path_type=Path))
+@click.option("--detector", "-d", default="haircut", show_default=True,
+              help="Detector whose address scores are ranked.")
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="CSV to write: rank, address, score, address_id.")
+@click.option("--top", type=click.IntRange(min=1), default=None,
+              help="Only the first N addresses.")
+def export_scores(dataset, detector, out, top):
+    """Rank a dataset's addresses by a detector's score and write them by their original
+    strings (for an imported dataset; others by their ids), highest first."""
+    from .exports import export_scores as run_export
+
+    rows = run_export(dataset, detector, out, top=top)
+    for r in rows[:10]:
+        click.echo(f"{r['rank']:>4}  {r['address']}  {r['score']:.6g}")
+    click.echo(f"wrote {out}: {len(rows):,} addresses ranked by {detector}")
+
+
 #: The commands this module defines, in the order ``launderbench --help`` lists them.
-COMMANDS = [run_cmd, reproduce, report, import_cmd, *EDU_COMMANDS]
+COMMANDS = [run_cmd, reproduce, report, import_cmd, export_scores, *EDU_COMMANDS]

@@ -46,6 +46,12 @@ from launderbench.simulator.dataset import Dataset
 from launderbench.simulator.errors import DatasetError
 from launderbench.simulator.schema import ChainModel, EntityKind, Role
 
+from .import_knowledge import (
+    apply_attribution,
+    read_attribution,
+    read_seed_file,
+    seed_transactions,
+)
 from .import_values import (
     MAX_DECIMALS,
     choose_decimals,
@@ -76,7 +82,10 @@ LAYOUTS = {
             "amount": "Amount Paid", "timestamp": "Timestamp", "label": "Is Laundering",
             "currency": "Payment Currency"},
 }
-FIELDS = ("source", "target", "amount", "timestamp", "label", "incident", "currency")
+FIELDS = ("source", "target", "amount", "timestamp", "label", "incident", "currency",
+          "tx_hash")
+#: the side tables the importer writes beside the dataset's tables: the original strings
+IDENTITY_FILES = {"address": "address_names.parquet", "tx": "tx_hashes.parquet"}
 
 
 def _read(path: Path) -> dict[str, np.ndarray]:
@@ -196,7 +205,8 @@ def parse_asset_option(text: str) -> tuple[str, dict]:
 def import_table(path, layout: str = "auto", columns: dict | None = None,
                  announce_first: bool = False, name: str | None = None,
                  assets: dict | None = None, time_unit: str | None = None,
-                 amount_scale: int = 0) -> Dataset:
+                 amount_scale: int = 0, seed_addresses=(), seed_txs=(),
+                 seeds_file=None, attribution=None) -> Dataset:
     """Read an external transaction table into a :class:`~launderbench.simulator.dataset.Dataset`.
 
     Parameters
@@ -217,6 +227,16 @@ def import_table(path, layout: str = "auto", columns: dict | None = None,
         Unit of numeric timestamps; ISO 8601 text needs none.
     amount_scale : int
         Amounts are given in units of ``10**-amount_scale`` (wei: 18).
+    seed_addresses, seed_txs, seeds_file :
+        Where tracing starts, independent of any labels (incident 0):
+        :mod:`launderbench.benchmarks.import_knowledge`. Transaction hashes need a
+        ``tx_hash`` column.
+    attribution : path, optional
+        CSV ``address, kind, name`` filling the observable service labels.
+
+    The original address strings and transaction hashes are kept in ``ds.identity``
+    (``{"address": ..., "tx": ... or None}``, by id); :func:`save_imported` writes them
+    beside the dataset and :func:`read_identity` reads them back.
 
     Warnings (an amount rounded, a USD price assumed, data spanning under a day) are listed
     in ``meta["source"]["warnings"]``.
@@ -269,9 +289,16 @@ def import_table(path, layout: str = "auto", columns: dict | None = None,
         only = next(iter(assets)) if assets and len(assets) == 1 else "USD"
         currency = np.full(n, only)
 
+    tx_hash = (np.char.strip(_np(cols[spec["tx_hash"]])) if "tx_hash" in spec else None)
+    if tx_hash is not None and (tx_hash == "").any():
+        i = int(np.flatnonzero(tx_hash == "")[0])
+        raise DatasetError(f"column '{spec['tx_hash']}': missing transaction hash at row "
+                           f"{i + 1}")
+
     order = np.lexsort((np.arange(n), ts))
     src, dst, ts, label, incident, currency = (a[order] for a in (
         src, dst, ts, label, incident, currency))
+    tx_hash = None if tx_hash is None else tx_hash[order]
     amounts = [amounts[i] for i in order]
 
     # assets: one per currency, ids in order of first use
@@ -336,6 +363,20 @@ def import_table(path, layout: str = "auto", columns: dict | None = None,
     if announce_first and len(lt):
         incs, first_tx = np.unique(incident[lt], return_index=True)
         seeds_inc, seeds_tx = incs.astype(np.int64), lt[first_tx].astype(np.int64)
+    addr_names = keys[np.argsort(rank)]
+    listed = list(seed_addresses) + (read_seed_file(seeds_file) if seeds_file else [])
+    given = seed_transactions(listed, list(seed_txs), addr_names, a_src, tx_hash, evm)
+    if len(given):
+        keep = ~np.isin(seeds_tx, given) | (seeds_inc != 0)
+        seeds_inc = np.concatenate([seeds_inc[keep], np.zeros(len(given), np.int64)])
+        seeds_tx = np.concatenate([seeds_tx[keep], given])
+        o = np.lexsort((seeds_tx, seeds_inc))
+        seeds_inc, seeds_tx = seeds_inc[o], seeds_tx[o]
+    service_kind, service_name = np.zeros(n_addr, np.int64), np.full(n_addr, "", object)
+    tagged = 0
+    if attribution is not None:
+        service_kind, service_name, tagged = apply_attribution(
+            read_attribution(attribution, evm), addr_names)
     t0 = int(ts.min())
     tables = {
         "chains": {"chain_id": [0], "name": np.array(["imported"], object),
@@ -354,12 +395,11 @@ def import_table(path, layout: str = "auto", columns: dict | None = None,
         "outputs": {"output_id": tx_id, "tx_id": tx_id, "index": zeros, "address_id": a_dst,
                     "asset_id": asset, "amount": units},
         "addresses": {"address_id": np.arange(n_addr), "chain_id": np.zeros(n_addr),
-                      "service_kind": np.zeros(n_addr), "service_name":
-                      np.full(n_addr, "", dtype=object)},
+                      "service_kind": service_kind, "service_name": service_name},
         "seeds": {"incident_id": seeds_inc, "tx_id": seeds_tx},
         "entities": {"entity_id": np.arange(n_addr),
                      "kind": np.full(n_addr, int(EntityKind.RETAIL)),
-                     "name": keys[np.argsort(rank)].astype(object)},
+                     "name": addr_names.astype(object)},
         "address_truth": {"address_id": np.arange(n_addr), "entity_id": np.arange(n_addr),
                           "role": role, "incident_id": addr_inc},
         "tx_truth": {"tx_id": tx_id, "incident_id": incident, "stage": zeros,
@@ -371,11 +411,54 @@ def import_table(path, layout: str = "auto", columns: dict | None = None,
             "source": {"file": path.name, "layout": layout, "evm_addresses": evm,
                        "time_unit": parse_time_unit(time_unit)[0],
                        "amount_scale": amount_scale, "warnings": warnings,
+                       "seeds_given": len(listed) + len(seed_txs),
+                       "attribution": None if attribution is None else {
+                           "file": Path(attribution).name, "tagged_addresses": tagged},
                        "columns": {k: list(v) if isinstance(v, tuple) else v
                                    for k, v in spec.items()}},
             "incidents": [{"incident_id": int(i)} for i in incs], "t0": t0}
-    return Dataset(tables, meta)
+    ds = Dataset(tables, meta)
+    ds.identity = {"address": addr_names.astype(object),
+                   "tx": None if tx_hash is None else tx_hash.astype(object)}
+    return ds
 
 
-__all__ = ["import_table", "detect_layout", "parse_asset_option", "LAYOUTS",
+def save_imported(ds: Dataset, path) -> Path:
+    """Save an imported dataset with its original address strings and transaction hashes
+    (:data:`IDENTITY_FILES`) beside its tables, in one atomic step."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from launderbench.simulator.dataset import DatasetWriter
+    from launderbench.simulator.schema import ALL_TABLES
+
+    identity = getattr(ds, "identity", None) or {}
+    with DatasetWriter(path) as w:
+        for name in ALL_TABLES:
+            w(name, ds.tables[name])
+        for key, file in IDENTITY_FILES.items():
+            if identity.get(key) is not None:
+                col = "address_id" if key == "address" else "tx_id"
+                pq.write_table(pa.table({col: np.arange(len(identity[key]), dtype=np.int64),
+                                         "text": pa.array(identity[key], pa.string())}),
+                               w.tmp / file)
+        w.finish(ds.meta)
+    return Path(path)
+
+
+def read_identity(path) -> dict:
+    """The original strings of a saved imported dataset: ``{"address": array or None,
+    "tx": array or None}`` indexed by address id and transaction id."""
+    import pyarrow.parquet as pq
+
+    out = {}
+    for key, file in IDENTITY_FILES.items():
+        f = Path(path) / file
+        out[key] = (pq.read_table(f).column("text").to_numpy(zero_copy_only=False)
+                    if f.is_file() else None)
+    return out
+
+
+__all__ = ["import_table", "save_imported", "read_identity", "detect_layout",
+           "parse_asset_option", "LAYOUTS",
            "USD_RATES"]

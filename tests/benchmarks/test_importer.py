@@ -271,3 +271,114 @@ def test_parquet_typed_columns_are_read_exactly(tmp_path):
     ds = import_table(f, assets={"ETH": {"decimals": 0}})
     assert ds.transactions["timestamp"].tolist() == [1577836800, 1577923200]
     assert ds.inputs["amount"].tolist() == [12, 10**18]
+
+
+# ------------------------------------------------------------------ seeds, attribution, identity
+def _addr(k):
+    return "0x" + f"{k:040x}"
+
+
+def _theft_edges(tmp_path):
+    """A thief's address fans the loot out over two hops into an exchange, among unrelated
+    transfers; hashes 0x..; amounts in wei."""
+    rng = np.random.default_rng(3)
+    thief, exch, bridge = _addr(0xBAD), _addr(0xE0), _addr(0xB0)
+    rows, t = [], 1_600_000_000
+    for k in range(120):  # background among 40 users, some into the exchange
+        a, b = rng.choice(40, 2, replace=False)
+        dst = exch if k % 10 == 0 else _addr(0x1000 + b)
+        rows.append((f"0x{k:064x}", _addr(0x1000 + a), dst, int(rng.integers(1, 10**18)) * 10,
+                     t + 600 * k))
+    hop1 = [_addr(0x2000 + i) for i in range(3)]
+    hop2 = [_addr(0x3000 + i) for i in range(3)]
+    k = 1000
+    for i in range(3):
+        rows.append((f"0x{k:064x}", thief.upper().replace("0X", "0x"), hop1[i],
+                     3 * 10**18, t + 86400 + i))
+        rows.append((f"0x{k + 1:064x}", hop1[i], hop2[i], 3 * 10**18 - 1000, t + 90000 + i))
+        rows.append((f"0x{k + 2:064x}", hop2[i], exch if i else bridge, 3 * 10**18 - 2000,
+                     t + 95000 + i))
+        k += 3
+    f = _edges(tmp_path, rows, header="tx_hash,source,target,amount,timestamp",
+               name="theft.csv")
+    tags = tmp_path / "tags.csv"
+    tags.write_text(f"address,kind,name\n{exch.upper().replace('0X', '0x')},exchange,Exch\n"
+                    f"{bridge},bridge,Bridge\n{_addr(0xFFFF)},mixer,not in the table\n")
+    return f, tags, thief, hop1, hop2, exch
+
+
+def test_seed_address_attribution_and_ranked_original_strings(tmp_path, capsys):
+    f, tags, thief, hop1, hop2, exch = _theft_edges(tmp_path)
+    out = tmp_path / "ds"
+    with pytest.raises(SystemExit) as e:
+        main(["import", str(f), "-o", str(out), "--amount-scale", "18", "--asset",
+              "ETH:usd=3000", "--seed-address", thief, "--attribution", str(tags)])
+    assert e.value.code == 0, capsys.readouterr().err
+    ds = Dataset.load(out)
+    assert ds.seeds.num_rows == 3 and set(ds.seeds["incident_id"].tolist()) == {0}
+    assert (ds.tx_truth["incident_id"] == -1).all()  # no labels: no truth, seeds all the same
+    kinds = {int(k) for k in ds.addresses["service_kind"]}
+    assert kinds == {0, 1, 3}
+    assert ds.meta["source"]["attribution"]["tagged_addresses"] == 2
+    ranked = tmp_path / "ranked.csv"
+    with pytest.raises(SystemExit) as e:
+        main(["export-scores", str(out), "--detector", "haircut", "--out", str(ranked)])
+    assert e.value.code == 0
+    lines = ranked.read_text().splitlines()
+    assert lines[0] == "rank,address,score,service,address_id"
+    top = [ln.split(",")[1] for ln in lines[1:8]]
+    # the thief's downstream addresses first, by their hex strings; the tagged exchange is a
+    # cash-out the tracer stops at, not a launderer
+    assert set(top[:6]) == set(hop1) | set(hop2)
+    assert [ln.split(",")[3] for ln in lines if f",{exch}," in ln] == ["exchange"]
+
+
+def test_seed_by_transaction_hash_and_from_a_file(tmp_path):
+    f, tags, thief, hop1, hop2, exch = _theft_edges(tmp_path)
+    ds = import_table(f, amount_scale=18, seed_txs=[f"0x{1000:064x}".upper().replace("0X", "0x")])
+    assert ds.seeds["tx_id"].tolist() == [int(np.flatnonzero(ds.identity["tx"] ==
+                                                             f"0x{1000:064x}")[0])]
+    s = tmp_path / "seeds.txt"
+    s.write_text(f"# the thief\n{thief}\n0x{1003:064x}  # and one more hash\n")
+    ds2 = import_table(f, amount_scale=18, seeds_file=s)
+    assert ds2.seeds.num_rows == 3 + 1 - 1  # the hash is one of the thief's own sends
+    assert ds2.identity["address"][ds2.inputs["address_id"][ds2.seeds["tx_id"][0]]] == thief
+
+
+@pytest.mark.parametrize("extra, needle", [
+    (["--seed-address", "0x" + "1" * 40], "is not in the table"),
+    (["--seed-address", "0x12"], "seed address: not an EVM address"),
+    (["--seed-tx", "0x" + "9" * 64], "seed transaction 0x999"),
+    (["--seeds", "{base}/nope.txt"], "cannot read seeds file"),
+    (["--attribution", "{base}/nope.csv"], "cannot read attribution file"),
+    (["--attribution", "{base}/badkind.csv"], "unknown kind 'casino'"),
+    (["--attribution", "{base}/badhead.csv"], "header must be address,kind,name"),
+])
+def test_bad_seeds_and_attribution_are_one_line_exit_2(tmp_path, capsys, extra, needle):
+    f, *_ = _theft_edges(tmp_path)
+    (tmp_path / "badkind.csv").write_text(f"address,kind,name\n{_addr(0xE0)},casino,x\n")
+    (tmp_path / "badhead.csv").write_text(f"addr,kind\n{_addr(0xE0)},exchange\n")
+    before = sorted(tmp_path.rglob("*"))
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as e:
+        main(["import", str(f), "-o", str(tmp_path / "out"), "--amount-scale", "18",
+              *[a.format(base=tmp_path) for a in extra]])
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert e.value.code == 2 and len(err) == 1 and needle in err[0], err
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_export_scores_refuses_without_seeds_and_by_ids_for_generated_data(tmp_path, capsys):
+    f, *_ = _theft_edges(tmp_path)
+    save = tmp_path / "ds"
+    from launderbench.benchmarks.importer import save_imported
+    save_imported(import_table(f, amount_scale=18), save)
+    with pytest.raises(SystemExit) as e:
+        main(["export-scores", str(save), "--out", str(tmp_path / "r.csv")])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "has none" in err and not (tmp_path / "r.csv").exists()
+    with pytest.raises(SystemExit) as e:
+        main(["export-scores", str(save), "-d", "degree", "--out", str(tmp_path / "r.csv"),
+              "--top", "5"])
+    assert e.value.code == 0
+    assert len((tmp_path / "r.csv").read_text().splitlines()) == 6
