@@ -382,3 +382,15 @@ def test_export_scores_refuses_without_seeds_and_by_ids_for_generated_data(tmp_p
               "--top", "5"])
     assert e.value.code == 0
     assert len((tmp_path / "r.csv").read_text().splitlines()) == 6
+
+
+def test_structuring_runs_on_data_without_bitcoin_or_says_why(tmp_path):
+    from launderbench.detectors.registry import make
+    from launderbench.simulator.errors import ConfigError
+
+    f, *_ = _theft_edges(tmp_path)
+    view = import_table(f, amount_scale=18, assets={"ETH": {}}).observable()
+    s = make("structuring").fit_score(view)
+    assert s.info["asset"] == "USD (no BTC in the data)" and len(s.address) == view.n_addresses
+    with pytest.raises(ConfigError, match="unknown asset 'BTC' .known: ETH"):
+        make("structuring", threshold=2.0).fit_score(view)
