@@ -211,7 +211,8 @@ def report(results_dir, quiet):
 @click.argument("table", type=click.Path(path_type=Path))
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Output dataset directory.")
-@click.option("--layout", type=click.Choice(["auto", "amlsim", "ibm", "generic"]),
+@click.option("--layout", type=click.Choice(["auto", "amlsim", "ibm", "amlsim-log", "evm",
+                                             "generic"]),
               default="auto", show_default=True, help="Column layout of the table.")
 @click.option("--source", default=None, help="Source account column.")
 @click.option("--target", default=None, help="Target account column.")
@@ -221,6 +222,14 @@ def report(results_dir, quiet):
 @click.option("--incident", default=None, help="Incident / alert id column (optional).")
 @click.option("--currency", default=None, help="Currency column (optional).")
 @click.option("--tx-hash", default=None, help="Transaction hash column (optional).")
+@click.option("--decimals", "decimals_col", default=None,
+              help="Column of per-row decimals of the amount (explorer: tokenDecimal).")
+@click.option("--native", default="ETH", show_default=True,
+              help="evm layout: symbol of rows without a token.")
+@click.option("--pseudo", type=click.Choice(["keep", "drop", "service"]), default="keep",
+              show_default=True,
+              help="Accounts with negative integer ids (cash source/sink): keep, drop their "
+                   "rows, or mark them as services.")
 @click.option("--announce-first", is_flag=True,
               help="Announce each incident's first laundering transaction as a seed (the "
                    "labels then double as knowledge; prefer --seed-address).")
@@ -237,12 +246,14 @@ def report(results_dir, quiet):
 @click.option("--asset", "asset_opts", multiple=True, metavar="SYMBOL[:decimals=N][:usd=P]",
               help="Decimals and USD price of a currency (repeatable); without a currency "
                    "column, a single --asset names the table's currency.")
-@click.option("--time-unit", default="s", show_default=True, metavar="s|ms|step:SECONDS",
-              help="Unit of numeric timestamps (ISO 8601 text needs none).")
-@click.option("--amount-scale", default=0, show_default=True, type=int, metavar="N",
-              help="Amounts are in units of 10^-N of the currency (wei: 18).")
+@click.option("--time-unit", default=None, metavar="s|ms|step:SECONDS",
+              help="Unit of numeric timestamps (default s; amlsim-log: step:86400). ISO 8601 "
+                   "text needs none.")
+@click.option("--amount-scale", default=None, type=int, metavar="N",
+              help="Amounts are in units of 10^-N of the currency (wei: 18; default 18 for "
+                   "the evm layout, else 0).")
 def import_cmd(table, out, layout, source, target, amount, timestamp, label, incident,
-               currency, tx_hash, announce_first, seed_address, seed_tx, seeds_file,
+               currency, tx_hash, decimals_col, native, pseudo, announce_first, seed_address, seed_tx, seeds_file,
                attribution, name, asset_opts, time_unit, amount_scale):
     """Turn an external transaction table (CSV or Parquet) into a dataset.
 
@@ -253,12 +264,13 @@ def import_cmd(table, out, layout, source, target, amount, timestamp, label, inc
 
     cols = {k: v for k, v in dict(source=source, target=target, amount=amount,
                                   timestamp=timestamp, label=label, incident=incident,
-                                  currency=currency, tx_hash=tx_hash).items() if v is not None}
+                                  currency=currency, tx_hash=tx_hash,
+                                  decimals=decimals_col).items() if v is not None}
     assets = dict(parse_asset_option(a) for a in asset_opts)
     ds = import_table(table, layout=layout, columns=cols, announce_first=announce_first,
                       name=name, assets=assets, time_unit=time_unit, amount_scale=amount_scale,
                       seed_addresses=seed_address, seed_txs=seed_tx, seeds_file=seeds_file,
-                      attribution=attribution)
+                      attribution=attribution, native=native, pseudo=pseudo)
     save_imported(ds, out)
     for w in ds.meta["source"]["warnings"]:
         click.echo(f"warning: {w}", err=True)

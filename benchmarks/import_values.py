@@ -47,17 +47,21 @@ def _by_unique(values: np.ndarray, parse) -> list:
     return [parsed[i] for i in inv]
 
 
-def parse_amounts(values: np.ndarray, column: str, scale: int = 0) -> list[Decimal]:
+def parse_amounts(values: np.ndarray, column: str, scale=0) -> list[Decimal]:
     """Non-negative decimals, one per row, each divided by ``10**scale`` (amounts given in
-    base units such as wei: ``scale=18``)."""
+    base units such as wei: ``scale=18``; one scale, or one per row)."""
     values = np.char.strip(values.astype(str))
     ok = np.array([bool(_DECIMAL.match(v)) for v in values], bool)
     if not ok.all():
         i = int(np.flatnonzero(~ok)[0])
         what = "missing" if not values[i] else "not a non-negative decimal"
         raise _row_error(column, "bad amount", i, values[i], what)
+    scale = np.broadcast_to(np.asarray(scale, np.int64), values.shape)
     with localcontext(_EXACT):
-        return _by_unique(values, lambda v: Decimal(v).scaleb(-scale))
+        if (scale == scale.flat[0]).all() if scale.size else True:
+            k = int(scale.flat[0]) if scale.size else 0
+            return _by_unique(values, lambda v: Decimal(v).scaleb(-k))
+        return [Decimal(v).scaleb(-int(k)) for v, k in zip(values, scale)]
 
 
 def _frac_digits(d: Decimal) -> int:
@@ -109,7 +113,7 @@ def parse_time_unit(text: str | None) -> tuple[str, Decimal]:
 
 
 def _iso_seconds(text: str) -> int | None:
-    t = text.replace("/", "-")
+    t = text.replace("/", "-").removesuffix(" UTC")
     if t.endswith(("Z", "z")):
         t = t[:-1] + "+00:00"
     if len(t) < 8 or "-" not in t[1:]:

@@ -44,7 +44,7 @@ import numpy as np
 
 from launderbench.simulator.dataset import Dataset
 from launderbench.simulator.errors import DatasetError
-from launderbench.simulator.schema import ChainModel, EntityKind, Role
+from launderbench.simulator.schema import ChainModel, EntityKind, Role, ServiceKind
 
 from .import_knowledge import (
     apply_attribution,
@@ -81,9 +81,23 @@ LAYOUTS = {
     "ibm": {"source": ("From Bank", "Account"), "target": ("To Bank", "Account.1"),
             "amount": "Amount Paid", "timestamp": "Timestamp", "label": "Is Laundering",
             "currency": "Payment Currency"},
+    # a list: the first of these columns the table has
+    "amlsim-log": {"source": "nameOrig", "target": "nameDest", "amount": "amount",
+                   "timestamp": "step", "label": "isSAR", "incident": ["alertID", "patternID"]},
+    "evm": {"tx_hash": ["hash", "transaction_hash", "Transaction Hash", "Txhash", "tx_hash"],
+            "source": ["from_address", "from", "From"], "target": ["to_address", "to", "To"],
+            "amount": ["value", "Value", "TokenValue"],
+            "timestamp": ["block_timestamp", "timeStamp", "timestamp", "UnixTimestamp"],
+            "currency": ["tokenSymbol", "token_symbol", "TokenSymbol", "token_address",
+                         "ContractAddress"],
+            "decimals": ["tokenDecimal", "token_decimals", "TokenDecimal"]},
 }
+#: the time unit of a layout's numeric timestamps when none is given (AMLSim steps are days)
+LAYOUT_TIME_UNIT = {"amlsim-log": "step:86400"}
 FIELDS = ("source", "target", "amount", "timestamp", "label", "incident", "currency",
-          "tx_hash")
+          "tx_hash", "decimals")
+#: what to do with pseudo-accounts (negative integer ids: AMLSim's cash source and sink)
+PSEUDO = ("keep", "drop", "service")
 #: the side tables the importer writes beside the dataset's tables: the original strings
 IDENTITY_FILES = {"address": "address_names.parquet", "tx": "tx_hashes.parquet"}
 
@@ -130,12 +144,26 @@ def _read(path: Path) -> dict[str, np.ndarray]:
     return {name: table.column(name) for name in table.column_names}
 
 
+def _resolve(spec: dict, cols) -> dict:
+    """A layout's columns with each list of alternatives replaced by the first the table has
+    (dropped when it has none)."""
+    out = {}
+    for f, v in spec.items():
+        if isinstance(v, list):
+            v = next((c for c in v if c in cols), None)
+            if v is None:
+                continue
+        out[f] = v
+    return out
+
+
 def detect_layout(columns) -> str:
     cols = set(columns)
     for name, spec in LAYOUTS.items():
+        spec = _resolve(spec, cols)
         need = set()
         for f in ("source", "target", "amount", "timestamp"):
-            v = spec[f]
+            v = spec.get(f, "\0")
             need |= set(v) if isinstance(v, tuple) else {v}
         if need <= cols:
             return name
@@ -168,6 +196,12 @@ def _keys(cols, spec) -> np.ndarray:
     for p in parts[1:]:
         out = out + ":" + p.astype(object)
     return out.astype(str)
+
+
+def _pseudo(names: np.ndarray) -> np.ndarray:
+    """Pseudo-accounts: ids that are negative integers."""
+    s = np.char.lstrip(names.astype(str), "-")
+    return np.char.startswith(names.astype(str), "-") & np.char.isdigit(s) & (s != "")
 
 
 def _labels(col, name) -> np.ndarray:
@@ -205,14 +239,15 @@ def parse_asset_option(text: str) -> tuple[str, dict]:
 def import_table(path, layout: str = "auto", columns: dict | None = None,
                  announce_first: bool = False, name: str | None = None,
                  assets: dict | None = None, time_unit: str | None = None,
-                 amount_scale: int = 0, seed_addresses=(), seed_txs=(),
-                 seeds_file=None, attribution=None) -> Dataset:
+                 amount_scale: int | None = None, seed_addresses=(), seed_txs=(),
+                 seeds_file=None, attribution=None, native: str = "ETH",
+                 pseudo: str = "keep") -> Dataset:
     """Read an external transaction table into a :class:`~launderbench.simulator.dataset.Dataset`.
 
     Parameters
     ----------
     path : CSV or Parquet file
-    layout : "auto", "amlsim", "ibm" or "generic"
+    layout : "auto", "amlsim", "ibm", "amlsim-log", "evm" or "generic"
     columns : dict, optional
         Column names per field (``source``, ``target``, ``amount``, ``timestamp``, ``label``,
         ``incident``, ``currency``), overriding the layout's.
@@ -223,10 +258,19 @@ def import_table(path, layout: str = "auto", columns: dict | None = None,
     assets : dict, optional
         Per currency symbol (case-insensitive) ``{"decimals": N, "usd": PRICE}``, either key
         optional. Without a currency column, a single entry names the table's currency.
-    time_unit : "s" (default), "ms" or "step:SECONDS"
-        Unit of numeric timestamps; ISO 8601 text needs none.
-    amount_scale : int
-        Amounts are given in units of ``10**-amount_scale`` (wei: 18).
+    time_unit : "s", "ms" or "step:SECONDS"
+        Unit of numeric timestamps (default seconds; ``amlsim-log``: daily steps); ISO 8601
+        text needs none.
+    amount_scale : int or None
+        Amounts are given in units of ``10**-amount_scale`` (wei: 18). Rows with a
+        ``decimals`` cell (explorer exports: ``tokenDecimal``) use it instead. Default: 18
+        for the ``evm`` layout (values in wei), else 0.
+    native : str
+        ``evm`` layout: the symbol of rows without a token (default ``ETH``).
+    pseudo : "keep", "drop" or "service"
+        Accounts whose id is a negative integer (a simulator's cash source or sink): kept as
+        ordinary addresses, dropped with their rows, or kept and attributed as services
+        (``exchange``, named ``pseudo:<id>``: where cash enters or leaves).
     seed_addresses, seed_txs, seeds_file :
         Where tracing starts, independent of any labels (incident 0):
         :mod:`launderbench.benchmarks.import_knowledge`. Transaction hashes need a
@@ -246,8 +290,12 @@ def import_table(path, layout: str = "auto", columns: dict | None = None,
     if layout == "auto":
         layout = detect_layout(cols)
     if layout not in (*LAYOUTS, "generic"):
-        raise DatasetError(f"unknown layout '{layout}' (amlsim, ibm, generic or auto)")
-    spec = dict(LAYOUTS.get(layout, {}))
+        raise DatasetError(f"unknown layout '{layout}' ({', '.join(LAYOUTS)}, generic or "
+                           "auto)")
+    if pseudo not in PSEUDO:
+        raise DatasetError(f"pseudo-accounts: '{pseudo}' is not one of {', '.join(PSEUDO)}")
+    time_unit = time_unit or LAYOUT_TIME_UNIT.get(layout)
+    spec = _resolve(LAYOUTS.get(layout, {}), cols)
     if layout == "generic":
         spec.update({f: f for f in FIELDS if f in cols})
     spec.update(columns or {})
@@ -263,9 +311,11 @@ def import_table(path, layout: str = "auto", columns: dict | None = None,
             if c not in cols:
                 raise DatasetError(f"{path.name}: column '{c}' ({f}) not found "
                                    f"(columns: {', '.join(cols)})")
-    n = len(next(iter(cols.values()))) if cols else 0
+    n = n_rows = len(next(iter(cols.values()))) if cols else 0
     if n == 0:
         raise DatasetError(f"{path.name}: no rows")
+    if amount_scale is None:
+        amount_scale = 18 if layout == "evm" else 0
     if not 0 <= amount_scale <= 36:
         raise DatasetError(f"amount scale {amount_scale}: 0 to 36 decimals")
     settings = {k.lower(): dict(v) for k, v in (assets or {}).items()}
@@ -276,7 +326,17 @@ def import_table(path, layout: str = "auto", columns: dict | None = None,
         tuple("+".join(v) if isinstance(v, tuple) else v
               for v in (spec["source"], spec["target"])))
     ts = parse_timestamps(_np(cols[spec["timestamp"]]), spec["timestamp"], time_unit)
-    amounts = parse_amounts(_np(cols[spec["amount"]]), spec["amount"], amount_scale)
+    scale = np.full(n, amount_scale, np.int64)
+    if "decimals" in spec:
+        dec_text = np.char.strip(_np(cols[spec["decimals"]]))
+        given_dec = dec_text != ""
+        ok = np.char.isdigit(dec_text) | ~given_dec
+        if not ok.all() or (given_dec & (np.char.str_len(dec_text) > 2)).any():
+            i = int(np.flatnonzero(~ok | (np.char.str_len(dec_text) > 2))[0])
+            raise DatasetError(f"column '{spec['decimals']}': not a number of decimals at row "
+                               f"{i + 1}: {str(dec_text[i])!r}")
+        scale[given_dec] = dec_text[given_dec].astype(np.int64)
+    amounts = parse_amounts(_np(cols[spec["amount"]]), spec["amount"], scale)
     label = (_labels(cols[spec["label"]], spec["label"]) if "label" in spec
              else np.zeros(n, bool))
     incident = np.where(label, 0, -1).astype(np.int64)
@@ -285,6 +345,13 @@ def import_table(path, layout: str = "auto", columns: dict | None = None,
         incident = np.where(label, np.where(inc >= 0, inc, 0), -1)
     if "currency" in spec:
         currency = np.char.strip(_np(cols[spec["currency"]]))
+        if layout == "evm":
+            currency = np.where(currency == "", native, currency)
+        elif (currency == "").any():
+            i = int(np.flatnonzero(currency == "")[0])
+            raise DatasetError(f"column '{spec['currency']}': missing currency at row {i + 1}")
+    elif layout == "evm":
+        currency = np.full(n, native)
     else:
         only = next(iter(assets)) if assets and len(assets) == 1 else "USD"
         currency = np.full(n, only)
@@ -295,11 +362,16 @@ def import_table(path, layout: str = "auto", columns: dict | None = None,
         raise DatasetError(f"column '{spec['tx_hash']}': missing transaction hash at row "
                            f"{i + 1}")
 
-    order = np.lexsort((np.arange(n), ts))
+    fake = _pseudo(src) | _pseudo(dst)
+    kept = np.flatnonzero(~fake) if pseudo == "drop" else np.arange(n)
+    if not len(kept):
+        raise DatasetError(f"{path.name}: no rows left once pseudo-accounts are dropped")
+    order = kept[np.lexsort((kept, ts[kept]))]
     src, dst, ts, label, incident, currency = (a[order] for a in (
         src, dst, ts, label, incident, currency))
     tx_hash = None if tx_hash is None else tx_hash[order]
     amounts = [amounts[i] for i in order]
+    n = len(order)
 
     # assets: one per currency, ids in order of first use
     cur_names, cur_first, cur_inv = np.unique(currency, return_index=True, return_inverse=True)
@@ -377,6 +449,10 @@ def import_table(path, layout: str = "auto", columns: dict | None = None,
     if attribution is not None:
         service_kind, service_name, tagged = apply_attribution(
             read_attribution(attribution, evm), addr_names)
+    if pseudo == "service":
+        mark = _pseudo(addr_names)
+        service_kind[mark] = int(ServiceKind.EXCHANGE)
+        service_name[mark] = np.char.add("pseudo:", addr_names[mark].astype(str)).astype(object)
     t0 = int(ts.min())
     tables = {
         "chains": {"chain_id": [0], "name": np.array(["imported"], object),
@@ -411,6 +487,7 @@ def import_table(path, layout: str = "auto", columns: dict | None = None,
             "source": {"file": path.name, "layout": layout, "evm_addresses": evm,
                        "time_unit": parse_time_unit(time_unit)[0],
                        "amount_scale": amount_scale, "warnings": warnings,
+                       "pseudo_accounts": pseudo, "dropped_rows": int(n_rows - n),
                        "seeds_given": len(listed) + len(seed_txs),
                        "attribution": None if attribution is None else {
                            "file": Path(attribution).name, "tagged_addresses": tagged},

@@ -394,3 +394,88 @@ def test_structuring_runs_on_data_without_bitcoin_or_says_why(tmp_path):
     assert s.info["asset"] == "USD (no BTC in the data)" and len(s.address) == view.n_addresses
     with pytest.raises(ConfigError, match="unknown asset 'BTC' .known: ETH"):
         make("structuring", threshold=2.0).fit_score(view)
+
+
+# ------------------------------------------------------------------ more layouts
+FIXTURES = __import__("pathlib").Path(__file__).parents[1] / "fixtures" / "real-data"
+
+
+def test_explorer_export_native_and_token_rows_in_one_file():
+    ds = import_table(FIXTURES / "explorer-export.csv")
+    assert ds.meta["source"]["layout"] == "evm"
+    assert ds.assets["symbol"].tolist() == ["ETH", "USDT"]
+    assert ds.assets["usd_price"].tolist() == [3000.0, 1.0]
+    # the fewest decimals that keep every amount exact (at least two): 200 ETH in wei would
+    # not fit in int64 at 18
+    assert ds.assets["decimals"].tolist() == [2, 2]
+    assert not ds.meta["source"]["warnings"]
+    usdt = ds.transactions["asset_id"] == 1
+    assert sorted(ds.inputs["amount"][usdt].tolist()) == [49900000, 50000000, 50000000]
+    assert ds.inputs["amount"][~usdt].max() == 200 * 100
+    assert (ds.inputs["amount"] == 0).sum() == 1  # the zero-value contract call is kept
+    assert len(ds.identity["tx"]) == ds.transactions.num_rows
+    assert all(a == a.lower() for a in ds.identity["address"])
+
+
+def test_warehouse_table_with_utc_suffix_and_wei(tmp_path):
+    f = _edges(tmp_path, [("0x" + "a" * 64, A1, A2, "2500000000000000000",
+                           "2022-04-15 05:20:00 UTC")],
+               header="hash,from_address,to_address,value,block_timestamp")
+    ds = import_table(f)
+    assert ds.meta["source"]["layout"] == "evm"
+    assert ds.inputs["amount"].tolist() == [250] and ds.assets["decimals"].tolist() == [2]
+    assert ds.transactions["timestamp"].tolist() == [1650000000]
+
+
+AMLSIM_LOG = """step,type,amount,nameOrig,nameDest,isSAR,alertID
+0,TRANSFER,100.00,7,8,0,-1
+0,TRANSFER,900.50,-1,7,0,-1
+3,TRANSFER,40.25,8,9,1,12
+5,TRANSFER,39.00,9,-2,1,12
+99,TRANSFER,12.00,7,-2,0,-1
+"""
+
+
+@pytest.mark.parametrize("pseudo, n_tx, kinds", [("keep", 5, [0]), ("drop", 2, [0]),
+                                                 ("service", 5, [0, 1])])
+def test_amlsim_log_as_written_in_daily_steps_with_pseudo_accounts(tmp_path, capsys, pseudo,
+                                                                  n_tx, kinds):
+    f = tmp_path / "tx_log.csv"
+    f.write_text(AMLSIM_LOG)
+    with pytest.raises(SystemExit) as e:
+        main(["import", str(f), "-o", str(tmp_path / "ds"), "--pseudo", pseudo])
+    assert e.value.code == 0
+    assert "under a day" not in capsys.readouterr().err  # 99 daily steps, not 99 seconds
+    ds = Dataset.load(tmp_path / "ds")
+    assert ds.meta["source"]["layout"] == "amlsim-log" and ds.transactions.num_rows == n_tx
+    assert sorted(set(ds.addresses["service_kind"].tolist())) == kinds
+    if pseudo == "keep":
+        assert ds.transactions["timestamp"].tolist() == [0, 0, 3 * 86400, 5 * 86400,
+                                                         99 * 86400]
+        assert ds.tx_truth["incident_id"].tolist() == [-1, -1, 12, 12, -1]
+    if pseudo == "service":
+        names = ds.entities["name"].tolist()
+        got = {names[i]: n for i, n in enumerate(ds.addresses["service_name"]) if n}
+        assert got == {"-1": "pseudo:-1", "-2": "pseudo:-2"}
+
+
+def test_amlsim_log_with_pattern_ids(tmp_path):
+    f = tmp_path / "log.csv"
+    f.write_text(AMLSIM_LOG.replace("alertID", "patternID"))
+    ds = import_table(f)
+    assert ds.meta["source"]["columns"]["incident"] == "patternID"
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("hash,from,to,value,timeStamp,tokenDecimal\n0x1,{a},{b},5,1,x\n",
+     "not a number of decimals at row 1"),
+    ("hash,from,to,value,timeStamp\n,{a},{b},5,1\n", "missing transaction hash at row 1"),
+    ("source,target,amount,timestamp,currency\na,b,1,5,\n", "missing currency at row 1"),
+    ("step,type,amount,nameOrig,nameDest,isSAR,alertID\n0,T,1,-1,-2,0,-1\n",
+     "no rows left once pseudo-accounts are dropped"),
+])
+def test_bad_layout_cells(tmp_path, text, needle):
+    f = tmp_path / "t.csv"
+    f.write_text(text.format(a=A1, b=A2))
+    with pytest.raises(DatasetError, match=needle):
+        import_table(f, pseudo="drop")
