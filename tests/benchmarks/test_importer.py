@@ -479,3 +479,27 @@ def test_bad_layout_cells(tmp_path, text, needle):
     f.write_text(text.format(a=A1, b=A2))
     with pytest.raises(DatasetError, match=needle):
         import_table(f, pseudo="drop")
+
+
+def test_the_real_data_walkthrough_runs_as_written(tmp_path, monkeypatch, capsys):
+    """Every ``$ launderbench`` command of docs/real-data.md, run from a copy of the fixture
+    at its repository path, prints what the page shows."""
+    import re
+    import shlex
+    import shutil
+
+    root = FIXTURES.parents[2]
+    text = (root / "docs" / "real-data.md").read_text()
+    blocks = re.findall(r"```console\n(.*?)```", text, re.S)
+    assert len(blocks) == 2
+    shutil.copytree(FIXTURES, tmp_path / "tests" / "fixtures" / "real-data")
+    monkeypatch.chdir(tmp_path)
+    for block in blocks:
+        cmd, *want = block.strip("\n").split("\n")
+        assert cmd.startswith("$ launderbench ")
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as e:
+            main(shlex.split(cmd)[2:])
+        assert e.value.code == 0
+        assert capsys.readouterr().out.rstrip("\n").split("\n") == want
+    assert (tmp_path / "ranked.csv").is_file()
