@@ -208,7 +208,7 @@ def report(results_dir, quiet):
 
 
 @click.command("import")
-@click.argument("table", type=click.Path(path_type=Path))
+@click.argument("tables", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Output dataset directory.")
 @click.option("--layout", type=click.Choice(["auto", "amlsim", "ibm", "amlsim-log", "evm",
@@ -252,13 +252,17 @@ def report(results_dir, quiet):
 @click.option("--amount-scale", default=None, type=int, metavar="N",
               help="Amounts are in units of 10^-N of the currency (wei: 18; default 18 for "
                    "the evm layout, else 0).")
-def import_cmd(table, out, layout, source, target, amount, timestamp, label, incident,
+def import_cmd(tables, out, layout, source, target, amount, timestamp, label, incident,
                currency, tx_hash, decimals_col, native, pseudo, announce_first, seed_address, seed_tx, seeds_file,
                attribution, name, asset_opts, time_unit, amount_scale):
-    """Turn an external transaction table (CSV or Parquet) into a dataset.
+    """Turn external transaction tables (CSV or Parquet; several of one layout are read as
+    one) into a dataset.
 
-    Recognises AMLSim's transaction log and IBM's AML data sets from their headers; name the
-    columns of any other edge list with --source/--target/--amount/--timestamp.
+    Recognises AMLSim's logs, IBM's AML data sets, account-chain explorer and warehouse
+    exports and edge lists with columns named source, target, amount, timestamp from their
+    headers; name the columns of anything else with --source/--target/--amount/--timestamp.
+    Seeds come from --seed-address, --seed-tx or --seeds, never from the labels (unless
+    --announce-first).
     """
     from .importer import import_table, parse_asset_option, save_imported
 
@@ -267,7 +271,7 @@ def import_cmd(table, out, layout, source, target, amount, timestamp, label, inc
                                   currency=currency, tx_hash=tx_hash,
                                   decimals=decimals_col).items() if v is not None}
     assets = dict(parse_asset_option(a) for a in asset_opts)
-    ds = import_table(table, layout=layout, columns=cols, announce_first=announce_first,
+    ds = import_table(list(tables) if len(tables) > 1 else tables[0], layout=layout, columns=cols, announce_first=announce_first,
                       name=name, assets=assets, time_unit=time_unit, amount_scale=amount_scale,
                       seed_addresses=seed_address, seed_txs=seed_tx, seeds_file=seeds_file,
                       attribution=attribution, native=native, pseudo=pseudo)

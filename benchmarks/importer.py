@@ -144,6 +144,50 @@ def _read(path: Path) -> dict[str, np.ndarray]:
     return {name: table.column(name) for name in table.column_names}
 
 
+def _layout_spec(path: Path, cols: dict, layout: str, columns: dict | None):
+    """(columns, layout, field -> column) of one table, checked."""
+    if layout == "auto":
+        layout = detect_layout(cols)
+    if layout not in (*LAYOUTS, "generic"):
+        raise DatasetError(f"unknown layout '{layout}' ({', '.join(LAYOUTS)}, generic or "
+                           "auto)")
+    spec = _resolve(LAYOUTS.get(layout, {}), cols)
+    if layout == "generic":
+        spec.update({f: f for f in FIELDS if f in cols})
+    spec.update(columns or {})
+    unknown = set(spec) - set(FIELDS)
+    if unknown:
+        raise DatasetError(f"unknown field(s) {sorted(unknown)}; fields are {', '.join(FIELDS)}")
+    for f in ("source", "target", "amount", "timestamp"):
+        if f not in spec:
+            raise DatasetError(f"{path.name}: no '{f}' column given for the {layout} layout "
+                               f"(columns: {', '.join(cols)})")
+    for f, v in spec.items():
+        for c in (v if isinstance(v, tuple) else (v,)):
+            if c not in cols:
+                raise DatasetError(f"{path.name}: column '{c}' ({f}) not found "
+                                   f"(columns: {', '.join(cols)})")
+    if not cols or len(next(iter(cols.values()))) == 0:
+        raise DatasetError(f"{path.name}: no rows")
+    return cols, layout, spec
+
+
+def _concatenate(parts) -> tuple[dict, dict]:
+    """Several tables of one layout as one, by field (a field one table lacks is empty
+    there: native transfers have no token); rows are numbered across the tables."""
+    import pyarrow as pa
+
+    fields = [f for f in FIELDS if any(f in spec for _, _, spec in parts)]
+    cols = {}
+    for f in fields:
+        chunks = []
+        for c, _, spec in parts:
+            m = len(next(iter(c.values())))
+            chunks.append(_keys(c, spec[f]) if f in spec else np.full(m, ""))
+        cols[f] = pa.array(np.concatenate(chunks).astype(object), pa.string())
+    return cols, {f: f for f in fields}
+
+
 def _resolve(spec: dict, cols) -> dict:
     """A layout's columns with each list of alternatives replaced by the first the table has
     (dropped when it has none)."""
@@ -246,7 +290,9 @@ def import_table(path, layout: str = "auto", columns: dict | None = None,
 
     Parameters
     ----------
-    path : CSV or Parquet file
+    path : CSV or Parquet file, or a list of them
+        Several tables of one layout are read as one, in the order given (an explorer's
+        native and token transfers); a field a table lacks is empty there.
     layout : "auto", "amlsim", "ibm", "amlsim-log", "evm" or "generic"
     columns : dict, optional
         Column names per field (``source``, ``target``, ``amount``, ``timestamp``, ``label``,
@@ -285,35 +331,24 @@ def import_table(path, layout: str = "auto", columns: dict | None = None,
     Warnings (an amount rounded, a USD price assumed, data spanning under a day) are listed
     in ``meta["source"]["warnings"]``.
     """
-    path = Path(path)
-    cols = _read(path)
-    if layout == "auto":
-        layout = detect_layout(cols)
-    if layout not in (*LAYOUTS, "generic"):
-        raise DatasetError(f"unknown layout '{layout}' ({', '.join(LAYOUTS)}, generic or "
-                           "auto)")
+    paths = [Path(p) for p in (path if isinstance(path, (list, tuple)) else [path])]
+    if not paths:
+        raise DatasetError("no table given")
     if pseudo not in PSEUDO:
         raise DatasetError(f"pseudo-accounts: '{pseudo}' is not one of {', '.join(PSEUDO)}")
+    parts = [_layout_spec(p, _read(p), layout, columns) for p in paths]
+    layouts = sorted({lay for _, lay, _ in parts})
+    if len(layouts) > 1:
+        raise DatasetError(f"the tables have different layouts ({', '.join(layouts)}); give "
+                           "--layout and the columns")
+    layout = layouts[0]
+    if len(parts) == 1:
+        cols, layout, spec = parts[0]
+    else:  # one table of the fields, files in the order given
+        cols, spec = _concatenate(parts)
+    path = paths[0]
+    n = n_rows = len(next(iter(cols.values())))
     time_unit = time_unit or LAYOUT_TIME_UNIT.get(layout)
-    spec = _resolve(LAYOUTS.get(layout, {}), cols)
-    if layout == "generic":
-        spec.update({f: f for f in FIELDS if f in cols})
-    spec.update(columns or {})
-    unknown = set(spec) - set(FIELDS)
-    if unknown:
-        raise DatasetError(f"unknown field(s) {sorted(unknown)}; fields are {', '.join(FIELDS)}")
-    for f in ("source", "target", "amount", "timestamp"):
-        if f not in spec:
-            raise DatasetError(f"{path.name}: no '{f}' column given for the {layout} layout "
-                               f"(columns: {', '.join(cols)})")
-    for f, v in spec.items():
-        for c in (v if isinstance(v, tuple) else (v,)):
-            if c not in cols:
-                raise DatasetError(f"{path.name}: column '{c}' ({f}) not found "
-                                   f"(columns: {', '.join(cols)})")
-    n = n_rows = len(next(iter(cols.values()))) if cols else 0
-    if n == 0:
-        raise DatasetError(f"{path.name}: no rows")
     if amount_scale is None:
         amount_scale = 18 if layout == "evm" else 0
     if not 0 <= amount_scale <= 36:
@@ -484,7 +519,8 @@ def import_table(path, layout: str = "auto", columns: dict | None = None,
     }
     incs = np.unique(incident[lt])
     meta = {"scenario": name or f"imported:{path.stem}", "seed": None,
-            "source": {"file": path.name, "layout": layout, "evm_addresses": evm,
+            "source": {"file": ", ".join(p.name for p in paths), "layout": layout,
+                       "evm_addresses": evm,
                        "time_unit": parse_time_unit(time_unit)[0],
                        "amount_scale": amount_scale, "warnings": warnings,
                        "pseudo_accounts": pseudo, "dropped_rows": int(n_rows - n),

@@ -503,3 +503,21 @@ def test_the_real_data_walkthrough_runs_as_written(tmp_path, monkeypatch, capsys
         assert e.value.code == 0
         assert capsys.readouterr().out.rstrip("\n").split("\n") == want
     assert (tmp_path / "ranked.csv").is_file()
+
+
+def test_native_and_token_transfers_in_two_files(tmp_path, capsys):
+    lines = (FIXTURES / "explorer-export.csv").read_text().splitlines()
+    head, rows = lines[0], lines[1:]
+    native = [r for r in rows if r.endswith(",,,")]
+    token = [r for r in rows if not r.endswith(",,,")]
+    (tmp_path / "txlist.csv").write_text("timeStamp,hash,from,to,value\n" + "".join(
+        r.rsplit(",", 3)[0] + "\n" for r in native))
+    (tmp_path / "tokentx.csv").write_text(head + "\n" + "".join(r + "\n" for r in token))
+    both = import_table([tmp_path / "txlist.csv", tmp_path / "tokentx.csv"])
+    one = import_table(FIXTURES / "explorer-export.csv")
+    for t in ("transactions", "inputs", "outputs", "assets", "addresses"):
+        assert both.tables[t].digest() == one.tables[t].digest(), t
+    with pytest.raises(SystemExit) as e:
+        main(["import", str(tmp_path / "txlist.csv"), str(tmp_path / "tokentx.csv"), "-o",
+              str(tmp_path / "ds")])
+    assert e.value.code == 0 and "28 transactions" in capsys.readouterr().out
