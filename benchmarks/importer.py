@@ -443,6 +443,10 @@ def import_table(path, layout: str = "auto", columns: dict | None = None,
             warnings.append(f"{sym}: no USD price known, 1.0 assumed (give --asset "
                             f"{sym}:usd=PRICE)")
     decimals, price = np.array(decimals, np.int64), np.array(price, float)
+    unused = sorted(set(settings) - {c.lower() for c in cur_sorted})
+    if unused:
+        warnings.append(f"--asset {', '.join(unused)}: no such currency in the data "
+                        f"({', '.join(cur_sorted)})")
     span = int(ts.max() - ts.min())
     if span < 86400:
         warnings.append(f"the data spans {span:,} seconds, under a day (numeric timestamps "

@@ -191,6 +191,8 @@ def test_given_decimals_and_price_and_unknown_price_warns(tmp_path):
     assert ds.inputs["amount"].tolist() == [1123456789, 250]
     assert ds.transactions["timestamp"].tolist() == [1577836800, 1578009600]
     assert any("FOO: no USD price" in w for w in ds.meta["source"]["warnings"])
+    ds = import_table(f, assets={"BTC": {"usd": 1.0}})
+    assert any("--asset btc: no such currency" in w for w in ds.meta["source"]["warnings"])
 
 
 @pytest.mark.parametrize("unit, want", [("s", [5, 86405]), ("ms", [0, 86]),
