@@ -208,10 +208,11 @@ def report(results_dir, quiet):
 
 
 @click.command("import")
-@click.argument("table", type=click.Path(path_type=Path))
+@click.argument("tables", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Output dataset directory.")
-@click.option("--layout", type=click.Choice(["auto", "amlsim", "ibm", "generic"]),
+@click.option("--layout", type=click.Choice(["auto", "amlsim", "ibm", "amlsim-log", "evm",
+                                             "generic"]),
               default="auto", show_default=True, help="Column layout of the table.")
 @click.option("--source", default=None, help="Source account column.")
 @click.option("--target", default=None, help="Target account column.")
@@ -220,29 +221,88 @@ def report(results_dir, quiet):
 @click.option("--label", default=None, help="Laundering label column (optional).")
 @click.option("--incident", default=None, help="Incident / alert id column (optional).")
 @click.option("--currency", default=None, help="Currency column (optional).")
+@click.option("--tx-hash", default=None, help="Transaction hash column (optional).")
+@click.option("--decimals", "decimals_col", default=None,
+              help="Column of per-row decimals of the amount (explorer: tokenDecimal).")
+@click.option("--native", default="ETH", show_default=True,
+              help="evm layout: symbol of rows without a token.")
+@click.option("--pseudo", type=click.Choice(["keep", "drop", "service"]), default="keep",
+              show_default=True,
+              help="Accounts with negative integer ids (cash source/sink): keep, drop their "
+                   "rows, or mark them as services.")
 @click.option("--announce-first", is_flag=True,
-              help="Announce each incident's first laundering transaction as a seed.")
+              help="Announce each incident's first laundering transaction as a seed (the "
+                   "labels then double as knowledge; prefer --seed-address).")
+@click.option("--seed-address", multiple=True, metavar="ADDRESS",
+              help="Trace from this address: every transaction it sends (repeatable).")
+@click.option("--seed-tx", multiple=True, metavar="HASH",
+              help="Trace from this transaction (repeatable; needs --tx-hash).")
+@click.option("--seeds", "seeds_file", type=click.Path(path_type=Path), default=None,
+              help="File of seeds, one address or transaction hash per line.")
+@click.option("--attribution", type=click.Path(path_type=Path), default=None,
+              help="CSV address,kind,name naming services (exchange, mixer, bridge, dex, "
+                   "otc, ...).")
 @click.option("--name", default=None, help="Dataset name (default imported:<file stem>).")
-def import_cmd(table, out, layout, source, target, amount, timestamp, label, incident,
-               currency, announce_first, name):
-    """Turn an external transaction table (CSV or Parquet) into a dataset.
+@click.option("--asset", "asset_opts", multiple=True, metavar="SYMBOL[:decimals=N][:usd=P]",
+              help="Decimals and USD price of a currency (repeatable); without a currency "
+                   "column, a single --asset names the table's currency.")
+@click.option("--time-unit", default=None, metavar="s|ms|step:SECONDS",
+              help="Unit of numeric timestamps (default s; amlsim-log: step:86400). ISO 8601 "
+                   "text needs none.")
+@click.option("--amount-scale", default=None, type=int, metavar="N",
+              help="Amounts are in units of 10^-N of the currency (wei: 18; default 18 for "
+                   "the evm layout, else 0).")
+def import_cmd(tables, out, layout, source, target, amount, timestamp, label, incident,
+               currency, tx_hash, decimals_col, native, pseudo, announce_first, seed_address, seed_tx, seeds_file,
+               attribution, name, asset_opts, time_unit, amount_scale):
+    """Turn external transaction tables (CSV or Parquet; several of one layout are read as
+    one) into a dataset.
 
-    Recognises AMLSim's transaction log and IBM's AML data sets from their headers; name the
-    columns of any other edge list with --source/--target/--amount/--timestamp.
+    Recognises AMLSim's logs, IBM's AML data sets, account-chain explorer and warehouse
+    exports and edge lists with columns named source, target, amount, timestamp from their
+    headers; name the columns of anything else with --source/--target/--amount/--timestamp.
+    Seeds come from --seed-address, --seed-tx or --seeds, never from the labels (unless
+    --announce-first).
     """
-    from .importer import import_table
+    from .importer import import_table, parse_asset_option, save_imported
 
     cols = {k: v for k, v in dict(source=source, target=target, amount=amount,
                                   timestamp=timestamp, label=label, incident=incident,
-                                  currency=currency).items() if v is not None}
-    ds = import_table(table, layout=layout, columns=cols, announce_first=announce_first,
-                      name=name)
-    ds.save(out)
+                                  currency=currency, tx_hash=tx_hash,
+                                  decimals=decimals_col).items() if v is not None}
+    assets = dict(parse_asset_option(a) for a in asset_opts)
+    ds = import_table(list(tables) if len(tables) > 1 else tables[0], layout=layout, columns=cols, announce_first=announce_first,
+                      name=name, assets=assets, time_unit=time_unit, amount_scale=amount_scale,
+                      seed_addresses=seed_address, seed_txs=seed_tx, seeds_file=seeds_file,
+                      attribution=attribution, native=native, pseudo=pseudo)
+    save_imported(ds, out)
+    for w in ds.meta["source"]["warnings"]:
+        click.echo(f"warning: {w}", err=True)
     n_l = int((ds.tx_truth["incident_id"] >= 0).sum())
     click.echo(f"wrote {out}: {ds.transactions.num_rows:,} transactions, "
                f"{ds.addresses.num_rows:,} addresses, {n_l:,} labelled laundering, "
+               f"{ds.seeds.num_rows:,} seed transactions, "
                f"layout {ds.meta['source']['layout']}, hash {ds.meta['content_hash'][:12]}")
 
 
+@click.command("export-scores")
+@click.argument("dataset", type=click.Path(path_type=Path))
+@click.option("--detector", "-d", default="haircut", show_default=True,
+              help="Detector whose address scores are ranked.")
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="CSV to write: rank, address, score, address_id.")
+@click.option("--top", type=click.IntRange(min=1), default=None,
+              help="Only the first N addresses.")
+def export_scores(dataset, detector, out, top):
+    """Rank a dataset's addresses by a detector's score and write them by their original
+    strings (for an imported dataset; others by their ids), highest first."""
+    from .exports import export_scores as run_export
+
+    rows = run_export(dataset, detector, out, top=top)
+    for r in rows[:10]:
+        click.echo(f"{r['rank']:>4}  {r['address']}  {r['score']:.6g}")
+    click.echo(f"wrote {out}: {len(rows):,} addresses ranked by {detector}")
+
+
 #: The commands this module defines, in the order ``launderbench --help`` lists them.
-COMMANDS = [run_cmd, reproduce, report, import_cmd, *EDU_COMMANDS]
+COMMANDS = [run_cmd, reproduce, report, import_cmd, export_scores, *EDU_COMMANDS]

@@ -44,6 +44,11 @@ class Structuring(Detector):
         the theft (the Zaif preset's "2 BTC" is about 0.04 BTC at 20k transactions).
         Equal repeated payments (payroll) look the same in this mode.
     asset : str or None, default "BTC"
+        Payments in this asset only; None: every payment, compared in USD. On data without
+        Bitcoin the default ("BTC") with the adaptive threshold compares every payment in USD
+        instead (``info["asset"]`` then says so); a fixed threshold, stated in the asset's
+        units, or another asset the data does not hold is an error naming the assets it
+        holds.
     margin : float, default 0.1
         Width of the band under the threshold, as a fraction of it.
     min_count : int, default 5
@@ -92,11 +97,14 @@ class Structuring(Detector):
         o, ins = view.outputs, view.inputs
         amt = np.asarray(o["amount"], dtype=np.float64)
         o_asset = np.asarray(o["asset_id"], dtype=np.int64)
-        if self.asset is None:
+        asset = self.asset
+        if asset == "BTC" and asset not in list(view.assets["symbol"]) and adaptive:
+            asset = None  # no such asset here: compare every payment in USD
+        if asset is None:
             value = amt * view.usd_per_base_unit()[o_asset] if len(amt) else amt
             eligible = np.ones(len(amt), dtype=bool)
         else:
-            aid = asset_id_of(view, self.asset)
+            aid = asset_id_of(view, asset)
             dec = int(view.assets["decimals"][list(view.assets["asset_id"]).index(aid)])
             value = amt / 10.0 ** dec
             eligible = o_asset == aid
@@ -150,4 +158,6 @@ class Structuring(Detector):
         info = {"band_count": band_count, "flagged": flagged.astype(np.int64),
                 "bunching": (None if adaptive
                              else float(band.sum()) / (float(above.sum()) + 1.0))}
+        if asset != self.asset:
+            info["asset"] = f"USD (no {self.asset} in the data)"
         return Scores(address=s_addr, transaction=s_tx, info=info)
