@@ -73,7 +73,7 @@ def _finish(res, out: Path, quiet: bool, example=True):
     rep = out / "report"
     if not quiet:
         click.echo(format_table(leaderboard(res)))
-    failed = sorted({r["detector"] for r in res.rows if r["status"] != "ok"})
+    failed = sorted({r["detector"] for r in res.rows if r["status"] == "failed"})
     click.echo(f"results: {out / 'results.parquet'} ({len(res.rows):,} rows"
                + (f", {len(failed)} detector(s) failed" if failed else "") + ")")
     click.echo(f"report:  {rep / 'index.html'} (and {rep / 'report.md'})")
@@ -92,8 +92,12 @@ def _finish(res, out: Path, quiet: bool, example=True):
         click.echo(f"placebos: {apart} of {len(res.placebos)} baseline results set apart from "
                    f"their benign look-alikes ({sum(g['expected'] for g in groups):.1f} by "
                    "chance; see the report's Validity section)")
+    skipped = sorted({(r["scenario"], r["task"], r["error"]) for r in res.rows
+                      if r["status"] == "skipped"})
+    for scenario, task, reason in skipped:
+        click.echo(f"skipped: {task} on {scenario}: {reason}")
     for r in res.rows:
-        if r["status"] != "ok":
+        if r["status"] == "failed":
             click.echo(f"failed: {r['detector']} on {r['scenario']} seed {r['seed']}: "
                        f"{r['error']}", err=True)
     return failed

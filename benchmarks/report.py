@@ -183,6 +183,12 @@ def write_report(results: Results, out_dir, example_dataset=None) -> Path:
             figs.append(("An example incident", p.name))
     md = ["# launderbench report", "", _intro(results), "", "## Leaderboard", "",
           markdown_table(board), ""]
+    skipped = sorted({(r["scenario"], r["task"], r["error"]) for r in results.rows
+                      if r["status"] == "skipped"})
+    if skipped:
+        md += ["**Tasks skipped** (the dataset cannot support them; no detector is scored "
+               "there):", ""] + [f"- {task} on {scen}: {reason}"
+                                 for scen, task, reason in skipped] + [""]
     md += validity_section(results)
     md += ["## Per scenario", ""]
     for scen, sboard in scenario_boards(results).items():

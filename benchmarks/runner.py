@@ -374,7 +374,7 @@ def run_one(job: Job) -> tuple[list[dict], list[dict]]:
         return [row], []
     out = []
     for r in rows:
-        out.append(dict(base, **r, **timing, status="ok", error=""))
+        out.append(dict(base, **{"status": "ok", "error": "", **r}, **timing))
     for c in curves:
         c.update({k: base[k] for k in ("scenario", "seed", "detector", "dataset_hash")})
     return out, curves

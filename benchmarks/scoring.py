@@ -23,7 +23,9 @@ def evaluate_scores(ts, scores, supervised: bool = False) -> tuple[list[dict], l
     Address scores are derived from transaction scores (maximum over its transactions) when a
     detector gives only those, and back; such rows have ``derived = True``. Detectors that
     learn from labels are evaluated on the classification tasks only (their scores on the
-    training period are fitted, so tracing and typology would flatter them).
+    training period are fitted, so tracing and typology would flatter them). A task the
+    dataset cannot support (``ts.skipped``) gives one row with status ``skipped`` and the
+    reason in ``error``.
     """
     from launderbench.detectors.projection import address_to_tx, tx_to_address
 
@@ -64,4 +66,10 @@ def evaluate_scores(ts, scores, supervised: bool = False) -> tuple[list[dict], l
             c = ev.curve(inp)
             curves.append({"task": name, "precision": c["precision"].tolist(),
                            "recall": c["recall"].tolist()})
+    for name, reason in getattr(ts, "skipped", {}).items():
+        if supervised and not name.startswith("classification"):
+            continue
+        rows.append({"task": name, "group": "all", "metric": "skipped", "value": float("nan"),
+                     "derived": False, "detections": None, "status": "skipped",
+                     "error": reason})
     return rows, curves

@@ -45,6 +45,21 @@ NOT_LAUNDERING_ROLES = (int(Role.BENIGN), int(Role.VICTIM))
 
 
 # ----------------------------------------------------------------------------- tasks
+def _empty_part(task, level: str) -> str:
+    """Why a classification task cannot be evaluated ("" when it can): the temporal split
+    must leave items and laundering in the test part, and items in the validation part
+    (where the F1 threshold is chosen)."""
+    test = task.mask & (task.split == 2)
+    if not test.any():
+        return (f"the temporal split leaves no {level} in the test part (every {level} "
+                "appears before it)")
+    if not task.y_true[test].any():
+        return f"the temporal split leaves no laundering {level} in the test part"
+    if not (task.mask & (task.split == 1)).any():
+        return f"the temporal split leaves no {level} in the validation part"
+    return ""
+
+
 @dataclass
 class Groups:
     """Named item groups for break-downs (typology, stage, incident, chain).
@@ -188,15 +203,34 @@ class TaskSet:
 
             raise ConfigError(f"unknown task(s) {', '.join(sorted(bad))} (known: "
                               f"{', '.join(TASK_NAMES)})")
+        #: tasks the dataset cannot support, with the reason (reported, never dropped silently)
+        self.skipped: dict[str, str] = {}
         for level in LEVELS:
-            if f"classification/{level}" in want:
-                self.tasks[f"classification/{level}"] = self._classification(level)
-        if "tracing/address" in want and ds.seeds.num_rows and self.addr_label.any():
-            self.tasks["tracing/address"] = self._tracing()
-        if "typology" in want and self.tx_label.any():
-            self.tasks["typology"] = self._typology()
-        if "linking" in want and ds.links.num_rows:
-            self.tasks["linking"] = self._linking()
+            name = f"classification/{level}"
+            if name in want:
+                task = self._classification(level)
+                reason = _empty_part(task, level)
+                if reason:
+                    self.skipped[name] = reason
+                else:
+                    self.tasks[name] = task
+        if "tracing/address" in want:
+            if not ds.seeds.num_rows:
+                self.skipped["tracing/address"] = "no announced seed to trace from"
+            elif not self.addr_label.any():
+                self.skipped["tracing/address"] = "no laundering address in the truth"
+            else:
+                self.tasks["tracing/address"] = self._tracing()
+        if "typology" in want:
+            if self.tx_label.any():
+                self.tasks["typology"] = self._typology()
+            else:
+                self.skipped["typology"] = "no laundering transaction in the truth"
+        if "linking" in want:
+            if ds.links.num_rows:
+                self.tasks["linking"] = self._linking()
+            else:
+                self.skipped["linking"] = "no hidden link in the truth"
 
     def names(self) -> list[str]:
         return list(self.tasks)

@@ -124,7 +124,9 @@ def test_imported_amlsim_runs_through_the_whole_harness(tmp_path, monkeypatch, c
                     detectors=[DetectorSpec(d) for d in ("random", "degree", "haircut",
                                                          "raw-tx-classifier")])
     res = run_config(cfg, progress=False)
-    assert all(r["status"] == "ok" for r in res.rows)
+    # every detector ran; the imported log has no hidden links, so linking is skipped
+    assert {r["status"] for r in res.rows} == {"ok", "skipped"}
+    assert {r["task"] for r in res.rows if r["status"] == "skipped"} == {"linking"}
     got = {(r["detector"], r["task"], r["metric"]): r["value"] for r in res.rows
            if r["group"] == "all"}
     for task in ("classification/address", "classification/transaction", "tracing/address",

@@ -419,3 +419,22 @@ def test_a_run_reads_its_baselines_against_placebos(tmp_path):
     assert back.placebos == res.placebos and back.config.placebos == 3
     md = (write_report(back, tmp_path / "rep") / "report.md").read_text()
     assert "### Placebos" in md and "| amount * | classification/address |" in md
+
+
+def test_a_task_the_dataset_cannot_support_is_skipped_with_its_reason(tmp_path, capsys):
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as e:
+        main(["run", "--scenario", "benign-v1", "-n", "600", "--detector", "random",
+              "--seeds", "0", "--out", str(out), "--no-memory", "-q"])
+    assert e.value.code == 0  # nothing failed: the data has no laundering to find
+    printed = capsys.readouterr().out
+    assert "skipped: tracing/address on benign-v1[transactions=600]: no announced seed" \
+        in printed
+    rows = Results.load(out).rows
+    skipped = {r["task"]: r["error"] for r in rows if r["status"] == "skipped"}
+    # the benign economy still has hidden links (benign mixer and bridge users): linking runs
+    assert set(skipped) == {"classification/address", "classification/transaction",
+                            "tracing/address", "typology"}
+    assert "no laundering" in skipped["classification/address"]
+    md = (out / "report" / "report.md").read_text()
+    assert "**Tasks skipped**" in md and "- typology on benign-v1" in md
