@@ -101,8 +101,13 @@ def check(dataset):
     if found:
         click.echo(f"{dataset}: {len(found)} problem(s)", err=True)
         sys.exit(1)
+    from launderbench.simulator.check import skipped_checks
+
+    skipped = skipped_checks(ds)
     click.echo(f"{dataset}: ok ({ds.transactions.num_rows:,} transactions, "
-               f"{ds.addresses.num_rows:,} addresses)")
+               f"{ds.addresses.num_rows:,} addresses"
+               + (f"; a slice of a chain, so not checked: {', '.join(skipped)}" if skipped
+                  else "") + ")")
 
 
 @cli.command()

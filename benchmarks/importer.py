@@ -522,7 +522,7 @@ def import_table(path, layout: str = "auto", columns: dict | None = None,
         "taint": {"output_id": lt, "incident_id": incident[lt], "amount": units[lt]},
     }
     incs = np.unique(incident[lt])
-    meta = {"scenario": name or f"imported:{path.stem}", "seed": None,
+    meta = {"scenario": name or f"imported:{path.stem}", "seed": None, "partial": True,
             "source": {"file": ", ".join(p.name for p in paths), "layout": layout,
                        "evm_addresses": evm,
                        "time_unit": parse_time_unit(time_unit)[0],

@@ -261,12 +261,13 @@ ALL_TABLES = {**OBSERVABLE_TABLES, **TRUTH_TABLES}
 #: The metadata an investigator knows, and so the only keys of ``meta.json`` that reach a
 #: detector (:class:`~launderbench.simulator.dataset.ObservableView`): the scenario's id, public
 #: description and sources, the format's versions and code tables, the data's start time and
-#: its announced temporal split, and for imported data where it came from. Everything else
+#: its announced temporal split, and for imported data where it came from and that it is a
+#: slice of a chain (``partial``). Everything else
 #: (the scenario's parameters, the generator's seed, the incidents, the footprint, the counts
 #: of generator operations, the content hash over the truth) stays with the truth. Chains,
 #: assets and announced seeds are observable tables.
 OBSERVABLE_META_KEYS = ("scenario", "description", "sources", "source", "schema_version",
-                        "generator_version", "enums", "split", "t0")
+                        "generator_version", "enums", "split", "t0", "partial")
 
 
 def enum_names() -> dict[str, dict[int, str]]:

@@ -525,3 +525,22 @@ def test_native_and_token_transfers_in_two_files(tmp_path, capsys):
         main(["import", str(tmp_path / "txlist.csv"), str(tmp_path / "tokentx.csv"), "-o",
               str(tmp_path / "ds")])
     assert e.value.code == 0 and "28 transactions" in capsys.readouterr().out
+
+
+def test_an_imported_slice_passes_the_checker_with_the_skipped_checks_named(tmp_path, capsys):
+    from pathlib import Path
+
+    from launderbench.benchmarks.cli import main
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "real-data"
+    out = tmp_path / "theft"
+    with pytest.raises(SystemExit) as e:
+        main(["import", str(fixtures / "explorer-export.csv"), "--out", str(out),
+              "--attribution", str(fixtures / "tags.csv")])
+    assert e.value.code == 0
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as e:
+        main(["check", str(out)])
+    assert e.value.code == 0
+    assert "a slice of a chain, so not checked: account-balances, positive-amounts" in \
+        capsys.readouterr().out

@@ -38,7 +38,7 @@ def test_observable_view_has_no_truth(small):
 
 #: every metadata key a detector may read, and nothing more (see schema.OBSERVABLE_META_KEYS)
 ALLOWED_META = {"scenario", "description", "sources", "source", "schema_version",
-                "generator_version", "enums", "split", "t0"}
+                "generator_version", "enums", "split", "t0", "partial"}
 
 
 @pytest.mark.parametrize("scenario", ["medium-v1", "harmony-2022-v1", "amlsim-typologies-v1"])

@@ -120,3 +120,28 @@ def test_checker_finds_taint_past_the_cash_out_point():
     led.transfer(2, dep, hot, 800, fee=100, taint={0: (0, 800)})  # the sweep, tainted
     found = problems(led.build(meta={"incidents": [{"incident_id": 0}]}))
     assert any("cash-out point" in p for p in found), found
+
+
+def test_a_partial_dataset_skips_by_name_what_a_slice_cannot_satisfy():
+    """A slice of a real chain lacks its addresses' earlier history and carries zero-value
+    transfers: with ``meta["partial"]`` those two checks are skipped, the others run."""
+    from launderbench.simulator.check import PARTIAL_SKIPS, problems, skipped_checks
+
+    led = ToyLedger()
+    a, b = led.address("ethereum"), led.address("ethereum")
+    led.issue(0, [(a, 1000)], asset="ETH")
+    led.transfer(1, a, b, 900, fee=100)
+    ds = led.build()
+    tables = {k: dict(t) for k, t in ds.tables.items()}
+    # the transfer spends more than the slice shows a to hold (history before the slice)
+    tables["inputs"]["amount"] = np.array([2000])
+    tables["outputs"]["amount"] = np.array([1000, 1900])
+    whole = Dataset(tables, {"scenario": "slice"})
+    assert any("overspent" in p for p in problems(whole)) and skipped_checks(whole) == ()
+    part = Dataset(tables, {"scenario": "slice", "partial": True})
+    assert skipped_checks(part) == PARTIAL_SKIPS
+    assert problems(part) == []
+    # every other check still runs on a partial dataset
+    tables["transactions"]["fee"] = np.array([0, 5])
+    assert any("not conserved" in p for p in problems(
+        Dataset(tables, {"scenario": "slice", "partial": True})))
