@@ -144,6 +144,13 @@ def _read(path: Path) -> dict[str, np.ndarray]:
     return {name: table.column(name) for name in table.column_names}
 
 
+def _utxo_pair(paths) -> bool:
+    """Two tables of which one lists spent outputs: a UTXO chain's outputs and inputs."""
+    from .import_utxo import INPUT_COLUMNS
+
+    return sum(any(c in _read(p) for c in INPUT_COLUMNS["spent_tx"]) for p in paths) == 1
+
+
 def _layout_spec(path: Path, cols: dict, layout: str, columns: dict | None):
     """(columns, layout, field -> column) of one table, checked."""
     if layout == "auto":
@@ -284,7 +291,7 @@ def import_table(path, layout: str = "auto", columns: dict | None = None,
                  announce_first: bool = False, name: str | None = None,
                  assets: dict | None = None, time_unit: str | None = None,
                  amount_scale: int | None = None, seed_addresses=(), seed_txs=(),
-                 seeds_file=None, attribution=None, native: str = "ETH",
+                 seeds_file=None, attribution=None, native: str | None = None,
                  pseudo: str = "keep") -> Dataset:
     """Read an external transaction table into a :class:`~launderbench.simulator.dataset.Dataset`.
 
@@ -293,7 +300,9 @@ def import_table(path, layout: str = "auto", columns: dict | None = None,
     path : CSV or Parquet file, or a list of them
         Several tables of one layout are read as one, in the order given (an explorer's
         native and token transfers); a field a table lacks is empty there.
-    layout : "auto", "amlsim", "ibm", "amlsim-log", "evm" or "generic"
+    layout : "auto", "amlsim", "ibm", "amlsim-log", "evm", "utxo" or "generic"
+        ``utxo``: two tables, a chain's outputs and inputs
+        (:mod:`launderbench.benchmarks.import_utxo`); two such tables are recognised.
     columns : dict, optional
         Column names per field (``source``, ``target``, ``amount``, ``timestamp``, ``label``,
         ``incident``, ``currency``), overriding the layout's.
@@ -312,7 +321,8 @@ def import_table(path, layout: str = "auto", columns: dict | None = None,
         ``decimals`` cell (explorer exports: ``tokenDecimal``) use it instead. Default: 18
         for the ``evm`` layout (values in wei), else 0.
     native : str
-        ``evm`` layout: the symbol of rows without a token (default ``ETH``).
+        ``evm`` layout: the symbol of rows without a token (default ``ETH``); ``utxo``
+        layout: the coin (default ``BTC``).
     pseudo : "keep", "drop" or "service"
         Accounts whose id is a negative integer (a simulator's cash source or sink): kept as
         ordinary addresses, dropped with their rows, or kept and attributed as services
@@ -336,6 +346,16 @@ def import_table(path, layout: str = "auto", columns: dict | None = None,
         raise DatasetError("no table given")
     if pseudo not in PSEUDO:
         raise DatasetError(f"pseudo-accounts: '{pseudo}' is not one of {', '.join(PSEUDO)}")
+    if layout == "utxo" or (layout == "auto" and len(paths) == 2 and _utxo_pair(paths)):
+        from .import_utxo import import_utxo
+
+        if columns:
+            raise DatasetError("the utxo layout takes its columns from the tables' headers "
+                               f"(no --{next(iter(columns)).replace('_', '-')})")
+        return import_utxo(paths, name=name, assets=assets, time_unit=time_unit,
+                           amount_scale=amount_scale, native=native, seed_addresses=seed_addresses,
+                           seed_txs=seed_txs, seeds_file=seeds_file, attribution=attribution)
+    native = native or "ETH"
     parts = [_layout_spec(p, _read(p), layout, columns) for p in paths]
     layouts = sorted({lay for _, lay, _ in parts})
     if len(layouts) > 1:
