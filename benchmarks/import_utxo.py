@@ -5,7 +5,8 @@ transaction hash and index:
 
 ``outputs``  ``transaction_hash, index, address, value, block_timestamp``
 ``inputs``   ``transaction_hash, index, spent_transaction_hash, spent_output_index,
-             address, value`` (``block_timestamp`` optional)
+             address, value`` (a ``block_timestamp`` there is not read: a transaction's
+             time is its outputs')
 
 The table with a ``spent_transaction_hash`` column is the inputs, whatever the order the
 files are given in. Values are decimal text in satoshi (``amount_scale=8``, the default) or
@@ -214,11 +215,12 @@ def import_utxo(paths, name: str | None = None, assets: dict | None = None,
         if sk in out_at:
             k = out_at[sk]
             if i["address"][r] != "" and i_addr[r] != o_addr[k]:
-                raise DatasetError(f"{pi.name}: row {r + 1}: address {i['address'][r]!r} "
-                                   f"differs from the output it spends ({po.name} row {k + 1})")
+                raise DatasetError(f"{pi.name}: row {r + 1}: address "
+                                   f"{str(i['address'][r])!r} differs from the output it "
+                                   f"spends ({po.name} row {k + 1})")
             if i["amount"][r] != "" and i_amt[r] != o_amt[k]:
-                raise DatasetError(f"{pi.name}: row {r + 1}: value {i['amount'][r]!r} differs "
-                                   f"from the output it spends ({po.name} row {k + 1})")
+                raise DatasetError(f"{pi.name}: row {r + 1}: value {str(i['amount'][r])!r} "
+                                   f"differs from the output it spends ({po.name} row {k + 1})")
             if tx_ts[sk[0]] > tx_ts[i_tx[r]]:
                 raise DatasetError(f"{pi.name}: row {r + 1}: spends an output of a later "
                                    f"transaction ({sk[0]})")
