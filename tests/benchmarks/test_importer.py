@@ -493,7 +493,7 @@ def test_the_real_data_walkthrough_runs_as_written(tmp_path, monkeypatch, capsys
     root = FIXTURES.parents[2]
     text = (root / "docs" / "real-data.md").read_text()
     blocks = re.findall(r"```console\n(.*?)```", text, re.S)
-    assert len(blocks) == 4
+    assert len(blocks) == 5
     shutil.copytree(FIXTURES, tmp_path / "tests" / "fixtures" / "real-data")
     monkeypatch.chdir(tmp_path)
     for block in blocks:
