@@ -97,6 +97,17 @@ def _indices(path: Path, values: np.ndarray, column: str) -> np.ndarray:
     return values.astype(np.int64)
 
 
+def _once(path: Path, what: str, tx: np.ndarray, idx: np.ndarray) -> dict[tuple, int]:
+    """(hash, index) -> row, each key once."""
+    at: dict[tuple, int] = {}
+    for r, key in enumerate(zip(tx.tolist(), idx.tolist())):
+        if key in at:
+            raise DatasetError(f"{path.name}: {what} {key[0]}:{key[1]} at row {r + 1} is listed "
+                               f"twice (first at row {at[key] + 1})")
+        at[key] = r
+    return at
+
+
 def _prefixed(path: Path, fn, *args):
     try:
         return fn(*args)
@@ -166,22 +177,11 @@ def import_utxo(paths, name: str | None = None, assets: dict | None = None,
     o_addr = _nonstandard(o["address"], o_tx, o_idx)
     i_addr = _nonstandard(i["address"], i_sp, i_sp_idx)
 
-    # keys: outputs and inputs once each
-    out_at: dict[tuple, int] = {}
-    for r, key in enumerate(zip(o_tx.tolist(), o_idx.tolist())):
-        if key in out_at:
-            raise DatasetError(f"{po.name}: output {key[0]}:{key[1]} at row {r + 1} is listed "
-                               f"twice (first at row {out_at[key] + 1})")
-        out_at[key] = r
-    seen_in: dict[tuple, int] = {}
+    # keys: outputs and inputs once each, outputs spent once
+    out_at = _once(po, "output", o_tx, o_idx)
+    _once(pi, "input", i_tx, i_idx)
     spent_by: dict[tuple, int] = {}
-    for r, key in enumerate(zip(i_tx.tolist(), i_idx.tolist())):
-        if key in seen_in:
-            raise DatasetError(f"{pi.name}: input {key[0]}:{key[1]} at row {r + 1} is listed "
-                               f"twice (first at row {seen_in[key] + 1})")
-        seen_in[key] = r
-        if coinbase[r]:
-            continue
+    for r in np.flatnonzero(~coinbase).tolist():
         sk = (i_sp[r], int(i_sp_idx[r]))
         if sk in spent_by:
             raise DatasetError(f"{pi.name}: input at row {r + 1} spends output {sk[0]}:{sk[1]}"
