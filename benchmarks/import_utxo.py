@@ -45,6 +45,9 @@ from launderbench.simulator.schema import ChainModel, EntityKind
 
 from .import_knowledge import apply_attribution, read_attribution, read_seed_file, seed_transactions
 from .import_values import (
+    USD_RATES,
+    _np,
+    _read,
     choose_decimals,
     parse_amounts,
     parse_time_unit,
@@ -73,8 +76,6 @@ _WHOLE = re.compile(r"^\d+$")
 
 def _columns(path: Path, cols: dict, wanted: dict, what: str) -> dict:
     """field -> column text (stripped), every field required."""
-    from .importer import _np
-
     out = {}
     for field, names in wanted.items():
         name = next((c for c in names if c in cols), None)
@@ -143,8 +144,6 @@ def import_utxo(paths, name: str | None = None, assets: dict | None = None,
     """A UTXO chain from its outputs and inputs tables (module docstring). Options as
     :func:`~launderbench.benchmarks.importer.import_table`; ``native`` names the coin
     (default ``BTC``)."""
-    from .importer import USD_RATES, _read
-
     paths = [Path(p) for p in paths]
     po, co, pi, ci = _split_tables(paths, _read)
     o = _columns(po, co, OUTPUT_COLUMNS, "outputs")

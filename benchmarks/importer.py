@@ -54,6 +54,9 @@ from .import_knowledge import (
 )
 from .import_values import (
     MAX_DECIMALS,
+    USD_RATES,
+    _np,
+    _read,
     choose_decimals,
     normalise_addresses,
     parse_amounts,
@@ -63,15 +66,6 @@ from .import_values import (
     to_base_units,
 )
 
-#: approximate USD per unit of the currencies named in IBM's AML data (documented reference
-#: rates; only USD-weighted metrics use them)
-USD_RATES = {
-    "us dollar": 1.0, "euro": 1.08, "yuan": 0.14, "yen": 0.0067, "rupee": 0.012,
-    "ruble": 0.011, "uk pound": 1.27, "canadian dollar": 0.74, "australian dollar": 0.66,
-    "swiss franc": 1.13, "mexican peso": 0.058, "brazil real": 0.2, "shekel": 0.27,
-    "saudi riyal": 0.27, "bitcoin": 60_000.0, "usd": 1.0, "btc": 60_000.0, "eth": 3_000.0,
-    "ether": 3_000.0, "usdt": 1.0, "usdc": 1.0, "dai": 1.0,
-}
 TRUE = ("1", "1.0", "true", "t", "yes")
 FALSE = ("0", "0.0", "false", "f", "no", "")
 
@@ -100,48 +94,6 @@ FIELDS = ("source", "target", "amount", "timestamp", "label", "incident", "curre
 PSEUDO = ("keep", "drop", "service")
 #: the side tables the importer writes beside the dataset's tables: the original strings
 IDENTITY_FILES = {"address": "address_names.parquet", "tx": "tx_hashes.parquet"}
-
-
-def _read(path: Path) -> dict[str, np.ndarray]:
-    """Columns of a CSV (duplicate header names deduplicated as pandas does) or Parquet."""
-    import pyarrow as pa
-
-    if not path.is_file():
-        raise DatasetError(f"table not found: {path}")
-    try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            import pyarrow.parquet as pq
-
-            table = pq.read_table(path)
-            table = pa.table({n: _as_text(table.column(n)) for n in table.column_names})
-        else:
-            import pyarrow.csv as pcsv
-
-            with open(path, encoding="utf-8", errors="replace") as f:
-                header = f.readline().rstrip("\r\n")
-            if not header:
-                raise DatasetError(f"{path}: empty file")
-            import csv
-
-            names = next(csv.reader([header]))
-            seen: dict[str, int] = {}
-            dedup = []
-            for n in names:
-                n = n.strip()
-                if n in seen:
-                    seen[n] += 1
-                    dedup.append(f"{n}.{seen[n]}")
-                else:
-                    seen[n] = 0
-                    dedup.append(n)
-            table = pcsv.read_csv(
-                path, read_options=pcsv.ReadOptions(column_names=dedup, skip_rows=1),
-                convert_options=pcsv.ConvertOptions(
-                    column_types={n: pa.string() for n in dedup}, strings_can_be_null=False))
-    except (pa.ArrowInvalid, pa.ArrowException, OSError, UnicodeDecodeError) as e:
-        msg = (str(e).splitlines() or [type(e).__name__])[0]
-        raise DatasetError(f"cannot read {path}: {msg}") from None
-    return {name: table.column(name) for name in table.column_names}
 
 
 def _utxo_pair(paths) -> bool:
@@ -219,23 +171,6 @@ def detect_layout(columns) -> str:
         if need <= cols:
             return name
     return "generic"
-
-
-def _as_text(col):
-    """A Parquet column as text: timestamps as ISO 8601 (UTC), nulls as empty strings."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if pa.types.is_timestamp(col.type):
-        col = pc.strftime(pc.cast(col, pa.timestamp("s", tz=col.type.tz)),
-                          format="%Y-%m-%dT%H:%M:%S")
-    elif not pa.types.is_string(col.type):
-        col = pc.cast(col, pa.string())
-    return pc.fill_null(col, "")
-
-
-def _np(col) -> np.ndarray:
-    return col.to_numpy(zero_copy_only=False).astype(str)
 
 
 def _keys(cols, spec) -> np.ndarray:
