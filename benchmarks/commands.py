@@ -216,7 +216,7 @@ def report(results_dir, quiet):
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Output dataset directory.")
 @click.option("--layout", type=click.Choice(["auto", "amlsim", "ibm", "amlsim-log", "evm",
-                                             "generic"]),
+                                             "utxo", "generic"]),
               default="auto", show_default=True, help="Column layout of the table.")
 @click.option("--source", default=None, help="Source account column.")
 @click.option("--target", default=None, help="Target account column.")
@@ -228,8 +228,9 @@ def report(results_dir, quiet):
 @click.option("--tx-hash", default=None, help="Transaction hash column (optional).")
 @click.option("--decimals", "decimals_col", default=None,
               help="Column of per-row decimals of the amount (explorer: tokenDecimal).")
-@click.option("--native", default="ETH", show_default=True,
-              help="evm layout: symbol of rows without a token.")
+@click.option("--native", default=None,
+              help="evm layout: symbol of rows without a token (default ETH); utxo layout: "
+                   "the coin (default BTC).")
 @click.option("--pseudo", type=click.Choice(["keep", "drop", "service"]), default="keep",
               show_default=True,
               help="Accounts with negative integer ids (cash source/sink): keep, drop their "
@@ -255,7 +256,7 @@ def report(results_dir, quiet):
                    "text needs none.")
 @click.option("--amount-scale", default=None, type=int, metavar="N",
               help="Amounts are in units of 10^-N of the currency (wei: 18; default 18 for "
-                   "the evm layout, else 0).")
+                   "the evm layout, 8 (satoshi) for utxo, else 0).")
 def import_cmd(tables, out, layout, source, target, amount, timestamp, label, incident,
                currency, tx_hash, decimals_col, native, pseudo, announce_first, seed_address, seed_tx, seeds_file,
                attribution, name, asset_opts, time_unit, amount_scale):
@@ -263,7 +264,8 @@ def import_cmd(tables, out, layout, source, target, amount, timestamp, label, in
     one) into a dataset.
 
     Recognises AMLSim's logs, IBM's AML data sets, account-chain explorer and warehouse
-    exports and edge lists with columns named source, target, amount, timestamp from their
+    exports, UTXO warehouse tables (outputs and inputs: two files, --layout utxo) and edge
+    lists with columns named source, target, amount, timestamp from their
     headers; name the columns of anything else with --source/--target/--amount/--timestamp.
     Seeds come from --seed-address, --seed-tx or --seeds, never from the labels (unless
     --announce-first).

@@ -1,6 +1,6 @@
 """Exact parsing of the cells of an imported table: amounts, timestamps, ids and addresses.
 
-Every cell arrives as text (see :mod:`launderbench.benchmarks.importer`), so nothing is
+Every cell arrives as text (:func:`_read` reads a CSV or Parquet table so), so nothing is
 guessed by a CSV reader and no value passes through floating point. Each function raises
 :class:`~launderbench.simulator.errors.DatasetError` with one line naming the column, the
 first bad row (1-based, header excluded) and its text.
@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Context, Decimal, localcontext
+from pathlib import Path
 
 import numpy as np
 
@@ -33,6 +34,74 @@ _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)$")
 _INTEGER = re.compile(r"^[+-]?\d+(\.0*)?$")
 _EVM = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _EXACT = Context(prec=200)
+
+
+#: approximate USD per unit of the currencies named in IBM's AML data (documented reference
+#: rates; only USD-weighted metrics use them)
+USD_RATES = {
+    "us dollar": 1.0, "euro": 1.08, "yuan": 0.14, "yen": 0.0067, "rupee": 0.012,
+    "ruble": 0.011, "uk pound": 1.27, "canadian dollar": 0.74, "australian dollar": 0.66,
+    "swiss franc": 1.13, "mexican peso": 0.058, "brazil real": 0.2, "shekel": 0.27,
+    "saudi riyal": 0.27, "bitcoin": 60_000.0, "usd": 1.0, "btc": 60_000.0, "eth": 3_000.0,
+    "ether": 3_000.0, "usdt": 1.0, "usdc": 1.0, "dai": 1.0,
+}
+def _read(path: Path) -> dict[str, np.ndarray]:
+    """Columns of a CSV (duplicate header names deduplicated as pandas does) or Parquet."""
+    import pyarrow as pa
+
+    if not path.is_file():
+        raise DatasetError(f"table not found: {path}")
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(path)
+            table = pa.table({n: _as_text(table.column(n)) for n in table.column_names})
+        else:
+            import pyarrow.csv as pcsv
+
+            with open(path, encoding="utf-8", errors="replace") as f:
+                header = f.readline().rstrip("\r\n")
+            if not header:
+                raise DatasetError(f"{path}: empty file")
+            import csv
+
+            names = next(csv.reader([header]))
+            seen: dict[str, int] = {}
+            dedup = []
+            for n in names:
+                n = n.strip()
+                if n in seen:
+                    seen[n] += 1
+                    dedup.append(f"{n}.{seen[n]}")
+                else:
+                    seen[n] = 0
+                    dedup.append(n)
+            table = pcsv.read_csv(
+                path, read_options=pcsv.ReadOptions(column_names=dedup, skip_rows=1),
+                convert_options=pcsv.ConvertOptions(
+                    column_types={n: pa.string() for n in dedup}, strings_can_be_null=False))
+    except (pa.ArrowInvalid, pa.ArrowException, OSError, UnicodeDecodeError) as e:
+        msg = (str(e).splitlines() or [type(e).__name__])[0]
+        raise DatasetError(f"cannot read {path}: {msg}") from None
+    return {name: table.column(name) for name in table.column_names}
+
+
+def _as_text(col):
+    """A Parquet column as text: timestamps as ISO 8601 (UTC), nulls as empty strings."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_timestamp(col.type):
+        col = pc.strftime(pc.cast(col, pa.timestamp("s", tz=col.type.tz)),
+                          format="%Y-%m-%dT%H:%M:%S")
+    elif not pa.types.is_string(col.type):
+        col = pc.cast(col, pa.string())
+    return pc.fill_null(col, "")
+
+
+def _np(col) -> np.ndarray:
+    return col.to_numpy(zero_copy_only=False).astype(str)
 
 
 def _row_error(column: str, what: str, row: int, text, why: str = "") -> DatasetError:
@@ -205,5 +274,5 @@ def normalise_addresses(src: np.ndarray, dst: np.ndarray, names: tuple[str, str]
     return out[0], out[1], evm
 
 
-__all__ = ["parse_amounts", "choose_decimals", "to_base_units", "parse_timestamps",
+__all__ = ["USD_RATES", "parse_amounts", "choose_decimals", "to_base_units", "parse_timestamps",
            "parse_time_unit", "parse_incidents", "normalise_addresses", "INT64_MAX"]

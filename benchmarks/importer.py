@@ -54,6 +54,9 @@ from .import_knowledge import (
 )
 from .import_values import (
     MAX_DECIMALS,
+    USD_RATES,
+    _np,
+    _read,
     choose_decimals,
     normalise_addresses,
     parse_amounts,
@@ -63,15 +66,6 @@ from .import_values import (
     to_base_units,
 )
 
-#: approximate USD per unit of the currencies named in IBM's AML data (documented reference
-#: rates; only USD-weighted metrics use them)
-USD_RATES = {
-    "us dollar": 1.0, "euro": 1.08, "yuan": 0.14, "yen": 0.0067, "rupee": 0.012,
-    "ruble": 0.011, "uk pound": 1.27, "canadian dollar": 0.74, "australian dollar": 0.66,
-    "swiss franc": 1.13, "mexican peso": 0.058, "brazil real": 0.2, "shekel": 0.27,
-    "saudi riyal": 0.27, "bitcoin": 60_000.0, "usd": 1.0, "btc": 60_000.0, "eth": 3_000.0,
-    "ether": 3_000.0, "usdt": 1.0, "usdc": 1.0, "dai": 1.0,
-}
 TRUE = ("1", "1.0", "true", "t", "yes")
 FALSE = ("0", "0.0", "false", "f", "no", "")
 
@@ -102,46 +96,11 @@ PSEUDO = ("keep", "drop", "service")
 IDENTITY_FILES = {"address": "address_names.parquet", "tx": "tx_hashes.parquet"}
 
 
-def _read(path: Path) -> dict[str, np.ndarray]:
-    """Columns of a CSV (duplicate header names deduplicated as pandas does) or Parquet."""
-    import pyarrow as pa
+def _utxo_pair(paths) -> bool:
+    """Two tables of which one lists spent outputs: a UTXO chain's outputs and inputs."""
+    from .import_utxo import INPUT_COLUMNS
 
-    if not path.is_file():
-        raise DatasetError(f"table not found: {path}")
-    try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            import pyarrow.parquet as pq
-
-            table = pq.read_table(path)
-            table = pa.table({n: _as_text(table.column(n)) for n in table.column_names})
-        else:
-            import pyarrow.csv as pcsv
-
-            with open(path, encoding="utf-8", errors="replace") as f:
-                header = f.readline().rstrip("\r\n")
-            if not header:
-                raise DatasetError(f"{path}: empty file")
-            import csv
-
-            names = next(csv.reader([header]))
-            seen: dict[str, int] = {}
-            dedup = []
-            for n in names:
-                n = n.strip()
-                if n in seen:
-                    seen[n] += 1
-                    dedup.append(f"{n}.{seen[n]}")
-                else:
-                    seen[n] = 0
-                    dedup.append(n)
-            table = pcsv.read_csv(
-                path, read_options=pcsv.ReadOptions(column_names=dedup, skip_rows=1),
-                convert_options=pcsv.ConvertOptions(
-                    column_types={n: pa.string() for n in dedup}, strings_can_be_null=False))
-    except (pa.ArrowInvalid, pa.ArrowException, OSError, UnicodeDecodeError) as e:
-        msg = (str(e).splitlines() or [type(e).__name__])[0]
-        raise DatasetError(f"cannot read {path}: {msg}") from None
-    return {name: table.column(name) for name in table.column_names}
+    return sum(any(c in _read(p) for c in INPUT_COLUMNS["spent_tx"]) for p in paths) == 1
 
 
 def _layout_spec(path: Path, cols: dict, layout: str, columns: dict | None):
@@ -214,23 +173,6 @@ def detect_layout(columns) -> str:
     return "generic"
 
 
-def _as_text(col):
-    """A Parquet column as text: timestamps as ISO 8601 (UTC), nulls as empty strings."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if pa.types.is_timestamp(col.type):
-        col = pc.strftime(pc.cast(col, pa.timestamp("s", tz=col.type.tz)),
-                          format="%Y-%m-%dT%H:%M:%S")
-    elif not pa.types.is_string(col.type):
-        col = pc.cast(col, pa.string())
-    return pc.fill_null(col, "")
-
-
-def _np(col) -> np.ndarray:
-    return col.to_numpy(zero_copy_only=False).astype(str)
-
-
 def _keys(cols, spec) -> np.ndarray:
     names = spec if isinstance(spec, tuple) else (spec,)
     parts = [np.char.strip(_np(cols[n])) for n in names]
@@ -284,7 +226,7 @@ def import_table(path, layout: str = "auto", columns: dict | None = None,
                  announce_first: bool = False, name: str | None = None,
                  assets: dict | None = None, time_unit: str | None = None,
                  amount_scale: int | None = None, seed_addresses=(), seed_txs=(),
-                 seeds_file=None, attribution=None, native: str = "ETH",
+                 seeds_file=None, attribution=None, native: str | None = None,
                  pseudo: str = "keep") -> Dataset:
     """Read an external transaction table into a :class:`~launderbench.simulator.dataset.Dataset`.
 
@@ -293,7 +235,9 @@ def import_table(path, layout: str = "auto", columns: dict | None = None,
     path : CSV or Parquet file, or a list of them
         Several tables of one layout are read as one, in the order given (an explorer's
         native and token transfers); a field a table lacks is empty there.
-    layout : "auto", "amlsim", "ibm", "amlsim-log", "evm" or "generic"
+    layout : "auto", "amlsim", "ibm", "amlsim-log", "evm", "utxo" or "generic"
+        ``utxo``: two tables, a chain's outputs and inputs
+        (:mod:`launderbench.benchmarks.import_utxo`); two such tables are recognised.
     columns : dict, optional
         Column names per field (``source``, ``target``, ``amount``, ``timestamp``, ``label``,
         ``incident``, ``currency``), overriding the layout's.
@@ -312,7 +256,8 @@ def import_table(path, layout: str = "auto", columns: dict | None = None,
         ``decimals`` cell (explorer exports: ``tokenDecimal``) use it instead. Default: 18
         for the ``evm`` layout (values in wei), else 0.
     native : str
-        ``evm`` layout: the symbol of rows without a token (default ``ETH``).
+        ``evm`` layout: the symbol of rows without a token (default ``ETH``); ``utxo``
+        layout: the coin (default ``BTC``).
     pseudo : "keep", "drop" or "service"
         Accounts whose id is a negative integer (a simulator's cash source or sink): kept as
         ordinary addresses, dropped with their rows, or kept and attributed as services
@@ -336,6 +281,16 @@ def import_table(path, layout: str = "auto", columns: dict | None = None,
         raise DatasetError("no table given")
     if pseudo not in PSEUDO:
         raise DatasetError(f"pseudo-accounts: '{pseudo}' is not one of {', '.join(PSEUDO)}")
+    if layout == "utxo" or (layout == "auto" and len(paths) == 2 and _utxo_pair(paths)):
+        from .import_utxo import import_utxo
+
+        if columns:
+            raise DatasetError("the utxo layout takes its columns from the tables' headers "
+                               f"(no --{next(iter(columns)).replace('_', '-')})")
+        return import_utxo(paths, name=name, assets=assets, time_unit=time_unit,
+                           amount_scale=amount_scale, native=native, seed_addresses=seed_addresses,
+                           seed_txs=seed_txs, seeds_file=seeds_file, attribution=attribution)
+    native = native or "ETH"
     parts = [_layout_spec(p, _read(p), layout, columns) for p in paths]
     layouts = sorted({lay for _, lay, _ in parts})
     if len(layouts) > 1:

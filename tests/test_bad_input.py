@@ -212,6 +212,52 @@ for _knob, (_lo, _hi) in RANGES.items():
 
 
 # ------------------------------------------------------------------ the cases
+REAL_DATA = Path(__file__).parent / "fixtures" / "real-data"
+
+
+def _utxo_rows(which: str) -> list[list[str]]:
+    return [ln.split(",") for ln in (REAL_DATA / f"utxo-{which}.csv").read_text().splitlines()]
+
+
+def _utxo_edit(outputs=None, inputs=None):
+    """A change to the UTXO fixture: functions of (header + rows) per table."""
+    return lambda o, i: ((outputs or (lambda t: t))(o), (inputs or (lambda t: t))(i))
+
+
+def _set(row, col, value):
+    def edit(t):
+        t = [list(r) for r in t]
+        t[row][t[0].index(col)] = value
+        return t
+    return edit
+
+
+def _drop_column(col):
+    return lambda t: [[c for k, c in enumerate(r) if k != t[0].index(col)] for r in t]
+
+
+#: name -> (edit of the UTXO fixture, needle); the theft's input is inputs row 2, the
+#: peel's (spending the theft's output) row 4
+UTXO_CORRUPTIONS = {
+    "duplicate-output": (_utxo_edit(outputs=lambda t: t + [t[2]]), "listed twice"),
+    "duplicate-input": (_utxo_edit(inputs=lambda t: t + [t[2]]), "listed twice"),
+    "double-spend": (_utxo_edit(inputs=lambda t: t + [t[2][:2] + ["5"] + t[4][3:]]),
+                     "already spent"),
+    "amount-too-big": (_utxo_edit(outputs=_set(18, "value", "1e30")), "does not fit"),
+    "negative-amount": (_utxo_edit(outputs=_set(2, "value", "-5")), "bad amount"),
+    "input-value-differs": (_utxo_edit(inputs=_set(4, "value", "499990001")), "differs"),
+    "pays-out-more": (_utxo_edit(outputs=_set(18, "value", "200000001")), "pays out more"),
+    "bad-index": (_utxo_edit(outputs=_set(2, "index", "x")), "not an index"),
+    "spent-index-missing": (_utxo_edit(inputs=_set(4, "spent_output_index", "7")),
+                            "does not have"),
+    "no-spent-index-column": (_utxo_edit(inputs=_drop_column("spent_output_index")),
+                              "spent_output_index"),
+    "no-value-column": (_utxo_edit(outputs=_drop_column("value")), "value"),
+    "empty-timestamp": (_utxo_edit(outputs=_set(2, "block_timestamp", "")),
+                        "missing timestamp"),
+}
+
+
 def _cases():
     """(id, argv template, needle, setup): ``{ds}``, ``{res}``, ``{out}``, ``{file}`` and
     ``{toml}`` are filled per case."""
@@ -299,6 +345,8 @@ def _cases():
                                       "{empty}"], "directory", None),
         ("export-scores-bad-top", ["export-scores", "{ds}", "--top", "0", "-o", "{out}"],
          "--top", None),
+        ("import-utxo-one-table", ["import", "{base}/utxo-outputs.csv", "--layout", "utxo",
+                                   "-o", "{out}"], "two tables", ("utxo", None)),
         ("frobnicate", ["frobnicate"], "No such command", None),
         ("export-over-a-file", ["export", "{ds}", "--out", "{base}/mine.json"], "--overwrite",
          None),
@@ -307,6 +355,10 @@ def _cases():
          "--overwrite", None),
         ("draw-bad-suffix", ["draw", "{ds}", "--out", "{base}/fig.txt"], "png", None),
     ]
+    utxo = ["import", "{base}/utxo-outputs.csv", "{base}/utxo-inputs.csv", "--layout", "utxo",
+            "-o", "{out}"]
+    for name, (_, needle) in UTXO_CORRUPTIONS.items():
+        c.append((f"import-utxo-{name}", utxo, needle, ("utxo", name)))
     return c
 
 
@@ -336,6 +388,12 @@ def test_cli_bad_input_is_one_line_exit_2_and_nothing_written(files, tmp_path, c
         elif kind == "ds":
             ds = _copy(files["ds"], base / "ds")
             DATASET_CORRUPTIONS[name][0](ds)
+        elif kind == "utxo":
+            tables = (_utxo_rows("outputs"), _utxo_rows("inputs"))
+            if name is not None:
+                tables = UTXO_CORRUPTIONS[name][0](*tables)
+            for which, t in zip(("outputs", "inputs"), tables):
+                (base / f"utxo-{which}.csv").write_text("".join(",".join(r) + "\n" for r in t))
         else:
             res = _copy(files["res"], base / "res")
             RESULT_CORRUPTIONS[name][0](res)

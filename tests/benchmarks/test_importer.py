@@ -495,7 +495,7 @@ def test_the_real_data_walkthrough_runs_as_written(tmp_path, monkeypatch, capsys
     root = FIXTURES.parents[2]
     text = (root / "docs" / "real-data.md").read_text()
     blocks = re.findall(r"```console\n(.*?)```", text, re.S)
-    assert len(blocks) == 2
+    assert len(blocks) == 5
     shutil.copytree(FIXTURES, tmp_path / "tests" / "fixtures" / "real-data")
     monkeypatch.chdir(tmp_path)
     for block in blocks:
@@ -544,3 +544,85 @@ def test_an_imported_slice_passes_the_checker_with_the_skipped_checks_named(tmp_
     assert e.value.code == 0
     assert "a slice of a chain, so not checked: account-balances, positive-amounts" in \
         capsys.readouterr().out
+
+
+UTXO_OUT, UTXO_IN = FIXTURES / "utxo-outputs.csv", FIXTURES / "utxo-inputs.csv"
+THEFT_TX = "2daf5a7240150afc0b2265a2237d0b6edcb714dd7f88283525716581c2cf1f3e"
+COINJOIN_TX = "fd5f38c87b89429403be8db686faffacd36ef3b0d14b60d6fc36dae599afbd26"
+THIEF = "bc1qdlm5aahn0t09nl4ujy8624fl6zy54klay937yr"
+PEELS = ["bc1qltsjqf6h5graeeeex7ervydu284rxqfxhpydcf",
+         "bc1qkpp37svkukh9wxw7v4d7q7k98cv7tm49eae922"]
+
+
+def test_utxo_tables_import_as_a_utxo_chain_with_the_slice_marked_partial():
+    from launderbench.simulator.check import problems
+    from launderbench.simulator.schema import ChainModel
+
+    ds = import_table([UTXO_OUT, UTXO_IN], layout="utxo", seed_txs=[THEFT_TX.upper()])
+    src = ds.meta["source"]
+    assert src["layout"] == "utxo" and int(ds.chains["model"][0]) == ChainModel.UTXO
+    assert problems(ds) == []  # conservation and UTXO spends hold, synthetic issuances too
+    # four transactions before the slice (victim, alice, bob, carol), issued at its start
+    assert src["partial"] is True
+    assert src["outside"]["transactions"] == 4 and src["outside"]["outputs"] == 4
+    assert src["coinbase_transactions"] == 1
+    assert any("zero value" in w for w in src["warnings"])
+    tx, ins, outs = ds.transactions, ds.inputs, ds.outputs
+    hashes = list(ds.identity["tx"])
+    assert int(tx["is_issuance"].sum()) == 5
+    assert (tx["timestamp"][:4] == tx["timestamp"].min()).all() and tx["is_issuance"][:4].all()
+    assert int(ds.assets["decimals"][0]) == 8 and ds.assets["symbol"][0] == "BTC"
+    cj = hashes.index(COINJOIN_TX)
+    assert int(tx["fee"][cj]) == 30_000 and int(tx["n_inputs"][cj]) == 3
+    assert int(tx["n_outputs"][cj]) == 6
+    assert int(tx["fee"][hashes.index(THEFT_TX)]) == 10_000
+    # every input names the output it spends, by id and by (transaction, index)
+    sp = ins["spent_output_id"]
+    assert (sp >= 0).all()
+    assert (outs["tx_id"][sp] == ins["prev_tx_id"]).all()
+    assert (outs["index"][sp] == ins["prev_index"]).all()
+    assert (outs["amount"][sp] == ins["amount"]).all()
+    # the theft spends the victim's coin, which the slice only knows from the input row
+    theft_in = np.flatnonzero(ins["tx_id"] == hashes.index(THEFT_TX))
+    assert [int(ins["amount"][k]) for k in theft_in] == [500_000_000]
+    victim_coin = int(ins["prev_tx_id"][theft_in[0]])
+    assert hashes[victim_coin].startswith("166ea565") and tx["is_issuance"][victim_coin]
+    assert int(ins["prev_index"][theft_in[0]]) == 1
+    assert ds.tables["seeds"]["tx_id"].tolist() == [hashes.index(THEFT_TX)]
+    # the files in either order, recognised without --layout, give the same tables
+    again = import_table([UTXO_IN, UTXO_OUT])
+    for t in ("transactions", "inputs", "outputs", "addresses"):
+        assert again.tables[t].digest() == ds.tables[t].digest(), t
+
+
+def test_utxo_values_in_whole_coins_are_exact(tmp_path):
+    from decimal import Decimal
+
+    for src in (UTXO_OUT, UTXO_IN):
+        lines = src.read_text().splitlines()
+        rows = [ln.split(",") for ln in lines[1:]]
+        for r in rows:
+            if r[-1]:
+                r[-1] = str(Decimal(r[-1]).scaleb(-8))
+        (tmp_path / src.name).write_text("\n".join([lines[0], *map(",".join, rows)]) + "\n")
+    coins = import_table([tmp_path / UTXO_OUT.name, tmp_path / UTXO_IN.name], amount_scale=0)
+    sats = import_table([UTXO_OUT, UTXO_IN])
+    for t in ("transactions", "inputs", "outputs", "assets"):
+        assert coins.tables[t].digest() == sats.tables[t].digest(), t
+
+
+def test_utxo_import_check_and_ranking_by_original_strings(tmp_path, capsys):
+    out = tmp_path / "ds"
+    for argv in (["import", str(UTXO_OUT), str(UTXO_IN), "--layout", "utxo", "--out", str(out),
+                  "--seed-tx", THEFT_TX, "--attribution", str(FIXTURES / "utxo-tags.csv")],
+                 ["check", str(out)],
+                 ["export-scores", str(out), "--out", str(tmp_path / "r.csv"), "--top", "5"]):
+        with pytest.raises(SystemExit) as e:
+            main(argv)
+        assert e.value.code == 0, capsys.readouterr()
+    printed = capsys.readouterr().out
+    assert "12 transactions" in printed and ": ok (" in printed
+    ranked = (tmp_path / "r.csv").read_text().splitlines()[1:]
+    # the thief, then the peel chain's change addresses; the exchanges are cash-outs
+    assert [r.split(",")[1] for r in ranked[:3]] == [THIEF, *PEELS]
+    assert not any(r.split(",")[3] for r in ranked)
