@@ -447,6 +447,21 @@ def import_table(path, layout: str = "auto", columns: dict | None = None,
         mark = _pseudo(addr_names)
         service_kind[mark] = int(ServiceKind.EXCHANGE)
         service_name[mark] = np.char.add("pseudo:", addr_names[mark].astype(str)).astype(object)
+    # truth, as the generator has it: an attributed service (an exchange's hot wallet, a
+    # mixer or bridge contract) is never one of the launderer's addresses, even on a labelled
+    # row; a service that sends an announced theft is its victim (left out of the tasks)
+    svc = service_kind != int(ServiceKind.NONE)
+    if svc.any() and len(lt):
+        role[svc] = int(Role.BENIGN)
+        addr_inc[svc] = -1
+        if len(seeds_tx):
+            victim = np.zeros(n_addr, bool)
+            victim[a_src[seeds_tx]] = True
+            victim &= svc
+            role[victim] = int(Role.VICTIM)
+            first_inc = np.full(n_addr, -1, np.int64)
+            first_inc[a_src[seeds_tx[::-1]]] = seeds_inc[::-1]
+            addr_inc[victim] = first_inc[victim]
     t0 = int(ts.min())
     tables = {
         "chains": {"chain_id": [0], "name": np.array(["imported"], object),

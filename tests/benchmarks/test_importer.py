@@ -626,3 +626,38 @@ def test_utxo_import_check_and_ranking_by_original_strings(tmp_path, capsys):
     # the thief, then the peel chain's change addresses; the exchanges are cash-outs
     assert [r.split(",")[1] for r in ranked[:3]] == [THIEF, *PEELS]
     assert not any(r.split(",")[3] for r in ranked)
+
+
+def test_attributed_services_on_labelled_rows_are_not_the_launderers(tmp_path):
+    """A labelled theft export: the drained exchange sends the first laundering row and the
+    cash-out lands at another exchange. With both attributed, the drained exchange is the
+    incident's victim (left out of the tasks) and the receiving exchange is benign, as the
+    generator labels services; the thief's own addresses stay laundering."""
+    from launderbench.simulator.dataset import Dataset
+    from launderbench.simulator.schema import Role
+
+    f = tmp_path / "theft.csv"
+    f.write_text("source,target,amount,timestamp,label,incident\n"
+                 "victimx,thief,100,2024-01-01T00:00:00,1,0\n"
+                 "thief,hop,99,2024-01-01T02:00:00,1,0\n"
+                 "hop,cashx,98,2024-01-01T05:00:00,1,0\n"
+                 "alice,bob,5,2024-01-01T01:00:00,0,-1\n"
+                 "bob,carol,4,2024-01-02T01:00:00,0,-1\n")
+    tags = tmp_path / "tags.csv"
+    tags.write_text("address,kind,name\nvictimx,exchange,Drained Exchange\n"
+                    "cashx,exchange,Cash-out Exchange\n")
+    out = tmp_path / "ds"
+    from launderbench.benchmarks.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["import", str(f), "--out", str(out), "--label", "label", "--incident",
+              "incident", "--announce-first", "--attribution", str(tags)])
+    assert e.value.code == 0
+    from launderbench.benchmarks.importer import read_identity
+
+    ds = Dataset.load(out)
+    strings = read_identity(out)["address"]
+    role = {strings[a]: Role(int(r)).name
+            for a, r in zip(ds.address_truth["address_id"], ds.address_truth["role"])}
+    assert role["victimx"] == "VICTIM" and role["cashx"] == "BENIGN"
+    assert role["thief"] != "BENIGN" and role["hop"] != "BENIGN" and role["alice"] == "BENIGN"
