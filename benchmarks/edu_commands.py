@@ -26,7 +26,11 @@ def load_or_make(source: str, transactions: int = SMALL_TRANSACTIONS, seed: int 
 
     p = Path(source)
     if p.is_dir():
-        return Dataset.load(p)
+        from .importer import read_identity
+
+        ds = Dataset.load(p)
+        ds.identity = read_identity(p)  # imported data: its original address strings
+        return ds
     return make(source, seed=seed, transactions=transactions)
 
 

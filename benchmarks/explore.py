@@ -43,7 +43,8 @@ def explorer_data(ds, incident: int | None = None, hops: int = 1,
         nodes.append({
             "id": ids[n], "x": x * X_STEP, "y": -y * Y_STEP,
             "label": (f"{d['count']} addresses" if bundle else
-                      (d.get("service_name") or f"#{n}")),
+                      (d.get("service_name") or _short_name(d.get("address")) or f"#{n}")),
+            "name": "" if bundle else d.get("address", ""),
             "addresses": [int(m) for m in d["members"]],
             "count": d["count"], "chain": d.get("chain", ""), "service": d.get("service", ""),
             "service_name": d.get("service_name", ""), "start": d["start"],
@@ -84,6 +85,14 @@ def explorer_data(ds, incident: int | None = None, hops: int = 1,
 
 def _inline_script(text: str) -> str:
     return text.replace("</script", "<\\/script")
+
+
+def _short_name(name) -> str:
+    """An original address string short enough for a node label (``0x4f56...8cb4``)."""
+    if not name:
+        return ""
+    name = str(name)
+    return name if len(name) <= 14 else f"{name[:6]}...{name[-4:]}"
 
 
 def write_explorer(ds, path, incident: int | None = None, hops: int = 1,
@@ -128,7 +137,7 @@ PAGE = """<!DOCTYPE html>
     <button id="play" title="Replay the flow">&#9654; play</button>
     <input id="slider" type="range" min="0" max="1000" value="1000" aria-label="time">
     <span id="clock"></span>
-    <input id="search" type="search" placeholder="address id, e.g. 1234" aria-label="search">
+    <input id="search" type="search" placeholder="address id or string, e.g. 1234" aria-label="search">
     <button id="fit">fit</button>
     <button id="quiz">quiz</button>
   </div>
@@ -282,7 +291,7 @@ function rows(pairs){ return '<table>'+pairs.map(function(p){
 function showNode(n){
   var ins = cy.getElementById(n.id).incomers('edge'), outs = cy.getElementById(n.id).outgoers('edge');
   function total(c){ var s=0; c.forEach(function(e){ var d=eById[e.id()]; if(d && !d.hidden) s+=d.usd;}); return s; }
-  var p = [['address', n.count>1 ? n.count+' addresses (bundle): '+n.addresses.slice(0,12).join(', ')+(n.count>12?', ...':'') : '#'+n.addresses[0]],
+  var p = [['address', n.count>1 ? n.count+' addresses (bundle): '+n.addresses.slice(0,12).join(', ')+(n.count>12?', ...':'') : (n.name ? n.name+' (#'+n.addresses[0]+')' : '#'+n.addresses[0])],
            ['chain', n.chain], ['attribution', n.service==='none' ? 'none (unlabelled)' : n.service+(n.service_name?' ('+n.service_name+')':'')],
            ['first seen', fmtTime(n.start)], ['received', fmtUsd(total(ins))+' in '+ins.length+' transfer(s)'],
            ['sent', fmtUsd(total(outs))+' in '+outs.length+' transfer(s)']];
@@ -314,7 +323,8 @@ function find(q){
   q = String(q).trim().replace(/^#/, '').toLowerCase(); if(!q) return null;
   for(var i=0;i<D.nodes.length;i++){ var n=D.nodes[i];
     if(n.addresses.indexOf(+q)>=0 && /^[0-9]+$/.test(q)) return n;
-    if(n.service_name && n.service_name.toLowerCase()===q) return n; }
+    if(n.service_name && n.service_name.toLowerCase()===q) return n;
+    if(n.name && n.name.toLowerCase()===q) return n; }
   return null;
 }
 search.addEventListener('change', function(){

@@ -118,11 +118,15 @@ def to_networkx(ds, addresses: Iterable[int] | None = None, hops: int = 1,
             if t < first.get(a, t + 1):
                 first[a] = t
     at = ds.tables["address_truth"]
+    # original address strings of imported data (``ds.identity``, set by whoever loaded them)
+    original = (getattr(ds, "identity", None) or {}).get("address")
     for a in node_ids.tolist():
         attrs = dict(chain=str(chains[view.addresses["chain_id"][a]]),
                      service=ServiceKind(int(view.addresses["service_kind"][a])).name.lower(),
                      service_name=view.addresses["service_name"][a] or "",
                      start=float(first[a]), time=_iso(first[a]))
+        if original is not None:
+            attrs["address"] = str(original[a])
         if truth:
             attrs.update(truth_role=Role(int(at["role"][a])).name.lower(),
                          truth_incident=int(at["incident_id"][a]))

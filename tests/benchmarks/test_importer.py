@@ -661,3 +661,30 @@ def test_attributed_services_on_labelled_rows_are_not_the_launderers(tmp_path):
             for a, r in zip(ds.address_truth["address_id"], ds.address_truth["role"])}
     assert role["victimx"] == "VICTIM" and role["cashx"] == "BENIGN"
     assert role["thief"] != "BENIGN" and role["hop"] != "BENIGN" and role["alice"] == "BENIGN"
+
+
+def test_imported_addresses_are_shown_by_their_original_strings(tmp_path, capsys):
+    """Export and the explorer name an imported address by the string the investigator
+    knows (the hex address), not only by its id."""
+    import json
+    from pathlib import Path
+
+    from launderbench.benchmarks.cli import main
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "real-data"
+    out = tmp_path / "theft"
+    thief = "0x4F566D4DF368AF2F4F4F272B6C042FCC5CD48CB4"
+    with pytest.raises(SystemExit) as e:
+        main(["import", str(fixtures / "explorer-export.csv"), "--out", str(out),
+              "--seed-address", thief, "--attribution", str(fixtures / "tags.csv")])
+    assert e.value.code == 0
+    with pytest.raises(SystemExit) as e:
+        main(["export", str(out), "--out", str(tmp_path / "g.json")])
+    assert e.value.code == 0
+    nodes = json.loads((tmp_path / "g.json").read_text())["nodes"]
+    assert thief.lower() in {n.get("address") for n in nodes}
+    with pytest.raises(SystemExit) as e:
+        main(["explore", str(out), "--out", str(tmp_path / "x.html")])
+    assert e.value.code == 0
+    page = (tmp_path / "x.html").read_text()
+    assert thief.lower() in page and "0x4f56...8cb4" in page
