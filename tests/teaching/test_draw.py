@@ -15,7 +15,6 @@ from launderbench.simulator.laundering.playbooks import BLOCKS
 
 PRESETS = sorted(s for s in registry.list_scenarios() if s != "benign-v1")
 SMALL = 1000
-_drawn_blocks: set = set()
 
 
 @pytest.fixture(scope="module")
@@ -23,20 +22,30 @@ def easy():
     return make("easy-v1", seed=0, transactions=SMALL)
 
 
+@pytest.fixture(scope="module")
+def drawn(tmp_path_factory):
+    """Every incident of every preset, drawn once: ``{preset: [(png, blocks), ...]}``."""
+    out = {}
+    for sid in PRESETS:
+        ds = make(sid, seed=0, transactions=SMALL)
+        assert ds.seeds.num_rows, sid
+        d = tmp_path_factory.mktemp(sid)
+        out[sid] = [(draw_incident(ds, d / f"{inc['id']}.png", incident=inc["id"], dpi=40),
+                     {step["block"] for step in inc["steps"]})
+                    for inc in ds.meta["incidents"]]
+    return out
+
+
 @pytest.mark.parametrize("sid", PRESETS)
-def test_every_incident_of_every_preset_draws(sid, tmp_path):
-    ds = make(sid, seed=0, transactions=SMALL)
-    assert ds.seeds.num_rows
-    for inc in ds.meta["incidents"]:
-        p = draw_incident(ds, tmp_path / f"{inc['id']}.png", incident=inc["id"], dpi=40)
-        assert p.stat().st_size > 5_000 and p.read_bytes()[:4] == b"\x89PNG"
-        _drawn_blocks.update(step["block"] for step in inc["steps"])
+def test_every_incident_of_every_preset_draws(drawn, sid):
+    assert drawn[sid]
+    for png, _ in drawn[sid]:
+        assert png.stat().st_size > 5_000 and png.read_bytes()[:4] == b"\x89PNG"
 
 
-def test_every_block_was_drawn():
-    if len(_drawn_blocks) == 0:
-        pytest.skip("runs after the preset drawings (same module, default order)")
-    assert set(BLOCKS) <= _drawn_blocks, sorted(set(BLOCKS) - _drawn_blocks)
+def test_every_block_was_drawn(drawn):
+    blocks = set().union(*(b for pngs in drawn.values() for _, b in pngs))
+    assert set(BLOCKS) <= blocks, sorted(set(BLOCKS) - blocks)
 
 
 def test_flow_graph_layout_and_bundles():
