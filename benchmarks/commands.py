@@ -31,24 +31,61 @@ def _seeds(values) -> list[int] | None:
 
 
 def _executor(workers: int, dask: bool, scheduler: str | None):
+    """Where the run's tasks go, and how to let go of it afterwards: ``(executor, close)``.
+
+    ``--dask`` starts a local cluster and closes it at the end; ``--scheduler`` (or, when
+    neither is given, ``$DASK_SCHEDULER_ADDRESS``) connects to a running cluster and only
+    closes the connection: the scheduler and its workers are the user's and keep running.
+    """
+    import os
+
+    if not dask and not scheduler and os.environ.get("DASK_SCHEDULER_ADDRESS"):
+        scheduler = os.environ["DASK_SCHEDULER_ADDRESS"]
+        click.echo(f"dask: DASK_SCHEDULER_ADDRESS is set: running on {scheduler}", err=True)
     if scheduler or dask:
         try:
             from dask.distributed import Client, LocalCluster
         except ImportError:
-            raise ConfigError("--dask/--scheduler need the 'dask' extra "
-                              "(pip install 'launderbench[dask]')") from None
+            raise ConfigError("--dask/--scheduler/DASK_SCHEDULER_ADDRESS need the 'dask' "
+                              "extra (pip install 'launderbench[dask]')") from None
+        cluster = None
         if scheduler:
-            client = Client(scheduler)
+            try:
+                client = Client(scheduler, timeout=30)
+            except (OSError, TimeoutError) as e:
+                raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: "
+                                  f"{e}") from None
         else:
-            client = Client(LocalCluster(n_workers=max(workers, 1), threads_per_worker=1,
-                                         dashboard_address=None))
-        return client.get_executor(), client
+            cluster = LocalCluster(n_workers=max(workers, 1), threads_per_worker=1,
+                                   dashboard_address=None)
+            client = Client(cluster)
+        client.subscribe_topic("all", _report_lost_worker)
+        # unique task keys: a retried task is a new task, not the failed one again
+        executor = client.get_executor(pure=False)
+
+        def close():
+            executor.shutdown(wait=False)
+            client.close()  # never client.shutdown(): that would stop the user's cluster
+            if cluster is not None:
+                cluster.close()
+
+        return executor, close
     if workers > 1:
         from concurrent.futures import ProcessPoolExecutor
 
         ex = ProcessPoolExecutor(max_workers=workers)
-        return ex, ex
+        return ex, ex.shutdown
     return None, None
+
+
+def _report_lost_worker(event) -> None:
+    """Say so when a Dask worker dies with tasks of the run (the scheduler reruns them)."""
+    _, msg = event
+    if (isinstance(msg, dict) and msg.get("action") == "remove-worker"
+            and not msg.get("expected") and msg.get("processing-tasks")):
+        n = len(msg["processing-tasks"])
+        click.echo(f"dask: worker {msg.get('worker')} lost with {n} running task(s); the "
+                   "scheduler runs them elsewhere", err=True)
 
 
 def _example_dataset(cfg, cache=None):
@@ -122,16 +159,33 @@ def _finish(res, out: Path, quiet: bool, example=True):
 @click.option("--budget", default="auto", show_default=True,
               help="Alert budget k: 'auto' (= number of positives) or an integer.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes (ProcessPoolExecutor).")
-@click.option("--dask", is_flag=True, help="Run on a local Dask cluster (extra 'dask').")
-@click.option("--scheduler", default=None, help="Dask scheduler address (tcp://host:8786).")
+              help="Worker processes (ProcessPoolExecutor; with --dask, local Dask workers).")
+@click.option("--dask", is_flag=True,
+              help="Run on a local Dask cluster, closed at the end (extra 'dask').")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Run on a running Dask cluster (tcp://host:8786), which keeps running; "
+                   "default: $DASK_SCHEDULER_ADDRESS. Its workers must reach the dataset "
+                   "cache ($LAUNDERBENCH_CACHE) at the same path.")
+@click.option("--retries", type=click.IntRange(min=0), default=2, show_default=True,
+              help="Reruns of a task that crashed or lost its worker before its jobs are "
+                   "recorded as failed (a detector that raises is a failed row at once).")
+@click.option("--resume", is_flag=True,
+              help="Keep the jobs an interrupted run into the same --out journaled; run "
+                   "only the others.")
 @click.option("--no-memory", is_flag=True, help="Do not trace peak memory (faster).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars, no table.")
 def run_cmd(suite, scenarios, detectors, seeds, transactions, out, config_path, budget,
-            workers, dask, scheduler, no_memory, quiet):
-    """Run detectors on scenarios, evaluate, and write results and a report."""
-    from .runner import RunConfig, check_results_dir, run_config
-    from .suites import ScenarioRun
+            workers, dask, scheduler, retries, resume, no_memory, quiet):
+    """Run detectors on scenarios, evaluate, and write results and a report.
+
+    Each finished job is journaled in OUT/journal as it completes; after an interruption,
+    the same command with --resume runs only the jobs that are not there. The final results
+    replace the directory whole, journal included.
+    """
+    import os
+
+    from .runner import Journal, RunConfig, check_results_dir, run_config
+    from .suites import ScenarioRun, cache_dir
 
     if config_path is not None:
         cfg = RunConfig.load(config_path)
@@ -155,12 +209,19 @@ def run_cmd(suite, scenarios, detectors, seeds, transactions, out, config_path, 
         cfg.memory = not no_memory
     out = out or Path("reports") / cfg.suite
     check_results_dir(out)  # refused now rather than after the run
-    executor, closer = _executor(workers, dask, scheduler)
+    journal = Journal(out / "journal", resume=resume)
+    if resume:
+        click.echo(f"resume: {len(journal)} finished task(s) journaled in {journal.path}",
+                   err=True)
+    executor, close = _executor(workers, dask, scheduler)
+    # one absolute cache path for every worker (remote workers need it on a shared disk)
+    cache = Path(os.path.abspath(cache_dir()))
     try:
-        res = run_config(cfg, executor=executor, progress=not quiet)
+        res = run_config(cfg, executor=executor, progress=not quiet, cache=cache,
+                         journal=journal, retries=retries)
     finally:
-        if closer is not None:
-            closer.shutdown() if hasattr(closer, "shutdown") else closer.close()
+        if close is not None:
+            close()
     if _finish(res, out, quiet):
         sys.exit(1)  # results and report are written; the failures are listed above
 

@@ -18,25 +18,36 @@ depend on the executor: rows are sorted back into task order.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import math
 import os
+import pickle
 import shutil
+import sys
+import tempfile
 import time
 import tracemalloc
-from concurrent.futures import Executor
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from launderbench.simulator.errors import ConfigError
+from launderbench.simulator.errors import ConfigError, LaunderbenchError
 from launderbench.simulator.tempdirs import make_temp_dir
 
 from .chance import BASELINES, SHORTCUTS
 from .scoring import evaluate_scores, training_labels
-from .suites import ScenarioRun, dataset_path, ensure_dataset, get_suite
+from .suites import (
+    ScenarioRun,
+    dataset_path,
+    ensure_dataset,
+    generator_fingerprint,
+    get_suite,
+)
 
 #: columns of a result row, in order
 COLUMNS = ("suite", "scenario", "seed", "n_transactions", "dataset_hash", "detector", "params",
@@ -280,7 +291,7 @@ class Results:
 
 #: what a results directory may hold (anything else belongs to someone)
 RESULT_FILES = {"results.parquet", "results.csv", "curves.json", "config.json",
-                "placebos.json", "report", "reproduced"}
+                "placebos.json", "report", "reproduced", "journal"}
 
 
 def check_results_dir(out: Path) -> None:
@@ -317,19 +328,14 @@ def _meta_hash(path: Path) -> str:
         return ""
 
 
-def run_one(job: Job) -> tuple[list[dict], list[dict]]:
-    """Run one detector on one dataset and evaluate it; never raises for detector failures."""
-    cache = Path(job.cache) if job.cache else None
-    path = ensure_dataset(job.scenario, job.seed, cache)
-    h = _meta_hash(path)
-    ts = _taskset(str(path), h, job.budget)
-    ds = ts.ds
+def _base_row(job: Job, meta: dict, n_tx) -> dict:
+    """The columns every row of a job shares (``meta``: the dataset's ``meta.json``)."""
     base = {
         "suite": job.suite,
-        "scenario": ds.meta.get("scenario") or job.scenario.id,
+        "scenario": meta.get("scenario") or job.scenario.id,
         "seed": job.seed,
-        "n_transactions": int(ts.n_tx),
-        "dataset_hash": ds.meta.get("content_hash", h),
+        "n_transactions": n_tx,
+        "dataset_hash": meta.get("content_hash", ""),
         "detector": job.detector.name,
         "params": json.dumps(job.detector.params, sort_keys=True),
         "versions": json.dumps(_versions(), sort_keys=True),
@@ -337,6 +343,29 @@ def run_one(job: Job) -> tuple[list[dict], list[dict]]:
     if job.scenario.overrides:
         base["scenario"] = f"{base['scenario']}[" + ",".join(
             f"{k}={v}" for k, v in sorted(job.scenario.overrides.items())) + "]"
+    return base
+
+
+def _failed_row(base: dict, error: str, timing: dict | None = None) -> dict:
+    timing = timing or {"fit_s": math.nan, "score_s": math.nan, "peak_mem_mb": math.nan,
+                        "warmup_s": math.nan}
+    return dict(base, task="", group="all", metric="error", value=math.nan, derived=False,
+                detections=None, status="failed", error=error[:500], **timing)
+
+
+def _error_text(e: BaseException) -> str:
+    msg = (str(e).strip().splitlines() or [""])[0]
+    return f"{type(e).__name__}: {msg}"
+
+
+def run_one(job: Job) -> tuple[list[dict], list[dict]]:
+    """Run one detector on one dataset and evaluate it; never raises for detector failures."""
+    cache = Path(job.cache) if job.cache else None
+    path = ensure_dataset(job.scenario, job.seed, cache)
+    h = _meta_hash(path)
+    ts = _taskset(str(path), h, job.budget)
+    ds = ts.ds
+    base = _base_row(job, {"content_hash": h, **ds.meta}, int(ts.n_tx))
     timing = {"fit_s": math.nan, "score_s": math.nan, "peak_mem_mb": math.nan,
               "warmup_s": math.nan}
     try:
@@ -367,11 +396,7 @@ def run_one(job: Job) -> tuple[list[dict], list[dict]]:
                   "warmup_s": warmup}
         rows, curves = evaluate_scores(ts, scores, supervised=bool(det._tag("needs_labels")))
     except Exception as e:  # noqa: BLE001 - a failing detector is a result, not a crash
-        msg = (str(e).strip().splitlines() or [""])[0]
-        row = dict(base, task="", group="all", metric="error", value=math.nan, derived=False,
-                   detections=None,
-                   status="failed", error=f"{type(e).__name__}: {msg}"[:500], **timing)
-        return [row], []
+        return [_failed_row(base, _error_text(e), timing)], []
     out = []
     for r in rows:
         out.append(dict(base, **{"status": "ok", "error": "", **r}, **timing))
@@ -450,9 +475,122 @@ def _jsonable(params: dict) -> dict:
     return out
 
 
+# ----------------------------------------------------------------------------- journal
+#: reruns of a task that raised (not a detector failure: a crash of the job itself, a lost
+#: worker Dask gave up on, a broken process pool) before the job is recorded as failed
+DEFAULT_RETRIES = 2
+
+
+def job_key(job: Job) -> str:
+    """A stable name for a job's result: every field of the job but its cache path, the
+    generator's fingerprint and the library versions (a changed generator or library never
+    reuses an old result)."""
+    fields = dataclasses.asdict(job)
+    fields.pop("cache", None)
+    return _digest({"job": fields})
+
+
+def placebo_key(args) -> str:
+    """The name of one placebo job (see :func:`placebo_job`)."""
+    scenario, seed, _cache, names, k = args
+    return _digest({"placebo": {"scenario": scenario.to_dict(), "seed": seed,
+                                "names": list(names), "k": k}})
+
+
+def _digest(what: dict) -> str:
+    blob = json.dumps({**what, "generator": generator_fingerprint(), "versions": _versions()},
+                      sort_keys=True, default=repr)
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+class Journal:
+    """Finished jobs' results, one file per job named by :func:`job_key`, so that an
+    interrupted run can be resumed.
+
+    An entry is written to a temporary file in the same directory, flushed to disk and
+    renamed into place: it is complete or absent. An entry that cannot be read back whole
+    (truncated, foreign, of another key) counts as absent and its job runs again.
+    ``resume=False`` empties the journal first; the directory is made at the first entry.
+    """
+
+    SUFFIX = ".pkl"
+
+    def __init__(self, path, resume: bool = False):
+        self.path = Path(path)
+        if not resume and self.path.is_dir():
+            shutil.rmtree(self.path)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.path.glob(f"*{self.SUFFIX}")) if self.path.is_dir() else 0
+
+    def get(self, key: str):
+        """The journaled value of ``key``, or None."""
+        f = self.path / f"{key}{self.SUFFIX}"
+        try:
+            with open(f, "rb") as fh:
+                entry = pickle.load(fh)
+        except FileNotFoundError:
+            return None
+        except Exception:  # noqa: BLE001 - truncated or foreign: the job runs again
+            return None
+        if not isinstance(entry, dict) or entry.get("key") != key or "value" not in entry:
+            return None
+        return entry["value"]
+
+    def put(self, key: str, value) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=self.path)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump({"key": key, "value": value}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path / f"{key}{self.SUFFIX}")
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+
+
+# ----------------------------------------------------------------------------- scheduling
+class _Inline(Executor):
+    """Runs each task at submission, in this process (the serial run)."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        f: Future = Future()
+        try:
+            f.set_result(fn(*args, **kwargs))
+        except Exception as e:  # noqa: BLE001 - handed to the caller like any executor's
+            f.set_exception(e)
+        return f
+
+
+def _stderr(msg: str) -> None:
+    from tqdm.auto import tqdm
+
+    tqdm.write(msg, file=sys.stderr)
+
+
+def _generate(scenario: ScenarioRun, seed: int, cache: str | None) -> str:
+    """One generation task: the dataset of ``(scenario, seed)`` into the cache."""
+    return str(ensure_dataset(scenario, seed, Path(cache) if cache else None))
+
+
+def _dataset_meta(job: Job) -> dict:
+    try:
+        path = dataset_path(job.scenario, job.seed, Path(job.cache) if job.cache else None)
+        return json.loads((path / "meta.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def run(jobs: list[Job], executor: Executor | None = None,
-        progress: bool = True, placebos: int = 0) -> Results:
-    """Run every job; datasets are prepared first (once each), then detectors.
+        progress: bool = True, placebos: int = 0, journal: Journal | None = None,
+        retries: int = DEFAULT_RETRIES, log=None) -> Results:
+    """Run every job: each missing dataset is generated once, as a task of its own, and the
+    detectors (and placebo jobs) of a dataset are submitted as soon as it is ready.
 
     Parameters
     ----------
@@ -461,58 +599,141 @@ def run(jobs: list[Job], executor: Executor | None = None,
         Where to run (e.g. ``ProcessPoolExecutor``, Dask's ``client.get_executor()``);
         default: serially in this process.
     progress : bool
-        Show tqdm progress bars.
+        Show a tqdm progress bar.
     placebos : int
         Placebos per dataset against which the run's baselines are read (0: none).
+    journal : Journal, optional
+        Where each finished job's result is recorded as it completes; jobs already there are
+        not run again (resume).
+    retries : int
+        How often a task that raised is submitted again (a detector that raises is a
+        ``failed`` row, not a task failure). Once they are spent, its jobs are ``failed``
+        rows with the error; a :class:`LaunderbenchError` (a user error such as an unknown
+        scenario) is never retried and propagates.
+    log : callable, optional
+        Receives one line per retry or failure (default: standard error).
     """
     from tqdm.auto import tqdm
 
-    # 1. datasets, once per (scenario, seed): generation is the long part of a cold run
-    seen = {}
-    for t in jobs:
-        key = (t.scenario.label, t.seed, t.cache)
-        if key not in seen:
-            seen[key] = t
-    todo = [t for t in seen.values()
-            if not (dataset_path(t.scenario, t.seed, Path(t.cache) if t.cache else None)
-                    / "meta.json").is_file()]
-    for t in tqdm(todo, desc="datasets", disable=not progress or not todo, leave=False):
-        ensure_dataset(t.scenario, t.seed, Path(t.cache) if t.cache else None)
-    # 2. detectors
-    results: list = [None] * len(jobs)
-    bar = tqdm(total=len(jobs), desc="detectors", disable=not progress, leave=False)
-    if executor is None:
-        for i, t in enumerate(jobs):
-            bar.set_postfix_str(f"{t.detector.name} on {t.scenario.id}", refresh=False)
-            results[i] = run_one(t)
-            bar.update(1)
-    else:
-        from concurrent.futures import as_completed
+    log = log or _stderr
+    ex = executor if executor is not None else _Inline()
 
-        futs = {executor.submit(run_one, t): i for i, t in enumerate(jobs)}
-        for f in as_completed(futs):
-            results[futs[f]] = f.result()
-            bar.update(1)
-    bar.close()
-    rows = [r for rs, _ in results for r in rs]
-    curves = [c for _, cs in results for c in cs]
-    # 3. placebos: the baselines of the run beside benign look-alikes, once per dataset
+    def ds_key(t):
+        return (t.scenario.label, t.seed, t.cache)
+
+    seen: dict = {}
+    for t in jobs:
+        seen.setdefault(ds_key(t), t)
     names = sorted({t.detector.name for t in jobs if t.detector.name in BASELINES
                     and not t.detector.params})
-    pjobs = [(t.scenario, t.seed, t.cache, names, placebos) for t in seen.values()]
-    found: list = []
-    if placebos > 0 and names:
-        bar = tqdm(total=len(pjobs), desc="placebos", disable=not progress, leave=False)
-        if executor is None:
-            for j in pjobs:
-                found += placebo_job(j)
-                bar.update(1)
+    pjobs = ([(t.scenario, t.seed, t.cache, names, placebos) for t in seen.values()]
+             if placebos > 0 and names else [])
+    # what is done already, and what each dataset still has to run
+    results: list = [None] * len(jobs)
+    found: list = [None] * len(pjobs)
+    keys = [job_key(t) for t in jobs] if journal is not None else []
+    pkeys = [placebo_key(p) for p in pjobs] if journal is not None else []
+    waiting: dict = {}
+    for i, t in enumerate(jobs):
+        results[i] = journal.get(keys[i]) if journal is not None else None
+        if results[i] is None:
+            waiting.setdefault(ds_key(t), []).append(("job", i))
+    for i, p in enumerate(pjobs):
+        found[i] = journal.get(pkeys[i]) if journal is not None else None
+        if found[i] is None:
+            waiting.setdefault((p[0].label, p[1], p[2]), []).append(("placebo", i))
+    gens = [k for k in waiting
+            if not (dataset_path(seen[k].scenario, seen[k].seed,
+                                 Path(k[2]) if k[2] else None) / "meta.json").is_file()]
+    total = len(gens) + sum(len(v) for v in waiting.values())
+    bar = tqdm(total=total, desc="tasks", disable=not progress or not total, leave=False)
+
+    def describe(task) -> str:
+        kind, i = task
+        if kind == "gen":
+            return f"generation of {i[0]} seed {i[1]}"
+        if kind == "job":
+            return f"{jobs[i].detector.name} on {jobs[i].scenario.label} seed {jobs[i].seed}"
+        return f"placebos of {pjobs[i][0].label} seed {pjobs[i][1]}"
+
+    running: dict = {}
+    attempts: dict = {}
+
+    def submit(task) -> None:
+        kind, i = task
+        fn, args = {"gen": lambda: (_generate, (seen[i].scenario, seen[i].seed, i[2])),
+                    "job": lambda: (run_one, (jobs[i],)),
+                    "placebo": lambda: (placebo_job, (pjobs[i],))}[kind]()
+        bar.set_postfix_str(describe(task), refresh=False)
+        try:
+            f = ex.submit(fn, *args)
+        except Exception as e:  # noqa: BLE001 - e.g. a broken pool: retried, then reported
+            f = Future()
+            f.set_exception(e)
+        running[f] = task
+
+    def finish(task, value) -> None:
+        kind, i = task
+        bar.update(1)
+        if kind == "gen":
+            for dep in waiting.pop(i, []):
+                submit(dep)
+        elif kind == "job":
+            results[i] = value
+            if journal is not None:
+                journal.put(keys[i], value)
         else:
-            for res in executor.map(placebo_job, pjobs):
-                found += res
-                bar.update(1)
+            found[i] = value
+            if journal is not None:
+                journal.put(pkeys[i], value)
+
+    def give_up(task, error: str) -> None:
+        """Record a task whose attempts are spent (never journaled: a resume retries it)."""
+        kind, i = task
+        bar.update(1)
+        if kind == "gen":
+            for dep in waiting.pop(i, []):
+                give_up(dep, f"generation of its dataset {error}")
+        elif kind == "job":
+            results[i] = ([_failed_row(_base_row(jobs[i], _dataset_meta(jobs[i]), None),
+                                       error)], [])
+        else:
+            found[i] = []  # validity figures are information, not the run
+
+    try:
+        for k in list(waiting):
+            if k not in gens:
+                for dep in waiting.pop(k):
+                    submit(dep)
+        for k in gens:
+            submit(("gen", k))
+        while running:
+            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for f in done:
+                task = running.pop(f)
+                try:
+                    value = f.result()
+                except LaunderbenchError:
+                    raise  # a user error: the same on every attempt
+                except Exception as e:  # noqa: BLE001 - a crashed task or a lost worker
+                    n = attempts[task] = attempts.get(task, 0) + 1
+                    err = _error_text(e)
+                    if n <= retries:
+                        log(f"task failed: {describe(task)}: {err}; retry {n} of {retries}")
+                        submit(task)
+                        continue
+                    many = f"{n} attempt{'s' if n > 1 else ''}"
+                    log(f"task failed: {describe(task)}: {err}; giving up after {many}")
+                    give_up(task, f"failed after {many}: {err}")
+                    continue
+                finish(task, value)
+    finally:
+        for f in running:
+            f.cancel()
         bar.close()
-    return Results(rows, curves, placebos=found)
+    rows = [r for rs, _ in results for r in rs]
+    curves = [c for _, cs in results for c in cs]
+    return Results(rows, curves, placebos=[r for rs in found for r in rs])
 
 
 def placebo_job(args) -> list[dict]:
@@ -535,14 +756,16 @@ def placebo_job(args) -> list[dict]:
 
 
 def run_config(cfg: RunConfig, executor: Executor | None = None, progress: bool = True,
-               cache: Path | None = None) -> Results:
+               cache: Path | None = None, journal: Journal | None = None,
+               retries: int = DEFAULT_RETRIES) -> Results:
     """Run a :class:`RunConfig` (see :func:`run`)."""
     if not cfg.scenarios:
         raise ConfigError("nothing to run: no scenarios")
     if not cfg.detectors:
         raise ConfigError("nothing to run: no detectors")
     validate_detectors(cfg.detectors)
-    res = run(cfg.jobs(cache), executor=executor, progress=progress, placebos=cfg.placebos)
+    res = run(cfg.jobs(cache), executor=executor, progress=progress, placebos=cfg.placebos,
+              journal=journal, retries=retries)
     res.config = cfg
     return res
 
@@ -585,4 +808,5 @@ def _versions() -> dict:
 
 
 __all__ = ["check_results_dir", "RESULT_FILES", "RunConfig", "Job", "DetectorSpec", "Results", "run", "run_one", "run_config",
-           "placebo_job", "compare", "COLUMNS", "SHORTCUTS"]
+           "placebo_job", "compare", "COLUMNS", "SHORTCUTS", "Journal", "job_key",
+           "placebo_key", "DEFAULT_RETRIES"]
