@@ -7,6 +7,7 @@ adds them to the ``launderbench`` group (this module never imports the group).
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -65,6 +66,7 @@ def _executor(workers: int, dask: bool, scheduler: str | None):
 
         def close():
             executor.shutdown(wait=False)
+            client.unsubscribe_topic("all")  # the scheduler's last events are not for us
             client.close()  # never client.shutdown(): that would stop the user's cluster
             if cluster is not None:
                 cluster.close()
@@ -216,12 +218,17 @@ def run_cmd(suite, scenarios, detectors, seeds, transactions, out, config_path, 
     executor, close = _executor(workers, dask, scheduler)
     # one absolute cache path for every worker (remote workers need it on a shared disk)
     cache = Path(os.path.abspath(cache_dir()))
+    t0 = time.perf_counter()
     try:
         res = run_config(cfg, executor=executor, progress=not quiet, cache=cache,
                          journal=journal, retries=retries)
     finally:
         if close is not None:
             close()
+    n = len(cfg.scenarios) * len(cfg.seeds) * len(cfg.detectors)
+    dt = time.perf_counter() - t0
+    click.echo(f"sweep:   {n:,} jobs in {dt:.1f} s ({60 * n / dt:.1f} jobs/min"
+               + (", journaled jobs included" if resume else "") + ")", err=True)
     if _finish(res, out, quiet):
         sys.exit(1)  # results and report are written; the failures are listed above
 
