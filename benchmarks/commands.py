@@ -40,15 +40,18 @@ def _executor(workers: int, dask: bool, scheduler: str | None):
     """
     import os
 
-    if not dask and not scheduler and os.environ.get("DASK_SCHEDULER_ADDRESS"):
+    from_env = not dask and not scheduler and bool(os.environ.get("DASK_SCHEDULER_ADDRESS"))
+    if from_env:
         scheduler = os.environ["DASK_SCHEDULER_ADDRESS"]
-        click.echo(f"dask: DASK_SCHEDULER_ADDRESS is set: running on {scheduler}", err=True)
     if scheduler or dask:
         try:
             from dask.distributed import Client, LocalCluster
         except ImportError:
             raise ConfigError("--dask/--scheduler/DASK_SCHEDULER_ADDRESS need the 'dask' "
                               "extra (pip install 'launderbench[dask]')") from None
+        if from_env:
+            click.echo(f"dask: DASK_SCHEDULER_ADDRESS is set: running on {scheduler}",
+                       err=True)
         cluster = None
         if scheduler:
             try:

@@ -6,6 +6,7 @@ Select with ``-m dask``; skipped without the ``dask`` extra.
 """
 
 import json
+import multiprocessing
 import os
 import shutil
 import signal
@@ -188,3 +189,17 @@ def test_the_users_cluster_keeps_running(cluster, tmp_path, monkeypatch, capsys,
     time.sleep(1)  # a shutdown, had there been one, would have taken effect by now
     _alive(cluster)
     assert all(p.poll() is None for p in cluster.procs if p is not cluster.workers["w0"])
+
+
+def test_dask_flag_runs_on_a_local_cluster_and_closes_it(serial, tmp_path, monkeypatch,
+                                                         capsys):
+    monkeypatch.setenv("LAUNDERBENCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    with pytest.raises(SystemExit) as e:
+        main([*SWEEP, "--dask", "--workers", "2", "--out", str(tmp_path / "out")])
+    assert e.value.code == 0, capsys.readouterr().err
+    assert compare(serial, Results.load(tmp_path / "out")) == []
+    deadline = time.monotonic() + 30  # the local workers are gone with their cluster
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not multiprocessing.active_children()
