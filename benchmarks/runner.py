@@ -35,13 +35,22 @@ from launderbench.simulator.errors import ConfigError
 from launderbench.simulator.tempdirs import make_temp_dir
 
 from .chance import BASELINES, SHORTCUTS
+from .labels import FULL, LabelPolicy
 from .scoring import evaluate_scores, training_labels
 from .suites import ScenarioRun, dataset_path, ensure_dataset, get_suite
 
 #: columns of a result row, in order
 COLUMNS = ("suite", "scenario", "seed", "n_transactions", "dataset_hash", "detector", "params",
+           "protocol", "labels", "trained_on",
            "task", "group", "metric", "value", "derived", "detections", "fit_s", "score_s",
            "peak_mem_mb", "warmup_s", "status", "error", "versions")
+
+#: how a detector that learns from labels is trained and tested (:class:`RunConfig`):
+#: ``transductive``: fitted on the labelled training part of the dataset it is tested on (one
+#: graph); ``inductive``: fitted on another dataset (another seed, or another scenario), then
+#: tested on this one, which it has never seen. Rows of detectors that learn nothing from
+#: labels have an empty ``protocol``.
+PROTOCOLS = ("transductive", "inductive")
 
 
 
@@ -87,6 +96,39 @@ class RunConfig:
     memory: bool = True
     #: placebos per dataset for the baselines (the report's placebo percentiles; 0: none)
     placebos: int = 0
+    #: the training labels of detectors that learn (:mod:`launderbench.benchmarks.labels`)
+    labels: LabelPolicy = FULL
+    #: ``transductive`` or ``inductive`` (:data:`PROTOCOLS`)
+    protocol: str = "transductive"
+    #: inductive protocol: the seed of the training dataset (default: one above the largest
+    #: tested seed) and its scenario (default: each tested scenario itself)
+    train_seed: int | None = None
+    train_scenario: ScenarioRun | None = None
+
+    def __post_init__(self):
+        if self.protocol not in PROTOCOLS:
+            raise ConfigError(f"unknown protocol '{self.protocol}' (known: "
+                              f"{', '.join(PROTOCOLS)})")
+        if self.protocol == "transductive" and (self.train_seed is not None
+                                                or self.train_scenario is not None):
+            raise ConfigError("a training seed or scenario needs the inductive protocol")
+        if self.train_seed is not None and (isinstance(self.train_seed, bool)
+                                            or not isinstance(self.train_seed, int)
+                                            or self.train_seed < 0):
+            raise ConfigError(f"training seed must be a non-negative integer, got "
+                              f"{self.train_seed!r}")
+
+    def training_dataset(self, run: ScenarioRun) -> tuple[ScenarioRun, int] | None:
+        """The dataset a learning detector tested on ``run`` is fitted on (inductive
+        protocol), or None (transductive: the tested dataset's own training part)."""
+        if self.protocol != "inductive":
+            return None
+        seed = self.train_seed if self.train_seed is not None else max(self.seeds) + 1
+        train = self.train_scenario or run
+        if train == run and seed in self.seeds:
+            raise ConfigError(f"inductive protocol: the training seed {seed} is also tested on "
+                              f"{run.label}; choose a training seed outside the tested seeds")
+        return train, seed
 
     @classmethod
     def from_suite(cls, name: str, scenarios=None, detectors=None, seeds=None) -> RunConfig:
@@ -101,7 +143,7 @@ class RunConfig:
             for d in dets:  # a mistyped name or parameter is a user error, not a failed row
                 registry.make(d.name, **d.params)
         else:
-            dets = [DetectorSpec(n) for n in (s.detectors or all_detector_names())]
+            dets = [DetectorSpec(n) for n in (s.detectors or all_detector_names(s.slow))]
         return cls(suite=name, scenarios=runs, seeds=list(seeds or s.seeds), detectors=dets,
                    placebos=s.placebos)
 
@@ -109,6 +151,9 @@ class RunConfig:
         return {"suite": self.suite, "scenarios": [r.to_dict() for r in self.scenarios],
                 "seeds": list(self.seeds), "detectors": [d.to_dict() for d in self.detectors],
                 "budget": self.budget, "memory": self.memory, "placebos": self.placebos,
+                "labels": self.labels.to_dict(), "protocol": self.protocol,
+                "train_seed": self.train_seed,
+                "train_scenario": self.train_scenario.to_dict() if self.train_scenario else None,
                 "versions": _versions()}
 
     @classmethod
@@ -129,7 +174,13 @@ class RunConfig:
                        detectors=[DetectorSpec(x["name"], dict(x.get("params", {})))
                                   for x in d["detectors"]],
                        budget=d.get("budget", "auto"), memory=bool(d.get("memory", True)),
-                       placebos=int(d.get("placebos", 0)))
+                       placebos=int(d.get("placebos", 0)),
+                       labels=LabelPolicy.from_dict(d.get("labels")),
+                       protocol=d.get("protocol", "transductive"),
+                       train_seed=d.get("train_seed"),
+                       train_scenario=(ScenarioRun(d["train_scenario"]["id"],
+                                                   dict(d["train_scenario"].get("overrides", {})))
+                                       if d.get("train_scenario") else None))
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise ConfigError(f"malformed run configuration: {type(e).__name__}: {e}") from None
 
@@ -146,15 +197,46 @@ class RunConfig:
             raise ConfigError(f"corrupt run configuration {p}: {e}") from None
 
     def jobs(self, cache: Path | None = None) -> list[Job]:
-        """One :class:`Job` per scenario, seed and detector."""
+        """One :class:`Job` per scenario, seed and detector (a detector that learns from
+        labels carries the label policy and, under the inductive protocol, its training
+        dataset)."""
+        learns = [_learns(d) for d in self.detectors]
         return [Job(self.suite, run, seed, det, self.budget, self.memory,
-                    str(cache) if cache else None)
-                for run in self.scenarios for seed in self.seeds for det in self.detectors]
+                    str(cache) if cache else None,
+                    labels=self.labels if learn else FULL,
+                    train=self.training_dataset(run) if learn else None)
+                for run in self.scenarios for seed in self.seeds
+                for det, learn in zip(self.detectors, learns)]
 
 
-def all_detector_names() -> list[str]:
+def _learns(spec: DetectorSpec) -> bool:
+    """Whether a detector learns from labels (its ``needs_labels`` tag)."""
     from launderbench import detectors
-    return sorted(detectors.list_detectors())
+
+    try:
+        return bool(detectors.registry.load(spec.name)._tag("needs_labels"))
+    except ConfigError:
+        return False
+
+
+def all_detector_names(include_slow: bool = False) -> list[str]:
+    """Every registered detector that can run here (its optional extra, if any, is
+    installed); those tagged ``slow`` (the graph neural networks) only with ``include_slow``."""
+    from launderbench import detectors
+
+    out = []
+    for name in sorted(detectors.list_detectors()):
+        try:
+            cls = detectors.registry.load(name)
+        except ConfigError:
+            out.append(name)  # reported as a failed row by the run, not dropped silently
+            continue
+        if hasattr(detectors.registry, "available") and not detectors.registry.available(name)[0]:
+            continue
+        if cls._tag("slow") and not include_slow:
+            continue
+        out.append(name)
+    return out
 
 
 @dataclass(frozen=True)
@@ -168,6 +250,14 @@ class Job:
     budget: int | str = "auto"
     memory: bool = True
     cache: str | None = None
+    #: the training labels (detectors that learn only)
+    labels: LabelPolicy = FULL
+    #: inductive protocol: ``(scenario, seed)`` of the dataset to fit on; None: transductive
+    train: tuple | None = None
+
+    def datasets(self) -> list[tuple[ScenarioRun, int]]:
+        """The datasets this job reads: the tested one, and the training one if any."""
+        return [(self.scenario, self.seed)] + ([tuple(self.train)] if self.train else [])
 
 
 @dataclass
@@ -189,7 +279,8 @@ class Results:
         schema = pa.schema([
             ("suite", pa.string()), ("scenario", pa.string()), ("seed", pa.int64()),
             ("n_transactions", pa.int64()), ("dataset_hash", pa.string()),
-            ("detector", pa.string()), ("params", pa.string()), ("task", pa.string()),
+            ("detector", pa.string()), ("params", pa.string()), ("protocol", pa.string()),
+            ("labels", pa.string()), ("trained_on", pa.string()), ("task", pa.string()),
             ("group", pa.string()), ("metric", pa.string()), ("value", pa.float64()),
             ("derived", pa.bool_()), ("detections", pa.int64()), ("fit_s", pa.float64()),
             ("score_s", pa.float64()),
@@ -280,7 +371,7 @@ class Results:
 
 #: what a results directory may hold (anything else belongs to someone)
 RESULT_FILES = {"results.parquet", "results.csv", "curves.json", "config.json",
-                "placebos.json", "report", "reproduced"}
+                "placebos.json", "report", "reproduced", "learned.md"}
 
 
 def check_results_dir(out: Path) -> None:
@@ -332,6 +423,7 @@ def run_one(job: Job) -> tuple[list[dict], list[dict]]:
         "dataset_hash": ds.meta.get("content_hash", h),
         "detector": job.detector.name,
         "params": json.dumps(job.detector.params, sort_keys=True),
+        "protocol": "", "labels": "", "trained_on": "",
         "versions": json.dumps(_versions(), sort_keys=True),
     }
     if job.scenario.overrides:
@@ -344,11 +436,13 @@ def run_one(job: Job) -> tuple[list[dict], list[dict]]:
         det = detectors.make(job.detector.name, **job.detector.params)
         base["params"] = json.dumps(_jsonable(det.get_params()), sort_keys=True)
         warmup = warm_up(det)  # JIT compilation is not the detector's run time
-        view = ds.observable()
-        labels = training_labels(ts) if det._tag("needs_labels") else None
+        view = fit_view = ds.observable()
+        labels = None
+        if det._tag("needs_labels"):
+            labels, fit_view = _fit_data(job, ts, base)
         # timed pass: no tracing, so that the timings are not inflated by tracemalloc
         t0 = time.perf_counter()
-        det.fit(view, labels)
+        det.fit(fit_view, labels)
         t1 = time.perf_counter()
         scores = det.score(view)
         t2 = time.perf_counter()
@@ -357,7 +451,7 @@ def run_one(job: Job) -> tuple[list[dict], list[dict]]:
             d2 = det.clone()
             tracemalloc.start()
             try:
-                d2.fit(view, labels)
+                d2.fit(fit_view, labels)
                 d2.score(view)
                 peak = tracemalloc.get_traced_memory()[1]
             finally:
@@ -378,6 +472,22 @@ def run_one(job: Job) -> tuple[list[dict], list[dict]]:
     for c in curves:
         c.update({k: base[k] for k in ("scenario", "seed", "detector", "dataset_hash")})
     return out, curves
+
+
+def _fit_data(job: Job, ts, base: dict):
+    """The view and labels a detector that learns is fitted on, and the row fields that say
+    so: the tested dataset's own training part (transductive), or the whole of another
+    dataset (inductive: :attr:`Job.train`)."""
+    base["labels"] = job.labels.label()
+    if job.train is None:
+        base["protocol"] = "transductive"
+        return training_labels(ts, job.labels), ts.view
+    run, seed = job.train
+    base["protocol"] = "inductive"
+    base["trained_on"] = f"{run.label} seed {seed}"
+    path = ensure_dataset(run, seed, Path(job.cache) if job.cache else None)
+    train_ts = _taskset(str(path), _meta_hash(path), job.budget)
+    return training_labels(train_ts, job.labels, part="all"), train_ts.view
 
 
 #: seconds each detector configuration took to warm up in this process (see warm_up)
@@ -473,11 +583,14 @@ def run(jobs: list[Job], executor: Executor | None = None,
         key = (t.scenario.label, t.seed, t.cache)
         if key not in seen:
             seen[key] = t
-    todo = [t for t in seen.values()
-            if not (dataset_path(t.scenario, t.seed, Path(t.cache) if t.cache else None)
-                    / "meta.json").is_file()]
-    for t in tqdm(todo, desc="datasets", disable=not progress or not todo, leave=False):
-        ensure_dataset(t.scenario, t.seed, Path(t.cache) if t.cache else None)
+    needed = {}
+    for t in jobs:  # the tested datasets and the training datasets of the inductive protocol
+        for run_, seed in t.datasets():
+            needed.setdefault((run_.label, seed, t.cache), (run_, seed, t.cache))
+    todo = [(r, s, c) for r, s, c in needed.values()
+            if not (dataset_path(r, s, Path(c) if c else None) / "meta.json").is_file()]
+    for r, s, c in tqdm(todo, desc="datasets", disable=not progress or not todo, leave=False):
+        ensure_dataset(r, s, Path(c) if c else None)
     # 2. detectors
     results: list = [None] * len(jobs)
     bar = tqdm(total=len(jobs), desc="detectors", disable=not progress, leave=False)
@@ -496,9 +609,10 @@ def run(jobs: list[Job], executor: Executor | None = None,
     bar.close()
     rows = [r for rs, _ in results for r in rs]
     curves = [c for _, cs in results for c in cs]
-    # 3. placebos: the baselines of the run beside benign look-alikes, once per dataset
-    names = sorted({t.detector.name for t in jobs if t.detector.name in BASELINES
-                    and not t.detector.params})
+    # 3. placebos: the baselines and the detectors that learn from labels (with default
+    # parameters) beside benign look-alikes, once per dataset
+    names = sorted({t.detector.name for t in jobs if not t.detector.params
+                    and (t.detector.name in BASELINES or _learns(t.detector))})
     pjobs = [(t.scenario, t.seed, t.cache, names, placebos) for t in seen.values()]
     found: list = []
     if placebos > 0 and names:
@@ -550,7 +664,8 @@ def run_config(cfg: RunConfig, executor: Executor | None = None, progress: bool 
 def compare(a: Results, b: Results) -> list[str]:
     """Differences between two runs' scores (timing, memory and versions aside)."""
     def key(r):
-        return (r["scenario"], r["seed"], r["detector"], r["params"], r["task"], r["group"],
+        return (r["scenario"], r["seed"], r["detector"], r["params"], r.get("protocol") or "",
+                r.get("labels") or "", r.get("trained_on") or "", r["task"], r["group"],
                 r["metric"])
 
     ka = {key(r): r for r in a.rows}
@@ -584,5 +699,5 @@ def _versions() -> dict:
     return out
 
 
-__all__ = ["check_results_dir", "RESULT_FILES", "RunConfig", "Job", "DetectorSpec", "Results", "run", "run_one", "run_config",
+__all__ = ["PROTOCOLS", "check_results_dir", "RESULT_FILES", "RunConfig", "Job", "DetectorSpec", "Results", "run", "run_one", "run_config",
            "placebo_job", "compare", "COLUMNS", "SHORTCUTS"]
