@@ -93,6 +93,25 @@ def _report_lost_worker(event) -> None:
                    "scheduler runs them elsewhere", err=True)
 
 
+def _learning(cfg, protocol, train_seed, train_scenario, transactions, share, noise, delay):
+    """``cfg`` with the protocol and the label policy of the detectors that learn."""
+    import dataclasses
+
+    from .labels import LabelPolicy
+    from .suites import ScenarioRun
+
+    train = None
+    if train_scenario is not None:
+        train = ScenarioRun(train_scenario, {} if Path(train_scenario).is_dir() or
+                            transactions is None else {"transactions": transactions})
+    cfg = dataclasses.replace(
+        cfg, protocol=protocol, train_seed=train_seed, train_scenario=train,
+        labels=LabelPolicy(share=share, noise=noise, delay_days=delay))
+    for run in cfg.scenarios:  # a training seed that is also tested: refused before any work
+        cfg.training_dataset(run)
+    return cfg
+
+
 def _example_dataset(cfg, cache=None):
     """The first dataset of the run that has an announced incident (for the drawing)."""
     from .suites import TOY_ID, load_dataset
@@ -178,9 +197,24 @@ def _finish(res, out: Path, quiet: bool, example=True):
               help="Keep the jobs an interrupted run into the same --out journaled; run "
                    "only the others.")
 @click.option("--no-memory", is_flag=True, help="Do not trace peak memory (faster).")
+@click.option("--protocol", type=click.Choice(["transductive", "inductive"]),
+              default="transductive", show_default=True,
+              help="How detectors that learn are trained: on the tested dataset's training "
+                   "part (transductive) or on another dataset (inductive).")
+@click.option("--train-seed", type=click.IntRange(min=0), default=None,
+              help="Inductive: seed of the training dataset (default: largest seed + 1).")
+@click.option("--train-scenario", default=None, metavar="ID",
+              help="Inductive: scenario of the training dataset (default: the tested one).")
+@click.option("--label-share", type=float, default=1.0, show_default=True,
+              help="Share of the laundering addresses known to the learner (partial labels).")
+@click.option("--label-noise", type=float, default=0.0, show_default=True,
+              help="Probability that a training label is flipped (noisy labels).")
+@click.option("--label-delay", type=float, default=0.0, show_default=True, metavar="DAYS",
+              help="Days after an address's first transaction until its label is known.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars, no table.")
 def run_cmd(suite, scenarios, detectors, seeds, transactions, out, config_path, budget,
-            workers, dask, scheduler, retries, resume, no_memory, quiet):
+            workers, dask, scheduler, retries, resume, no_memory, protocol, train_seed,
+            train_scenario, label_share, label_noise, label_delay, quiet):
     """Run detectors on scenarios, evaluate, and write results and a report.
 
     Each finished job is journaled in OUT/journal as it completes; after an interruption,
@@ -212,6 +246,8 @@ def run_cmd(suite, scenarios, detectors, seeds, transactions, out, config_path, 
                 raise ConfigError(f"--budget must be 'auto' or a non-negative integer, got "
                                   f"'{budget}'")
         cfg.memory = not no_memory
+        cfg = _learning(cfg, protocol, train_seed, train_scenario, transactions,
+                        label_share, label_noise, label_delay)
     out = out or Path("reports") / cfg.suite
     check_results_dir(out)  # refused now rather than after the run
     journal = Journal(out / "journal", resume=resume)

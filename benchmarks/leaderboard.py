@@ -4,8 +4,8 @@ aggregate over scenarios and as one table per scenario (terminal text and Markdo
 How a cell is formed is in :mod:`launderbench.benchmarks.stats`: a scenario's cell is the
 mean over seeds with a Student-t interval; the aggregate is the mean over scenarios formed per
 seed, then over seeds. Detectors are marked by kind: ``*`` a one-feature shortcut (uses no
-laundering knowledge: how far chance reaches), ``+`` a learned baseline (trained on the
-training part's labels, scored on the test part only).
+laundering knowledge: how far chance reaches), ``+`` a detector that learns from labels
+(evaluated on the classification tasks only, under the run's protocol and label policy).
 """
 
 from __future__ import annotations
@@ -184,7 +184,7 @@ def _cells(r, cols):
 
 
 FOOTNOTE = ("* one-feature shortcut (no laundering knowledge: how far chance reaches); "
-            "+ learned baseline (trained on the training part); cells: mean ± 95% interval "
+            "+ learns from labels (classification tasks only); cells: mean ± 95% interval "
             "over seeds (no interval with one seed); no detections: scores that are one tie "
             "(the detector singled out nothing, so its metrics sit at chance)")
 

@@ -157,7 +157,26 @@ def _intro(results) -> str:
             "formed seed by seed and then averaged over seeds; the tables per scenario "
             "follow it. `results.parquet` holds every seed's rows and every break-down "
             "(typology, stage, incident, chain). " + FOOTNOTE.replace("* ", "`*` ", 1)
-            .replace("+ learned", "`+` learned") + ".")
+            .replace("+ learns", "`+` learns") + "." + _learning(results))
+
+
+def _learning(results) -> str:
+    """How the detectors that learn were trained (their rows' protocol and labels)."""
+    seen = sorted({(r.get("protocol"), r.get("labels"), r.get("trained_on") or "")
+                   for r in results.rows if r.get("protocol")})
+    if not seen:
+        return ""
+    protocols = sorted({p for p, _, _ in seen})
+    labels = sorted({lab for _, lab, _ in seen})
+    text = (f" Detectors that learn were trained **{' and '.join(protocols)}ly** "
+            f"({'; '.join(f'`{x}`' for x in labels)} labels)")
+    if "transductive" in protocols:
+        text += ": on the training part of the dataset they are tested on"
+    trained = sorted({t for _, _, t in seen if t})
+    if trained:
+        more = f" and {len(trained) - 3} more" if len(trained) > 3 else ""
+        text += f"; inductive fits on {', '.join(trained[:3])}{more}"
+    return text + "."
 
 
 def write_report(results: Results, out_dir, example_dataset=None) -> Path:

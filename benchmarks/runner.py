@@ -40,6 +40,7 @@ from launderbench.simulator.errors import ConfigError, LaunderbenchError
 from launderbench.simulator.tempdirs import make_temp_dir
 
 from .chance import BASELINES, SHORTCUTS
+from .labels import FULL, LabelPolicy
 from .scoring import evaluate_scores, training_labels
 from .suites import (
     ScenarioRun,
@@ -51,8 +52,16 @@ from .suites import (
 
 #: columns of a result row, in order
 COLUMNS = ("suite", "scenario", "seed", "n_transactions", "dataset_hash", "detector", "params",
+           "protocol", "labels", "trained_on",
            "task", "group", "metric", "value", "derived", "detections", "fit_s", "score_s",
            "peak_mem_mb", "warmup_s", "status", "error", "versions")
+
+#: how a detector that learns from labels is trained and tested (:class:`RunConfig`):
+#: ``transductive``: fitted on the labelled training part of the dataset it is tested on (one
+#: graph); ``inductive``: fitted on another dataset (another seed, or another scenario), then
+#: tested on this one, which it has never seen. Rows of detectors that learn nothing from
+#: labels have an empty ``protocol``.
+PROTOCOLS = ("transductive", "inductive")
 
 
 
@@ -98,6 +107,39 @@ class RunConfig:
     memory: bool = True
     #: placebos per dataset for the baselines (the report's placebo percentiles; 0: none)
     placebos: int = 0
+    #: the training labels of detectors that learn (:mod:`launderbench.benchmarks.labels`)
+    labels: LabelPolicy = FULL
+    #: ``transductive`` or ``inductive`` (:data:`PROTOCOLS`)
+    protocol: str = "transductive"
+    #: inductive protocol: the seed of the training dataset (default: one above the largest
+    #: tested seed) and its scenario (default: each tested scenario itself)
+    train_seed: int | None = None
+    train_scenario: ScenarioRun | None = None
+
+    def __post_init__(self):
+        if self.protocol not in PROTOCOLS:
+            raise ConfigError(f"unknown protocol '{self.protocol}' (known: "
+                              f"{', '.join(PROTOCOLS)})")
+        if self.protocol == "transductive" and (self.train_seed is not None
+                                                or self.train_scenario is not None):
+            raise ConfigError("a training seed or scenario needs the inductive protocol")
+        if self.train_seed is not None and (isinstance(self.train_seed, bool)
+                                            or not isinstance(self.train_seed, int)
+                                            or self.train_seed < 0):
+            raise ConfigError(f"training seed must be a non-negative integer, got "
+                              f"{self.train_seed!r}")
+
+    def training_dataset(self, run: ScenarioRun) -> tuple[ScenarioRun, int] | None:
+        """The dataset a learning detector tested on ``run`` is fitted on (inductive
+        protocol), or None (transductive: the tested dataset's own training part)."""
+        if self.protocol != "inductive":
+            return None
+        seed = self.train_seed if self.train_seed is not None else max(self.seeds) + 1
+        train = self.train_scenario or run
+        if train == run and seed in self.seeds:
+            raise ConfigError(f"inductive protocol: the training seed {seed} is also tested on "
+                              f"{run.label}; choose a training seed outside the tested seeds")
+        return train, seed
 
     @classmethod
     def from_suite(cls, name: str, scenarios=None, detectors=None, seeds=None) -> RunConfig:
@@ -112,7 +154,7 @@ class RunConfig:
             for d in dets:  # a mistyped name or parameter is a user error, not a failed row
                 registry.make(d.name, **d.params)
         else:
-            dets = [DetectorSpec(n) for n in (s.detectors or all_detector_names())]
+            dets = [DetectorSpec(n) for n in (s.detectors or all_detector_names(s.slow))]
         return cls(suite=name, scenarios=runs, seeds=list(seeds or s.seeds), detectors=dets,
                    placebos=s.placebos)
 
@@ -120,6 +162,9 @@ class RunConfig:
         return {"suite": self.suite, "scenarios": [r.to_dict() for r in self.scenarios],
                 "seeds": list(self.seeds), "detectors": [d.to_dict() for d in self.detectors],
                 "budget": self.budget, "memory": self.memory, "placebos": self.placebos,
+                "labels": self.labels.to_dict(), "protocol": self.protocol,
+                "train_seed": self.train_seed,
+                "train_scenario": self.train_scenario.to_dict() if self.train_scenario else None,
                 "versions": _versions()}
 
     @classmethod
@@ -140,7 +185,13 @@ class RunConfig:
                        detectors=[DetectorSpec(x["name"], dict(x.get("params", {})))
                                   for x in d["detectors"]],
                        budget=d.get("budget", "auto"), memory=bool(d.get("memory", True)),
-                       placebos=int(d.get("placebos", 0)))
+                       placebos=int(d.get("placebos", 0)),
+                       labels=LabelPolicy.from_dict(d.get("labels")),
+                       protocol=d.get("protocol", "transductive"),
+                       train_seed=d.get("train_seed"),
+                       train_scenario=(ScenarioRun(d["train_scenario"]["id"],
+                                                   dict(d["train_scenario"].get("overrides", {})))
+                                       if d.get("train_scenario") else None))
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise ConfigError(f"malformed run configuration: {type(e).__name__}: {e}") from None
 
@@ -157,15 +208,46 @@ class RunConfig:
             raise ConfigError(f"corrupt run configuration {p}: {e}") from None
 
     def jobs(self, cache: Path | None = None) -> list[Job]:
-        """One :class:`Job` per scenario, seed and detector."""
+        """One :class:`Job` per scenario, seed and detector (a detector that learns from
+        labels carries the label policy and, under the inductive protocol, its training
+        dataset)."""
+        learns = [_learns(d) for d in self.detectors]
         return [Job(self.suite, run, seed, det, self.budget, self.memory,
-                    str(cache) if cache else None)
-                for run in self.scenarios for seed in self.seeds for det in self.detectors]
+                    str(cache) if cache else None,
+                    labels=self.labels if learn else FULL,
+                    train=self.training_dataset(run) if learn else None)
+                for run in self.scenarios for seed in self.seeds
+                for det, learn in zip(self.detectors, learns)]
 
 
-def all_detector_names() -> list[str]:
+def _learns(spec: DetectorSpec) -> bool:
+    """Whether a detector learns from labels (its ``needs_labels`` tag)."""
     from launderbench import detectors
-    return sorted(detectors.list_detectors())
+
+    try:
+        return bool(detectors.registry.load(spec.name)._tag("needs_labels"))
+    except ConfigError:
+        return False
+
+
+def all_detector_names(include_slow: bool = False) -> list[str]:
+    """Every registered detector that can run here (its optional extra, if any, is
+    installed); those tagged ``slow`` (the graph neural networks) only with ``include_slow``."""
+    from launderbench import detectors
+
+    out = []
+    for name in sorted(detectors.list_detectors()):
+        try:
+            cls = detectors.registry.load(name)
+        except ConfigError:
+            out.append(name)  # reported as a failed row by the run, not dropped silently
+            continue
+        if hasattr(detectors.registry, "available") and not detectors.registry.available(name)[0]:
+            continue
+        if cls._tag("slow") and not include_slow:
+            continue
+        out.append(name)
+    return out
 
 
 @dataclass(frozen=True)
@@ -179,6 +261,14 @@ class Job:
     budget: int | str = "auto"
     memory: bool = True
     cache: str | None = None
+    #: the training labels (detectors that learn only)
+    labels: LabelPolicy = FULL
+    #: inductive protocol: ``(scenario, seed)`` of the dataset to fit on; None: transductive
+    train: tuple | None = None
+
+    def datasets(self) -> list[tuple[ScenarioRun, int]]:
+        """The datasets this job reads: the tested one, and the training one if any."""
+        return [(self.scenario, self.seed)] + ([tuple(self.train)] if self.train else [])
 
 
 @dataclass
@@ -200,7 +290,8 @@ class Results:
         schema = pa.schema([
             ("suite", pa.string()), ("scenario", pa.string()), ("seed", pa.int64()),
             ("n_transactions", pa.int64()), ("dataset_hash", pa.string()),
-            ("detector", pa.string()), ("params", pa.string()), ("task", pa.string()),
+            ("detector", pa.string()), ("params", pa.string()), ("protocol", pa.string()),
+            ("labels", pa.string()), ("trained_on", pa.string()), ("task", pa.string()),
             ("group", pa.string()), ("metric", pa.string()), ("value", pa.float64()),
             ("derived", pa.bool_()), ("detections", pa.int64()), ("fit_s", pa.float64()),
             ("score_s", pa.float64()),
@@ -291,7 +382,7 @@ class Results:
 
 #: what a results directory may hold (anything else belongs to someone)
 RESULT_FILES = {"results.parquet", "results.csv", "curves.json", "config.json",
-                "placebos.json", "report", "reproduced", "journal"}
+                "placebos.json", "report", "reproduced", "learned.md", "journal"}
 
 
 def check_results_dir(out: Path) -> None:
@@ -338,6 +429,7 @@ def _base_row(job: Job, meta: dict, n_tx) -> dict:
         "dataset_hash": meta.get("content_hash", ""),
         "detector": job.detector.name,
         "params": json.dumps(job.detector.params, sort_keys=True),
+        "protocol": "", "labels": "", "trained_on": "",
         "versions": json.dumps(_versions(), sort_keys=True),
     }
     if job.scenario.overrides:
@@ -373,11 +465,13 @@ def run_one(job: Job) -> tuple[list[dict], list[dict]]:
         det = detectors.make(job.detector.name, **job.detector.params)
         base["params"] = json.dumps(_jsonable(det.get_params()), sort_keys=True)
         warmup = warm_up(det)  # JIT compilation is not the detector's run time
-        view = ds.observable()
-        labels = training_labels(ts) if det._tag("needs_labels") else None
+        view = fit_view = ds.observable()
+        labels = None
+        if det._tag("needs_labels"):
+            labels, fit_view = _fit_data(job, ts, base)
         # timed pass: no tracing, so that the timings are not inflated by tracemalloc
         t0 = time.perf_counter()
-        det.fit(view, labels)
+        det.fit(fit_view, labels)
         t1 = time.perf_counter()
         scores = det.score(view)
         t2 = time.perf_counter()
@@ -386,7 +480,7 @@ def run_one(job: Job) -> tuple[list[dict], list[dict]]:
             d2 = det.clone()
             tracemalloc.start()
             try:
-                d2.fit(view, labels)
+                d2.fit(fit_view, labels)
                 d2.score(view)
                 peak = tracemalloc.get_traced_memory()[1]
             finally:
@@ -403,6 +497,22 @@ def run_one(job: Job) -> tuple[list[dict], list[dict]]:
     for c in curves:
         c.update({k: base[k] for k in ("scenario", "seed", "detector", "dataset_hash")})
     return out, curves
+
+
+def _fit_data(job: Job, ts, base: dict):
+    """The view and labels a detector that learns is fitted on, and the row fields that say
+    so: the tested dataset's own training part (transductive), or the whole of another
+    dataset (inductive: :attr:`Job.train`)."""
+    base["labels"] = job.labels.label()
+    if job.train is None:
+        base["protocol"] = "transductive"
+        return training_labels(ts, job.labels), ts.view
+    run, seed = job.train
+    base["protocol"] = "inductive"
+    base["trained_on"] = f"{run.label} seed {seed}"
+    path = ensure_dataset(run, seed, Path(job.cache) if job.cache else None)
+    train_ts = _taskset(str(path), _meta_hash(path), job.budget)
+    return training_labels(train_ts, job.labels, part="all"), train_ts.view
 
 
 #: seconds each detector configuration took to warm up in this process (see warm_up)
@@ -618,34 +728,45 @@ def run(jobs: list[Job], executor: Executor | None = None,
     log = log or _stderr
     ex = executor if executor is not None else _Inline()
 
-    def ds_key(t):
-        return (t.scenario.label, t.seed, t.cache)
-
-    seen: dict = {}
+    seen: dict = {}  # the tested datasets, once each
     for t in jobs:
-        seen.setdefault(ds_key(t), t)
-    names = sorted({t.detector.name for t in jobs if t.detector.name in BASELINES
-                    and not t.detector.params})
+        seen.setdefault((t.scenario.label, t.seed, t.cache), t)
+    # placebos: the baselines and the detectors that learn from labels (with default
+    # parameters) beside benign look-alikes, once per dataset
+    names = sorted({t.detector.name for t in jobs if not t.detector.params
+                    and (t.detector.name in BASELINES or _learns(t.detector))})
     pjobs = ([(t.scenario, t.seed, t.cache, names, placebos) for t in seen.values()]
              if placebos > 0 and names else [])
-    # what is done already, and what each dataset still has to run
+    # what the journal has already; the datasets (tested, and training ones of the
+    # inductive protocol) each remaining task reads
     results: list = [None] * len(jobs)
     found: list = [None] * len(pjobs)
     keys = [job_key(t) for t in jobs] if journal is not None else []
     pkeys = [placebo_key(p) for p in pjobs] if journal is not None else []
-    waiting: dict = {}
+    dsets: dict = {}  # (label, seed, cache) -> (scenario, seed, cache)
+    needs: dict = {}  # task -> the keys of the datasets it reads
     for i, t in enumerate(jobs):
         results[i] = journal.get(keys[i]) if journal is not None else None
         if results[i] is None:
-            waiting.setdefault(ds_key(t), []).append(("job", i))
+            needs[("job", i)] = [(r.label, sd, t.cache) for r, sd in t.datasets()]
+            for r, sd in t.datasets():
+                dsets.setdefault((r.label, sd, t.cache), (r, sd, t.cache))
     for i, p in enumerate(pjobs):
         found[i] = journal.get(pkeys[i]) if journal is not None else None
         if found[i] is None:
-            waiting.setdefault((p[0].label, p[1], p[2]), []).append(("placebo", i))
-    gens = [k for k in waiting
-            if not (dataset_path(seen[k].scenario, seen[k].seed,
-                                 Path(k[2]) if k[2] else None) / "meta.json").is_file()]
-    total = len(gens) + sum(len(v) for v in waiting.values())
+            needs[("placebo", i)] = [(p[0].label, p[1], p[2])]
+            dsets.setdefault((p[0].label, p[1], p[2]), (p[0], p[1], p[2]))
+    gens = [k for k, (r, sd, c) in dsets.items()
+            if not (dataset_path(r, sd, Path(c) if c else None) / "meta.json").is_file()]
+    blocked: dict = {}  # task -> the generations it still waits for
+    waiting: dict = {k: [] for k in gens}  # generation -> the tasks waiting for it
+    for task, ks in needs.items():
+        missing = {k for k in ks if k in waiting}
+        if missing:
+            blocked[task] = missing
+            for k in missing:
+                waiting[k].append(task)
+    total = len(gens) + len(needs)
     bar = tqdm(total=total, desc="tasks", disable=not progress or not total, leave=False)
 
     def describe(task) -> str:
@@ -661,7 +782,7 @@ def run(jobs: list[Job], executor: Executor | None = None,
 
     def submit(task) -> None:
         kind, i = task
-        fn, args = {"gen": lambda: (_generate, (seen[i].scenario, seen[i].seed, i[2])),
+        fn, args = {"gen": lambda: (_generate, dsets[i]),
                     "job": lambda: (run_one, (jobs[i],)),
                     "placebo": lambda: (placebo_job, (pjobs[i],))}[kind]()
         bar.set_postfix_str(describe(task), refresh=False)
@@ -676,8 +797,12 @@ def run(jobs: list[Job], executor: Executor | None = None,
         kind, i = task
         bar.update(1)
         if kind == "gen":
-            for dep in waiting.pop(i, []):
-                submit(dep)
+            for dep in waiting.pop(i):
+                if dep in blocked:  # not given up on meanwhile
+                    blocked[dep].discard(i)
+                    if not blocked[dep]:
+                        del blocked[dep]
+                        submit(dep)
         elif kind == "job":
             results[i] = value
             if journal is not None:
@@ -692,8 +817,9 @@ def run(jobs: list[Job], executor: Executor | None = None,
         kind, i = task
         bar.update(1)
         if kind == "gen":
-            for dep in waiting.pop(i, []):
-                give_up(dep, f"generation of its dataset {error}")
+            for dep in waiting.pop(i):
+                if blocked.pop(dep, None) is not None:
+                    give_up(dep, f"generation of {i[0]} seed {i[1]} {error}")
         elif kind == "job":
             results[i] = ([_failed_row(_base_row(jobs[i], _dataset_meta(jobs[i]), None),
                                        error)], [])
@@ -701,12 +827,11 @@ def run(jobs: list[Job], executor: Executor | None = None,
             found[i] = []  # validity figures are information, not the run
 
     try:
-        for k in list(waiting):
-            if k not in gens:
-                for dep in waiting.pop(k):
-                    submit(dep)
-        for k in gens:
+        for k in gens:  # generations first: they unblock the most work
             submit(("gen", k))
+        for task in needs:
+            if task not in blocked:
+                submit(task)
         while running:
             done, _ = wait(list(running), return_when=FIRST_COMPLETED)
             for f in done:
@@ -773,7 +898,8 @@ def run_config(cfg: RunConfig, executor: Executor | None = None, progress: bool 
 def compare(a: Results, b: Results) -> list[str]:
     """Differences between two runs' scores (timing, memory and versions aside)."""
     def key(r):
-        return (r["scenario"], r["seed"], r["detector"], r["params"], r["task"], r["group"],
+        return (r["scenario"], r["seed"], r["detector"], r["params"], r.get("protocol") or "",
+                r.get("labels") or "", r.get("trained_on") or "", r["task"], r["group"],
                 r["metric"])
 
     ka = {key(r): r for r in a.rows}
@@ -807,6 +933,6 @@ def _versions() -> dict:
     return out
 
 
-__all__ = ["check_results_dir", "RESULT_FILES", "RunConfig", "Job", "DetectorSpec", "Results", "run", "run_one", "run_config",
+__all__ = ["PROTOCOLS", "check_results_dir", "RESULT_FILES", "RunConfig", "Job", "DetectorSpec", "Results", "run", "run_one", "run_config",
            "placebo_job", "compare", "COLUMNS", "SHORTCUTS", "Journal", "job_key",
            "placebo_key", "DEFAULT_RETRIES"]

@@ -11,10 +11,14 @@ import numpy as np
 __all__ = ["training_labels", "evaluate_scores"]
 
 
-def training_labels(ts) -> np.ndarray:
-    """The labels a detector that learns may see: the address labels of the training part of
-    the temporal split, -1 (unknown) everywhere else."""
-    return np.where(ts.split["address"] == 0, ts.addr_label.astype(np.int64), -1)
+def training_labels(ts, policy=None, part: str = "train") -> np.ndarray:
+    """The labels a detector that learns may see: by default the exact address labels of the
+    training part of the temporal split, -1 (unknown) everywhere else; ``policy`` (a
+    :class:`~launderbench.benchmarks.labels.LabelPolicy`) makes them partial, noisy or
+    delayed, ``part="all"`` labels the whole dataset (the inductive protocol)."""
+    from .labels import training_labels as _labels
+
+    return _labels(ts, policy, part)
 
 
 def evaluate_scores(ts, scores, supervised: bool = False) -> tuple[list[dict], list[dict]]:

@@ -8,7 +8,8 @@ A suite names scenarios (with size overrides), seeds and detectors:
 ``robustness``  benign look-alikes (``twin_share`` 0, 0.3, 1.0) on three presets, three
                 seeds: how each detector degrades as look-alikes grow (the report's
                 robustness figure).
-``full``        every preset at its own size, three seeds, every detector.
+``full``        every preset at its own size, three seeds, every detector, the slow ones
+                (graph neural networks, extra ``gnn``) included when installed.
 
 A *data source* is resolved by :func:`load_dataset`: a registered scenario id (generated with
 :func:`launderbench.simulator.make` and cached on disk), the built-in ``toy-laundering-v1`` fixture, or a
@@ -55,6 +56,7 @@ class Suite:
     seeds: tuple[int, ...]
     detectors: tuple[str, ...] | None = None  # None: every registered detector
     placebos: int = 0  # benign look-alikes per dataset against which the baselines are read
+    slow: bool = False  # with the detectors tagged slow (the graph neural networks)
 
     def scenario_runs(self) -> list[ScenarioRun]:
         return list(self.scenarios[0]())
@@ -112,8 +114,9 @@ SUITES: dict[str, Suite] = {
     "robustness": Suite("robustness", "benign look-alikes as a difficulty axis: twin_share "
                         "0, 0.3 and 1.0 on three presets at 10k transactions, three seeds",
                         (_robustness,), (0, 1, 2)),
-    "full": Suite("full", "every preset at its own size, three seeds", (_full,), (0, 1, 2),
-                  placebos=10),
+    "full": Suite("full", "every preset at its own size, three seeds, the slow detectors "
+                  "(graph neural networks) included when their extra is installed",
+                  (_full,), (0, 1, 2), placebos=10, slow=True),
 }
 
 

@@ -300,6 +300,18 @@ def _cases():
     for v in ("-1", "abc", "1.5"):
         c.append((f"run-budget-{v}", run + ["--detector", "random", "--budget", v], "budget",
                   None))
+    lab = run + ["--detector", "raw-tx-classifier"]
+    c += [
+        ("run-label-share-2", lab + ["--label-share", "2"], "label share", None),
+        ("run-label-share-0", lab + ["--label-share", "0"], "label share", None),
+        ("run-label-noise-half", lab + ["--label-noise", "0.5"], "label noise", None),
+        ("run-label-delay-negative", lab + ["--label-delay", "-1"], "label delay", None),
+        ("run-label-share-nan", lab + ["--label-share", "nan"], "finite", None),
+        ("run-train-seed-transductive", lab + ["--train-seed", "3"], "inductive", None),
+        ("run-inductive-seed-tested", lab + ["--protocol", "inductive", "--train-seed", "0"],
+         "also tested", None),
+        ("run-bad-protocol", lab + ["--protocol", "magic"], "protocol", None),
+    ]
     c += [
         ("run-unknown-suite", ["run", "--suite", "nope", "-o", "{out}", "-q"], "unknown suite",
          None),
