@@ -29,15 +29,17 @@ CFG = dict(suite="test", scenarios=[EASY], seeds=[0, 1],
            memory=False)
 
 
-@pytest.fixture(autouse=True)
-def _cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("LAUNDERBENCH_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+@pytest.fixture(scope="module", autouse=True)
+def _cache(tmp_path_factory):
+    """One dataset cache for the module, the environment restored after it."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LAUNDERBENCH_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield
 
 
 @pytest.fixture(scope="module")
 def full(tmp_path_factory):
     """An uninterrupted run, its journal kept."""
-    os.environ["LAUNDERBENCH_CACHE"] = str(tmp_path_factory.getbasetemp() / "cache")
     path = tmp_path_factory.mktemp("journal") / "journal"
     res = run_config(RunConfig(**CFG), progress=False, journal=Journal(path))
     return res, path
