@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean venv
+.PHONY: demo test test-dask bench lint clean venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider --benchmark-disable tests benchmarks
+
+# the Dask tests (a real scheduler and two workers as subprocesses): installs the extra 'dask'
+test-dask: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,dask]"
+	$(BIN)/python -m pytest -q -p no:cacheprovider --benchmark-disable \
+		tests/benchmarks/test_dask.py
 
 bench: $(STAMP)
 	mkdir -p reports
