@@ -77,17 +77,20 @@ def _open(path: Path, name: str) -> pq.ParquetFile:
 
 
 class _OrderedRows:
-    """The rows of one table, ordered by ``tx_id``, handed out up to a given transaction."""
+    """The rows of one table, ordered by ``tx_id``, handed out up to a given transaction.
+
+    Each Parquet batch is checked and converted to numpy columns once; chunks are slices of
+    the converted batches (cheap even for chunks of one transaction)."""
 
     def __init__(self, pf: pq.ParquetFile, name: str, read_rows: int):
         self.name = name
-        self.schema = pf.schema_arrow
         self._batches = pf.iter_batches(batch_size=read_rows, use_threads=False)
-        self._pending: pa.RecordBatch | None = None
+        self._pending: dict[str, np.ndarray] | None = None
+        self._at = 0  # first unread row of the pending batch
         self._last = -1
         self._exhausted = False
 
-    def _next_batch(self) -> pa.RecordBatch | None:
+    def _next_batch(self) -> dict[str, np.ndarray] | None:
         if self._exhausted:
             return None
         try:
@@ -97,38 +100,43 @@ class _OrderedRows:
             return None
         except (pa.ArrowException, OSError) as e:
             raise DatasetError(f"corrupt table file {self.name}.parquet: {e}") from None
-        tx = b.column("tx_id").to_numpy()
+        cols = dict(Table.from_arrow(self.name, pa.Table.from_batches([b])))
+        tx = cols["tx_id"]
         if len(tx) and (tx[0] < self._last or np.any(tx[1:] < tx[:-1])):
             raise DatasetError(f"{self.name}.parquet is not in tx_id order: a chunked read "
                                "needs the rows sorted by transaction")
         if len(tx):
             self._last = int(tx[-1])
-        return b
+        return cols
 
-    def take_before(self, end: int) -> pa.Table:
-        """The next rows whose ``tx_id`` is below ``end``."""
-        parts = []
-        while True:
-            if self._pending is None or self._pending.num_rows == 0:
-                self._pending = self._next_batch()
-                if self._pending is None:
-                    break
-            b = self._pending
-            k = int(np.searchsorted(b.column("tx_id").to_numpy(), end, "left"))
-            if k < b.num_rows:
-                parts.append(b.slice(0, k))
-                self._pending = b.slice(k)
-                break
-            parts.append(b)
-            self._pending = None
-        return pa.Table.from_batches(parts, schema=self.schema)
-
-    def left_over(self) -> bool:
-        while self._pending is None or self._pending.num_rows == 0:
+    def _fill(self) -> bool:
+        """Make sure unread rows are pending; False at the end of the file."""
+        while self._pending is None or self._at >= len(self._pending["tx_id"]):
             self._pending = self._next_batch()
+            self._at = 0
             if self._pending is None:
                 return False
         return True
+
+    def take_before(self, end: int) -> Table:
+        """The next rows whose ``tx_id`` is below ``end``."""
+        parts = []
+        while self._fill():
+            cols, at = self._pending, self._at
+            n = len(cols["tx_id"])
+            k = at + int(np.searchsorted(cols["tx_id"][at:], end, "left"))
+            parts.append({c: v[at:k] for c, v in cols.items()})
+            self._at = k
+            if k < n:
+                break
+        if len(parts) == 1:
+            return Table(self.name, parts[0])
+        if not parts:
+            return Table.empty(self.name)
+        return Table(self.name, {c: np.concatenate([p[c] for p in parts]) for c in parts[0]})
+
+    def left_over(self) -> bool:
+        return self._fill()
 
 
 class ChunkedView:
@@ -192,8 +200,7 @@ class ChunkedView:
         start = 0
         while start < self.n_transactions:
             end = min(start + k, self.n_transactions)
-            tables = {name: Table.from_arrow(name, s.take_before(end))
-                      for name, s in streams.items()}
+            tables = {name: s.take_before(end) for name, s in streams.items()}
             tx = tables["transactions"]["tx_id"]
             if not np.array_equal(tx, np.arange(start, start + len(tx))) or len(tx) != end - start:
                 raise DatasetError(f"transactions.parquet: tx_id is not the row number near "

@@ -58,7 +58,9 @@ def as_chunked(source) -> ChunkedView:
 
 
 class _Pairs:
-    """Dense ids of the (address, asset) pairs met so far (sorted keys, ids by first use)."""
+    """Dense ids of the (address, asset) pairs met so far (keys kept sorted with their ids).
+
+    Ids are labels only: the kernels' results do not depend on which id a pair gets."""
 
     def __init__(self):
         self.keys = np.zeros(0, np.int64)
@@ -69,21 +71,21 @@ class _Pairs:
         return len(self.keys)
 
     def lookup(self, keys: np.ndarray) -> np.ndarray:
-        """The id of every key, new keys getting the next ids (in order of first use)."""
+        """The id of every key; keys not met before get the next ids."""
         if len(keys) == 0:
             return np.zeros(0, np.int64)
-        pos = np.searchsorted(self.keys, keys)
+        uniq, inv = np.unique(keys, return_inverse=True)  # sorted queries: fast look-ups
+        pos = np.searchsorted(self.keys, uniq)
         found = pos < len(self.keys)
-        found[found] = self.keys[pos[found]] == keys[found]
+        found[found] = self.keys[pos[found]] == uniq[found]
         if not found.all():
-            new, first = np.unique(keys[~found], return_index=True)
-            new = new[np.argsort(first, kind="stable")]
-            all_keys = np.concatenate([self.keys, new])
-            all_ids = np.concatenate([self.ids, np.arange(self.n, self.n + len(new))])
-            order = np.argsort(all_keys, kind="stable")
-            self.keys, self.ids = all_keys[order], all_ids[order]
-            pos = np.searchsorted(self.keys, keys)
-        return self.ids[pos]
+            new = uniq[~found]
+            at = pos[~found]
+            fresh = np.arange(self.n, self.n + len(new))
+            self.keys = np.insert(self.keys, at, new)
+            self.ids = np.insert(self.ids, at, fresh)
+            pos = np.searchsorted(self.keys, uniq)
+        return self.ids[pos][inv]
 
 
 class _Live:
@@ -170,7 +172,8 @@ def trace_chunks(source, policy: str = "haircut", *, max_hops: int | None = None
         # spent outputs: this chunk's own rows, then one extra row per live output spent here
         spent = np.asarray(ins["spent_output_id"], np.int64)
         out_ids = np.asarray(outs["output_id"], np.int64)
-        by_id = np.argsort(out_ids, kind="stable")
+        by_id = (np.arange(n_out) if np.all(out_ids[1:] >= out_ids[:-1])
+                 else np.argsort(out_ids, kind="stable"))
         pos = np.minimum(np.searchsorted(out_ids[by_id], spent), max(n_out - 1, 0))
         in_chunk = (spent >= 0) & (n_out > 0)
         in_chunk[in_chunk] = out_ids[by_id[pos[in_chunk]]] == spent[in_chunk]
