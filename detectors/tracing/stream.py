@@ -45,6 +45,8 @@ class ChunkTrace:
     output_usd: np.ndarray  # per chunk output row
     fee_taint: np.ndarray  # per chunk transaction, base units
     tx_price: np.ndarray  # per chunk transaction, USD per base unit of its asset
+    live_outputs: int = 0  # UTXO outputs whose taint is carried to the next chunk
+    pairs: int = 0  # (address, asset) balances carried to the next chunk
 
 
 def as_chunked(source) -> ChunkedView:
@@ -227,7 +229,8 @@ def trace_chunks(source, policy: str = "haircut", *, max_hops: int | None = None
             _compact_pool(ordered, live)
         taint = np.minimum(out_taint[:n_out], out_amt)
         yield ChunkTrace(chunk, taint, out_depth[:n_out].copy(),
-                         taint * price[outs["asset_id"]], fee_taint, price[tx["asset_id"]])
+                         taint * price[outs["asset_id"]], fee_taint, price[tx["asset_id"]],
+                         live.n, pairs.n)
 
 
 def _grow_pairs(state: dict, n: int) -> dict:
