@@ -65,7 +65,7 @@ class TaintDetector(Detector):
                            minlength=view.n_addresses).astype(np.float64)
         txs = np.bincount(outs["tx_id"], weights=res.output_usd,
                           minlength=view.n_transactions).astype(np.float64)
-        fees = _ExactSum()
+        fees = _TxSum()
         fees.add(res.fee_taint * res.tx_price)
         return self._scores(view.addresses, addr, txs, fees.value(), {
             "output_taint": res.output_taint, "output_depth": res.output_depth,
@@ -104,7 +104,7 @@ class TaintDetector(Detector):
         cv = as_chunked(source)
         addr = np.zeros(cv.n_addresses)
         txs = np.zeros(cv.n_transactions)
-        fees = _ExactSum()
+        fees = _TxSum()
         records: dict[str, list] = {k: [] for k in ("output_id", "taint", "depth", "usd",
                                                      "tx_id", "fee")}
         for ct in trace_chunks(cv, self.policy, chunk_transactions=chunk_transactions,
@@ -114,8 +114,8 @@ class TaintDetector(Detector):
             np.add.at(addr, outs["address_id"][hit], ct.output_usd[hit])
             txs[first:first + n] = np.bincount(outs["tx_id"] - first, weights=ct.output_usd,
                                                minlength=n)
+            fees.add(ct.fee_taint * ct.tx_price)
             fee_hit = np.flatnonzero(ct.fee_taint)
-            fees.add(ct.fee_taint[fee_hit] * ct.tx_price[fee_hit])
             if per_output:
                 t = np.flatnonzero(ct.output_depth >= 0)
                 for key, vals in (("output_id", outs["output_id"][t]),
@@ -136,18 +136,43 @@ class TaintDetector(Detector):
                                                     extra))
 
 
+class _TxSum:
+    """The sum of one value per transaction, the same however the transactions are chunked:
+    values are summed (numpy) in fixed blocks of :attr:`BLOCK` consecutive transactions, the
+    block sums exactly (:class:`_ExactSum`), and the total is rounded once. Feed the values in
+    transaction order; a block cut by a chunk boundary waits for its rest."""
+
+    BLOCK = 4096
+
+    def __init__(self):
+        self._rest = np.zeros(0)
+        self._blocks = _ExactSum()
+
+    def add(self, values: np.ndarray) -> None:
+        v = np.concatenate([self._rest, values]) if len(self._rest) else np.asarray(values)
+        full = len(v) - len(v) % self.BLOCK
+        self._blocks.add(np.array([np.sum(v[i:i + self.BLOCK])
+                                   for i in range(0, full, self.BLOCK)]))
+        self._rest = v[full:].copy()
+
+    def value(self) -> float:
+        total = _ExactSum(self._blocks.parts)
+        total.add(np.array([np.sum(self._rest)]))  # the last, shorter block
+        return total.value()
+
+
 class _ExactSum:
     """A float sum independent of the order and grouping of its terms: the exact total is
     kept as a few non-overlapping floats (each the correctly rounded rest of the previous
     ones, by ``math.fsum``) and rounded once by :meth:`value`. The miner's USD total is then
     the same whether the fees come all at once or chunk by chunk."""
 
-    def __init__(self):
-        self._parts: list[float] = []
+    def __init__(self, parts=()):
+        self.parts: list[float] = list(parts)
 
     def add(self, values: np.ndarray) -> None:
         values = np.asarray(values, dtype=np.float64)
-        terms = self._parts + values[values != 0].tolist()
+        terms = self.parts + values[values != 0].tolist()
         parts: list[float] = []
         while True:
             rest = math.fsum(terms + [-p for p in parts])
@@ -157,10 +182,10 @@ class _ExactSum:
             if not math.isfinite(rest):  # overflow or NaN: nothing exact to keep
                 parts = [rest]
                 break
-        self._parts = parts
+        self.parts = parts
 
     def value(self) -> float:
-        return math.fsum(self._parts)
+        return math.fsum(self.parts)
 
 
 class Poison(TaintDetector):
