@@ -169,3 +169,23 @@ def test_every_detector_says_whether_it_streams():
             assert callable(getattr(cls, "score_stream", None)), name
             streaming.append(name)
     assert set(POLICIES) <= set(streaming)
+
+
+def test_export_scores_stream(saved, tmp_path):
+    """``launderbench export-scores --stream`` ranks as the in-memory export does."""
+    from click.testing import CliRunner
+
+    from launderbench.benchmarks.cli import cli
+    from launderbench.benchmarks.exports import ranked_addresses
+    from launderbench.simulator.errors import ConfigError
+
+    path, _ = saved["ronin-2022-v1"]
+    ref = ranked_addresses(path, "fifo", top=50)
+    assert ranked_addresses(path, "fifo", top=50, stream=True) == ref
+    with pytest.raises(ConfigError, match="does not stream"):
+        ranked_addresses(path, "degree", stream=True)
+    out = tmp_path / "ranked.csv"
+    res = CliRunner().invoke(cli, ["export-scores", str(path), "-d", "fifo", "--stream",
+                                    "--top", "5", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert out.read_text().splitlines()[1].split(",")[4] == str(ref[0]["address_id"])
