@@ -8,8 +8,8 @@ Default size: 200k legs per ledger (quick, also runs under ``--benchmark-disable
 
 ``test_speed_tracing_stream`` scores the same ledgers saved to disk, chunk by chunk
 (``score_stream``, 10 chunks), and ``test_memory_tracing_stream`` compares the peak resident
-memory of a process that loads the view and scores it with one that streams it (under
-``LAUNDERBENCH_BENCH_FULL=1`` streaming must use less).
+memory (``VmHWM``) of a process that loads the view and scores it with one that streams it
+(under ``LAUNDERBENCH_BENCH_FULL=1`` streaming must use less).
 
 Ledgers are synthetic and valid (value conserved, each coin spent once): a UTXO ledger where
 each transaction spends 1-3 random unspent coins into 1-3 outputs, and an account ledger of
@@ -263,34 +263,39 @@ def test_speed_tracing_stream(benchmark, saved, name):
 
 
 _PEAK = """
-import json, resource, sys
+import json, sys
+
+def hwm():  # peak resident memory of this process's own address space (KiB)
+    with open("/proc/self/status") as f:
+        return next(int(x.split()[1]) for x in f if x.startswith("VmHWM:"))
+
 from launderbench import detectors
 from launderbench.simulator.dataset import Dataset
 from launderbench.simulator.schema import OBSERVABLE_TABLES
 mode, path, name, chunk = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 det = detectors.make(name)
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+base = hwm()
 if mode == "memory":
     view = Dataset.load(path, tables=OBSERVABLE_TABLES).observable()
     s = det.fit(view).score(view)
 else:
     s = det.score_stream(path, chunk_transactions=chunk)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"base_kib": base, "peak_kib": peak, "address_sum": float(s.address.sum())}))
+print(json.dumps({"base_kib": base, "peak_kib": hwm(), "address_sum": float(s.address.sum())}))
 """
 
 
 def peak_memory(mode: str, path, name: str, chunk: int) -> dict:
-    """Peak resident memory (KiB, Linux ``ru_maxrss``) of a fresh process that scores the
+    """Peak resident memory (KiB, Linux ``VmHWM``) of a fresh process that scores the
     dataset at ``path`` with detector ``name``: ``mode="memory"`` loads the observable view,
     ``mode="stream"`` streams it in chunks of ``chunk`` transactions. ``base_kib`` is the peak
-    after the imports."""
+    after the imports. (``ru_maxrss`` would not do: a child started by ``subprocess`` may
+    inherit the parent's peak.)"""
     out = subprocess.run([sys.executable, "-c", _PEAK, mode, str(path), name, str(chunk)],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="ru_maxrss in KiB is Linux's")
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux's /proc")
 def test_memory_tracing_stream(benchmark, saved):
     path, view = saved
     chunk = max(view.n_transactions // 10, 1)
