@@ -406,12 +406,14 @@ def import_cmd(tables, out, layout, source, target, amount, timestamp, label, in
               help="CSV to write: rank, address, score, address_id.")
 @click.option("--top", type=click.IntRange(min=1), default=None,
               help="Only the first N addresses.")
-def export_scores(dataset, detector, out, top):
+@click.option("--stream", is_flag=True,
+              help="Score the dataset chunk by chunk without loading it (tracing detectors).")
+def export_scores(dataset, detector, out, top, stream):
     """Rank a dataset's addresses by a detector's score and write them by their original
     strings (for an imported dataset; others by their ids), highest first."""
     from .exports import export_scores as run_export
 
-    rows = run_export(dataset, detector, out, top=top)
+    rows = run_export(dataset, detector, out, top=top, stream=stream)
     for r in rows[:10]:
         click.echo(f"{r['rank']:>4}  {r['address']}  {r['score']:.6g}")
     click.echo(f"wrote {out}: {len(rows):,} addresses ranked by {detector}")

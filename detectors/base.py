@@ -109,14 +109,16 @@ class Detector:
     ---------------
     name : registry name, e.g. ``"haircut"``
     description : one line for listings
-    tags : ``{"needs_seeds": bool, "needs_labels": bool, "outputs": tuple}``, where
-        ``outputs`` is a subset of ``("address", "transaction", "link")``.
+    tags : ``{"needs_seeds": bool, "needs_labels": bool, "outputs": tuple, "streams": bool}``,
+        where ``outputs`` is a subset of ``("address", "transaction", "link")`` and
+        ``streams`` says the detector can also score a dataset on disk chunk by chunk
+        (``score_stream(path, chunk_transactions=...)``) instead of loading the whole view.
     """
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     tags: ClassVar[dict] = {"needs_seeds": False, "needs_labels": False,
-                            "outputs": ("address",)}
+                            "outputs": ("address",), "streams": False}
 
     # -- parameters ------------------------------------------------------------------------
     @classmethod

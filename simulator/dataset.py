@@ -313,31 +313,8 @@ class Dataset:
         a missing file or column, a column of the wrong type or with missing values, ids that
         are not dense or point outside their table, truth tables of the wrong length
         (:func:`launderbench.simulator.check.structural_problems`)."""
-        if not isinstance(path, (str, os.PathLike)):
-            raise DatasetError(f"a dataset path must be a string or a path, got {path!r}")
+        meta = read_meta(path)
         path = Path(path)
-        if not path.is_dir():
-            raise DatasetError(f"dataset directory not found: {path}")
-        meta_path = path / META_FILE
-        if not meta_path.is_file():
-            raise DatasetError(f"not a launderbench dataset (no {META_FILE}): {path}")
-        try:
-            meta = json.loads(meta_path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise DatasetError(f"corrupt {meta_path}: {e}") from None
-        if not isinstance(meta, dict):
-            raise DatasetError(f"corrupt {meta_path}: expected a JSON object")
-        version = meta.get("schema_version")
-        if version != SCHEMA_VERSION:
-            raise DatasetError(
-                f"{path}: schema version {version!r}, this launderbench reads {SCHEMA_VERSION}"
-            )
-        meta.pop("enums", None)
-        split = meta.get("split")
-        if split is not None and not (isinstance(split, dict) and (
-                "fractions" in split or {"train_end", "valid_end"} <= set(split))):
-            raise DatasetError(f"corrupt {meta_path}: 'split' must be a table with train_end "
-                               f"and valid_end (or fractions), got {split!r}")
         names = list(ALL_TABLES) if tables is None else list(tables)
         loaded = {}
         for name in names:
@@ -380,6 +357,37 @@ class Dataset:
             f"transactions={self.transactions.num_rows}, addresses={self.addresses.num_rows}, "
             f"incidents={len(self.meta.get('incidents', []))})"
         )
+
+
+def read_meta(path: str | os.PathLike) -> dict:
+    """The ``meta.json`` of a dataset directory, checked (a directory holding it, the schema
+    version this launderbench reads, a well-formed split); the code names are dropped."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise DatasetError(f"a dataset path must be a string or a path, got {path!r}")
+    path = Path(path)
+    if not path.is_dir():
+        raise DatasetError(f"dataset directory not found: {path}")
+    meta_path = path / META_FILE
+    if not meta_path.is_file():
+        raise DatasetError(f"not a launderbench dataset (no {META_FILE}): {path}")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise DatasetError(f"corrupt {meta_path}: {e}") from None
+    if not isinstance(meta, dict):
+        raise DatasetError(f"corrupt {meta_path}: expected a JSON object")
+    version = meta.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise DatasetError(
+            f"{path}: schema version {version!r}, this launderbench reads {SCHEMA_VERSION}"
+        )
+    meta.pop("enums", None)
+    split = meta.get("split")
+    if split is not None and not (isinstance(split, dict) and (
+            "fractions" in split or {"train_end", "valid_end"} <= set(split))):
+        raise DatasetError(f"corrupt {meta_path}: 'split' must be a table with train_end "
+                           f"and valid_end (or fractions), got {split!r}")
+    return meta
 
 
 def combine_digests(digests: Mapping[str, bytes]) -> str:

@@ -6,6 +6,11 @@ Default size: 200k legs per ledger (quick, also runs under ``--benchmark-disable
 
     LAUNDERBENCH_BENCH_FULL=1 .venv/bin/python -m pytest -q benchmarks/speed/test_speed_tracing.py
 
+``test_speed_tracing_stream`` scores the same ledgers saved to disk, chunk by chunk
+(``score_stream``, 10 chunks), and ``test_memory_tracing_stream`` compares the peak resident
+memory (``VmHWM``) of a process that loads the view and scores it with one that streams it
+(under ``LAUNDERBENCH_BENCH_FULL=1`` streaming must use less).
+
 Ledgers are synthetic and valid (value conserved, each coin spent once): a UTXO ledger where
 each transaction spends 1-3 random unspent coins into 1-3 outputs, and an account ledger of
 one-to-one transfers between random funded addresses. 20 early transactions are seeds, so taint
@@ -15,7 +20,10 @@ arrays are prepared once outside the timed region; the figure is the kernel plus
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -157,6 +165,11 @@ def _tables(w, chain, asset, n_tx, ins, outs, n_addr, fee, n_inputs, n_outputs, 
 
 def synthetic_utxo_view(n_legs: int, seed: int = 0):
     """A valid BTC ledger with about ``n_legs`` input + output rows."""
+    return synthetic_utxo_dataset(n_legs, seed).observable()
+
+
+def synthetic_utxo_dataset(n_legs: int, seed: int = 0) -> Dataset:
+    """:func:`synthetic_utxo_view` as a Dataset (to be saved)."""
     w = World()
     btc = w.asset_id("BTC")
     n_tx = max(n_legs // 4, 20)
@@ -174,11 +187,16 @@ def synthetic_utxo_view(n_legs: int, seed: int = 0):
     outs = {"tx_id": out_tx, "index": out_idx, "address_id": out_addr, "amount": out_amt}
     tables = _tables(w, w.asset_chain(btc), btc, n_tx, ins, outs, n_addr, fee, n_inputs,
                      n_outputs, _seeds(n_tx))
-    return Dataset(tables, {"scenario": "bench-utxo", "content_hash": "synthetic"}).observable()
+    return Dataset(tables, {"scenario": "bench-utxo", "content_hash": "synthetic"})
 
 
 def synthetic_account_view(n_legs: int, seed: int = 0):
     """A valid ETH ledger of one-to-one transfers with about ``n_legs`` rows."""
+    return synthetic_account_dataset(n_legs, seed).observable()
+
+
+def synthetic_account_dataset(n_legs: int, seed: int = 0) -> Dataset:
+    """:func:`synthetic_account_view` as a Dataset (to be saved)."""
     w = World()
     eth = w.asset_id("ETH")
     n_tx = max(n_legs // 2, 20)
@@ -199,8 +217,7 @@ def synthetic_account_view(n_legs: int, seed: int = 0):
     n_outputs[0] = n_addr
     tables = _tables(w, w.asset_chain(eth), eth, n_tx, ins, outs, n_addr, fee, n_inputs,
                      n_outputs, _seeds(n_tx))
-    return Dataset(tables, {"scenario": "bench-account",
-                            "content_hash": "synthetic"}).observable()
+    return Dataset(tables, {"scenario": "bench-account", "content_hash": "synthetic"})
 
 
 @pytest.fixture(scope="module", params=["utxo", "account"])
@@ -221,3 +238,72 @@ def test_speed_tracing(benchmark, view, name):
     assert n_legs >= 0.8 * N_LEGS
     assert s.address.shape == (view.n_addresses,)
     assert np.all(np.isfinite(s.address)) and s.address.max() > 0
+
+
+@pytest.fixture(scope="module", params=["utxo", "account"])
+def saved(request, tmp_path_factory):
+    make = synthetic_utxo_dataset if request.param == "utxo" else synthetic_account_dataset
+    path = tmp_path_factory.mktemp(f"trace-{request.param}")
+    ds = make(N_LEGS)
+    ds.save(path)
+    return path, ds.observable()
+
+
+@pytest.mark.parametrize("name", ["haircut", "fifo"])
+def test_speed_tracing_stream(benchmark, saved, name):
+    path, view = saved
+    det = detectors.make(name)
+    chunk = max(view.n_transactions // 10, 1)
+    det.score_stream(path, chunk_transactions=chunk)  # warm-up: numba cache
+    s = benchmark.pedantic(det.score_stream, args=(path,),
+                           kwargs={"chunk_transactions": chunk}, rounds=1, iterations=1)
+    ref = det.fit(view).score(view)
+    assert np.array_equal(s.address, ref.address)
+    assert np.array_equal(s.transaction, ref.transaction)
+
+
+_PEAK = """
+import json, sys
+
+def hwm():  # peak resident memory of this process's own address space (KiB)
+    with open("/proc/self/status") as f:
+        return next(int(x.split()[1]) for x in f if x.startswith("VmHWM:"))
+
+from launderbench import detectors
+from launderbench.simulator.dataset import Dataset
+from launderbench.simulator.schema import OBSERVABLE_TABLES
+mode, path, name, chunk = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+det = detectors.make(name)
+base = hwm()
+if mode == "memory":
+    view = Dataset.load(path, tables=OBSERVABLE_TABLES).observable()
+    s = det.fit(view).score(view)
+else:
+    s = det.score_stream(path, chunk_transactions=chunk)
+print(json.dumps({"base_kib": base, "peak_kib": hwm(), "address_sum": float(s.address.sum())}))
+"""
+
+
+def peak_memory(mode: str, path, name: str, chunk: int) -> dict:
+    """Peak resident memory (KiB, Linux ``VmHWM``) of a fresh process that scores the
+    dataset at ``path`` with detector ``name``: ``mode="memory"`` loads the observable view,
+    ``mode="stream"`` streams it in chunks of ``chunk`` transactions. ``base_kib`` is the peak
+    after the imports. (``ru_maxrss`` would not do: a child started by ``subprocess`` may
+    inherit the parent's peak.)"""
+    out = subprocess.run([sys.executable, "-c", _PEAK, mode, str(path), name, str(chunk)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux's /proc")
+def test_memory_tracing_stream(benchmark, saved):
+    path, view = saved
+    chunk = max(view.n_transactions // 10, 1)
+    mem = peak_memory("memory", path, "haircut", chunk)
+    stream = benchmark.pedantic(peak_memory, args=("stream", path, "haircut", chunk),
+                                rounds=1, iterations=1)
+    benchmark.extra_info.update({"memory_peak_mib": mem["peak_kib"] / 1024,
+                                 "stream_peak_mib": stream["peak_kib"] / 1024})
+    assert stream["address_sum"] == mem["address_sum"]
+    if FULL:  # small ledgers are dominated by the imports
+        assert stream["peak_kib"] - stream["base_kib"] < mem["peak_kib"] - mem["base_kib"]

@@ -93,18 +93,24 @@ def seed_mask(view) -> np.ndarray:
 def seed_change(view, seeds: np.ndarray) -> np.ndarray:
     """Boolean per output: an output of a ``seeds`` transaction paid back to one of that
     transaction's own input addresses (the payer's change, or a payer paying itself)."""
-    own = np.zeros(view.outputs.num_rows, dtype=bool)
+    legs = _legs(view) if seeds.any() else None
+    return _own_change(seeds, legs, view.inputs["address_id"], view.outputs["address_id"],
+                       view.n_addresses, view.outputs.num_rows)
+
+
+def _own_change(seeds, legs, in_addr, out_addr, n_addr: int, n_out: int) -> np.ndarray:
+    """:func:`seed_change` on leg arrays (``legs``: the CSR offsets and rows)."""
+    own = np.zeros(n_out, dtype=bool)
     tx = np.flatnonzero(seeds)
-    if len(tx) == 0 or own.shape[0] == 0:
+    if len(tx) == 0 or n_out == 0:
         return own
-    legs = _legs(view)
     o_tx, o_rows = _rows_of(tx, legs["out_start"], legs["out_rows"])
     i_tx, i_rows = _rows_of(tx, legs["in_start"], legs["in_rows"])
     if len(i_rows) == 0:
         return own
-    n_addr = max(int(view.n_addresses), 1)
-    out_keys = o_tx * n_addr + np.asarray(view.outputs["address_id"], np.int64)[o_rows]
-    in_keys = i_tx * n_addr + np.asarray(view.inputs["address_id"], np.int64)[i_rows]
+    n_addr = max(int(n_addr), 1)
+    out_keys = o_tx * n_addr + np.asarray(out_addr, np.int64)[o_rows]
+    in_keys = i_tx * n_addr + np.asarray(in_addr, np.int64)[i_rows]
     in_keys = np.sort(in_keys)
     pos = np.minimum(np.searchsorted(in_keys, out_keys), len(in_keys) - 1)
     own[o_rows] = in_keys[pos] == out_keys
@@ -180,6 +186,30 @@ def stop_mask(view, stop_at_services: bool = True, kinds=STOP_SERVICES) -> np.nd
     return svc[outs["address_id"]]
 
 
+def _settings(policy, max_hops, fee, orders):
+    """Checked parameters of a trace: (kind, input order, output order, fee last, hop limit)."""
+    if policy not in POLICIES:
+        import difflib
+
+        close = difflib.get_close_matches(str(policy), list(POLICIES), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else f" (one of {', '.join(POLICIES)})"
+        raise ConfigError(f"unknown tracing policy '{policy}'{hint}")
+    if max_hops is not None and (not isinstance(max_hops, int | np.integer) or max_hops < 0):
+        raise ConfigError(f"max_hops must be a non-negative integer or None, got {max_hops!r}")
+    if fee not in (None, "last", "prorata"):
+        raise ConfigError(f"fee must be 'last' or 'prorata', got {fee!r}")
+    kind, in_code, out_code, fee_last = POLICIES[policy]
+    if orders is not None:
+        if (kind != "ordered" or len(orders) != 2 or orders[0] not in _IN_CODES
+                or orders[1] not in _OUT_CODES):
+            raise ConfigError(f"bad XIYO orders {orders!r} for policy '{policy}'")
+        in_code, out_code = _IN_CODES[orders[0]], _OUT_CODES[orders[1]]
+    if fee is not None:
+        fee_last = fee == "last"
+    hops = K.NO_LIMIT if max_hops is None else int(max_hops)
+    return kind, in_code, out_code, fee_last, hops
+
+
 def trace(view, policy: str = "haircut", *, max_hops: int | None = None,
           stop_at_services: bool = True, fee: str | None = None,
           orders: str | None = None, seed_tx: np.ndarray | None = None,
@@ -211,24 +241,7 @@ def trace(view, policy: str = "haircut", *, max_hops: int | None = None,
     -------
     TraceResult
     """
-    if policy not in POLICIES:
-        import difflib
-
-        close = difflib.get_close_matches(str(policy), list(POLICIES), n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else f" (one of {', '.join(POLICIES)})"
-        raise ConfigError(f"unknown tracing policy '{policy}'{hint}")
-    if max_hops is not None and (not isinstance(max_hops, int | np.integer) or max_hops < 0):
-        raise ConfigError(f"max_hops must be a non-negative integer or None, got {max_hops!r}")
-    if fee not in (None, "last", "prorata"):
-        raise ConfigError(f"fee must be 'last' or 'prorata', got {fee!r}")
-    kind, in_code, out_code, fee_last = POLICIES[policy]
-    if orders is not None:
-        if (kind != "ordered" or len(orders) != 2 or orders[0] not in _IN_CODES
-                or orders[1] not in _OUT_CODES):
-            raise ConfigError(f"bad XIYO orders {orders!r} for policy '{policy}'")
-        in_code, out_code = _IN_CODES[orders[0]], _OUT_CODES[orders[1]]
-    if fee is not None:
-        fee_last = fee == "last"
+    kind, in_code, out_code, fee_last, hops = _settings(policy, max_hops, fee, orders)
     n_out = view.outputs.num_rows
     own = None
     if seed_tx is None:
@@ -243,7 +256,6 @@ def trace(view, policy: str = "haircut", *, max_hops: int | None = None,
         zf = np.zeros(view.n_transactions)
         return TraceResult(z, np.full(n_out, -1, np.int64), z.copy(), zf, zf.copy())
     legs = _legs(view)
-    hops = K.NO_LIMIT if max_hops is None else int(max_hops)
     if stop is None:
         stop = stop_mask(view, stop_at_services)
     else:

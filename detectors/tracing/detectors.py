@@ -8,11 +8,13 @@ change) start clean; the taint of fees goes to the miner and is reported in ``in
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from launderbench.simulator.schema import ServiceKind
 
-from ..base import Detector, Scores
+from ..base import Detector, Scores, _check_scores
 from .core import STOP_SERVICES, trace
 
 __all__ = ["TaintDetector", "Poison", "Haircut", "FIFO", "LIFO", "TIHO"]
@@ -45,7 +47,8 @@ class TaintDetector(Detector):
     """
 
     policy = ""
-    tags = {"needs_seeds": True, "needs_labels": False, "outputs": ("address", "transaction")}
+    tags = {"needs_seeds": True, "needs_labels": False, "outputs": ("address", "transaction"),
+            "streams": True}
 
     def __init__(self, max_hops=None, stop_at_services=True, score_services=False):
         self.max_hops = max_hops
@@ -62,20 +65,127 @@ class TaintDetector(Detector):
                            minlength=view.n_addresses).astype(np.float64)
         txs = np.bincount(outs["tx_id"], weights=res.output_usd,
                           minlength=view.n_transactions).astype(np.float64)
-        svc = np.isin(view.addresses["service_kind"], np.asarray(STOP_SERVICES, np.int64))
+        fees = _TxSum()
+        fees.add(res.fee_taint * res.tx_price)
+        return self._scores(view.addresses, addr, txs, fees.value(), {
+            "output_taint": res.output_taint, "output_depth": res.output_depth,
+            "output_usd": res.output_usd, "fee_taint": res.fee_taint})
+
+    def _scores(self, addresses, addr, txs, fee_usd: float, extra: dict) -> Scores:
+        svc = np.isin(addresses["service_kind"], np.asarray(STOP_SERVICES, np.int64))
         hit = np.flatnonzero(svc & (addr > 0))
         cashout = {"address_id": hit, "usd": addr[hit]}
         if not self.score_services:
-            addr = np.where(view.addresses["service_kind"] != ServiceKind.NONE, 0.0, addr)
+            addr = np.where(addresses["service_kind"] != ServiceKind.NONE, 0.0, addr)
         return Scores(address=addr, transaction=txs, info={
-            "policy": self.policy,
-            "output_taint": res.output_taint, "output_depth": res.output_depth,
-            "output_usd": res.output_usd,
-            "cashout": cashout,
-            # einsum: a single-threaded dot (BLAS threads would cost more than the sum)
-            "fee_taint": res.fee_taint,
-            "fee_usd": float(np.einsum("i,i", res.fee_taint, res.tx_price)),
-        })
+            "policy": self.policy, **extra, "cashout": cashout, "fee_usd": fee_usd})
+
+    def score_stream(self, source, chunk_transactions: int = 100_000,
+                     per_output: bool = False) -> Scores:
+        """Score a dataset on disk chunk by chunk, in bounded memory: the same scores as
+        ``score(load(source).observable())``.
+
+        Parameters
+        ----------
+        source : dataset directory or :class:`~launderbench.simulator.chunks.ChunkedView`
+        chunk_transactions : transactions read and traced at a time
+        per_output : also return the tainted outputs and fees, sparse:
+            ``info["tainted_outputs"]`` (``output_id``, ``taint``, ``depth``, ``usd``) and
+            ``info["tainted_fees"]`` (``tx_id``, ``taint``), in place of the dense per-output
+            and per-transaction arrays of :meth:`score`.
+
+        The tracing policies learn nothing, so no ``fit`` is needed. The state kept across
+        chunks is the taint of live unspent outputs and of account balances
+        (:mod:`launderbench.detectors.tracing.stream`); the result holds one float per
+        address and one per transaction (the scores themselves).
+        """
+        from .stream import as_chunked, trace_chunks
+
+        cv = as_chunked(source)
+        addr = np.zeros(cv.n_addresses)
+        txs = np.zeros(cv.n_transactions)
+        fees = _TxSum()
+        records: dict[str, list] = {k: [] for k in ("output_id", "taint", "depth", "usd",
+                                                     "tx_id", "fee")}
+        for ct in trace_chunks(cv, self.policy, chunk_transactions=chunk_transactions,
+                               **self._trace_kwargs()):
+            outs, n, first = ct.chunk.outputs, ct.chunk.n_transactions, ct.chunk.first_tx
+            hit = ct.output_usd != 0.0  # adding zeros changes no sum: same order, same floats
+            np.add.at(addr, outs["address_id"][hit], ct.output_usd[hit])
+            txs[first:first + n] = np.bincount(outs["tx_id"] - first, weights=ct.output_usd,
+                                               minlength=n)
+            fees.add(ct.fee_taint * ct.tx_price)
+            fee_hit = np.flatnonzero(ct.fee_taint)
+            if per_output:
+                t = np.flatnonzero(ct.output_depth >= 0)
+                for key, vals in (("output_id", outs["output_id"][t]),
+                                  ("taint", ct.output_taint[t]), ("depth", ct.output_depth[t]),
+                                  ("usd", ct.output_usd[t]), ("tx_id", fee_hit + first),
+                                  ("fee", ct.fee_taint[fee_hit])):
+                    records[key].append(vals)
+        extra = {}
+        if per_output:
+            cat = {k: np.concatenate(v) if v else np.zeros(0) for k, v in records.items()}
+            extra = {"tainted_outputs": {"output_id": cat["output_id"].astype(np.int64),
+                                         "taint": cat["taint"],
+                                         "depth": cat["depth"].astype(np.int64),
+                                         "usd": cat["usd"]},
+                     "tainted_fees": {"tx_id": cat["tx_id"].astype(np.int64),
+                                      "taint": cat["fee"]}}
+        return _check_scores(self, cv, self._scores(cv.addresses, addr, txs, fees.value(),
+                                                    extra))
+
+
+class _TxSum:
+    """The sum of one value per transaction, the same however the transactions are chunked:
+    values are summed (numpy) in fixed blocks of :attr:`BLOCK` consecutive transactions, the
+    block sums exactly (:class:`_ExactSum`), and the total is rounded once. Feed the values in
+    transaction order; a block cut by a chunk boundary waits for its rest."""
+
+    BLOCK = 4096
+
+    def __init__(self):
+        self._rest = np.zeros(0)
+        self._blocks = _ExactSum()
+
+    def add(self, values: np.ndarray) -> None:
+        v = np.concatenate([self._rest, values]) if len(self._rest) else np.asarray(values)
+        full = len(v) - len(v) % self.BLOCK
+        self._blocks.add(np.array([np.sum(v[i:i + self.BLOCK])
+                                   for i in range(0, full, self.BLOCK)]))
+        self._rest = v[full:].copy()
+
+    def value(self) -> float:
+        total = _ExactSum(self._blocks.parts)
+        total.add(np.array([np.sum(self._rest)]))  # the last, shorter block
+        return total.value()
+
+
+class _ExactSum:
+    """A float sum independent of the order and grouping of its terms: the exact total is
+    kept as a few non-overlapping floats (each the correctly rounded rest of the previous
+    ones, by ``math.fsum``) and rounded once by :meth:`value`. The miner's USD total is then
+    the same whether the fees come all at once or chunk by chunk."""
+
+    def __init__(self, parts=()):
+        self.parts: list[float] = list(parts)
+
+    def add(self, values: np.ndarray) -> None:
+        values = np.asarray(values, dtype=np.float64)
+        terms = self.parts + values[values != 0].tolist()
+        parts: list[float] = []
+        while True:
+            rest = math.fsum(terms + [-p for p in parts])
+            if rest == 0.0:
+                break
+            parts.append(rest)
+            if not math.isfinite(rest):  # overflow or NaN: nothing exact to keep
+                parts = [rest]
+                break
+        self.parts = parts
+
+    def value(self) -> float:
+        return math.fsum(self.parts)
 
 
 class Poison(TaintDetector):

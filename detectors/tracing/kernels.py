@@ -432,6 +432,93 @@ def _grown(a: np.ndarray, need: int) -> np.ndarray:
     return b
 
 
+class OrderedState:
+    """The state :func:`_ordered_run` carries from one transaction to the next: the run pool of
+    tainted UTXO outputs, the lots of every (address, asset) pair and the scratch lines.
+
+    :func:`trace_ordered` makes one for a whole ledger; streaming keeps one across chunks,
+    growing the pair arrays as new pairs appear (:meth:`grow_pairs`) and compacting the pool
+    to the live outputs between chunks (:meth:`set_pool`).
+    """
+
+    def __init__(self, n_pairs: int = 0):
+        cap = INITIAL_CAPACITY
+        self.bufs = {
+            "pool_amt": np.empty(cap["pool"]),
+            "pool_lab": np.empty(cap["pool"], dtype=np.int64),
+            "node_amt": np.empty(cap["node"]), "node_lab": np.empty(cap["node"], dtype=np.int64),
+            "node_next": np.empty(cap["node"], dtype=np.int64),
+            "node_prev": np.empty(cap["node"], dtype=np.int64),
+            "line_amt": np.empty(cap["line"]), "line_lab": np.empty(cap["line"], dtype=np.int64),
+            "tmp_amt": np.empty(cap["line"]), "tmp_lab": np.empty(cap["line"], dtype=np.int64),
+        }
+        n_pairs = int(n_pairs)
+        self.pair_bal = np.zeros(n_pairs)
+        self.pair_taint = np.zeros(n_pairs)
+        self.pair_depth = np.full(n_pairs, NO_LIMIT, dtype=np.int64)
+        self.pair_len = np.zeros(n_pairs, dtype=np.int64)
+        self.head = np.full(n_pairs, -1, dtype=np.int64)
+        self.tail = np.full(n_pairs, -1, dtype=np.int64)
+        self.ord_buf = np.empty(1, dtype=np.int64)
+        self.st = np.zeros(6, dtype=np.int64)
+        self.st[ST_FREE] = -1
+
+    def grow_pairs(self, n_pairs: int) -> None:
+        """Room for ``n_pairs`` pairs; new pairs start empty."""
+        n_old = self.pair_bal.shape[0]
+        if n_pairs <= n_old:
+            return
+        n = max(int(n_pairs), 2 * n_old)
+        for name, fill in (("pair_bal", 0.0), ("pair_taint", 0.0), ("pair_depth", NO_LIMIT),
+                           ("pair_len", 0), ("head", -1), ("tail", -1)):
+            old = getattr(self, name)
+            new = np.full(n, fill, dtype=old.dtype)
+            new[:n_old] = old
+            setattr(self, name, new)
+
+    def set_pool(self, amt: np.ndarray, lab: np.ndarray) -> None:
+        """Replace the UTXO run pool by ``amt``/``lab`` (the runs of the live outputs)."""
+        n = len(amt)
+        cap = max(INITIAL_CAPACITY["pool"], 2 * n)
+        self.bufs["pool_amt"] = np.empty(cap)
+        self.bufs["pool_lab"] = np.empty(cap, dtype=np.int64)
+        self.bufs["pool_amt"][:n] = amt
+        self.bufs["pool_lab"][:n] = lab
+        self.st[ST_POOL] = n
+
+    def run(self, tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair, out_start,
+            out_rows, out_amt, out_pair, out_stop, out_own, in_code, out_code, fee_last,
+            max_hops, out_taint, out_depth, fee_taint, out_ptr, out_cnt) -> None:
+        """Process every transaction of the legs, growing the buffers when the kernel asks."""
+        n_tx = len(tx_utxo)
+        if n_tx:
+            k_max = max(int(np.diff(in_start).max()), int(np.diff(out_start).max()), 1)
+            if k_max > self.ord_buf.shape[0]:
+                self.ord_buf = np.empty(k_max, dtype=np.int64)
+        bufs, st = self.bufs, self.st
+        t = 0
+        while True:
+            st[ST_NEED_POOL:] = 0
+            t = _ordered_run(
+                t, st, tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair,
+                out_start, out_rows, out_amt, out_pair, out_stop, out_own, in_code, out_code,
+                fee_last, max_hops, out_taint, out_depth, fee_taint, out_ptr, out_cnt,
+                bufs["pool_amt"], bufs["pool_lab"], self.pair_bal, self.pair_taint,
+                self.pair_depth, self.pair_len, self.head, self.tail, bufs["node_amt"],
+                bufs["node_lab"], bufs["node_next"], bufs["node_prev"], bufs["line_amt"],
+                bufs["line_lab"], bufs["tmp_amt"], bufs["tmp_lab"], self.ord_buf)
+            if t >= n_tx:
+                break
+            before = {k: v.shape[0] for k, v in bufs.items()}
+            for key, need in (("pool", st[ST_NEED_POOL]), ("node", st[ST_NEED_NODE]),
+                              ("line", st[ST_NEED_LINE]), ("tmp", st[ST_NEED_LINE])):
+                for name in list(bufs):
+                    if name.startswith(key + "_"):
+                        bufs[name] = _grown(bufs[name], int(need))
+            if all(bufs[k].shape[0] == n for k, n in before.items()):  # pragma: no cover
+                raise RuntimeError(f"trace_ordered: no progress at transaction {t}")
+
+
 def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair,
                   out_start, out_rows, out_amt, out_pair, out_stop, out_own, n_pairs,
                   fee_taint, in_code, out_code, fee_last, max_hops):
@@ -456,59 +543,18 @@ def trace_ordered(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair
     out_taint : float64 per output row (tainted base units)
     out_depth : int64 per output row (hops from the seed, -1 when clean)
     """
-    n_tx = len(tx_utxo)
     n_out = len(out_amt)
-    n_pairs = int(n_pairs)
     out_taint = np.zeros(n_out)
     out_depth = np.full(n_out, -1, dtype=np.int64)
     out_ptr = np.full(n_out, -1, dtype=np.int64)
     out_cnt = np.zeros(n_out, dtype=np.int64)
-    cap = INITIAL_CAPACITY
-    bufs = {
-        "pool_amt": np.empty(cap["pool"]), "pool_lab": np.empty(cap["pool"], dtype=np.int64),
-        "node_amt": np.empty(cap["node"]), "node_lab": np.empty(cap["node"], dtype=np.int64),
-        "node_next": np.empty(cap["node"], dtype=np.int64),
-        "node_prev": np.empty(cap["node"], dtype=np.int64),
-        "line_amt": np.empty(cap["line"]), "line_lab": np.empty(cap["line"], dtype=np.int64),
-        "tmp_amt": np.empty(cap["line"]), "tmp_lab": np.empty(cap["line"], dtype=np.int64),
-    }
-    pair_bal = np.zeros(n_pairs)
-    pair_taint = np.zeros(n_pairs)
-    pair_depth = np.full(n_pairs, NO_LIMIT, dtype=np.int64)
-    pair_len = np.zeros(n_pairs, dtype=np.int64)
-    head = np.full(n_pairs, -1, dtype=np.int64)
-    tail = np.full(n_pairs, -1, dtype=np.int64)
-    k_max = 1
-    if n_tx:
-        k_max = max(int(np.diff(in_start).max()), int(np.diff(out_start).max()), 1)
-    ord_buf = np.empty(k_max, dtype=np.int64)
-    st = np.zeros(6, dtype=np.int64)
-    st[ST_FREE] = -1
-    t = 0
-    while True:
-        st[ST_NEED_POOL:] = 0
-        t = _ordered_run(
-            t, st, tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair, out_start,
-            out_rows, out_amt, out_pair, out_stop, out_own, in_code, out_code, fee_last,
-            max_hops, out_taint, out_depth, fee_taint, out_ptr, out_cnt, bufs["pool_amt"],
-            bufs["pool_lab"], pair_bal, pair_taint, pair_depth, pair_len, head, tail,
-            bufs["node_amt"],
-            bufs["node_lab"], bufs["node_next"], bufs["node_prev"], bufs["line_amt"],
-            bufs["line_lab"], bufs["tmp_amt"], bufs["tmp_lab"], ord_buf)
-        if t >= n_tx:
-            break
-        before = {k: v.shape[0] for k, v in bufs.items()}
-        for key, need in (("pool", st[ST_NEED_POOL]), ("node", st[ST_NEED_NODE]),
-                          ("line", st[ST_NEED_LINE]), ("tmp", st[ST_NEED_LINE])):
-            for name in list(bufs):
-                if name.startswith(key + "_"):
-                    bufs[name] = _grown(bufs[name], int(need))
-        if all(bufs[k].shape[0] == n for k, n in before.items()):  # pragma: no cover
-            raise RuntimeError(f"trace_ordered: no progress at transaction {t}")
+    OrderedState(n_pairs).run(
+        tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair, out_start, out_rows,
+        out_amt, out_pair, out_stop, out_own, in_code, out_code, fee_last, max_hops, out_taint,
+        out_depth, fee_taint, out_ptr, out_cnt)
     return out_taint, out_depth
 
 
-@njit(cache=True)
 def trace_scalar(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair,
                  out_start, out_rows, out_amt, out_pair, out_stop, out_own, n_pairs, fee_taint,
                  poison, max_hops):
@@ -522,13 +568,28 @@ def trace_scalar(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair,
     share of the balance, poison taints the whole balance once any taint arrives (until the
     balance is spent to zero). ``fee_taint`` is filled as in :func:`trace_ordered`.
     """
-    n_tx = tx_utxo.shape[0]
     n_out = out_amt.shape[0]
+    n_pairs = int(n_pairs)
     out_taint = np.zeros(n_out)
     out_depth = np.full(n_out, -1, dtype=np.int64)
     pair_bal = np.zeros(n_pairs)
     pair_taint = np.zeros(n_pairs)
     pair_depth = np.full(n_pairs, NO_LIMIT, dtype=np.int64)
+    scalar_run(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair, out_start,
+               out_rows, out_amt, out_pair, out_stop, out_own, fee_taint, poison, max_hops,
+               out_taint, out_depth, pair_bal, pair_taint, pair_depth)
+    return out_taint, out_depth
+
+
+@njit(cache=True)
+def scalar_run(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair, out_start,
+               out_rows, out_amt, out_pair, out_stop, out_own, fee_taint, poison, max_hops,
+               out_taint, out_depth, pair_bal, pair_taint, pair_depth):
+    """The loop of :func:`trace_scalar` on caller-owned state: ``out_taint``/``out_depth``
+    per output row (rows beyond the transactions' own outputs may hold the taint of earlier
+    outputs they spend) and ``pair_bal``/``pair_taint``/``pair_depth`` per (address, asset)
+    pair, all updated in place."""
+    n_tx = tx_utxo.shape[0]
     for t in range(n_tx):
         i0, i1 = in_start[t], in_start[t + 1]
         o0, o1 = out_start[t], out_start[t + 1]
@@ -606,4 +667,3 @@ def trace_scalar(tx_utxo, tx_seed, in_start, in_rows, in_amt, in_spent, in_pair,
             ft = (tot - paid) * frac
             if ft > EPS:
                 fee_taint[t] = ft
-    return out_taint, out_depth
