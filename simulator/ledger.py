@@ -49,6 +49,10 @@ def _static_tables(world: World):
 #: rows go to the tables before the next shard runs (the output does not depend on it)
 SHARD_OPS = 1 << 20
 
+#: input rows a shard's buffer has room for beyond four per op; a shard stops early when an
+#: op would overflow it, and the buffer grows when a single op needs more
+_MIN_IN_ROWS = 8192
+
 #: tables whose rows come out of the kernel shard by shard; the others are built at the end
 SHARDED_TABLES = ("transactions", "inputs", "outputs", "taint", "tx_truth", "links")
 
@@ -160,7 +164,7 @@ def _build(world, stream, held, n_ops, spill, *, rng, meta, seed_ops, sink, shar
     while i < n_ops:
         i1 = min(n_ops, i + step)
         n = i1 - i
-        cap_in_shard = min(cap_in, max(cap_in_shard, 4 * n + 8192))
+        cap_in_shard = min(cap_in, max(cap_in_shard, 4 * n + _MIN_IN_ROWS))
         cap_o = int(ops["out_count"][i:i1].sum() + n + 2 * ops["part_count"][i:i1].sum() + 2)
         cap_l = int((ops["link"][i:i1] >= 0).sum() + 1)
         buf = {
