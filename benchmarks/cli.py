@@ -55,7 +55,7 @@ def cli():
               help="Generate even when the scenario seems too large for this machine.")
 @click.option("--shard-size", type=click.IntRange(min=0), default=None,
               help="Ops the ledger kernel runs at a time (0: all at once); changes memory "
-                   "use, never the dataset.  [default: 1048576]")
+                   "use, never the dataset.  [default: 262144]")
 def generate(scenario, transactions, seed, out, quiet, no_memory_check, shard_size):
     """Generate a labelled ledger and write it as Parquet + meta.json."""
     import os

@@ -47,7 +47,7 @@ def _static_tables(world: World):
 
 #: ops per kernel shard by default: the kernel runs over this many ops at a time and their
 #: rows go to the tables before the next shard runs (the output does not depend on it)
-SHARD_OPS = 1 << 20
+SHARD_OPS = 1 << 18
 
 #: input rows a shard's buffer has room for beyond four per op; a shard stops early when an
 #: op would overflow it, and the buffer grows when a single op needs more
