@@ -93,8 +93,10 @@ C_OUT, C_PART, C_NTX, C_NIN, C_NOUT, C_NLINK, C_NADDR, C_NSLOT = 0, 1, 2, 3, 4, 
 #: first global row of the current shard's buffers (transactions, inputs, outputs, links)
 C_TX0, C_IN0, C_OUT0, C_LINK0 = 8, 9, 10, 11
 #: where the call stopped: the next op to execute, the status and the failing op
-C_NEXT, C_STATUS, C_BAD = 12, 13, 14
-N_CTR = 15
+#: (op and output indices of this call are local to the arrays passed; ``C_OP0`` is the
+#: global index of its op 0, by which ``op_rslot``, ``op_tx`` and links count)
+C_NEXT, C_STATUS, C_BAD, C_OP0 = 12, 13, 14, 15
+N_CTR = 16
 
 
 @njit(cache=True)
@@ -158,8 +160,10 @@ def execute(
     status = OK
     bad_op = -1
     next_op = i1
+    op0 = ctr[C_OP0]
 
     for i in range(i0, i1):
+        gi = i + op0  # global index
         code = op_code[i]
         chain = op_chain[i]
         asset = op_asset[i]
@@ -176,11 +180,11 @@ def execute(
         part_cursor += op_part_count[i]
         if m > 4000 or op_part_count[i] > 4000:
             status = ERR_CAPACITY
-            bad_op = i
+            bad_op = gi
             break
         if ntx >= cap_tx_g or nout + m + 2 * op_part_count[i] + 2 > cap_out_g:
             status = ERR_INTERNAL
-            bad_op = i
+            bad_op = gi
             break
         src = op_src[i]
         # wallet of the payer and its incident (truth)
@@ -260,7 +264,7 @@ def execute(
                     ok = False
                     if hard:
                         status = ERR_LINK
-                        bad_op = i
+                        bad_op = gi
                         break
                     target = 0
                 else:
@@ -322,7 +326,7 @@ def execute(
                 if k < 0:
                     if hard and wallet_incident[w] >= 0:
                         status = ERR_HARD_FUNDS
-                        bad_op = i
+                        bad_op = gi
                         break
                 else:
                     nok += 1
@@ -335,7 +339,7 @@ def execute(
         if not ok:
             if hard:
                 status = ERR_HARD_FUNDS
-                bad_op = i
+                bad_op = gi
                 break
             continue
 
@@ -359,8 +363,8 @@ def execute(
         # ---------------------------------------------------------------- emit transaction
         t = ntx
         ntx += 1
-        tx_op[t - tx0] = i
-        op_tx[i] = t
+        tx_op[t - tx0] = gi
+        op_tx[gi] = t
         ni = 0
         no = 0
         if code == OP_COINJOIN:
@@ -426,8 +430,8 @@ def execute(
             tx_fee[t - tx0] = fee_total
             tx_nin[t - tx0] = ni
             tx_nout[t - tx0] = no
-            if op_rslot[i] >= 0:
-                realized[op_rslot[i]] = denom
+            if op_rslot[gi] >= 0:
+                realized[op_rslot[gi]] = denom
             continue
 
         # inputs
@@ -510,8 +514,8 @@ def execute(
         tx_fee[t - tx0] = fee
         tx_nin[t - tx0] = ni
         tx_nout[t - tx0] = no
-        if op_rslot[i] >= 0:
-            realized[op_rslot[i]] = paid
+        if op_rslot[gi] >= 0:
+            realized[op_rslot[gi]] = paid
         if code == OP_LINKED:
             ref = op_link[i]
             l_kind[nlink - link0] = op_link_kind[i]
@@ -523,7 +527,7 @@ def execute(
             nlink += 1
         if naddr > cap_addr - 4100 or nslot > cap_slot - 4100:
             status = ERR_INTERNAL
-            bad_op = i
+            bad_op = gi
             break
 
     ctr[C_OUT] = out_cursor

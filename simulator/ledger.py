@@ -143,6 +143,10 @@ def _build(world, stream, held, n_ops, spill, *, rng, meta, seed_ops, sink, shar
     n_wallets = max(world.wallets.n, 1)
     wallet_lifo = np.zeros(n_wallets, np.bool_)
     wallet_lifo[:world.wallets.n] = world.wallets.column("lifo")
+    step = n_ops if not shard_size else max(int(shard_size), 1)
+    shards = _split(ops, outs, parts, step)  # takes the columns: each shard's go after it ran
+    del ops, outs, parts
+    shards.reverse()
     # the kernel's state, carried from shard to shard
     st = {
         "w_head": np.full(n_wallets, -1, np.int32), "w_tail": np.full(n_wallets, -1, np.int32),
@@ -157,51 +161,61 @@ def _build(world, stream, held, n_ops, spill, *, rng, meta, seed_ops, sink, shar
     ctr[kn.C_NADDR] = n_addr0
     ctr[kn.C_NSLOT] = len(acct0)
     spools = {name: Spool(name, spill if sink is not None else None) for name in SHARDED_TABLES}
-    rows = _ShardRows(world, ops, spill, st, spools, cap_addr)
-    step = n_ops if not shard_size else max(int(shard_size), 1)
-    i = 0
+    rows = _ShardRows(world, spill, st, spools, cap_addr)
     cap_in_shard = 0
-    while i < n_ops:
-        i1 = min(n_ops, i + step)
-        n = i1 - i
-        cap_in_shard = min(cap_in, max(cap_in_shard, 4 * n + _MIN_IN_ROWS))
-        cap_o = int(ops["out_count"][i:i1].sum() + n + 2 * ops["part_count"][i:i1].sum() + 2)
-        cap_l = int((ops["link"][i:i1] >= 0).sum() + 1)
-        buf = {
-            "tx_op": np.empty(n, np.int32), "tx_fee": np.empty(n, np.int64),
-            "tx_nin": np.empty(n, np.int32), "tx_nout": np.empty(n, np.int32),
-            "in_tx": np.empty(cap_in_shard, np.int32), "in_idx": np.empty(cap_in_shard, np.int32),
-            "in_addr": np.empty(cap_in_shard, np.int32),
-            "in_amount": np.empty(cap_in_shard, np.int64),
-            "in_spent": np.empty(cap_in_shard, np.int32), "o_inc": np.empty(cap_o, np.int32),
-            "l_kind": np.empty(cap_l, np.int8), "l_in": np.empty(cap_l, np.int64),
-            "l_out": np.empty(cap_l, np.int64), "l_inc": np.empty(cap_l, np.int32),
-            "l_ain": np.empty(cap_l, np.int64), "l_aout": np.empty(cap_l, np.int64),
-        }
-        for base, count in ((kn.C_TX0, kn.C_NTX), (kn.C_IN0, kn.C_NIN), (kn.C_OUT0, kn.C_NOUT),
-                            (kn.C_LINK0, kn.C_NLINK)):
-            ctr[base] = ctr[count]
-        kn.execute(
-            i, i1, ops["code"], ops["chain"], ops["asset"], ops["src"], ops["fee_rate"],
-            ops["change"], ops["hard"], ops["incident"], ops["link"], ops["link_kind"],
-            ops["rate"], ops["aux"], ops["out_count"], ops["part_count"], rslot,
-            outs["addr"], outs["wallet"], outs["value"], outs["incident"],
-            parts["wallet"], parts["addr"], parts["denom"],
-            chain_model, asset_local, asset_native, asset_dust,
-            addr_wallet, addr_chain, wallet_incident, wallet_main, wallet_lifo, addr_slot,
-            st["w_head"], st["w_tail"], st["w_bal"], st["bal"], st["o_next"], st["o_amount"],
-            st["o_addr"], st["o_tx"], st["o_idx"], st["realized"], st["op_tx"], ctr,
-            *buf.values(),
-        )
-        if ctr[kn.C_STATUS] != OK:
-            ops["typology"] = np.load(os.path.join(spill, "typology.npy"), mmap_mode="r")
-            _raise_status(int(ctr[kn.C_STATUS]), int(ctr[kn.C_BAD]), ops, world)
-        rows.add(buf)
-        del buf
-        nxt = int(ctr[kn.C_NEXT])
-        if nxt == i:  # one op's inputs did not fit an empty shard: room for more
-            cap_in_shard *= 2
-        i = nxt
+    while shards:
+        op0, ops, outs, parts = shards.pop()
+        n_c = len(ops["code"])
+        ctr[kn.C_OP0] = op0
+        ctr[kn.C_OUT] = 0  # cursors into this shard's outputs and participants
+        ctr[kn.C_PART] = 0
+        i = 0
+        while i < n_c:  # more than once when a call stops early for room
+            n = n_c - i
+            cap_in_shard = min(cap_in, max(cap_in_shard, 4 * n + _MIN_IN_ROWS))
+            cap_o = int(ops["out_count"][i:].sum() + n + 2 * ops["part_count"][i:].sum() + 2)
+            cap_l = int((ops["link"][i:] >= 0).sum() + 1)
+            buf = {
+                "tx_op": np.empty(n, np.int32), "tx_fee": np.empty(n, np.int64),
+                "tx_nin": np.empty(n, np.int32), "tx_nout": np.empty(n, np.int32),
+                "in_tx": np.empty(cap_in_shard, np.int32),
+                "in_idx": np.empty(cap_in_shard, np.int32),
+                "in_addr": np.empty(cap_in_shard, np.int32),
+                "in_amount": np.empty(cap_in_shard, np.int64),
+                "in_spent": np.empty(cap_in_shard, np.int32), "o_inc": np.empty(cap_o, np.int32),
+                "l_kind": np.empty(cap_l, np.int8), "l_in": np.empty(cap_l, np.int64),
+                "l_out": np.empty(cap_l, np.int64), "l_inc": np.empty(cap_l, np.int32),
+                "l_ain": np.empty(cap_l, np.int64), "l_aout": np.empty(cap_l, np.int64),
+            }
+            for base, count in ((kn.C_TX0, kn.C_NTX), (kn.C_IN0, kn.C_NIN),
+                                (kn.C_OUT0, kn.C_NOUT), (kn.C_LINK0, kn.C_NLINK)):
+                ctr[base] = ctr[count]
+            kn.execute(
+                i, n_c, ops["code"], ops["chain"], ops["asset"], ops["src"], ops["fee_rate"],
+                ops["change"], ops["hard"], ops["incident"], ops["link"], ops["link_kind"],
+                ops["rate"], ops["aux"], ops["out_count"], ops["part_count"], rslot,
+                outs["addr"], outs["wallet"], outs["value"], outs["incident"],
+                parts["wallet"], parts["addr"], parts["denom"],
+                chain_model, asset_local, asset_native, asset_dust,
+                addr_wallet, addr_chain, wallet_incident, wallet_main, wallet_lifo, addr_slot,
+                st["w_head"], st["w_tail"], st["w_bal"], st["bal"], st["o_next"],
+                st["o_amount"], st["o_addr"], st["o_tx"], st["o_idx"], st["realized"],
+                st["op_tx"], ctr, *buf.values(),
+            )
+            if ctr[kn.C_STATUS] != OK:
+                bad = int(ctr[kn.C_BAD])
+                typology = np.load(os.path.join(spill, "typology.npy"), mmap_mode="r")
+                at = {"incident": ops["incident"][[bad - op0]],
+                      "asset": ops["asset"][[bad - op0]], "typology": typology[[bad]]}
+                _raise_status(int(ctr[kn.C_STATUS]), 0, at, world)
+            rows.add(buf, ops, op0)
+            del buf
+            nxt = int(ctr[kn.C_NEXT])
+            if nxt == i:  # one op's inputs did not fit an empty buffer: room for more
+                cap_in_shard *= 2
+            i = nxt
+        del ops, outs, parts
+        release_free_memory()
 
     ntx, nin, nout, nlink, naddr = (int(ctr[c]) for c in (
         kn.C_NTX, kn.C_NIN, kn.C_NOUT, kn.C_NLINK, kn.C_NADDR))
@@ -212,7 +226,7 @@ def _build(world, stream, held, n_ops, spill, *, rng, meta, seed_ops, sink, shar
         txs = op_tx[pos[pos >= 0]]  # a hack op past the horizon was never announced
         seed_rows += [(inc, int(t)) for t in txs if t >= 0]
     cash = rows.cashout()
-    del ops, outs, parts, rslot, st, op_tx, rows
+    del rslot, st, op_tx, rows
     stream.release()  # the stream cached the op arrays: now nothing holds them
     release_free_memory()
     meta = dict(meta)
@@ -243,34 +257,64 @@ def _build(world, stream, held, n_ops, spill, *, rng, meta, seed_ops, sink, shar
     return meta
 
 
+def _split(ops: dict, outs: dict, parts: dict, step: int) -> list:
+    """The op columns (and their outputs' and participants' rows) cut into shards of ``step``
+    ops: ``[(first op, ops, outs, parts), ...]``. The columns are taken out of the given
+    dicts one at a time, so that the peak is one column more than the ops."""
+    n = len(ops["code"])
+    if n == 0:
+        return []
+    starts = np.arange(0, n, step, dtype=np.int64)
+    if len(starts) == 1:
+        return [(0, *({k: cols.pop(k) for k in list(cols)} for cols in (ops, outs, parts)))]
+
+    def bounds(counts):
+        per = np.add.reduceat(counts.astype(np.int64), starts)
+        return np.concatenate([[0], np.cumsum(per)])
+
+    cuts = (np.append(starts, n), bounds(ops["out_count"]), bounds(ops["part_count"]))
+    shards = [(int(a), {}, {}, {}) for a in starts]
+    for which, (cols, cut) in enumerate(zip((ops, outs, parts), cuts, strict=True)):
+        for k in list(cols):
+            col = cols.pop(k)
+            for j, shard in enumerate(shards):
+                shard[1 + which][k] = col[cut[j]:cut[j + 1]].copy()
+            del col
+            release_free_memory()
+    return shards
+
+
 class _ShardRows:
     """Turns each kernel shard's rows into rows of the sharded tables (kernel ids for
     addresses: the public ids are drawn once every address exists), and keeps what the
     address truth needs from the outputs."""
 
-    def __init__(self, world, ops, spill, st, spools, cap_addr):
-        self.world, self.ops, self.spill, self.st, self.spools = world, ops, spill, st, spools
+    def __init__(self, world, spill, st, spools, cap_addr):
+        self.world, self.spill, self.st, self.spools = world, spill, st, spools
         self.interval = np.array([c.block_interval for c in world.chains], np.int64)
         self.clean_in = np.zeros(cap_addr, np.bool_)  # received an untainted output
         self.recv: list[np.ndarray] = []  # receivers of integration outputs, in order
         self.recv_inc: list[np.ndarray] = []
 
-    def add(self, buf) -> None:
-        ctr, st, ops, sp = self.st["ctr"], self.st, self.ops, self.spools
+    def add(self, buf, ops, op0: int) -> None:
+        """Take a call's rows (``buf``); ``ops`` are the columns of its shard, whose first
+        op is op ``op0``."""
+        ctr, st, sp = self.st["ctr"], self.st, self.spools
         t0, t1 = int(ctr[kn.C_TX0]), int(ctr[kn.C_NTX])
         a0, a1 = int(ctr[kn.C_IN0]), int(ctr[kn.C_NIN])
         b0, b1 = int(ctr[kn.C_OUT0]), int(ctr[kn.C_NOUT])
         nl = int(ctr[kn.C_NLINK] - ctr[kn.C_LINK0])
-        top = buf["tx_op"][:t1 - t0]
-        chain, asset = ops["chain"][top], ops["asset"][top]
+        top = buf["tx_op"][:t1 - t0]  # global op indices (for the spilled columns)
+        here = top - op0  # the same ops in this shard's columns
+        chain, asset = ops["chain"][here], ops["asset"][here]
         ts = _unspill(self.spill, "t", top)
         stage = _unspill(self.spill, "stage", top)
         sp["transactions"].append({
             "tx_id": np.arange(t0, t1), "chain_id": chain, "asset_id": asset, "timestamp": ts,
             "block_height": (ts - self.world.t0) // self.interval[chain],
-            "fee": buf["tx_fee"][:t1 - t0], "fee_rate": ops["fee_rate"][top],
+            "fee": buf["tx_fee"][:t1 - t0], "fee_rate": ops["fee_rate"][here],
             "n_inputs": buf["tx_nin"][:t1 - t0], "n_outputs": buf["tx_nout"][:t1 - t0],
-            "is_issuance": ops["code"][top] == OP_ISSUE,
+            "is_issuance": ops["code"][here] == OP_ISSUE,
             "memo": _unspill(self.spill, "memo", top),
         })
         in_tx, spent = buf["in_tx"][:a1 - a0], buf["in_spent"][:a1 - a0]
@@ -300,7 +344,7 @@ class _ShardRows:
             "address_id": o_addr, "asset_id": asset[o_tx - t0], "amount": o_amount,
         })
         sp["tx_truth"].append({
-            "tx_id": np.arange(t0, t1), "incident_id": ops["incident"][top], "stage": stage,
+            "tx_id": np.arange(t0, t1), "incident_id": ops["incident"][here], "stage": stage,
             "typology": _unspill(self.spill, "typology", top),
         })
         sp["links"].append({
