@@ -1,8 +1,8 @@
 """How much memory a scenario needs, and whether this machine has it.
 
 Generation holds every op and the kernel's state in memory (the tables go to disk shard by
-shard, docs/generation.md "Sharded generation"): about 215 bytes per generated transaction
-above a fixed base (10 million benign transactions peaked at 2.2 GiB, docs/speed.md); the
+shard, docs/generation.md "Sharded generation"): about 190 bytes per generated transaction
+above a fixed base (10 million benign transactions peaked at 1.9 GiB, docs/speed.md); the
 estimate counts 240. Incidents add their benign look-alikes
 (``twin_share``) and their own flows; at small sizes these can outnumber the benign traffic
 several times over, so the estimate takes a generous factor for them. The estimate errs
