@@ -11,6 +11,11 @@ taint incident of each output. By construction:
 * no wallet or address ever spends more than it holds at that moment;
 * every transaction conserves value: sum(inputs) == sum(outputs) + fee (issuance excepted);
 * every UTXO output is spent at most once, by a later transaction.
+
+The kernel runs over the ops shard by shard (``execute`` is called once per shard, or more
+when a shard's row buffers fill up): everything it must remember between calls is in the
+state arrays and the counter array ``ctr`` the caller keeps, so where the calls split the
+ops never changes what they compute.
 """
 
 from __future__ import annotations

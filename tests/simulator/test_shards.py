@@ -95,3 +95,21 @@ def test_shard_size_must_be_a_non_negative_integer():
 
     with pytest.raises(ConfigError, match="shard_size"):
         make("benign-v1", transactions=500, shard_size=-1)
+
+
+def test_cli_shard_size_gives_the_same_files(tmp_path):
+    import subprocess
+    import sys
+
+    def run(out, *extra):
+        r = subprocess.run([sys.executable, "-m", "launderbench", "generate", "-s", "benign",
+                            "-n", "900", "--seed", "2", "-o", str(out), "-q", *extra],
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+
+    run(tmp_path / "a")
+    run(tmp_path / "b", "--shard-size", "40")
+    assert _file_hashes(tmp_path / "a") == _file_hashes(tmp_path / "b")
+    r = subprocess.run([sys.executable, "-m", "launderbench", "generate", "--shard-size", "-3",
+                        "-o", str(tmp_path / "c")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "shard-size" in r.stderr
