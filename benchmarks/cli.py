@@ -53,7 +53,10 @@ def cli():
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.option("--no-memory-check", is_flag=True,
               help="Generate even when the scenario seems too large for this machine.")
-def generate(scenario, transactions, seed, out, quiet, no_memory_check):
+@click.option("--shard-size", type=click.IntRange(min=0), default=None,
+              help="Ops the ledger kernel runs at a time (0: all at once); changes memory "
+                   "use, never the dataset.  [default: 262144]")
+def generate(scenario, transactions, seed, out, quiet, no_memory_check, shard_size):
     """Generate a labelled ledger and write it as Parquet + meta.json."""
     import os
 
@@ -64,7 +67,8 @@ def generate(scenario, transactions, seed, out, quiet, no_memory_check):
         os.environ[SKIP_ENV] = "1"
 
     overrides = {} if transactions is None else {"transactions": transactions}
-    meta = write(scenario, out, seed=seed, progress=not quiet, **overrides)
+    meta = write(scenario, out, seed=seed, progress=not quiet, shard_size=shard_size,
+                 **overrides)
     c = meta["counts"]
     click.echo(
         f"wrote {out}: {c['transactions']:,} transactions, {c['addresses']:,} addresses, "

@@ -45,6 +45,78 @@ def _same_kind(a: pa.DataType, b: pa.DataType) -> bool:
     return any(k(a) and k(b) for k in kinds)
 
 
+#: how every table file is written (the streamed and the whole-table paths share it)
+_PARQUET_OPTIONS = {"compression": "zstd", "use_dictionary": ["name", "symbol", "service_name"],
+                    "write_statistics": False}
+#: rows per Parquet row group: pyarrow's default for a table written whole, so a table
+#: written in pieces (:meth:`DatasetWriter.write_spool`) has the same layout and bytes
+ROW_GROUP = 1024 * 1024
+
+
+def _numpy_dtype(field: pa.Field):
+    return object if pa.types.is_string(field.type) else field.type.to_pandas_dtype()
+
+
+class Spool:
+    """The rows of one table as they arrive in pieces (one per kernel shard), in the
+    schema's dtypes: in raw column files under ``directory``, or in memory without one.
+
+    Read back in order by :meth:`read` (a row range of one column) or whole by :meth:`table`;
+    ``remap`` maps columns through a lookup array on the way out (``{"address_id": perm}``).
+    """
+
+    def __init__(self, name: str, directory: str | os.PathLike | None = None):
+        self.name = name
+        self.fields = list(ALL_TABLES[name])
+        if any(pa.types.is_string(f.type) for f in self.fields):
+            raise ValueError(f"table '{name}' has string columns and cannot be spooled")
+        self.dir = None if directory is None else Path(directory)
+        self.parts: dict[str, list[np.ndarray]] = {f.name: [] for f in self.fields}
+        self.n = 0
+
+    def _file(self, col: str) -> Path:
+        return self.dir / f"{self.name}.{col}.bin"
+
+    def append(self, columns: Mapping[str, np.ndarray]) -> None:
+        n = None
+        for f in self.fields:
+            arr = np.ascontiguousarray(np.asarray(columns[f.name]).astype(
+                _numpy_dtype(f), copy=False))
+            if n is None:
+                n = len(arr)
+            elif len(arr) != n:
+                raise DatasetError(f"table '{self.name}': column '{f.name}' has {len(arr)} "
+                                   f"rows, expected {n}")
+            if self.dir is None:
+                self.parts[f.name].append(arr)
+            else:
+                with open(self._file(f.name), "ab") as fh:
+                    arr.tofile(fh)
+        self.n += n or 0
+
+    def read(self, col: str, start: int, stop: int, remap: Mapping | None = None) -> np.ndarray:
+        f = next(f for f in self.fields if f.name == col)
+        dtype = np.dtype(_numpy_dtype(f))
+        if self.dir is None:
+            whole = self.parts[col]
+            if len(whole) != 1:
+                whole[:] = [np.concatenate(whole) if whole else np.zeros(0, dtype)]
+            arr = whole[0][start:stop]
+        elif stop <= start:
+            arr = np.zeros(0, dtype)
+        else:
+            arr = np.fromfile(self._file(col), dtype, count=stop - start,
+                              offset=start * dtype.itemsize)
+        if remap and col in remap:
+            arr = remap[col][arr].astype(dtype, copy=False)
+        return arr
+
+    def table(self, remap: Mapping | None = None) -> Table:
+        """The whole table (in memory)."""
+        return Table(self.name, {f.name: self.read(f.name, 0, self.n, remap)
+                                 for f in self.fields})
+
+
 class Table(Mapping):
     """An immutable-by-convention set of equally long numpy columns with a known schema."""
 
@@ -118,9 +190,7 @@ class Table(Mapping):
         return h.digest()
 
     def write_parquet(self, path: Path) -> None:
-        pq.write_table(self.to_arrow(), path, compression="zstd",
-                       use_dictionary=["name", "symbol", "service_name"],
-                       write_statistics=False)
+        pq.write_table(self.to_arrow(), path, **_PARQUET_OPTIONS)
 
     @classmethod
     def from_arrow(cls, name: str, table: pa.Table) -> Table:
@@ -476,6 +546,29 @@ class DatasetWriter:
 
         release_free_memory()  # a streaming producer frees each table after this call
 
+    def write_spool(self, name: str, spool: Spool, remap: Mapping | None = None) -> None:
+        """Write a table that arrived in pieces, one row group at a time: the file and the
+        digest are the same as :meth:`__call__` would give for the whole table, and at most
+        :data:`ROW_GROUP` rows are in memory at once."""
+        if name not in ALL_TABLES or spool.name != name:
+            raise ValueError(f"unknown table '{name}'")
+        if spool.n <= ROW_GROUP:
+            self(name, spool.table(remap))
+            return
+        schema = ALL_TABLES[name]
+        bounds = [(a, min(a + ROW_GROUP, spool.n)) for a in range(0, spool.n, ROW_GROUP)]
+        h = hashlib.sha256()  # as Table.digest: column by column, in schema order
+        for f in schema:
+            h.update(f.name.encode())
+            for a, b in bounds:
+                h.update(memoryview(spool.read(f.name, a, b, remap)).cast("B"))
+        with pq.ParquetWriter(self.tmp / f"{name}.parquet", schema, **_PARQUET_OPTIONS) as pw:
+            for a, b in bounds:
+                arrays = [pa.array(spool.read(f.name, a, b, remap), type=f.type)
+                          for f in schema]
+                pw.write_table(pa.Table.from_arrays(arrays, schema=schema))
+        self.digests[name] = h.digest()
+
     def finish(self, meta: Mapping) -> dict:
         """Write ``meta.json`` (with the content hash) and the dataset card ``DATASET.md``,
         and move the directory into place."""
@@ -512,5 +605,5 @@ class DatasetWriter:
         self.abort()
 
 
-__all__ = ["Dataset", "DatasetWriter", "ObservableView", "Table", "TRUTH_TABLES", "OBSERVABLE_TABLES",
+__all__ = ["Dataset", "DatasetWriter", "ObservableView", "Spool", "Table", "TRUTH_TABLES", "OBSERVABLE_TABLES",
            "check_output_dir"]

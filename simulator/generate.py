@@ -19,18 +19,28 @@ from .version import GENERATOR_VERSION
 from .world import World
 
 
-def generate(scenario: Scenario, seed: int = 0, progress: bool = False, out=None):
+def generate(scenario: Scenario, seed: int = 0, progress: bool = False, out=None,
+             shard_size: int | None = None):
     """Build the world, the benign economy and the incidents, then run the ledger kernel.
 
     Randomness comes from ``numpy.random.SeedSequence(seed)`` children, one per stage, so no
     global state is touched and each stage's stream is independent of the others' sizes.
     Returns a :class:`~launderbench.simulator.dataset.Dataset`; with ``out`` (a directory path) the tables
     are instead streamed to disk as they are built (atomically) and the metadata is returned.
+    ``shard_size`` is the number of ops the ledger kernel runs at a time (default
+    :data:`~launderbench.simulator.ledger.SHARD_OPS`, 0 for all at once): it bounds the
+    memory of the kernel's output rows and never changes the dataset.
     """
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         from .errors import ConfigError
 
         raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+    if shard_size is not None and (not isinstance(shard_size, (int, np.integer))
+                                   or shard_size < 0):
+        from .errors import ConfigError
+
+        raise ConfigError(f"shard_size must be a non-negative integer, got {shard_size!r}")
+    shard = ledger.SHARD_OPS if shard_size is None else int(shard_size)
     check_memory(scenario)
     if out is not None:
         check_output_dir(out)  # before any work: refuse early what would be refused at the end
@@ -60,13 +70,13 @@ def generate(scenario: Scenario, seed: int = 0, progress: bool = False, out=None
     }
     if out is None:
         ds = ledger.build(world, stream, rng=np.random.default_rng(ss_ledger), meta=meta,
-                          seed_ops=seed_ops, horizon=t_end)
+                          seed_ops=seed_ops, horizon=t_end, shard_size=shard)
         bar.update(2)
         bar.close()
         return ds
     with DatasetWriter(out) as writer:
         meta = ledger.build(world, stream, rng=np.random.default_rng(ss_ledger), meta=meta,
-                            seed_ops=seed_ops, sink=writer, horizon=t_end)
+                            seed_ops=seed_ops, sink=writer, horizon=t_end, shard_size=shard)
         meta = writer.finish(meta)
     bar.update(2)
     bar.close()
@@ -111,22 +121,26 @@ def _scoped(scenario: Scenario, ss_econ, ss_laund, ss_ledger):
     return dataclasses.replace(economy, value_scale=float(economy.value_scale * r))
 
 
-def make(id_or_path: str, seed: int = 0, progress: bool = False, **overrides):
+def make(id_or_path: str, seed: int = 0, progress: bool = False,
+         shard_size: int | None = None, **overrides):
     """Generate a registered scenario (``"ronin-2022-v1"``), by latest version
     (``"ronin-2022"``), or from a TOML file; keyword overrides change economy fields
     (``transactions=``, ``days=``) or ``difficulty=``.
 
     >>> ds = make("benign-v1", transactions=2000, seed=7)      # doctest: +SKIP
     """
-    return generate(_scenario(id_or_path, overrides), seed=seed, progress=progress)
+    return generate(_scenario(id_or_path, overrides), seed=seed, progress=progress,
+                    shard_size=shard_size)
 
 
-def write(id_or_path: str, out, seed: int = 0, progress: bool = False, **overrides) -> dict:
+def write(id_or_path: str, out, seed: int = 0, progress: bool = False,
+          shard_size: int | None = None, **overrides) -> dict:
     """Like :func:`make`, but stream the dataset to directory ``out`` table by table (the
     low-memory path used by ``launderbench generate``); returns the metadata written.
-    The files are byte-identical to ``make(...).save(out)``.
+    The files are byte-identical to ``make(...).save(out)``, whatever ``shard_size``.
     """
-    return generate(_scenario(id_or_path, overrides), seed=seed, progress=progress, out=out)
+    return generate(_scenario(id_or_path, overrides), seed=seed, progress=progress, out=out,
+                    shard_size=shard_size)
 
 
 def _scenario(id_or_path: str, overrides: dict) -> Scenario:

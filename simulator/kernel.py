@@ -11,6 +11,11 @@ taint incident of each output. By construction:
 * no wallet or address ever spends more than it holds at that moment;
 * every transaction conserves value: sum(inputs) == sum(outputs) + fee (issuance excepted);
 * every UTXO output is spent at most once, by a later transaction.
+
+The kernel runs over the ops shard by shard (``execute`` is called once per shard, or more
+when a shard's row buffers fill up): everything it must remember between calls is in the
+state arrays and the counter array ``ctr`` the caller keeps, so where the calls split the
+ops never changes what they compute.
 """
 
 from __future__ import annotations
@@ -88,56 +93,59 @@ def _count_coins(w_head, o_next, w):
     return k
 
 
+#: slots of the kernel's counter array ``ctr`` (carried from one call to the next)
+C_OUT, C_PART, C_NTX, C_NIN, C_NOUT, C_NLINK, C_NADDR, C_NSLOT = 0, 1, 2, 3, 4, 5, 6, 7
+#: first global row of the current shard's buffers (transactions, inputs, outputs, links)
+C_TX0, C_IN0, C_OUT0, C_LINK0 = 8, 9, 10, 11
+#: where the call stopped: the next op to execute, the status and the failing op
+#: (op and output indices of this call are local to the arrays passed; ``C_OP0`` is the
+#: global index of its op 0, by which ``op_rslot``, ``op_tx`` and links count)
+C_NEXT, C_STATUS, C_BAD, C_OP0 = 12, 13, 14, 15
+N_CTR = 16
+
+
 @njit(cache=True)
 def execute(
+    # the range of ops to run now: [i0, i1)
+    i0, i1,
     # ops (sorted by time)
     op_code, op_chain, op_asset, op_src, op_fee_rate, op_change, op_hard,
     op_incident, op_link, op_link_kind, op_rate, op_aux, op_out_count, op_part_count,
-    op_rslot, n_rslot,
+    op_rslot,
     # op outputs and coinjoin participants
     od_addr, od_wallet, od_value, od_incident, pt_wallet, pt_addr, pt_denom,
     # static tables
-    chain_model, asset_local, asset_native, asset_dust, n_local,
-    # addresses and wallets (capacity-sized, first n_addr filled)
-    addr_wallet, addr_chain, n_addr0, wallet_incident, wallet_main, wallet_lifo, n_wallets,
-    # balance row of each account-chain address (-1 on UTXO chains), rows in use, rows
-    addr_slot, n_slot0, cap_slot,
-    # capacities
-    cap_tx, cap_in, cap_out, cap_link,
+    chain_model, asset_local, asset_native, asset_dust,
+    # addresses and wallets (capacity-sized, first ctr[C_NADDR] filled)
+    addr_wallet, addr_chain, wallet_incident, wallet_main, wallet_lifo,
+    # balance row of each account-chain address (-1 on UTXO chains)
+    addr_slot,
+    # state carried across calls: coins per wallet, balances, every output's coin fields,
+    # what each linked-to op realised, the transaction of each op, the counters
+    w_head, w_tail, w_bal, bal, o_next, o_amount, o_addr, o_tx, o_idx, realized, op_tx, ctr,
+    # this call's rows (indexed from the shard's first global row, ctr[C_TX0] etc.)
+    tx_op, tx_fee, tx_nin, tx_nout,
+    in_tx, in_idx, in_addr, in_amount, in_spent,
+    o_inc,
+    l_kind, l_in, l_out, l_inc, l_ain, l_aout,
 ):
-    n_ops = op_code.shape[0]
+    """Execute ops ``i0 .. i1-1`` against the carried state.
+
+    Stops early (``ctr[C_NEXT]`` < ``i1``, status OK) when the next op's inputs or outputs
+    would not fit this call's row buffers: the caller hands the rows over and calls again
+    from there. The results do not depend on where the calls split the ops.
+    """
     cap_addr = addr_wallet.shape[0]
-    # outputs
-    tx_op = np.empty(cap_tx, np.int32)
-    tx_fee = np.empty(cap_tx, np.int64)
-    tx_nin = np.empty(cap_tx, np.int32)
-    tx_nout = np.empty(cap_tx, np.int32)
-    in_tx = np.empty(cap_in, np.int32)
-    in_idx = np.empty(cap_in, np.int32)
-    in_addr = np.empty(cap_in, np.int32)
-    in_amount = np.empty(cap_in, np.int64)
-    in_spent = np.empty(cap_in, np.int32)
-    o_tx = np.empty(cap_out, np.int32)
-    o_idx = np.empty(cap_out, np.int32)
-    o_addr = np.empty(cap_out, np.int32)
-    o_amount = np.empty(cap_out, np.int64)
-    o_inc = np.empty(cap_out, np.int32)
-    o_next = np.full(cap_out, -1, np.int32)
-    l_kind = np.empty(cap_link, np.int8)
-    l_in = np.empty(cap_link, np.int64)
-    l_out = np.empty(cap_link, np.int64)
-    l_inc = np.empty(cap_link, np.int32)
-    l_ain = np.empty(cap_link, np.int64)
-    l_aout = np.empty(cap_link, np.int64)
-    # amount each op paid out, kept only for ops that a LINKED op refers to (op_rslot >= 0)
-    realized = np.zeros(n_rslot + 1, np.int64)
-    op_tx = np.full(n_ops, -1, np.int32)
-    # state
-    w_head = np.full(n_wallets, -1, np.int32)
-    w_tail = np.full(n_wallets, -1, np.int32)
-    w_bal = np.zeros(n_wallets, np.int64)
-    bal = np.zeros((cap_slot, n_local), np.int64)  # account-chain addresses only
-    nslot = n_slot0
+    cap_slot = bal.shape[0]
+    cap_tx_g = op_tx.shape[0]
+    cap_out_g = o_next.shape[0]
+    cap_in_s = in_tx.shape[0]
+    cap_out_s = o_inc.shape[0]
+    cap_link_s = l_kind.shape[0]
+    tx0 = ctr[C_TX0]
+    in0 = ctr[C_IN0]
+    out0 = ctr[C_OUT0]
+    link0 = ctr[C_LINK0]
     # scratch
     amts = np.empty(4096, np.int64)
     dsts = np.empty(4096, np.int64)
@@ -146,17 +154,21 @@ def execute(
     ps = np.empty(4096, np.int64)
     pchg = np.empty(4096, np.int64)
 
-    out_cursor = 0
-    part_cursor = 0
-    ntx = 0
-    nin = 0
-    nout = 0
-    nlink = 0
-    naddr = n_addr0
+    out_cursor = ctr[C_OUT]
+    part_cursor = ctr[C_PART]
+    ntx = ctr[C_NTX]
+    nin = ctr[C_NIN]
+    nout = ctr[C_NOUT]
+    nlink = ctr[C_NLINK]
+    naddr = ctr[C_NADDR]
+    nslot = ctr[C_NSLOT]
     status = OK
     bad_op = -1
+    next_op = i1
+    op0 = ctr[C_OP0]
 
-    for i in range(n_ops):
+    for i in range(i0, i1):
+        gi = i + op0  # global index
         code = op_code[i]
         chain = op_chain[i]
         asset = op_asset[i]
@@ -173,11 +185,11 @@ def execute(
         part_cursor += op_part_count[i]
         if m > 4000 or op_part_count[i] > 4000:
             status = ERR_CAPACITY
-            bad_op = i
+            bad_op = gi
             break
-        if ntx >= cap_tx or nout + m + 2 * op_part_count[i] + 2 > cap_out or nlink >= cap_link:
+        if ntx >= cap_tx_g or nout + m + 2 * op_part_count[i] + 2 > cap_out_g:
             status = ERR_INTERNAL
-            bad_op = i
+            bad_op = gi
             break
         src = op_src[i]
         # wallet of the payer and its incident (truth)
@@ -257,7 +269,7 @@ def execute(
                     ok = False
                     if hard:
                         status = ERR_LINK
-                        bad_op = i
+                        bad_op = gi
                         break
                     target = 0
                 else:
@@ -319,7 +331,7 @@ def execute(
                 if k < 0:
                     if hard and wallet_incident[w] >= 0:
                         status = ERR_HARD_FUNDS
-                        bad_op = i
+                        bad_op = gi
                         break
                 else:
                     nok += 1
@@ -332,15 +344,32 @@ def execute(
         if not ok:
             if hard:
                 status = ERR_HARD_FUNDS
-                bad_op = i
+                bad_op = gi
                 break
             continue
+
+        # room in this call's buffers? (deciding reads the state only: stop here, undone)
+        if code == OP_COINJOIN:
+            need_in = 0
+            for q in range(op_part_count[i]):
+                if pk[q] > 0:
+                    need_in += pk[q]
+            need_out = 2 * op_part_count[i]
+        else:
+            need_in = 0 if code == OP_ISSUE else (n_sel if utxo else 1)
+            need_out = m + 1
+        if (ntx - tx0 >= tx_op.shape[0] or nin - in0 + need_in > cap_in_s
+                or nout - out0 + need_out > cap_out_s or nlink - link0 >= cap_link_s):
+            out_cursor = s0
+            part_cursor = p0
+            next_op = i
+            break
 
         # ---------------------------------------------------------------- emit transaction
         t = ntx
         ntx += 1
-        tx_op[t] = i
-        op_tx[i] = t
+        tx_op[t - tx0] = gi
+        op_tx[gi] = t
         ni = 0
         no = 0
         if code == OP_COINJOIN:
@@ -359,11 +388,11 @@ def execute(
                     if w_head[w] < 0:
                         w_tail[w] = -1
                     w_bal[w] -= o_amount[o]
-                    in_tx[nin] = t
-                    in_idx[nin] = ni
-                    in_addr[nin] = o_addr[o]
-                    in_amount[nin] = o_amount[o]
-                    in_spent[nin] = o
+                    in_tx[nin - in0] = t
+                    in_idx[nin - in0] = ni
+                    in_addr[nin - in0] = o_addr[o]
+                    in_amount[nin - in0] = o_amount[o]
+                    in_spent[nin - in0] = o
                     nin += 1
                     ni += 1
                 c = ps[q] - denom - share
@@ -397,17 +426,17 @@ def execute(
                     o_idx[o] = no
                     o_addr[o] = a
                     o_amount[o] = v
-                    o_inc[o] = wallet_incident[w]
+                    o_inc[o - out0] = wallet_incident[w]
                     no += 1
                     wa = addr_wallet[a]
                     _push(w_head, w_tail, o_next, wallet_lifo, wa, o)
                     w_bal[wa] += v
                     nchg += 1
-            tx_fee[t] = fee_total
-            tx_nin[t] = ni
-            tx_nout[t] = no
-            if op_rslot[i] >= 0:
-                realized[op_rslot[i]] = denom
+            tx_fee[t - tx0] = fee_total
+            tx_nin[t - tx0] = ni
+            tx_nout[t - tx0] = no
+            if op_rslot[gi] >= 0:
+                realized[op_rslot[gi]] = denom
             continue
 
         # inputs
@@ -419,20 +448,20 @@ def execute(
                     if w_head[src_w] < 0:
                         w_tail[src_w] = -1
                     w_bal[src_w] -= o_amount[o]
-                    in_tx[nin] = t
-                    in_idx[nin] = ni
-                    in_addr[nin] = o_addr[o]
-                    in_amount[nin] = o_amount[o]
-                    in_spent[nin] = o
+                    in_tx[nin - in0] = t
+                    in_idx[nin - in0] = ni
+                    in_addr[nin - in0] = o_addr[o]
+                    in_amount[nin - in0] = o_amount[o]
+                    in_spent[nin - in0] = o
                     nin += 1
                     ni += 1
             else:
                 bal[addr_slot[src], la] -= total_in
-                in_tx[nin] = t
-                in_idx[nin] = 0
-                in_addr[nin] = src
-                in_amount[nin] = total_in
-                in_spent[nin] = -1
+                in_tx[nin - in0] = t
+                in_idx[nin - in0] = 0
+                in_addr[nin - in0] = src
+                in_amount[nin - in0] = total_in
+                in_spent[nin - in0] = -1
                 nin += 1
                 ni = 1
         # outputs, with the change output at a position drawn by the op's aux bits
@@ -475,7 +504,7 @@ def execute(
             o_idx[o] = no
             o_addr[o] = a
             o_amount[o] = v
-            o_inc[o] = inc
+            o_inc[o - out0] = inc
             no += 1
             if utxo:
                 wa = addr_wallet[a]
@@ -487,30 +516,33 @@ def execute(
             fee = 0
         else:
             fee = total_in - paid - change
-        tx_fee[t] = fee
-        tx_nin[t] = ni
-        tx_nout[t] = no
-        if op_rslot[i] >= 0:
-            realized[op_rslot[i]] = paid
+        tx_fee[t - tx0] = fee
+        tx_nin[t - tx0] = ni
+        tx_nout[t - tx0] = no
+        if op_rslot[gi] >= 0:
+            realized[op_rslot[gi]] = paid
         if code == OP_LINKED:
             ref = op_link[i]
-            l_kind[nlink] = op_link_kind[i]
-            l_in[nlink] = op_tx[ref]
-            l_out[nlink] = t
-            l_inc[nlink] = op_incident[i]
-            l_ain[nlink] = realized[op_rslot[ref]]
-            l_aout[nlink] = paid
+            l_kind[nlink - link0] = op_link_kind[i]
+            l_in[nlink - link0] = op_tx[ref]
+            l_out[nlink - link0] = t
+            l_inc[nlink - link0] = op_incident[i]
+            l_ain[nlink - link0] = realized[op_rslot[ref]]
+            l_aout[nlink - link0] = paid
             nlink += 1
         if naddr > cap_addr - 4100 or nslot > cap_slot - 4100:
             status = ERR_INTERNAL
-            bad_op = i
+            bad_op = gi
             break
 
-    return (
-        status, bad_op, ntx, nin, nout, nlink, naddr,
-        tx_op, tx_fee, tx_nin, tx_nout,
-        in_tx, in_idx, in_addr, in_amount, in_spent,
-        o_tx, o_idx, o_addr, o_amount, o_inc,
-        l_kind, l_in, l_out, l_inc, l_ain, l_aout,
-        realized, op_tx,
-    )
+    ctr[C_OUT] = out_cursor
+    ctr[C_PART] = part_cursor
+    ctr[C_NTX] = ntx
+    ctr[C_NIN] = nin
+    ctr[C_NOUT] = nout
+    ctr[C_NLINK] = nlink
+    ctr[C_NADDR] = naddr
+    ctr[C_NSLOT] = nslot
+    ctr[C_NEXT] = next_op
+    ctr[C_STATUS] = status
+    ctr[C_BAD] = bad_op

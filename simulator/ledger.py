@@ -7,9 +7,10 @@ import shutil
 
 import numpy as np
 
-from .dataset import Dataset, Table
+from . import kernel as kn
+from .dataset import Dataset, Spool, Table
 from .errors import ScenarioUnsatisfiable
-from .kernel import ERR_CAPACITY, ERR_HARD_FUNDS, ERR_LINK, OK, execute
+from .kernel import ERR_CAPACITY, ERR_HARD_FUNDS, ERR_LINK, OK
 from .ops import FRESH, OP_ISSUE, OP_LINKED, OP_PAY, OpStream, release_free_memory
 from .schema import (
     SCHEMA_VERSION,
@@ -44,23 +45,42 @@ def _static_tables(world: World):
     return chain_model, asset_local, asset_native, asset_dust, max(counts.values())
 
 
+#: ops per kernel shard by default: the kernel runs over this many ops at a time and their
+#: rows go to the tables before the next shard runs (the output does not depend on it)
+SHARD_OPS = 1 << 18
+
+#: input rows a shard's buffer has room for beyond four per op; a shard stops early when an
+#: op would overflow it, and the buffer grows when a single op needs more
+_MIN_IN_ROWS = 8192
+
+#: tables whose rows come out of the kernel shard by shard; the others are built at the end
+SHARDED_TABLES = ("transactions", "inputs", "outputs", "taint", "tx_truth", "links")
+
+
 def build(world: World, stream: OpStream, *, rng: np.random.Generator, meta: dict,
-          seed_ops: dict[int, np.ndarray] | None = None, sink=None, horizon: int | None = None):
+          seed_ops: dict[int, np.ndarray] | None = None, sink=None, horizon: int | None = None,
+          shard_size: int | None = None):
     """Execute ``stream`` in ``world`` and assemble the dataset.
 
     ``seed_ops`` maps incident id to the (insertion-order) indices of its announced hack ops.
-    Without ``sink`` the result is a :class:`Dataset`. With ``sink`` (a callable taking a
-    table name and a :class:`Table`, e.g. a :class:`~launderbench.simulator.dataset.DatasetWriter`) each
-    table is handed over as soon as it is built and only the metadata is returned, so that
-    large datasets never sit in memory whole. ``horizon`` (a timestamp) ends the observation
-    window: ops from then on are not executed (see :meth:`~launderbench.simulator.ops.OpStream.finalize`).
+    Without ``sink`` the result is a :class:`Dataset`. With ``sink`` (a
+    :class:`~launderbench.simulator.dataset.DatasetWriter`, or any callable taking a table
+    name and a :class:`Table`) the rows of each kernel shard go to raw column files on disk
+    and every table is handed over once complete (a writer takes the large ones a row group
+    at a time), and only the metadata is returned, so that large datasets never sit in memory
+    whole. ``horizon`` (a timestamp) ends the observation window: ops from then on are not
+    executed (see :meth:`~launderbench.simulator.ops.OpStream.finalize`).
+
+    ``shard_size`` (ops per kernel call; default :data:`SHARD_OPS`, 0 for one call over all
+    ops) changes memory use, never the output: the kernel carries its state from one shard
+    to the next, and the tables are the same row for row.
     """
     ops, outs, parts = stream.finalize(horizon)
     n_ops = len(ops["t"])
     held = {"ops": ops, "outs": outs, "parts": parts}  # the only references from here on
     del outs, parts
     # The kernel never reads these columns: they wait on disk while it runs (out-of-core),
-    # and come back afterwards for the ops that became transactions.
+    # and come back shard by shard for the ops that became transactions.
     spill = str(make_temp_dir("launderbench-ops-"))
     try:
         for key in _SPILLED:
@@ -68,7 +88,7 @@ def build(world: World, stream: OpStream, *, rng: np.random.Generator, meta: dic
         release_free_memory()
         del ops
         return _build(world, stream, held, n_ops, spill, rng=rng, meta=meta,
-                      seed_ops=seed_ops, sink=sink)
+                      seed_ops=seed_ops, sink=sink, shard_size=shard_size)
     finally:
         shutil.rmtree(spill, ignore_errors=True)
 
@@ -77,7 +97,15 @@ def build(world: World, stream: OpStream, *, rng: np.random.Generator, meta: dic
 _SPILLED = ("t", "stage", "typology", "memo")
 
 
-def _build(world, stream, held, n_ops, spill, *, rng, meta, seed_ops, sink):
+def _unspill(spill: str, key: str, rows: np.ndarray) -> np.ndarray:
+    """The spilled op column ``key`` at ``rows`` (the mapping is closed right after)."""
+    col = np.load(os.path.join(spill, key + ".npy"), mmap_mode="r")
+    out = np.asarray(col[rows])
+    del col
+    return out
+
+
+def _build(world, stream, held, n_ops, spill, *, rng, meta, seed_ops, sink, shard_size):
     ops, outs, parts = held.pop("ops"), held.pop("outs"), held.pop("parts")
     chain_model, asset_local, asset_native, asset_dust, n_local = _static_tables(world)
 
@@ -102,9 +130,9 @@ def _build(world, stream, held, n_ops, spill, *, rng, meta, seed_ops, sink):
     cap_slot = len(acct0) + int((acct_op_out & (outs["addr"] == FRESH)).sum()) + 8192
     del acct_op_out
     cap_out = int(ops["out_count"].sum() + may_change.sum() + 2 * n_parts + 16)
-    utxo_outs = int(ops["out_count"][utxo_op].sum() + may_change.sum() + 2 * n_parts)
-    cap_in = utxo_outs + int((~utxo_op).sum()) + 16
-    cap_link = int((ops["link"] >= 0).sum() + 1)
+    cap_in = int(ops["out_count"][utxo_op].sum() + may_change.sum() + 2 * n_parts
+                 + (~utxo_op).sum() + 16)
+    del utxo_op, may_change
     # ops that LINKED ops refer to get a slot for the amount they realise
     targets = np.unique(ops["link"][ops["link"] >= 0])
     rslot = np.full(n_ops, -1, np.int32)
@@ -112,102 +140,237 @@ def _build(world, stream, held, n_ops, spill, *, rng, meta, seed_ops, sink):
 
     wallet_incident = world.wallets.column("incident").astype(np.int32)
     wallet_main = world.wallets.column("main")
-    wallet_lifo = np.zeros(max(world.wallets.n, 1), np.bool_)
+    n_wallets = max(world.wallets.n, 1)
+    wallet_lifo = np.zeros(n_wallets, np.bool_)
     wallet_lifo[:world.wallets.n] = world.wallets.column("lifo")
-    res = execute(
-        ops["code"], ops["chain"], ops["asset"], ops["src"], ops["fee_rate"],
-        ops["change"], ops["hard"], ops["incident"], ops["link"], ops["link_kind"],
-        ops["rate"], ops["aux"], ops["out_count"], ops["part_count"], rslot, len(targets),
-        outs["addr"], outs["wallet"], outs["value"], outs["incident"],
-        parts["wallet"], parts["addr"], parts["denom"],
-        chain_model, asset_local, asset_native, asset_dust, n_local,
-        addr_wallet, addr_chain, n_addr0, wallet_incident, wallet_main, wallet_lifo,
-        max(world.wallets.n, 1), addr_slot, len(acct0), cap_slot,
-        max(n_ops, 1), cap_in, cap_out, cap_link,
-    )
-    (status, bad_op, ntx, nin, nout, nlink, naddr,
-     tx_op, tx_fee, tx_nin, tx_nout,
-     in_tx, in_idx, in_addr, in_amount, in_spent,
-     o_tx, o_idx, o_addr, o_amount, o_inc,
-     l_kind, l_in, l_out, l_inc, l_ain, l_aout, realized, op_tx) = res
-    def unspill(key):
-        return np.load(os.path.join(spill, key + ".npy"), mmap_mode="r")
+    step = n_ops if not shard_size else max(int(shard_size), 1)
+    shards = _split(ops, outs, parts, step)  # takes the columns: each shard's go after it ran
+    del ops, outs, parts
+    shards.reverse()
+    # the kernel's state, carried from shard to shard
+    st = {
+        "w_head": np.full(n_wallets, -1, np.int32), "w_tail": np.full(n_wallets, -1, np.int32),
+        "w_bal": np.zeros(n_wallets, np.int64), "bal": np.zeros((cap_slot, n_local), np.int64),
+        "o_next": np.full(cap_out, -1, np.int32), "o_amount": np.empty(cap_out, np.int64),
+        "o_addr": np.empty(cap_out, np.int32), "o_tx": np.empty(cap_out, np.int32),
+        "o_idx": np.empty(cap_out, np.int32), "realized": np.zeros(len(targets) + 1, np.int64),
+        "op_tx": np.full(max(n_ops, 1), -1, np.int32), "ctr": np.zeros(kn.N_CTR, np.int64),
+    }
+    del targets
+    ctr = st["ctr"]
+    ctr[kn.C_NADDR] = n_addr0
+    ctr[kn.C_NSLOT] = len(acct0)
+    spools = {name: Spool(name, spill if sink is not None else None) for name in SHARDED_TABLES}
+    rows = _ShardRows(world, spill, st, spools, cap_addr)
+    cap_in_shard = 0
+    while shards:
+        op0, ops, outs, parts = shards.pop()
+        n_c = len(ops["code"])
+        ctr[kn.C_OP0] = op0
+        ctr[kn.C_OUT] = 0  # cursors into this shard's outputs and participants
+        ctr[kn.C_PART] = 0
+        i = 0
+        while i < n_c:  # more than once when a call stops early for room
+            n = n_c - i
+            cap_in_shard = min(cap_in, max(cap_in_shard, 4 * n + _MIN_IN_ROWS))
+            cap_o = int(ops["out_count"][i:].sum() + n + 2 * ops["part_count"][i:].sum() + 2)
+            cap_l = int((ops["link"][i:] >= 0).sum() + 1)
+            buf = {
+                "tx_op": np.empty(n, np.int32), "tx_fee": np.empty(n, np.int64),
+                "tx_nin": np.empty(n, np.int32), "tx_nout": np.empty(n, np.int32),
+                "in_tx": np.empty(cap_in_shard, np.int32),
+                "in_idx": np.empty(cap_in_shard, np.int32),
+                "in_addr": np.empty(cap_in_shard, np.int32),
+                "in_amount": np.empty(cap_in_shard, np.int64),
+                "in_spent": np.empty(cap_in_shard, np.int32), "o_inc": np.empty(cap_o, np.int32),
+                "l_kind": np.empty(cap_l, np.int8), "l_in": np.empty(cap_l, np.int64),
+                "l_out": np.empty(cap_l, np.int64), "l_inc": np.empty(cap_l, np.int32),
+                "l_ain": np.empty(cap_l, np.int64), "l_aout": np.empty(cap_l, np.int64),
+            }
+            for base, count in ((kn.C_TX0, kn.C_NTX), (kn.C_IN0, kn.C_NIN),
+                                (kn.C_OUT0, kn.C_NOUT), (kn.C_LINK0, kn.C_NLINK)):
+                ctr[base] = ctr[count]
+            kn.execute(
+                i, n_c, ops["code"], ops["chain"], ops["asset"], ops["src"], ops["fee_rate"],
+                ops["change"], ops["hard"], ops["incident"], ops["link"], ops["link_kind"],
+                ops["rate"], ops["aux"], ops["out_count"], ops["part_count"], rslot,
+                outs["addr"], outs["wallet"], outs["value"], outs["incident"],
+                parts["wallet"], parts["addr"], parts["denom"],
+                chain_model, asset_local, asset_native, asset_dust,
+                addr_wallet, addr_chain, wallet_incident, wallet_main, wallet_lifo, addr_slot,
+                st["w_head"], st["w_tail"], st["w_bal"], st["bal"], st["o_next"],
+                st["o_amount"], st["o_addr"], st["o_tx"], st["o_idx"], st["realized"],
+                st["op_tx"], ctr, *buf.values(),
+            )
+            if ctr[kn.C_STATUS] != OK:
+                bad = int(ctr[kn.C_BAD])
+                typology = np.load(os.path.join(spill, "typology.npy"), mmap_mode="r")
+                at = {"incident": ops["incident"][[bad - op0]],
+                      "asset": ops["asset"][[bad - op0]], "typology": typology[[bad]]}
+                _raise_status(int(ctr[kn.C_STATUS]), 0, at, world)
+            rows.add(buf, ops, op0)
+            del buf
+            nxt = int(ctr[kn.C_NEXT])
+            if nxt == i:  # one op's inputs did not fit an empty buffer: room for more
+                cap_in_shard *= 2
+            i = nxt
+        del ops, outs, parts
+        release_free_memory()
 
-    if status != OK:
-        ops["typology"] = unspill("typology")
-        _raise_status(status, bad_op, ops, world)
-
-    tx_op = tx_op[:ntx]
-    # Keep only what the tables need from the ops, then let the ops go (memory).
-    txf = {k: ops[k][tx_op] for k in ("chain", "asset", "fee_rate", "code", "incident")}
+    ntx, nin, nout, nlink, naddr = (int(ctr[c]) for c in (
+        kn.C_NTX, kn.C_NIN, kn.C_NOUT, kn.C_NLINK, kn.C_NADDR))
     seed_rows = []
+    op_tx = st["op_tx"]
     for inc, idx in sorted((seed_ops or {}).items()):
         pos = stream.position(np.asarray(idx, np.int64))
         txs = op_tx[pos[pos >= 0]]  # a hack op past the horizon was never announced
         seed_rows += [(inc, int(t)) for t in txs if t >= 0]
-    del ops, outs, parts, realized, op_tx, rslot, targets
+    cash = rows.cashout()
+    del rslot, st, op_tx, rows
     stream.release()  # the stream cached the op arrays: now nothing holds them
-    release_free_memory()
-    for key in _SPILLED:  # back from disk, for the ops that became transactions only
-        txf[key] = np.asarray(unspill(key)[tx_op])
-    del tx_op
-    # Right-size the kernel's capacity-sized buffers one at a time: the dict holds the only
-    # reference, so each original is freed as soon as its copy exists (memory).
-    del res
-    k = {"txf": txf, "tx_fee": tx_fee, "tx_nin": tx_nin, "tx_nout": tx_nout,
-         "in_tx": in_tx, "in_idx": in_idx, "in_addr": in_addr, "in_amount": in_amount,
-         "in_spent": in_spent, "o_tx": o_tx, "o_idx": o_idx, "o_addr": o_addr,
-         "o_amount": o_amount, "o_inc": o_inc}
-    del tx_fee, tx_nin, tx_nout, in_tx, in_idx, in_addr, in_amount, in_spent
-    del o_tx, o_idx, o_addr, o_amount, o_inc
-    for name in list(k):
-        if name != "txf":
-            n = ntx if name.startswith("tx_") else nin if name.startswith("in_") else nout
-            k[name] = k[name][:n].copy()
-            release_free_memory()
-    k.update({
-        "links": (l_kind[:nlink], l_in[:nlink], l_out[:nlink], l_inc[:nlink], l_ain[:nlink],
-                  l_aout[:nlink]),
-        "addr_wallet": addr_wallet[:naddr], "addr_chain": addr_chain[:naddr],
-        "seed_rows": seed_rows, "chain_model": chain_model,
-    })
-    del txf, addr_wallet, addr_chain
     release_free_memory()
     meta = dict(meta)
     meta.setdefault("generator_version", GENERATOR_VERSION)
     meta["schema_version"] = SCHEMA_VERSION
     meta["t0"] = world.t0
-    meta["counts"] = {"transactions": int(ntx), "inputs": int(nin), "outputs": int(nout),
-                      "addresses": int(naddr), "ops": int(n_ops),
-                      "skipped_ops": int(n_ops - ntx)}
-    produced = _produce_tables(world, k, rng)
+    meta["counts"] = {"transactions": ntx, "inputs": nin, "outputs": nout,
+                      "addresses": naddr, "ops": int(n_ops), "skipped_ops": int(n_ops - ntx)}
+    aw, ac = addr_wallet[:naddr].copy(), addr_chain[:naddr].copy()
+    del addr_wallet, addr_chain, addr_slot
+    release_free_memory()
+    perm = rng.permutation(naddr).astype(np.int64)
+    remap = {"address_id": perm}
+    finals = _final_tables(world, aw, ac, perm, cash, seed_rows, chain_model, rng)
     if sink is None:
-        return Dataset({name: Table(name, cols) for name, cols in produced}, meta)
-    for name, cols in produced:
+        tables = {name: spools[name].table(remap) for name in SHARDED_TABLES}
+        tables.update((name, Table(name, cols)) for name, cols in finals)
+        return Dataset(tables, meta)
+    write_spool = getattr(sink, "write_spool", None)
+    for name in SHARDED_TABLES:
+        if write_spool is not None:
+            write_spool(name, spools[name], remap)
+        else:
+            sink(name, spools[name].table(remap))
+        release_free_memory()
+    for name, cols in finals:
         sink(name, Table(name, cols))
     return meta
 
 
-def _produce_tables(world: World, k: dict, rng: np.random.Generator):
-    """Yield ``(name, columns)`` one table at a time, dropping kernel arrays once used.
+def _split(ops: dict, outs: dict, parts: dict, step: int) -> list:
+    """The op columns (and their outputs' and participants' rows) cut into shards of ``step``
+    ops: ``[(first op, ops, outs, parts), ...]``. The columns are taken out of the given
+    dicts one at a time, so that the peak is one column more than the ops."""
+    n = len(ops["code"])
+    if n == 0:
+        return []
+    starts = np.arange(0, n, step, dtype=np.int64)
+    if len(starts) == 1:
+        return [(0, *({k: cols.pop(k) for k in list(cols)} for cols in (ops, outs, parts)))]
 
-    The order is fixed (it fixes the order of random draws) and chosen so that the largest
-    arrays are released early; with a streaming sink only one table is alive at a time.
-    """
-    txf = k["txf"]
-    chain, asset, ts = txf["chain"], txf["asset"], txf["t"]
-    ntx, naddr = len(ts), len(k["addr_wallet"])
-    interval = np.array([c.block_interval for c in world.chains], np.int64)
+    def bounds(counts):
+        per = np.add.reduceat(counts.astype(np.int64), starts)
+        return np.concatenate([[0], np.cumsum(per)])
 
-    # Public address ids are a random permutation: they carry no information.
-    perm = rng.permutation(naddr).astype(np.int64)
+    cuts = (np.append(starts, n), bounds(ops["out_count"]), bounds(ops["part_count"]))
+    shards = [(int(a), {}, {}, {}) for a in starts]
+    for which, (cols, cut) in enumerate(zip((ops, outs, parts), cuts, strict=True)):
+        for k in list(cols):
+            col = cols.pop(k)
+            for j, shard in enumerate(shards):
+                shard[1 + which][k] = col[cut[j]:cut[j + 1]].copy()
+            del col
+            release_free_memory()
+    return shards
+
+
+class _ShardRows:
+    """Turns each kernel shard's rows into rows of the sharded tables (kernel ids for
+    addresses: the public ids are drawn once every address exists), and keeps what the
+    address truth needs from the outputs."""
+
+    def __init__(self, world, spill, st, spools, cap_addr):
+        self.world, self.spill, self.st, self.spools = world, spill, st, spools
+        self.interval = np.array([c.block_interval for c in world.chains], np.int64)
+        self.clean_in = np.zeros(cap_addr, np.bool_)  # received an untainted output
+        self.recv: list[np.ndarray] = []  # receivers of integration outputs, in order
+        self.recv_inc: list[np.ndarray] = []
+
+    def add(self, buf, ops, op0: int) -> None:
+        """Take a call's rows (``buf``); ``ops`` are the columns of its shard, whose first
+        op is op ``op0``."""
+        ctr, st, sp = self.st["ctr"], self.st, self.spools
+        t0, t1 = int(ctr[kn.C_TX0]), int(ctr[kn.C_NTX])
+        a0, a1 = int(ctr[kn.C_IN0]), int(ctr[kn.C_NIN])
+        b0, b1 = int(ctr[kn.C_OUT0]), int(ctr[kn.C_NOUT])
+        nl = int(ctr[kn.C_NLINK] - ctr[kn.C_LINK0])
+        top = buf["tx_op"][:t1 - t0]  # global op indices (for the spilled columns)
+        here = top - op0  # the same ops in this shard's columns
+        chain, asset = ops["chain"][here], ops["asset"][here]
+        ts = _unspill(self.spill, "t", top)
+        stage = _unspill(self.spill, "stage", top)
+        sp["transactions"].append({
+            "tx_id": np.arange(t0, t1), "chain_id": chain, "asset_id": asset, "timestamp": ts,
+            "block_height": (ts - self.world.t0) // self.interval[chain],
+            "fee": buf["tx_fee"][:t1 - t0], "fee_rate": ops["fee_rate"][here],
+            "n_inputs": buf["tx_nin"][:t1 - t0], "n_outputs": buf["tx_nout"][:t1 - t0],
+            "is_issuance": ops["code"][here] == OP_ISSUE,
+            "memo": _unspill(self.spill, "memo", top),
+        })
+        in_tx, spent = buf["in_tx"][:a1 - a0], buf["in_spent"][:a1 - a0]
+        has_prev = spent >= 0
+        safe = np.where(has_prev, spent, 0)
+        sp["inputs"].append({
+            "tx_id": in_tx, "index": buf["in_idx"][:a1 - a0],
+            "address_id": buf["in_addr"][:a1 - a0], "asset_id": asset[in_tx - t0],
+            "amount": buf["in_amount"][:a1 - a0], "spent_output_id": spent,
+            "prev_tx_id": np.where(has_prev, st["o_tx"][safe], -1),
+            "prev_index": np.where(has_prev, st["o_idx"][safe], -1),
+        })
+        del in_tx, spent, has_prev, safe
+        o_tx, o_addr = st["o_tx"][b0:b1], st["o_addr"][b0:b1]
+        o_amount, o_inc = st["o_amount"][b0:b1], buf["o_inc"][:b1 - b0]
+        # Addresses of cash-out services that receive integration outputs and nothing
+        # untainted become CASHOUT (decided at the end, from these)
+        integ = (stage[o_tx - t0] == Stage.INTEGRATION) & (o_inc >= 0)
+        self.clean_in[o_addr[o_inc < 0]] = True
+        self.recv.append(o_addr[integ])
+        self.recv_inc.append(o_inc[integ])
+        tainted = np.flatnonzero(o_inc >= 0)
+        sp["taint"].append({"output_id": b0 + tainted, "incident_id": o_inc[tainted],
+                            "amount": o_amount[tainted]})
+        sp["outputs"].append({
+            "output_id": np.arange(b0, b1), "tx_id": o_tx, "index": st["o_idx"][b0:b1],
+            "address_id": o_addr, "asset_id": asset[o_tx - t0], "amount": o_amount,
+        })
+        sp["tx_truth"].append({
+            "tx_id": np.arange(t0, t1), "incident_id": ops["incident"][here], "stage": stage,
+            "typology": _unspill(self.spill, "typology", top),
+        })
+        sp["links"].append({
+            "kind": buf["l_kind"][:nl], "in_tx_id": buf["l_in"][:nl],
+            "out_tx_id": buf["l_out"][:nl], "incident_id": buf["l_inc"][:nl],
+            "amount_in": buf["l_ain"][:nl], "amount_out": buf["l_aout"][:nl],
+        })
+
+    def cashout(self):
+        """``(clean_in, recv, recv_inc)`` over every shard."""
+        return (self.clean_in, np.concatenate([np.zeros(0, np.int64), *self.recv]),
+                np.concatenate([np.zeros(0, np.int32), *self.recv_inc]))
+
+
+def _final_tables(world: World, aw, ac, perm, cash, seed_rows, chain_model, rng):
+    """Yield ``(name, columns)`` of the tables built once every shard ran (addresses and
+    their truth, the static tables, seeds). ``perm`` (drawn first from ``rng``) gives the
+    public address ids: a random permutation, so they carry no information."""
+    naddr = len(aw)
     inv = np.empty_like(perm)
     inv[perm] = np.arange(naddr)
-
+    interval = np.array([c.block_interval for c in world.chains], np.int64)
     yield "chains", {
         "chain_id": np.arange(len(world.chains)),
         "name": np.array([c.name for c in world.chains], object),
-        "model": k["chain_model"],
+        "model": chain_model,
         "block_interval": interval,
     }
     yield "assets", {
@@ -217,27 +380,6 @@ def _produce_tables(world: World, k: dict, rng: np.random.Generator):
         "decimals": np.array([a.decimals for a in world.assets]),
         "usd_price": np.array([a.usd_price for a in world.assets]),
     }
-    yield "transactions", {
-        "tx_id": np.arange(ntx), "chain_id": chain, "asset_id": asset, "timestamp": ts,
-        "block_height": (ts - world.t0) // interval[chain], "fee": k.pop("tx_fee"),
-        "fee_rate": txf["fee_rate"], "n_inputs": k.pop("tx_nin"),
-        "n_outputs": k.pop("tx_nout"), "is_issuance": txf["code"] == OP_ISSUE,
-        "memo": txf["memo"],
-    }
-    in_tx, o_tx, o_idx = k.pop("in_tx"), k["o_tx"], k.pop("o_idx")
-    spent = k.pop("in_spent")
-    has_prev = spent >= 0
-    safe = np.where(has_prev, spent, 0)
-    yield "inputs", {
-        "tx_id": in_tx, "index": k.pop("in_idx"), "address_id": perm[k.pop("in_addr")],
-        "asset_id": asset[in_tx], "amount": k.pop("in_amount"), "spent_output_id": spent,
-        "prev_tx_id": np.where(has_prev, o_tx[safe], -1),
-        "prev_index": np.where(has_prev, o_idx[safe], -1),
-    }
-    del in_tx, spent, has_prev, safe
-
-    # truth about addresses, from the outputs before they go
-    aw = k.pop("addr_wallet")
     w_entity = world.wallets.column("entity")
     e_kind = world.entities.column("kind")
     e_name = world.entities.column("name")
@@ -245,36 +387,18 @@ def _produce_tables(world: World, k: dict, rng: np.random.Generator):
     a_kind = e_kind[a_entity]
     role = world.wallets.column("role")[aw].copy()
     a_inc = world.wallets.column("incident")[aw].astype(np.int32)
-    o_addr, o_inc, o_amount = k.pop("o_addr"), k.pop("o_inc"), k.pop("o_amount")
     # Addresses of cash-out services that receive integration outputs and nothing untainted
     # (a deposit address the launderer uses alone) become CASHOUT; shared endpoints such as
     # a desk's or an escrow's public address, used by benign customers too, stay benign.
-    integ = (txf["stage"][o_tx] == Stage.INTEGRATION) & (o_inc >= 0)
-    clean_in = np.bincount(o_addr[o_inc < 0], minlength=naddr)
-    recv = o_addr[integ]
-    is_cash = ((a_inc[recv] < 0) & (clean_in[recv] == 0)
+    clean_in, recv, recv_inc = cash
+    is_cash = ((a_inc[recv] < 0) & ~clean_in[recv]
                & np.isin(a_kind[recv], [int(c) for c in CASHOUT_KINDS]))
     role[recv[is_cash]] = Role.CASHOUT
-    a_inc[recv[is_cash]] = o_inc[integ][is_cash]
+    a_inc[recv[is_cash]] = recv_inc[is_cash]
     for addr, (r, inc) in world.role_overrides.items():
         role[addr] = r
         a_inc[addr] = inc
-    del integ, recv, is_cash
-    tainted = np.flatnonzero(o_inc >= 0)
-    yield "taint", {
-        "output_id": tainted, "incident_id": o_inc[tainted], "amount": o_amount[tainted],
-    }
-    del tainted, o_inc
-    yield "outputs", {
-        "output_id": np.arange(len(o_tx)), "tx_id": o_tx, "index": o_idx,
-        "address_id": perm[o_addr], "asset_id": asset[o_tx], "amount": o_amount,
-    }
-    del o_tx, o_idx, o_addr, o_amount
-    k.pop("o_tx")
-    yield "tx_truth", {
-        "tx_id": np.arange(ntx), "incident_id": txf["incident"], "stage": txf["stage"],
-        "typology": txf["typology"],
-    }
+    del recv, recv_inc, is_cash
     service = np.zeros(naddr, np.int8)
     for ek, sk in SERVICE_OF_ENTITY.items():
         service[a_kind == ek] = sk
@@ -282,7 +406,7 @@ def _produce_tables(world: World, k: dict, rng: np.random.Generator):
     service = np.where(attributed, service, ServiceKind.NONE).astype(np.int8)
     names = np.where(service != ServiceKind.NONE, e_name[a_entity], None)
     yield "addresses", {
-        "address_id": np.arange(naddr), "chain_id": k.pop("addr_chain")[inv],
+        "address_id": np.arange(naddr), "chain_id": ac[inv],
         "service_kind": service[inv], "service_name": names[inv],
     }
     yield "address_truth", {
@@ -292,15 +416,9 @@ def _produce_tables(world: World, k: dict, rng: np.random.Generator):
     yield "entities", {
         "entity_id": np.arange(world.entities.n), "kind": e_kind, "name": e_name,
     }
-    l_kind, l_in, l_out, l_inc, l_ain, l_aout = k.pop("links")
-    yield "links", {
-        "kind": l_kind, "in_tx_id": l_in, "out_tx_id": l_out, "incident_id": l_inc,
-        "amount_in": l_ain, "amount_out": l_aout,
-    }
-    rows = k.pop("seed_rows")
     yield "seeds", {
-        "incident_id": np.array([r[0] for r in rows], np.int32),
-        "tx_id": np.array([r[1] for r in rows], np.int64),
+        "incident_id": np.array([r[0] for r in seed_rows], np.int32),
+        "tx_id": np.array([r[1] for r in seed_rows], np.int64),
     }
 
 

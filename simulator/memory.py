@@ -1,11 +1,13 @@
 """How much memory a scenario needs, and whether this machine has it.
 
-Generation holds every op and the kernel's state in memory: about 300 bytes per generated
-transaction (10 million benign transactions peaked at 2.9 GiB, README "Speed"), plus a
-fixed base. Incidents add their benign look-alikes (``twin_share``) and their own flows; at
-small sizes these can outnumber the benign traffic several times over, so the estimate takes
-a generous factor for them. The estimate errs high: it only has to stop requests that cannot
-fit (a hundred million days, a trillion transactions) before any work starts.
+Generation holds every op and the kernel's state in memory (the tables go to disk shard by
+shard, docs/generation.md "Sharded generation"): about 190 bytes per generated transaction
+above a fixed base (10 million benign transactions peaked at 1.9 GiB, docs/speed.md); the
+estimate counts 240. Incidents add their benign look-alikes
+(``twin_share``) and their own flows; at small sizes these can outnumber the benign traffic
+several times over, so the estimate takes a generous factor for them. The estimate errs
+high: it only has to stop requests that cannot fit (a hundred million days, a trillion
+transactions) before any work starts.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from .errors import ConfigError
 
 __all__ = ["estimate_bytes", "available_bytes", "check_memory", "BYTES_PER_TRANSACTION"]
 
-BYTES_PER_TRANSACTION = 300
+BYTES_PER_TRANSACTION = 240
 BASE_BYTES = 300 * 2**20
 #: environment variable that skips the check (the CLI's --no-memory-check sets it too)
 SKIP_ENV = "LAUNDERBENCH_NO_MEMORY_CHECK"

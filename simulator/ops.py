@@ -25,6 +25,7 @@ hard ops (laundering) must succeed or the scenario is reported as unsatisfiable.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 OP_ISSUE = 0
 OP_PAY = 1
@@ -105,15 +106,57 @@ _DEFAULTS = {
 }
 
 
-def _rows_in_order(counts: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """Row indices of per-op slices (``counts`` long, in insertion order) in ``order``."""
-    starts = np.cumsum(counts, dtype=np.int64) - counts
-    c = counts[order].astype(np.int64)
-    total = int(c.sum())
-    if total == 0:
+def _ids(values) -> np.ndarray:
+    """Address or wallet ids (or the placeholders) as int32, refusing what does not fit."""
+    arr = np.asarray(values)
+    if arr.dtype != np.int32:
+        if arr.size and (arr.min() < np.iinfo(np.int32).min or arr.max() > np.iinfo(np.int32).max):
+            raise ValueError("address and wallet ids must fit in int32")
+        arr = arr.astype(np.int32)
+    return arr
+
+
+@njit(cache=True)
+def _gather_slices(src, counts, order, out):
+    """``out`` = the per-op slices of ``src`` (``counts`` long each, in insertion order),
+    taken in ``order``: what fancy indexing by every row would give, without the row index."""
+    starts = np.empty(counts.shape[0], np.int64)
+    acc = 0
+    for i in range(counts.shape[0]):
+        starts[i] = acc
+        acc += counts[i]
+    pos = 0
+    for j in range(order.shape[0]):
+        i = order[j]
+        a = starts[i]
+        for r in range(counts[i]):
+            out[pos + r] = src[a + r]
+        pos += counts[i]
+
+
+def _in_order(src: np.ndarray, counts: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """The rows of per-op slices of ``src`` in the op ``order`` (kept ops only)."""
+    total = int(counts[order].sum(dtype=np.int64)) if len(order) else 0
+    out = np.empty(total, src.dtype)
+    _gather_slices(src, counts, order, out)
+    return out
+
+
+def _time_order(t: np.ndarray) -> np.ndarray:
+    """Positions sorting ``t`` by time, insertion order breaking ties (a stable sort), as a
+    quicksort of unique keys ``(t - min) * n + index`` where these fit in int64."""
+    n = len(t)
+    if n == 0:
         return np.zeros(0, np.int64)
-    first = np.cumsum(c) - c
-    return np.repeat(starts[order] - first, c) + np.arange(total, dtype=np.int64)
+    lo = int(t.min())
+    if (int(t.max()) - lo + 1) * n >= 2**62:
+        return np.argsort(t, kind="stable")
+    key = t - lo
+    key *= n
+    key += np.arange(n, dtype=np.int64)
+    order = np.argsort(key)
+    del key
+    return order
 
 
 class OpStream:
@@ -159,9 +202,8 @@ class OpStream:
             raise ValueError(f"unknown op field(s): {sorted(unknown)}")
         m = int(batch["out_count"].sum())
         outs = {
-            "addr": np.asarray(out_addr, dtype=np.int64),
-            "wallet": np.full(m, -1, np.int64) if out_wallet is None
-            else np.asarray(out_wallet, dtype=np.int64),
+            "addr": _ids(out_addr),
+            "wallet": np.full(m, -1, np.int32) if out_wallet is None else _ids(out_wallet),
             "value": np.asarray(out_value, dtype=np.int64),
             "incident": np.full(m, -1, np.int32) if out_incident is None
             else np.asarray(out_incident, dtype=np.int32),
@@ -173,12 +215,12 @@ class OpStream:
                 raise ValueError(f"out_{k} has {len(v)} values, expected {m}")
         pm = int(batch["part_count"].sum())
         parts = {
-            "wallet": np.asarray(part_wallet if part_wallet is not None else [], np.int64),
-            "addr": np.asarray(part_addr if part_addr is not None else [], np.int64),
+            "wallet": _ids(part_wallet if part_wallet is not None else []),
+            "addr": _ids(part_addr if part_addr is not None else []),
         }
         for k, v in parts.items():
             if v.ndim == 0:
-                parts[k] = np.full(pm, v, dtype=np.int64)
+                parts[k] = np.full(pm, v, dtype=np.int32)
             elif len(parts[k]) != pm:
                 raise ValueError(f"part_{k} has {len(parts[k])} values, expected {pm}")
         self._ops.append(batch)
@@ -231,20 +273,17 @@ class OpStream:
         for k in _PART_FIELDS:
             parts[k] = np.concatenate([b.pop(k) for b in self._parts])
         self._ops, self._outs, self._parts = [], [], []
-        order = np.argsort(ops["t"], kind="stable")
+        order = _time_order(ops["t"])
         inv = np.empty(len(order), np.int32)
         inv[order] = np.arange(len(order), dtype=np.int32)
         self._inv = inv
         # outputs and participants follow their ops into time order, so the kernel walks
         # them with a running offset (no per-op start arrays)
-        out_rows = _rows_in_order(ops["out_count"], order)
         for k in list(outs):
-            outs[k] = outs[k][out_rows]
-        del out_rows
-        release_free_memory()
-        part_rows = _rows_in_order(ops["part_count"], order)
+            outs[k] = _in_order(outs.pop(k), ops["out_count"], order)
+            release_free_memory()
         for k in list(parts):
-            parts[k] = parts[k][part_rows]
+            parts[k] = _in_order(parts.pop(k), ops["part_count"], order)
         for k in list(ops):
             ops[k] = ops[k][order]
             release_free_memory()
@@ -253,9 +292,11 @@ class OpStream:
             if keep < len(order):
                 n_out = int(ops["out_count"][:keep].sum())
                 n_part = int(ops["part_count"][:keep].sum())
-                ops = {k: v[:keep].copy() for k, v in ops.items()}
-                outs = {k: v[:n_out].copy() for k, v in outs.items()}
-                parts = {k: v[:n_part].copy() for k, v in parts.items()}
+                # one column at a time, so that the peak is one column more, not twice all
+                for cols, n in ((ops, keep), (outs, n_out), (parts, n_part)):
+                    for k in list(cols):
+                        cols[k] = cols[k][:n].copy()
+                        release_free_memory()
                 inv[inv >= keep] = -1
                 order = order[:keep]
                 release_free_memory()

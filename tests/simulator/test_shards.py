@@ -1,0 +1,115 @@
+"""Sharded generation: the ledger kernel runs over shards of ops with its state carried
+across them, and the files do not depend on the shard size."""
+
+import hashlib
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from launderbench.simulator import ledger, make, write
+from launderbench.simulator.dataset import ROW_GROUP, DatasetWriter, Spool, Table
+
+
+def _file_hashes(path):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(path.iterdir())}
+
+
+@pytest.mark.parametrize("scenario, n", [("benign-v1", 1500), ("ronin-2022-v1", 600)])
+def test_written_files_do_not_depend_on_the_shard_size(tmp_path, scenario, n):
+    hashes = {}
+    for size in (0, 3, 50, 1000, None):
+        out = tmp_path / f"s{size}"
+        write(scenario, out, seed=3, transactions=n, shard_size=size)
+        hashes[size] = _file_hashes(out)
+    assert "inputs.parquet" in hashes[0]
+    assert all(h == hashes[0] for h in hashes.values())
+    ds = make(scenario, seed=3, transactions=n, shard_size=0)
+    ds.save(tmp_path / "m")
+    assert _file_hashes(tmp_path / "m") == hashes[0]
+
+
+def test_one_op_shards_in_memory_give_the_same_dataset():
+    whole = make("easy-v1", seed=4, transactions=800, shard_size=0)
+    tiny = make("easy-v1", seed=4, transactions=800, shard_size=1)
+    assert tiny.meta["content_hash"] == whole.meta["content_hash"]
+    assert tiny.meta["counts"] == whole.meta["counts"]
+    assert tiny.meta["counts"]["transactions"] > 800
+
+
+def test_shards_that_stop_early_for_room_give_the_same_dataset(monkeypatch):
+    """A shard's input buffer that is too small for the next op ends the shard there (and
+    grows when even one op does not fit): the dataset stays the same."""
+    whole = make("benign-v1", seed=2, transactions=1200, shard_size=0)
+    calls = []
+    execute = ledger.kn.execute
+
+    def counting(i0, i1, *args):
+        execute(i0, i1, *args)
+        calls.append((i0, i1, int(args[-17][ledger.kn.C_NEXT])))
+
+    monkeypatch.setattr(ledger, "_MIN_IN_ROWS", 0)
+    monkeypatch.setattr(ledger.kn, "execute", counting)
+    small = make("benign-v1", seed=2, transactions=1200, shard_size=2)
+    assert small.meta["content_hash"] == whole.meta["content_hash"]
+    assert any(nxt < i1 for _, i1, nxt in calls)  # some shard stopped early
+    assert any(nxt == i0 for i0, _, nxt in calls)  # and some buffer had to grow
+
+
+def test_a_table_written_in_pieces_has_the_bytes_of_the_whole_table(tmp_path):
+    rng = np.random.default_rng(0)
+    n = ROW_GROUP + 12_345  # two row groups
+    cols = {"output_id": np.sort(rng.choice(4 * n, n, replace=False)),
+            "incident_id": rng.integers(0, 5, n), "amount": rng.integers(1, 10**12, n)}
+    whole = Table("taint", cols)
+    spool = Spool("taint", tmp_path)
+    for a, b in [(0, 1), (1, 70_000), (70_000, ROW_GROUP + 3), (ROW_GROUP + 3, n)]:
+        spool.append({k: v[a:b] for k, v in cols.items()})
+    with DatasetWriter(tmp_path / "w") as w:
+        w.write_spool("taint", spool)
+        w("outputs", Table.empty("outputs"))
+        got = w.digests["taint"]
+        piece = (w.tmp / "taint.parquet").read_bytes()
+    whole.write_parquet(tmp_path / "whole.parquet")
+    assert piece == (tmp_path / "whole.parquet").read_bytes()
+    assert got == whole.digest()
+    assert pq.ParquetFile(tmp_path / "whole.parquet").metadata.num_row_groups == 2
+
+
+def test_remapped_column_matches_in_memory_and_on_disk(tmp_path):
+    perm = np.array([3, 0, 2, 1], np.int64)
+    cols = {"output_id": np.arange(5), "tx_id": np.arange(5), "index": np.zeros(5),
+            "address_id": np.array([0, 1, 2, 3, 1]), "asset_id": np.zeros(5),
+            "amount": np.arange(5) + 7}
+    for where in (None, tmp_path):
+        spool = Spool("outputs", where)
+        spool.append({k: v[:2] for k, v in cols.items()})
+        spool.append({k: v[2:] for k, v in cols.items()})
+        t = spool.table({"address_id": perm})
+        assert t["address_id"].tolist() == [3, 0, 2, 1, 0]
+        assert t["amount"].tolist() == [7, 8, 9, 10, 11]
+
+
+def test_shard_size_must_be_a_non_negative_integer():
+    from launderbench.simulator.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="shard_size"):
+        make("benign-v1", transactions=500, shard_size=-1)
+
+
+def test_cli_shard_size_gives_the_same_files(tmp_path):
+    import subprocess
+    import sys
+
+    def run(out, *extra):
+        r = subprocess.run([sys.executable, "-m", "launderbench", "generate", "-s", "benign",
+                            "-n", "900", "--seed", "2", "-o", str(out), "-q", *extra],
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+
+    run(tmp_path / "a")
+    run(tmp_path / "b", "--shard-size", "40")
+    assert _file_hashes(tmp_path / "a") == _file_hashes(tmp_path / "b")
+    r = subprocess.run([sys.executable, "-m", "launderbench", "generate", "--shard-size", "-3",
+                        "-o", str(tmp_path / "c")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "shard-size" in r.stderr
