@@ -43,6 +43,8 @@ __all__ = ["address_features", "transaction_features", "ADDRESS_LOCAL", "AGGREGA
 
 #: value of a quantity that is undefined for an item
 MISSING = -1.0
+#: hops followed downstream from the announced seeds; farther addresses get one more
+SEED_HOPS = 8
 
 #: local address features, in column order
 ADDRESS_LOCAL = (
@@ -53,14 +55,14 @@ ADDRESS_LOCAL = (
     "gap_mean", "gap_min", "burstiness",
     "hour_sin", "hour_cos", "hour_conc",
     "fee_rate_mean", "fee_rate_std", "fee_usd_mean",
-    "is_utxo", "chain_id", "service_kind", "is_service",
+    "is_utxo", "chain_id", "service_kind", "is_service", "seed_hops",
 )
 
 #: local address features summarised over neighbourhoods (prefixes ``in1_mean_``,
 #: ``out1_mean_``, ``nb1_max_``, ``nb2_mean_``)
 AGGREGATED = (
     "n_tx", "n_senders", "n_recipients", "usd_in", "usd_out", "lifetime", "hold_mean",
-    "round_in_frac", "fee_rate_mean", "is_service",
+    "round_in_frac", "fee_rate_mean", "is_service", "seed_hops",
 )
 _AGG_PREFIXES = ("in1_mean_", "out1_mean_", "nb1_max_", "nb2_mean_")
 
@@ -76,8 +78,8 @@ TX_LOCAL = (
 #: ``in_mean_``, ``in_max_``, ``out_mean_``, ``out_max_``)
 TX_AGGREGATED = (
     "n_tx", "n_senders", "n_recipients", "usd_in", "usd_out", "lifetime", "hold_mean",
-    "gap_mean", "round_in_frac", "fee_rate_mean", "is_service", "nb1_max_is_service",
-    "nb2_mean_n_tx",
+    "gap_mean", "round_in_frac", "fee_rate_mean", "is_service", "seed_hops",
+    "nb1_max_is_service", "nb2_mean_n_tx",
 )
 _TX_AGG_PREFIXES = ("in_mean_", "in_max_", "out_mean_", "out_max_")
 
@@ -109,12 +111,8 @@ def _group_min_max(idx, values, n, fill):
     lo = np.full(n, np.inf)
     hi = np.full(n, -np.inf)
     if len(idx):
-        order = np.lexsort((values, idx))
-        g, v = idx[order], values[order]
-        first = np.r_[True, g[1:] != g[:-1]]
-        last = np.r_[g[1:] != g[:-1], True]
-        lo[g[first]] = v[first]
-        hi[g[last]] = v[last]
+        np.minimum.at(lo, idx, values)
+        np.maximum.at(hi, idx, values)
     return np.where(np.isinf(lo), fill, lo), np.where(np.isinf(hi), fill, hi)
 
 
@@ -217,6 +215,27 @@ def _holding_times(view, ts) -> np.ndarray:
         h[ok] = ts[in_tx[acc][ok]] - ts[rkey[j[ok]] % base]
         hold[acc] = h
     return hold
+
+
+def _seed_hops(view, parts) -> np.ndarray:
+    """Hops downstream from the announced seed transactions: 1 for their output addresses,
+    then one more per edge of the address graph, :data:`SEED_HOPS` + 1 beyond the cap or
+    when unreached (public knowledge: the seeds are announced)."""
+    n_addr = parts["n_addr"]
+    hops = np.full(n_addr, SEED_HOPS + 1, dtype=np.float64)
+    seeds = np.asarray(view.seeds["tx_id"], dtype=np.int64)
+    if not len(seeds) or not n_addr:
+        return hops
+    frontier = np.zeros(n_addr, dtype=bool)
+    frontier[parts["b_out"][np.unique(seeds)].indices] = True
+    gt = parts["graph"].T.tocsr()
+    for h in range(1, SEED_HOPS + 1):
+        hops[frontier] = h
+        reached = gt @ frontier.astype(np.float32) > 0
+        frontier = reached & (hops > SEED_HOPS)
+        if not frontier.any():
+            break
+    return hops
 
 
 def _address_local(view, parts) -> np.ndarray:
@@ -331,6 +350,7 @@ def _address_local(view, parts) -> np.ndarray:
     cols["chain_id"] = chain.astype(np.float64)
     cols["service_kind"] = np.asarray(a["service_kind"], dtype=np.float64)
     cols["is_service"] = (cols["service_kind"] > 0).astype(np.float64)
+    cols["seed_hops"] = _seed_hops(view, parts)
 
     x = np.empty((n_addr, len(ADDRESS_LOCAL)), dtype=np.float32)
     for j, name in enumerate(ADDRESS_LOCAL):
