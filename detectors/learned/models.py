@@ -135,7 +135,7 @@ class RandomForestDetector(_FeatureModel):
         Train one row per labelled address, or per transaction (labels from its addresses).
     n_estimators : int, default 100
     min_samples_leaf : int, default 2
-    max_train : int or None, default 200_000
+    max_train : int or None, default 100_000
         At most this many training rows: every illicit one and a seeded sample of the rest.
     n_jobs : int, default 1
         Trees grown in parallel (scikit-learn's ``n_jobs``); the scores do not depend on it.
@@ -154,7 +154,7 @@ class RandomForestDetector(_FeatureModel):
         "Random forest on address features and their 1-2 hop aggregates (needs labels)")
 
     def __init__(self, level="address", n_estimators=100, min_samples_leaf=2,
-                 max_train=200_000, n_jobs=1, seed=0):
+                 max_train=100_000, n_jobs=1, seed=0):
         self.level = level
         self.n_estimators = n_estimators
         self.min_samples_leaf = min_samples_leaf
@@ -182,7 +182,7 @@ class GradientBoostingDetector(_FeatureModel):
     max_iter : int, default 200
         Boosting iterations of :class:`sklearn.ensemble.HistGradientBoostingClassifier`.
     learning_rate : float, default 0.1
-    max_train : int or None, default 500_000
+    max_train : int or None, default 200_000
         At most this many training rows: every illicit one and a seeded sample of the rest.
     seed : int, default 0
 
@@ -198,7 +198,7 @@ class GradientBoostingDetector(_FeatureModel):
     description: ClassVar[str] = (
         "Gradient boosting on address features and their 1-2 hop aggregates (needs labels)")
 
-    def __init__(self, level="address", max_iter=200, learning_rate=0.1, max_train=500_000,
+    def __init__(self, level="address", max_iter=200, learning_rate=0.1, max_train=200_000,
                  seed=0):
         self.level = level
         self.max_iter = max_iter
