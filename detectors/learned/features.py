@@ -315,7 +315,8 @@ def _address_local(view, parts) -> np.ndarray:
     cols["gap_mean"] = np.where(n_g > 0, _hours_log(g_mean), MISSING)
     cols["gap_min"] = np.where(n_g > 0, _hours_log(_group_min_max(g_ad, gaps, n_addr,
                                                                   0.0)[0]), MISSING)
-    # Goh & Barabasi burstiness (sigma - mu) / (sigma + mu): -1 regular, 0 Poisson, 1 bursty
+    # burstiness (sigma - mu) / (sigma + mu) of Goh & Barabasi, "Burstiness and memory in
+    # complex systems", EPL 81, 2008: -1 regular, 0 Poisson, towards 1 bursty
     cols["burstiness"] = np.where(n_g > 1, _safe_div(g_std - g_mean, g_std + g_mean), 0.0)
 
     # hour of day (circular mean over the address's transactions)
@@ -343,8 +344,8 @@ def _address_local(view, parts) -> np.ndarray:
     # public context
     a = view.addresses
     chain = np.asarray(a["chain_id"], dtype=np.int64)
-    models = np.zeros(max(int(view.chains["chain_id"].max(initial=-1)) + 1, 1, chain.max(
-        initial=-1) + 1), dtype=np.int64)
+    size = max(int(view.chains["chain_id"].max(initial=-1)), int(chain.max(initial=-1))) + 1
+    models = np.full(max(size, 1), -1, dtype=np.int64)  # chain id -> chain model
     models[view.chains["chain_id"]] = view.chains["model"]
     cols["is_utxo"] = (models[chain] == ChainModel.UTXO).astype(np.float64)
     cols["chain_id"] = chain.astype(np.float64)

@@ -89,3 +89,40 @@ def test_fixed_seed_is_deterministic_and_max_train_subsamples(held_out, model):
     sa, sb = a.score(train.view), b.score(train.view)
     assert np.array_equal(sa.address, sb.address)
     assert np.array_equal(sa.transaction, sb.transaction)
+
+
+def _lightgbm_variants():
+    try:
+        import lightgbm  # noqa: F401
+    except ImportError:
+        return []
+    return [detectors.make("gradient-boosting", engine="lightgbm")]
+
+
+@parametrize_with_checks(_lightgbm_variants())
+def test_lightgbm_engine_conforms(detector, check):
+    check(detector)
+
+
+def test_lightgbm_engine_learns_as_well(held_out):
+    pytest.importorskip("lightgbm")
+    _, train, test = held_out
+    mask = (test.split["address"] >= 0) & ~test.addr_victim
+    y = test.addr_label[mask].astype(int)
+    got = {}
+    for engine in ("sklearn", "lightgbm"):
+        det = detectors.make("gradient-boosting", engine=engine, max_iter=60, seed=3)
+        s = det.fit(train.view, _labels(train)).score(test.view)
+        got[engine] = average_precision(y, s.address[mask])
+    assert got["lightgbm"] > got["sklearn"] - 0.1, got
+
+
+def test_unknown_engine_and_missing_lightgbm_are_config_errors(monkeypatch):
+    import sys
+
+    view, labels = toy_views()["mixed"]
+    with pytest.raises(ConfigError, match="engine"):
+        detectors.make("gradient-boosting", engine="xgb").fit(view, labels)
+    monkeypatch.setitem(sys.modules, "lightgbm", None)  # as if it were not installed
+    with pytest.raises(ConfigError, match="launderbench\\[lightgbm\\]"):
+        detectors.make("gradient-boosting", engine="lightgbm").fit(view, labels)
