@@ -14,6 +14,7 @@ import click
 from launderbench.simulator.errors import LaunderbenchError
 
 from .commands import COMMANDS
+from .learned_commands import features_cmd
 
 
 class _Group(click.Group):
@@ -133,6 +134,7 @@ def list_detectors_cmd():
 
 for _command in COMMANDS:
     cli.add_command(_command)
+cli.add_command(features_cmd)
 
 
 def _terminate(signum, frame):

@@ -28,9 +28,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from launderbench.simulator.split import first_appearance
-
 from .base import Detector, Scores
+from .learned.labels import labelled_period_end, tx_labels
 from .projection import legs, tx_to_address
 
 __all__ = ["RandomScores", "DegreeScores", "AmountScores", "AddressAgeScores",
@@ -174,6 +173,9 @@ class RawTxClassifier(Detector):
     up to the last first-appearance of a labelled address are used for training, so that a
     temporal split stays temporal. Address scores are the maximum over their transactions.
 
+    It is the simplest member of the learned family (:mod:`launderbench.detectors.learned`):
+    the feature models there add address and neighbourhood features to these fields.
+
     Parameters
     ----------
     max_iter : int, default 100
@@ -215,27 +217,19 @@ class RawTxClassifier(Detector):
 
     @staticmethod
     def tx_labels(view, labels) -> np.ndarray:
-        """Transaction labels from address labels: 1, 0 or -1 (unknown)."""
-        tx, ad = legs(view)
-        n = view.n_transactions
-        lab = np.asarray(labels)[ad]
-        pos = np.bincount(tx, weights=(lab == 1), minlength=n)[:n] > 0
-        unk = np.bincount(tx, weights=(lab < 0), minlength=n)[:n] > 0
-        out = np.where(pos, 1, np.where(unk, -1, 0)).astype(np.int64)
-        return out
+        """Transaction labels from address labels: 1, 0 or -1 (unknown)
+        (:func:`launderbench.detectors.learned.labels.tx_labels`)."""
+        return tx_labels(view, labels)
 
     def _fit(self, view, labels=None) -> None:
         from sklearn.ensemble import HistGradientBoostingClassifier
 
         y = self.tx_labels(view, labels)
-        # the labelled period ends at the last first appearance of a labelled address: an
-        # address labelled for training may appear again later, in the test part, and those
-        # later transactions must not be trained on
-        first = first_appearance(view)
-        known = (np.asarray(labels) >= 0) & (first >= 0)
-        ts = view.transactions["timestamp"]
-        cutoff = ts[first[known]].max() if known.any() else -np.inf
-        train = (y >= 0) & (ts <= cutoff)
+        # only the labelled period (:mod:`launderbench.detectors.learned.labels`): an address
+        # labelled for training may appear again later, in the test part, and those later
+        # transactions must not be trained on
+        k = labelled_period_end(view, labels)
+        train = (y >= 0) & (np.arange(view.n_transactions) < k)
         self.n_train_ = int(train.sum())
         if train.sum() == 0 or len(np.unique(y[train])) < 2:
             self.model_ = None

@@ -59,6 +59,9 @@ BUILTIN: tuple[str, ...] = (
     "launderbench.detectors.baselines:AmountScores",
     "launderbench.detectors.baselines:AddressAgeScores",
     "launderbench.detectors.baselines:RawTxClassifier",
+    # feature models that learn from labels (detectors/learned)
+    "launderbench.detectors.learned.models:RandomForestDetector",
+    "launderbench.detectors.learned.models:GradientBoostingDetector",
 )
 
 # Registered at run time: name -> entry point string or Detector subclass.
