@@ -195,7 +195,22 @@ def _networks():
                 e = e + emlp(torch.cat([x[src], x[dst], e], dim=1)) / 2
             return self.head(torch.cat([x[src], x[dst], e], dim=1))
 
-    return {"gcn": GCNNet, "gin": GINNet, "multi-gnn": MultiGINNet}
+    nets = {"gcn": GCNNet, "gin": GINNet, "multi-gnn": MultiGINNet}
+    for cls in nets.values():  # importable by name, so that fitted detectors pickle
+        cls.__module__ = __name__
+        cls.__qualname__ = cls.__name__
+    return nets
+
+
+_NETWORK_NAMES = ("GCNNet", "GINNet", "MultiGINNet")
+
+
+def __getattr__(name: str):
+    """The network classes as module attributes, built (and torch imported) on first access;
+    unpickling a fitted detector finds them here."""
+    if name in _NETWORK_NAMES:
+        return next(c for c in _networks().values() if c.__name__ == name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ----------------------------------------------------------------------------- detectors

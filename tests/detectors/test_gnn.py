@@ -67,6 +67,16 @@ def test_deterministic_for_a_seed(name):
     assert la != lc  # another seed, another initialisation
 
 
+def test_fitted_detector_pickles():
+    import pickle
+
+    view, labels = toy_views()["mixed"]
+    for name in NAMES:
+        d = detectors.make(name, **QUICK[name]).fit(view, labels)
+        again = pickle.loads(pickle.dumps(d))
+        assert np.array_equal(again.score(view).transaction, d.score(view).transaction)
+
+
 def test_torch_settings_restored():
     threads = torch.get_num_threads()
     state = torch.random.get_rng_state()
