@@ -253,6 +253,19 @@ class _GNN(Detector):
     tags: ClassVar[dict] = _TAGS
     level: ClassVar[str] = "address"
 
+    def __init__(self, hidden, layers, epochs, learning_rate, dropout, illicit_weight, seed,
+                 device, threads):
+        # each detector declares its own defaults and calls this
+        self.hidden = hidden
+        self.layers = layers
+        self.epochs = epochs
+        self.learning_rate = learning_rate
+        self.dropout = dropout
+        self.illicit_weight = illicit_weight
+        self.seed = seed
+        self.device = device
+        self.threads = threads
+
     # -- what a subclass provides ------------------------------------------------------
     def _graph(self, view) -> dict[str, np.ndarray]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -424,15 +437,8 @@ class GCN(_NodeGNN):
     def __init__(self, hidden=100, layers=2, epochs=200, learning_rate=0.01, dropout=0.5,
                  illicit_weight=0.7, seed=0, device="auto",
                  threads=1):
-        self.hidden = hidden
-        self.layers = layers
-        self.epochs = epochs
-        self.learning_rate = learning_rate
-        self.dropout = dropout
-        self.illicit_weight = illicit_weight
-        self.seed = seed
-        self.device = device
-        self.threads = threads
+        super().__init__(hidden, layers, epochs, learning_rate, dropout, illicit_weight, seed,
+                         device, threads)
 
 
 class GIN(_NodeGNN):
@@ -472,15 +478,8 @@ class GIN(_NodeGNN):
     def __init__(self, hidden=64, layers=3, epochs=200, learning_rate=0.01, dropout=0.5,
                  illicit_weight="balanced", seed=0, device="auto",
                  threads=1):
-        self.hidden = hidden
-        self.layers = layers
-        self.epochs = epochs
-        self.learning_rate = learning_rate
-        self.dropout = dropout
-        self.illicit_weight = illicit_weight
-        self.seed = seed
-        self.device = device
-        self.threads = threads
+        super().__init__(hidden, layers, epochs, learning_rate, dropout, illicit_weight, seed,
+                         device, threads)
 
 
 class MultiGNN(_GNN):
@@ -536,15 +535,8 @@ class MultiGNN(_GNN):
     def __init__(self, hidden=32, layers=2, epochs=50, learning_rate=0.01, dropout=0.1,
                  illicit_weight="balanced", seed=0, device="auto",
                  threads=1):
-        self.hidden = hidden
-        self.layers = layers
-        self.epochs = epochs
-        self.learning_rate = learning_rate
-        self.dropout = dropout
-        self.illicit_weight = illicit_weight
-        self.seed = seed
-        self.device = device
-        self.threads = threads
+        super().__init__(hidden, layers, epochs, learning_rate, dropout, illicit_weight, seed,
+                         device, threads)
 
     def _graph(self, view) -> dict[str, np.ndarray]:
         x, _ = address_features(view)
