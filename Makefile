@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-dask bench lint clean venv
+.PHONY: demo test test-dask test-gnn bench lint clean venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,22 @@ test-dask: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider --benchmark-disable \
 		tests/benchmarks/test_dask.py
 
+# the graph neural networks need torch and torch-geometric (the gnn extra, about 0.9 GB with
+# the CPU build of torch): they live in a venv of their own, never in the default one
+GNN_VENV := .venv-gnn
+GNN_STAMP := $(GNN_VENV)/.installed
+
+$(GNN_STAMP): pyproject.toml
+	test -x $(GNN_VENV)/bin/python || $(PYTHON) -m venv $(GNN_VENV)
+	$(GNN_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(GNN_VENV)/bin/python -m pip install --quiet -e ".[dev,gnn]"
+	touch $(GNN_STAMP)
+
+test-gnn: $(GNN_STAMP)
+	$(GNN_VENV)/bin/python -m pytest -q -p no:cacheprovider --benchmark-disable \
+		tests/detectors/test_gnn.py tests/detectors/test_gnn_absent.py \
+		benchmarks/speed/test_speed_gnn.py
+
 bench: $(STAMP)
 	mkdir -p reports
 	LAUNDERBENCH_BENCH_FULL=1 $(BIN)/python -m pytest -q -p no:cacheprovider benchmarks/speed \
@@ -38,4 +54,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check launderbench simulator detectors benchmarks tests
 
 clean:
-	rm -rf $(VENV) reports build *.egg-info
+	rm -rf $(VENV) $(GNN_VENV) reports build *.egg-info

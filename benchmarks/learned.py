@@ -66,9 +66,7 @@ def learned_detectors(include_slow: bool = False) -> list[str]:
             continue
         if not cls._tag("needs_labels"):
             continue
-        ok, _ = detectors.registry.available(name) if hasattr(
-            detectors.registry, "available") else (True, "")
-        if ok and (include_slow or not cls._tag("slow")):
+        if detectors.registry.available(name)[0] and (include_slow or not cls._tag("slow")):
             out.append(name)
     return out
 

@@ -242,7 +242,7 @@ def all_detector_names(include_slow: bool = False) -> list[str]:
         except ConfigError:
             out.append(name)  # reported as a failed row by the run, not dropped silently
             continue
-        if hasattr(detectors.registry, "available") and not detectors.registry.available(name)[0]:
+        if not detectors.registry.available(name)[0]:
             continue
         if cls._tag("slow") and not include_slow:
             continue

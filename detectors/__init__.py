@@ -8,6 +8,7 @@ Every detector follows one contract (:class:`Detector`, :class:`Scores`) and is 
 """
 
 from .base import Detector, NotFittedError, Scores
-from .registry import list_detectors, make, register
+from .registry import available, list_detectors, make, register
 
-__all__ = ["Detector", "Scores", "NotFittedError", "make", "list_detectors", "register"]
+__all__ = ["Detector", "Scores", "NotFittedError", "make", "list_detectors", "register",
+           "available"]

@@ -18,6 +18,7 @@ Labels, for detectors tagged ``needs_labels``, are an integer array with one ent
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import inspect
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -26,7 +27,8 @@ import numpy as np
 
 from launderbench.simulator.errors import ConfigError, LaunderbenchError
 
-__all__ = ["Detector", "Scores", "NotFittedError", "DetectorOutputError", "LINK_KEYS"]
+__all__ = ["Detector", "Scores", "NotFittedError", "DetectorOutputError", "LINK_KEYS",
+           "missing_requirements", "requirement_message"]
 
 #: Keys of ``Scores.links``.
 LINK_KEYS = ("in_tx_id", "out_tx_id", "score")
@@ -113,12 +115,20 @@ class Detector:
         where ``outputs`` is a subset of ``("address", "transaction", "link")`` and
         ``streams`` says the detector can also score a dataset on disk chunk by chunk
         (``score_stream(path, chunk_transactions=...)``) instead of loading the whole view.
+        Optional keys: ``requires``, a tuple of importable module names the detector needs
+        beyond the core install (``("torch", "torch_geometric")``), and ``extra``, the
+        optional-dependency group of ``launderbench`` that installs them (``"gnn"``). Such a
+        detector's module must import without them (import them inside its methods); the
+        registry lists it as unavailable, and :func:`launderbench.detectors.make` and
+        :meth:`fit` refuse it with a :class:`ConfigError` naming the extra, while one is
+        missing. ``slow`` marks a detector that the suites run only in ``full``.
     """
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     tags: ClassVar[dict] = {"needs_seeds": False, "needs_labels": False,
-                            "outputs": ("address",), "streams": False}
+                            "outputs": ("address",), "streams": False, "requires": (),
+                            "extra": None, "slow": False}
 
     # -- parameters ------------------------------------------------------------------------
     @classmethod
@@ -162,6 +172,9 @@ class Detector:
     # -- fit / score ------------------------------------------------------------------------
     def fit(self, view, labels=None) -> Detector:
         """Check the input, learn from ``view`` (and ``labels`` if needed), return ``self``."""
+        missing = missing_requirements(type(self))
+        if missing:
+            raise ConfigError(requirement_message(type(self), missing))
         _check_view(view)
         if self._tag("needs_labels"):
             if labels is None:
@@ -193,6 +206,32 @@ class Detector:
 
     def _score(self, view) -> Scores:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must implement _score(view)")
+
+
+# ----------------------------------------------------------------------------- requirements
+
+
+def missing_requirements(cls) -> list[str]:
+    """The modules of ``cls.tags["requires"]`` that cannot be found here (looked up with
+    :func:`importlib.util.find_spec`, not imported)."""
+    missing = []
+    for module in cls._tag("requires") or ():
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(module)
+    return missing
+
+
+def requirement_message(cls, missing) -> str:
+    """Why ``cls`` cannot run, and the command that installs what it lacks."""
+    extra = cls._tag("extra")
+    how = (f"pip install 'launderbench[{extra}]'" if extra
+           else f"pip install {' '.join(m.replace('_', '-') for m in missing)}")
+    return (f"detector '{cls.name or cls.__name__}' needs {', '.join(missing)}, which "
+            f"{'is' if len(missing) == 1 else 'are'} not installed: {how}")
 
 
 # ----------------------------------------------------------------------------- checks

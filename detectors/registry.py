@@ -6,6 +6,11 @@ the registry is asked. Third-party packages add detectors through the entry-poin
 ``launderbench.detectors`` (``name = "package.module:Class"`` in their ``pyproject.toml``) or at
 run time with :func:`register`. :func:`make` also accepts a ``"package.module:Class"`` string.
 
+A detector whose tags name modules it ``requires`` beyond the core install (the graph neural
+networks need ``torch`` and ``torch_geometric``, from the ``gnn`` extra) stays listed while they
+are missing: :func:`list_detectors` marks it unavailable with the reason, :func:`available`
+says so, and :func:`make` raises a :class:`ConfigError` with the install command.
+
 >>> from launderbench import detectors
 >>> det = detectors.make("haircut", max_hops=10)         # doctest: +SKIP
 >>> sorted(detectors.list_detectors())[:2]               # doctest: +SKIP
@@ -20,10 +25,10 @@ from importlib.metadata import entry_points
 
 from launderbench.simulator.errors import ConfigError
 
-from .base import Detector, _unknown_param_msg
+from .base import Detector, _unknown_param_msg, missing_requirements, requirement_message
 
 __all__ = ["BUILTIN", "ENTRY_POINT_GROUP", "make", "list_detectors", "register", "load",
-           "builtin_names"]
+           "builtin_names", "available"]
 
 ENTRY_POINT_GROUP = "launderbench.detectors"
 
@@ -62,6 +67,10 @@ BUILTIN: tuple[str, ...] = (
     # feature models that learn from labels (detectors/learned)
     "launderbench.detectors.learned.models:RandomForestDetector",
     "launderbench.detectors.learned.models:GradientBoostingDetector",
+    # graph neural networks (detectors/learned/gnn.py; need the `gnn` extra: torch, PyG)
+    "launderbench.detectors.learned.gnn:GCN",
+    "launderbench.detectors.learned.gnn:GIN",
+    "launderbench.detectors.learned.gnn:MultiGNN",
 )
 
 # Registered at run time: name -> entry point string or Detector subclass.
@@ -168,6 +177,9 @@ def make(name: str, **params) -> Detector:
         Constructor parameters; unknown ones raise :class:`ConfigError`.
     """
     cls = load(name)
+    missing = missing_requirements(cls)
+    if missing:
+        raise ConfigError(requirement_message(cls, missing))
     valid = cls._param_names()
     for k in params:
         if k not in valid:
@@ -178,15 +190,34 @@ def make(name: str, **params) -> Detector:
 def list_detectors() -> dict[str, str]:
     """``{name: one-line description}`` of every known detector, sorted by name.
 
-    A detector whose module cannot be imported is listed as ``"(unavailable: reason)"``.
+    A detector that cannot run here (its module does not import, or a module it requires is
+    not installed) is listed as ``"(unavailable: reason)"`` (see :func:`available`).
     """
     out = {}
     for name in _all_names():
-        try:
-            out[name] = load(name).description
-        except ConfigError as e:
-            out[name] = f"(unavailable: {e})"
+        ok, why = available(name)
+        out[name] = load(name).description if ok else f"(unavailable: {why})"
     return out
+
+
+def available(name: str) -> tuple[bool, str]:
+    """``(True, "")`` when the detector ``name`` can be built and run here, else ``(False,
+    reason)``: its module does not import, or a module its tags ``require`` (e.g. ``torch``
+    for the graph neural networks) is not installed; the reason then names the install
+    command. Nothing is imported beyond the detector's own module.
+
+    >>> from launderbench.detectors.registry import available
+    >>> available("gcn")                                   # doctest: +SKIP
+    (False, "detector 'gcn' needs torch, torch_geometric, which are not installed: pip install 'launderbench[gnn]'")
+    """
+    try:
+        cls = load(name)
+    except ConfigError as e:
+        return False, str(e)
+    missing = missing_requirements(cls)
+    if missing:
+        return False, requirement_message(cls, missing)
+    return True, ""
 
 
 def register(name: str, entry_point: str | type, *, overwrite: bool = False) -> None:
