@@ -272,15 +272,23 @@ def _tasks(ds: Dataset, only, groups: bool) -> TaskSet:
     return ts
 
 
-def _placebo_tasksets(ds: Dataset, entity: int, tasks, groups: bool) -> list[TaskSet]:
+def _placebo_tasksets(ds: Dataset, entity: int, tasks, groups: bool,
+                      announced_classification: bool = False) -> list[TaskSet]:
     """The tasks of one placebo: the classification ones on the unchanged view, tracing on
-    the view that announces the twin's start (:func:`placebo_dataset`)."""
+    the view that announces the twin's start (:func:`placebo_dataset`); with
+    ``announced_classification``, the classification ones on that view too (for detectors
+    that read the seeds, marked ``ts.announced``)."""
     out = []
     cls = [t for t in tasks if t in CLASSIFICATION]
     if cls:
-        out.append(_tasks(placebo_dataset(ds, entity), cls, groups))
-    if any(t in TRACING for t in tasks):
-        ts = _tasks(placebo_dataset(ds, entity, announce=True), TRACING, groups)
+        ts = _tasks(placebo_dataset(ds, entity), cls, groups)
+        ts.announced = False
+        out.append(ts)
+    if any(t in TRACING for t in tasks) or (cls and announced_classification):
+        only = [t for t in tasks if t in TRACING or (announced_classification
+                                                      and t in CLASSIFICATION)]
+        ts = _tasks(placebo_dataset(ds, entity, announce=True), only, groups)
+        ts.announced = True
         if ts.tasks:
             out.append(ts)
     return out
@@ -303,12 +311,39 @@ def _evaluate(ts: TaskSet, name: str, cache: dict) -> list[dict]:
     if det._tag("needs_labels"):
         if not any(t.kind == "classification" for t in ts.tasks.values()):
             return []
+        # a learner that reads the seeds meets, in a placebo, the twin's start announced (as
+        # the real laundering has the real theft announced); one that does not, the
+        # unchanged view
+        if getattr(ts, "announced", None) is not None and \
+                bool(ts.announced) != det.reads_seeds():
+            return []
         scores = det.fit(view, training_labels(ts)).score(view)
         return evaluate_scores(ts, scores, supervised=True)[0]
+    if getattr(ts, "announced", False) and ts.tasks.keys() - set(TRACING):
+        ts = _only(ts, TRACING)  # classification beside the twin's start: learners only
     key = (name, ts.ds.tables["seeds"].digest() if det._tag("needs_seeds") else None)
     if key not in cache:
         cache[key] = det.fit(view).score(view)
     return evaluate_scores(ts, cache[key])[0]
+
+
+def _only(ts: TaskSet, names) -> TaskSet:
+    """A shallow copy of ``ts`` with only the tasks ``names``."""
+    import copy
+
+    out = copy.copy(ts)
+    out.tasks = {k: v for k, v in ts.tasks.items() if k in names}
+    return out
+
+
+def _seed_learners(names) -> bool:
+    from launderbench import detectors
+
+    for n in names:
+        d = detectors.make(n)
+        if d._tag("needs_labels") and d.reads_seeds():
+            return True
+    return False
 
 
 def placebo_rows(ds: Dataset, detector_names, k: int = 10, seed: int = 0,
@@ -328,8 +363,9 @@ def placebo_rows(ds: Dataset, detector_names, k: int = 10, seed: int = 0,
     """
     cache = {} if cache is None else cache
     rows = []
+    announced = _seed_learners(detector_names)
     for e in placebo_candidates(ds, k, min_train, min_test, seed):
-        for ts in _placebo_tasksets(ds, e, tasks, groups):
+        for ts in _placebo_tasksets(ds, e, tasks, groups, announced):
             for name in detector_names:
                 rows += [dict(r, detector=name, placebo=int(e), status="ok")
                          for r in _evaluate(ts, name, cache)]

@@ -148,6 +148,13 @@ class Detector:
         base = Detector.tags
         return cls.tags.get(key, base.get(key))
 
+    def reads_seeds(self) -> bool:
+        """Whether this detector's scores depend on the announced seeds (``view.seeds``):
+        those that need them, and those that use them when given (a learned model with
+        seed-derived features). The placebo test announces a placebo's own start to such a
+        detector."""
+        return bool(self._tag("needs_seeds"))
+
     def get_params(self) -> dict:
         """The constructor parameters, read back from the attributes of the same names."""
         return {k: getattr(self, k) for k in self._param_names()}

@@ -255,6 +255,9 @@ class _GNN(Detector):
     tags: ClassVar[dict] = _TAGS
     level: ClassVar[str] = "address"
 
+    def reads_seeds(self) -> bool:
+        return True  # the node features include the hops from the announced seeds
+
     def __init__(self, hidden, layers, epochs, learning_rate, dropout, illicit_weight, seed,
                  device, threads):
         # each detector declares its own defaults and calls this

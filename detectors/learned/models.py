@@ -43,7 +43,17 @@ ENGINES = ("sklearn", "lightgbm")
 _BOTH = ("address", "transaction")
 
 
-def _training_rows(view, labels, level: str):
+def _features(view, level: str, use_seeds: bool) -> np.ndarray:
+    """The feature matrix of ``level``; without ``use_seeds`` every column derived from the
+    announced seeds (``seed_hops`` and its aggregates) is a constant, so the model cannot use
+    them."""
+    X, names = (address_features if level == "address" else transaction_features)(view)
+    if not use_seeds:
+        X[:, [j for j, n in enumerate(names) if "seed_hops" in n]] = 0.0
+    return X
+
+
+def _training_rows(view, labels, level: str, use_seeds: bool = True):
     """``(X, y)`` of the labelled items of the labelled period, features computed on the
     ledger cut at its end."""
     prefix, k = labelled_prefix(view, labels)
@@ -51,7 +61,7 @@ def _training_rows(view, labels, level: str):
     if level == "address":
         if k == 0:
             return np.zeros((0, 1), np.float32), np.zeros(0, np.int64)
-        X, _ = address_features(prefix)
+        X = _features(prefix, "address", use_seeds)
         # addresses seen in the labelled period with a known label
         seen = np.zeros(view.n_addresses, bool)
         for leg in (prefix.inputs, prefix.outputs):
@@ -62,7 +72,7 @@ def _training_rows(view, labels, level: str):
     keep = y >= 0
     if not keep.any():
         return np.zeros((0, 1), np.float32), np.zeros(0, np.int64)
-    X, _ = transaction_features(prefix)
+    X = _features(prefix, "transaction", use_seeds)
     return X[keep], y[keep]
 
 
@@ -88,6 +98,9 @@ class _FeatureModel(Detector):
     def _estimator(self):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def reads_seeds(self) -> bool:
+        return bool(self.use_seeds)
+
     def _check(self) -> None:
         if self.level not in LEVELS:
             raise ConfigError(f"{type(self).__name__}: level must be one of "
@@ -99,7 +112,7 @@ class _FeatureModel(Detector):
         from threadpoolctl import threadpool_limits
 
         self._check()
-        X, y = _training_rows(view, labels, self.level)
+        X, y = _training_rows(view, labels, self.level, self.use_seeds)
         self.n_train_ = int(len(y))
         if len(y) == 0 or len(np.unique(y)) < 2:
             # nothing to separate: a constant score (the share of illicit items, if any)
@@ -120,7 +133,7 @@ class _FeatureModel(Detector):
         if self.model_ is None or n == 0:
             s = np.full(n, getattr(self, "constant_", 0.0), dtype=np.float64)
         else:
-            X, _ = (address_features if self.level == "address" else transaction_features)(view)
+            X = _features(view, self.level, self.use_seeds)
             with threadpool_limits(1):
                 s = self.model_.predict_proba(X)[:, 1].astype(np.float64)
         if self.level == "address":
@@ -141,6 +154,10 @@ class RandomForestDetector(_FeatureModel):
         At most this many training rows: every illicit one and a seeded sample of the rest.
     n_jobs : int, default 1
         Trees grown in parallel (scikit-learn's ``n_jobs``); the scores do not depend on it.
+    use_seeds : bool, default True
+        Use the features derived from the announced seeds (``seed_hops``: hops downstream of
+        the thefts, and its aggregates). False makes the model blind to the seeds, a pure
+        behavioural classifier.
     seed : int, default 0
 
     References
@@ -156,8 +173,9 @@ class RandomForestDetector(_FeatureModel):
         "Random forest on address features and their 1-2 hop aggregates (needs labels)")
 
     def __init__(self, level="address", n_estimators=100, min_samples_leaf=2,
-                 max_train=100_000, n_jobs=1, seed=0):
+                 max_train=100_000, n_jobs=1, use_seeds=True, seed=0):
         self.level = level
+        self.use_seeds = use_seeds
         self.n_estimators = n_estimators
         self.min_samples_leaf = min_samples_leaf
         self.max_train = max_train
@@ -190,6 +208,8 @@ class GradientBoostingDetector(_FeatureModel):
         ``"lightgbm"`` fits :class:`lightgbm.LGBMClassifier` with the same settings (31
         leaves, one thread, deterministic), about four times faster at equal quality; it needs
         the optional extra (``pip install 'launderbench[lightgbm]'``).
+    use_seeds : bool, default True
+        Use the features derived from the announced seeds (see :class:`RandomForestDetector`).
     seed : int, default 0
 
     References
@@ -205,8 +225,9 @@ class GradientBoostingDetector(_FeatureModel):
         "Gradient boosting on address features and their 1-2 hop aggregates (needs labels)")
 
     def __init__(self, level="address", max_iter=200, learning_rate=0.1, max_train=100_000,
-                 engine="sklearn", seed=0):
+                 engine="sklearn", use_seeds=True, seed=0):
         self.level = level
+        self.use_seeds = use_seeds
         self.max_iter = max_iter
         self.learning_rate = learning_rate
         self.max_train = max_train

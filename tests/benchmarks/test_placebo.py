@@ -320,3 +320,41 @@ def test_a_tracer_finds_the_laundering_and_not_its_placebos(ds):
     assert len(fake) == 6 and max(fake) < 0.6
     traced = [r["value"] for r in rows if r["task"] == "tracing/address"]
     assert len(traced) == 3 and min(traced) > 0.8
+
+
+def test_learners_that_read_the_seeds_meet_the_twins_start_announced(ds, monkeypatch):
+    """A learned model with seed-derived features is evaluated, in each placebo, on the view
+    that announces the twin's own start (as the real laundering has its theft announced);
+    a learner blind to the seeds, on the unchanged view. Each gets one classification result
+    per placebo and task, never two."""
+    from launderbench import detectors
+    from launderbench.benchmarks import placebo
+
+    assert detectors.make("random-forest").reads_seeds()
+    assert not detectors.make("random-forest", use_seeds=False).reads_seeds()
+    assert not detectors.make("raw-tx-classifier").reads_seeds()
+    assert detectors.make("haircut").reads_seeds()
+    seen = []
+    real_fit = placebo._evaluate
+
+    def spy(ts, name, cache):
+        out = real_fit(ts, name, cache)
+        if out and any(r["task"] in CLASSIFICATION for r in out):
+            seen.append((name, bool(getattr(ts, "announced", False)),
+                         int(ts.view.seeds["tx_id"][0])))
+        return out
+
+    monkeypatch.setattr(placebo, "_evaluate", spy)
+    rows = placebo_rows(ds, ["random-forest", "raw-tx-classifier", "amount"], k=2,
+                        tasks=PLACEBO_TASKS, groups=False)
+    real_seed = int(ds.seeds["tx_id"][0])
+    assert {(n, a) for n, a, _ in seen} == {("random-forest", True),
+                                           ("raw-tx-classifier", False), ("amount", False)}
+    assert all(s != real_seed for n, _, s in seen if n == "random-forest")
+    aucs = [r for r in rows if r["metric"] == "roc_auc"]
+    for name, tasks in (("random-forest", set(CLASSIFICATION)),
+                        ("raw-tx-classifier", set(CLASSIFICATION)),
+                        ("amount", set(PLACEBO_TASKS))):
+        mine = [r for r in aucs if r["detector"] == name]
+        assert {r["task"] for r in mine} == tasks
+        assert len(mine) == 2 * len(tasks), name  # one per placebo and task
