@@ -71,8 +71,9 @@ def service_payments(view, kinds, extra=None):
     return outs["tx_id"][m], m, outs["address_id"][m]
 
 
-def _fan_counts(view):
-    """(distinct senders, distinct recipients, USD in, USD out) per address."""
+def fan_counts(view):
+    """(distinct senders, distinct recipients, USD in, USD out) per address (what
+    :func:`hub_sinks` and :func:`hub_sources` read; compute it once and pass it to both)."""
     n = view.n_addresses
     tr = view.transfers()
     keep = tr["src"] != tr["dst"]
@@ -85,28 +86,30 @@ def _fan_counts(view):
     return senders, recipients, inflow, outflow
 
 
-def hub_sinks(view, min_senders=20, max_out_ratio=0.5, max_recipients=10) -> np.ndarray:
+def hub_sinks(view, min_senders=20, max_out_ratio=0.5, max_recipients=10,
+              counts=None) -> np.ndarray:
     """Unattributed addresses that look like a service's intake endpoint: paid by at least
     ``min_senders`` distinct addresses, paying at most ``max_recipients`` distinct addresses
     and passing on at most ``max_out_ratio`` of the USD they received (an OTC desk or mixer
-    intake that settles elsewhere). Bool per address."""
+    intake that settles elsewhere). ``counts``: :func:`fan_counts` of the view, if already
+    computed. Bool per address."""
     n = view.n_addresses
     if n == 0 or len(view.transfers()["src"]) == 0:
         return np.zeros(n, dtype=bool)
-    senders, recipients, inflow, outflow = _fan_counts(view)
+    senders, recipients, inflow, outflow = fan_counts(view) if counts is None else counts
     attributed = np.asarray(view.addresses["service_kind"]) != ServiceKind.NONE
     return (~attributed & (senders >= min_senders) & (recipients <= max_recipients)
             & (inflow > 0) & (outflow <= max_out_ratio * inflow))
 
 
-def hub_sources(view, min_recipients=20, max_senders=10) -> np.ndarray:
+def hub_sources(view, min_recipients=20, max_senders=10, counts=None) -> np.ndarray:
     """Unattributed addresses that look like a service's payout endpoint: paying at least
-    ``min_recipients`` distinct addresses while funded by at most ``max_senders``. Bool per
-    address."""
+    ``min_recipients`` distinct addresses while funded by at most ``max_senders``
+    (``counts`` as in :func:`hub_sinks`). Bool per address."""
     n = view.n_addresses
     if n == 0 or len(view.transfers()["src"]) == 0:
         return np.zeros(n, dtype=bool)
-    senders, recipients, _, _ = _fan_counts(view)
+    senders, recipients, _, _ = fan_counts(view) if counts is None else counts
     attributed = np.asarray(view.addresses["service_kind"]) != ServiceKind.NONE
     return ~attributed & (recipients >= min_recipients) & (senders <= max_senders)
 
