@@ -4,7 +4,9 @@
 
 One row per benchmark function, one column per size (the first integer parameter of the
 test, e.g. ``n``), mean seconds per call, and the measured growth with size: the slope of
-log(time) against log(size) fitted over the sizes run (1.0 = linear).
+log(time) against log(size) fitted over the sizes run (1.0 = linear). Where every size of a row
+recorded the dataset's actual number of transactions (``extra_info["transactions"]``), the
+slope is fitted on those counts rather than on the parameter.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ def table(path) -> str:
     except json.JSONDecodeError as e:
         raise ConfigError(f"corrupt benchmark JSON {p}: {e}") from None
     rows = defaultdict(dict)
+    actual = defaultdict(dict)
     for b in data.get("benchmarks", []):
         n = _size(b)
         base = b.get("name", "?").split("[")[0]
@@ -52,13 +55,18 @@ def table(path) -> str:
         key = (b.get("fullname", base).split("::")[0].rsplit("/", 1)[-1],
                base + (f" ({', '.join(extra)})" if extra else ""))
         rows[key][n] = b["stats"]["mean"]
+        tx = (b.get("extra_info") or {}).get("transactions")
+        if isinstance(tx, int) and not isinstance(tx, bool) and tx > 0:
+            actual[key][n] = tx
     sizes = sorted({n for r in rows.values() for n in r if n is not None})
     head = ["file", "benchmark"] + [f"{n:.0e}".replace("+0", "") for n in sizes] + ["growth"]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * 2 + "---:|" * (len(sizes) + 1)]
     for (f, name), r in sorted(rows.items()):
         cells = [f"{r[n]:.3g} s" if n in r else "–" for n in sizes]
         ks = [n for n in sizes if n in r]
-        g = growth_exponent(ks, [r[n] for n in ks])
+        xs = [actual[(f, name)][n] for n in ks] if all(
+            n in actual[(f, name)] for n in ks) else ks
+        g = growth_exponent(xs, [r[n] for n in ks])
         out.append("| " + " | ".join([f, name] + cells + ["–" if math.isnan(g) else f"n^{g:.2f}"])
                    + " |")
     return "\n".join(out)

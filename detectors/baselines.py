@@ -28,6 +28,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from launderbench.simulator.errors import ConfigError
+
 from .base import Detector, Scores
 from .learned.labels import labelled_period_end, tx_labels
 from .projection import legs, tx_to_address
@@ -163,6 +165,21 @@ class AddressAgeScores(Detector):
         return Scores(address=addr, transaction=share.astype(np.float64))
 
 
+def _cap_benign(train, y, cap, seed):
+    """``train`` with at most ``cap`` of its benign rows (``y == 0``), drawn at random."""
+    if cap is None:
+        return train
+    if int(cap) < 1:
+        raise ConfigError(f"max_benign_rows must be >= 1 or None, got {cap}")
+    benign = np.flatnonzero(train & (y == 0))
+    if len(benign) <= int(cap):
+        return train
+    drop = np.random.default_rng(seed).choice(benign, len(benign) - int(cap), replace=False)
+    train = train.copy()
+    train[drop] = False
+    return train
+
+
 class RawTxClassifier(Detector):
     """Gradient-boosted trees on raw per-transaction fields only (no graph features).
 
@@ -182,6 +199,13 @@ class RawTxClassifier(Detector):
         Boosting iterations of :class:`sklearn.ensemble.HistGradientBoostingClassifier`.
     learning_rate : float, default 0.1
     seed : int, default 0
+    max_benign_rows : int or None, default 200_000
+        At most this many benign transactions are trained on, drawn at random (with ``seed``)
+        when there are more; every laundering transaction is kept. The classes are weighted
+        to equal totals either way (``class_weight="balanced"``), so the sample only makes the
+        benign side's estimate noisier, and it bounds the fit's cost on large ledgers
+        (docs/speed.md). ``None`` trains on every row. No preset at its default size reaches
+        the cap.
 
     References
     ----------
@@ -195,10 +219,11 @@ class RawTxClassifier(Detector):
         "Shortcut baseline: gradient boosting on raw per-transaction fields (needs labels)")
     tags: ClassVar[dict] = {"needs_seeds": False, "needs_labels": True, "outputs": _BOTH}
 
-    def __init__(self, max_iter=100, learning_rate=0.1, seed=0):
+    def __init__(self, max_iter=100, learning_rate=0.1, seed=0, max_benign_rows=200_000):
         self.max_iter = max_iter
         self.learning_rate = learning_rate
         self.seed = seed
+        self.max_benign_rows = max_benign_rows
 
     @staticmethod
     def features(view) -> np.ndarray:
@@ -230,6 +255,7 @@ class RawTxClassifier(Detector):
         # transactions must not be trained on
         k = labelled_period_end(view, labels)
         train = (y >= 0) & (np.arange(view.n_transactions) < k)
+        train = _cap_benign(train, y, self.max_benign_rows, self.seed)
         self.n_train_ = int(train.sum())
         if train.sum() == 0 or len(np.unique(y[train])) < 2:
             self.model_ = None

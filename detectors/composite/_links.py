@@ -20,6 +20,7 @@ Every link is ``(in_tx_id, out_tx_id)`` with ``t(in) <= t(out)``.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from launderbench.simulator.schema import ServiceKind
 
@@ -70,8 +71,9 @@ def service_payments(view, kinds, extra=None):
     return outs["tx_id"][m], m, outs["address_id"][m]
 
 
-def _fan_counts(view):
-    """(distinct senders, distinct recipients, USD in, USD out) per address."""
+def fan_counts(view):
+    """(distinct senders, distinct recipients, USD in, USD out) per address (what
+    :func:`hub_sinks` and :func:`hub_sources` read; compute it once and pass it to both)."""
     n = view.n_addresses
     tr = view.transfers()
     keep = tr["src"] != tr["dst"]
@@ -84,28 +86,30 @@ def _fan_counts(view):
     return senders, recipients, inflow, outflow
 
 
-def hub_sinks(view, min_senders=20, max_out_ratio=0.5, max_recipients=10) -> np.ndarray:
+def hub_sinks(view, min_senders=20, max_out_ratio=0.5, max_recipients=10,
+              counts=None) -> np.ndarray:
     """Unattributed addresses that look like a service's intake endpoint: paid by at least
     ``min_senders`` distinct addresses, paying at most ``max_recipients`` distinct addresses
     and passing on at most ``max_out_ratio`` of the USD they received (an OTC desk or mixer
-    intake that settles elsewhere). Bool per address."""
+    intake that settles elsewhere). ``counts``: :func:`fan_counts` of the view, if already
+    computed. Bool per address."""
     n = view.n_addresses
     if n == 0 or len(view.transfers()["src"]) == 0:
         return np.zeros(n, dtype=bool)
-    senders, recipients, inflow, outflow = _fan_counts(view)
+    senders, recipients, inflow, outflow = fan_counts(view) if counts is None else counts
     attributed = np.asarray(view.addresses["service_kind"]) != ServiceKind.NONE
     return (~attributed & (senders >= min_senders) & (recipients <= max_recipients)
             & (inflow > 0) & (outflow <= max_out_ratio * inflow))
 
 
-def hub_sources(view, min_recipients=20, max_senders=10) -> np.ndarray:
+def hub_sources(view, min_recipients=20, max_senders=10, counts=None) -> np.ndarray:
     """Unattributed addresses that look like a service's payout endpoint: paying at least
-    ``min_recipients`` distinct addresses while funded by at most ``max_senders``. Bool per
-    address."""
+    ``min_recipients`` distinct addresses while funded by at most ``max_senders``
+    (``counts`` as in :func:`hub_sinks`). Bool per address."""
     n = view.n_addresses
     if n == 0 or len(view.transfers()["src"]) == 0:
         return np.zeros(n, dtype=bool)
-    senders, recipients, _, _ = _fan_counts(view)
+    senders, recipients, _, _ = fan_counts(view) if counts is None else counts
     attributed = np.asarray(view.addresses["service_kind"]) != ServiceKind.NONE
     return ~attributed & (recipients >= min_recipients) & (senders <= max_senders)
 
@@ -322,42 +326,21 @@ def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0
         extra_payer[w_payer] & (kind[w_payer] == ServiceKind.NONE)
     w_cash = np.isin(kind[w_payer], WILDCARD_KINDS) | w_extra
     by_time = np.argsort(w_t, kind="stable")  # all pools, for endpoints of unknown pool
-    w_t_all = w_t[by_time]
-    cd, cw = [], []
-    for k in range(len(d_tx_u)):
-        t0, v = ts[d_tx_u[k]], d_usd[k]
-        if v <= 0:
-            continue
-        if d_wild[k]:
-            a = np.searchsorted(w_t_all, t0, "right")
-            b = np.searchsorted(w_t_all, t0 + max_delay, "right")
-            idx = by_time[a:b]
-            idx = idx[w_cash[idx]]
-        else:
-            lo = np.searchsorted(w_p, d_pool[k], "left")
-            hi = np.searchsorted(w_p, d_pool[k], "right")
-            a = lo + np.searchsorted(w_t[lo:hi], t0, "right")
-            b = lo + np.searchsorted(w_t[lo:hi], t0 + max_delay, "right")
-            idx = np.arange(a, b)
-        if len(idx) == 0:
-            continue
-        wv = w_usd[idx]
-        sel = np.flatnonzero((wv >= v * (1 - phi)) & (wv <= v * (1 + 1e-9))
-                             & (w_tx_u[idx] != d_tx_u[k]))[:max_candidates]
-        cd.append(np.full(len(sel), k, dtype=np.int64))
-        cw.append(idx[sel])
-    if not cd:
-        return empty
-    cd, cw = np.concatenate(cd), np.concatenate(cw)
+    cash_seq = by_time[w_cash[by_time]].astype(np.int64)
+    lo = np.searchsorted(w_p, d_pool, "left")
+    hi = np.searchsorted(w_p, d_pool, "right")
+    perm_p, vals_p = _value_blocks(w_usd)
+    perm_c, vals_c = _value_blocks(w_usd[cash_seq])
+    cd, cw = _band_candidates(ts[d_tx_u], d_usd, d_tx_u, d_wild, lo, hi, w_t, w_tx_u,
+                              cash_seq, w_t[cash_seq], perm_p, vals_p, perm_c, vals_c,
+                              float(phi), int(max_delay), int(max_candidates))
     if len(cd) == 0:
         return empty
     ratio = w_usd[cw] / d_usd[cd]
     # the service's rate: the most common ratio per (pool, deposit asset, payout asset)
-    _, grp = np.unique(np.stack([d_pool[cd], w_p[cw], tx_asset[d_tx_u[cd]],
-                                 tx_asset[w_tx_u[cw]]], axis=1), axis=0, return_inverse=True)
-    grp = grp.ravel()
+    grp = _row_ranks([d_pool[cd], w_p[cw], tx_asset[d_tx_u[cd]], tx_asset[w_tx_u[cw]]])
     rbin = np.round(ratio / (rate_tol / 2)).astype(np.int64)
-    pairs, cnt = np.unique(np.stack([grp, rbin], axis=1), axis=0, return_counts=True)
+    pairs, cnt = _unique_rows([grp, rbin])
     o = np.lexsort((-cnt, pairs[:, 0]))
     head = np.r_[True, pairs[o][1:, 0] != pairs[o][:-1, 0]]
     rate = np.zeros(grp.max() + 1)
@@ -393,3 +376,118 @@ def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0
     return ins[o], outs_[o]
 
 
+
+
+def _row_ranks(cols) -> np.ndarray:
+    """Rank of each row of the int columns ``cols`` among the distinct rows in lexicographic
+    order: ``np.unique(np.stack(cols, axis=1), axis=0, return_inverse=True)[1]``, computed on
+    one packed int64 key (rows sort as their keys do) instead of sorting rows."""
+    key = np.zeros(len(cols[0]), dtype=np.int64)
+    span = 1
+    for c in cols:
+        c_u, c_r = np.unique(np.asarray(c, dtype=np.int64), return_inverse=True)
+        span *= max(len(c_u), 1)
+        if span >= 2**62:  # too many distinct rows to pack: sort the rows themselves
+            return np.unique(np.stack(cols, axis=1), axis=0, return_inverse=True)[1].ravel()
+        key = key * len(c_u) + c_r.ravel()
+    return np.unique(key, return_inverse=True)[1].ravel()
+
+
+def _unique_rows(cols):
+    """``np.unique(np.stack(cols, axis=1), axis=0, return_counts=True)`` for int columns, by
+    packing the rows into one int64 key."""
+    rows = np.stack(cols, axis=1)
+    _, first, cnt = np.unique(_row_ranks(cols), return_index=True, return_counts=True)
+    return rows[first], cnt
+
+
+#: Payouts per block of the value index of :func:`_band_candidates`.
+_BLOCK = 128
+
+
+def _value_blocks(values):
+    """Index of a time-ordered sequence for value-band queries: the sequence is cut into
+    blocks of ``_BLOCK`` consecutive positions and each block's positions are sorted by value.
+    Returns ``(positions, sorted values)``, block after block."""
+    pos = np.arange(len(values), dtype=np.int64)
+    perm = np.lexsort((values, pos // _BLOCK)).astype(np.int64)
+    return perm, values[perm]
+
+
+@njit(cache=True)
+def _scan_band(perm, vals, a, b, v_lo, v_hi, w_tx, seq, d_tx, room, buf):
+    """Positions ``a <= p < b`` of a sequence (indexed by :func:`_value_blocks`) whose value
+    lies in ``[v_lo, v_hi]`` and whose payout (``seq[p]``, or ``p`` when ``seq`` is empty) is
+    not the deposit's own transaction, in order; at most ``room``. Writes them to ``buf`` and
+    returns how many."""
+    n = 0
+    blk = a // _BLOCK
+    while blk * _BLOCK < b and n < room:
+        s0 = blk * _BLOCK
+        s1 = min(s0 + _BLOCK, len(perm))
+        # first value >= v_lo in the block's sorted values
+        lo, hi = s0, s1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if vals[mid] >= v_lo:
+                hi = mid
+            else:
+                lo = mid + 1
+        start = n
+        q = lo
+        while q < s1 and vals[q] <= v_hi:
+            p = perm[q]
+            if a <= p < b:
+                j = seq[p] if len(seq) else p
+                if w_tx[j] != d_tx:
+                    buf[n] = p
+                    n += 1
+            q += 1
+        buf[start:n] = np.sort(buf[start:n])
+        blk += 1
+    return min(n, room)
+
+
+@njit(cache=True)
+def _band_candidates(d_t, d_usd, d_tx, d_wild, lo, hi, w_t, w_tx, cash_seq, cash_t,
+                     perm_p, vals_p, perm_c, vals_c, phi, max_delay, max_candidates):
+    """Candidate payouts of each deposit for :func:`amount_time_links`: payouts in
+    ``(t, t + max_delay]`` with value in ``[v (1 - phi), v]``, earliest first, at most
+    ``max_candidates``. Ordinary deposits search their pool's payouts (``w_*[lo[k]:hi[k]]``,
+    sorted by time); deposits into an endpoint of unknown pool (``d_wild``) search every
+    cash-out payout in time order (``cash_seq``). Each search walks the value index of the
+    time window (:func:`_value_blocks`), so a busy pool costs the number of its blocks in the
+    window, not its payouts. Returns ``(deposit, payout)`` index pairs grouped by deposit."""
+    cap = max(16, 2 * len(d_t))
+    cd = np.empty(cap, dtype=np.int64)
+    cw = np.empty(cap, dtype=np.int64)
+    buf = np.empty(max_candidates + 2 * _BLOCK, dtype=np.int64)
+    no_seq = np.empty(0, dtype=np.int64)
+    n = 0
+    for k in range(len(d_t)):
+        t0, v = d_t[k], d_usd[k]
+        if v <= 0:
+            continue
+        v_lo, v_hi = v * (1 - phi), v * (1 + 1e-9)
+        if d_wild[k]:
+            a = np.searchsorted(cash_t, t0, "right")
+            b = np.searchsorted(cash_t, t0 + max_delay, "right")
+            got = _scan_band(perm_c, vals_c, a, b, v_lo, v_hi, w_tx, cash_seq, d_tx[k],
+                             max_candidates, buf)
+        else:
+            a = lo[k] + np.searchsorted(w_t[lo[k]:hi[k]], t0, "right")
+            b = lo[k] + np.searchsorted(w_t[lo[k]:hi[k]], t0 + max_delay, "right")
+            got = _scan_band(perm_p, vals_p, a, b, v_lo, v_hi, w_tx, no_seq, d_tx[k],
+                             max_candidates, buf)
+        if n + got > cap:
+            cap = 2 * (n + got)
+            cd2 = np.empty(cap, dtype=np.int64)
+            cw2 = np.empty(cap, dtype=np.int64)
+            cd2[:n] = cd[:n]
+            cw2[:n] = cw[:n]
+            cd, cw = cd2, cw2
+        for g in range(got):
+            cd[n] = k
+            cw[n] = cash_seq[buf[g]] if d_wild[k] else buf[g]
+            n += 1
+    return cd[:n].copy(), cw[:n].copy()

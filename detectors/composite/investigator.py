@@ -45,6 +45,7 @@ from ..clustering import cluster_addresses, is_coinjoin
 from ._links import (
     amount_time_links,
     bridge_memo_links,
+    fan_counts,
     hub_sinks,
     hub_sources,
     mixer_links,
@@ -132,8 +133,9 @@ def gather_links(view, link_detectors=DEFAULT_LINK_DETECTORS, builtin_links=True
             kinds += (ServiceKind.OTC, ServiceKind.MARKETPLACE)
         if follow_exchanges:
             kinds += (ServiceKind.EXCHANGE,)
-        hubs = hub_sinks(view) if follow_otc else None
-        payers = hub_sources(view) if follow_otc else None
+        counts = fan_counts(view) if follow_otc and len(view.transfers()["src"]) else None
+        hubs = hub_sinks(view, counts=counts) if follow_otc else None
+        payers = hub_sources(view, counts=counts) if follow_otc else None
         a, b, n_cand = amount_time_links(view, kinds, return_candidates=True,
                                            extra_deposit=hubs,
                                            strict_kinds=(ServiceKind.EXCHANGE,),

@@ -58,25 +58,48 @@ def _mid_priority(f, q, alpha):
     return min(f, q) - alpha * abs(f - q)
 
 
-@njit(cache=True)
 def _flowscope_peel(e1x, e1m, w1, e2m, e2z, w2, nx, nm, nz, alpha, x_ptr, x_edges, m1_ptr,
                     m1_edges, m2_ptr, m2_edges, z_ptr, z_edges):
     """Greedy peeling of the reference. Returns (removal order, best number removed, best g).
 
     Node ids in the order: source ``i`` -> ``i``, middle ``j`` -> ``nx + j``,
-    sink ``k`` -> ``nx + nm + k``. The source and sink trees hold the remaining weights; they
-    are compared with the middle tree after multiplying by ``1 + alpha``.
+    sink ``k`` -> ``nx + nm + k``. Takes the layer edges and their adjacency
+    (:func:`~launderbench.detectors.graph._common.csr_from_edges`, edge ids per node) and runs
+    :func:`_peel_kernel` on the neighbours and weights gathered per node.
+    """
+    return _peel_kernel(nx, nm, nz, float(alpha),
+                        x_ptr, e1m[x_edges], w1[x_edges], m1_ptr, e1x[m1_edges], w1[m1_edges],
+                        m2_ptr, e2z[m2_edges], w2[m2_edges], z_ptr, e2m[z_edges], w2[z_edges])
+
+
+@njit(cache=True)
+def _peel_kernel(nx, nm, nz, alpha, x_ptr, x_m, x_w, m1_ptr, m1_x, m1_w, m2_ptr, m2_z, m2_w,
+                 z_ptr, z_m, z_w):
+    """The peeling loop on adjacency lists that hold each node's neighbours and edge weights
+    in edge order (``x_m[x_ptr[i]:x_ptr[i + 1]]`` are the middle nodes source ``i`` pays, with
+    weights ``x_w[...]``; ``m1_*``: a middle node's sources, ``m2_*``: its sinks, ``z_*``: a
+    sink's middle nodes). Reading neighbours and weights in place, instead of through edge ids,
+    keeps the loop on sequential memory; sums and updates run in the same order as over the
+    edge list, so the result is the same to the bit.
+
+    The source and sink trees hold the remaining weights; they are compared with the middle
+    tree after multiplying by ``1 + alpha``.
     """
     f = np.zeros(nm)
     q = np.zeros(nm)
     sx = np.zeros(nx)
     sz = np.zeros(nz)
-    for e in range(len(e1x)):
-        f[e1m[e]] += w1[e]
-        sx[e1x[e]] += w1[e]
-    for e in range(len(e2m)):
-        q[e2m[e]] += w2[e]
-        sz[e2z[e]] += w2[e]
+    for i in range(nx):
+        for p in range(x_ptr[i], x_ptr[i + 1]):
+            sx[i] += x_w[p]
+    for j in range(nm):
+        for p in range(m1_ptr[j], m1_ptr[j + 1]):
+            f[j] += m1_w[p]
+        for p in range(m2_ptr[j], m2_ptr[j + 1]):
+            q[j] += m2_w[p]
+    for z in range(nz):
+        for p in range(z_ptr[z], z_ptr[z + 1]):
+            sz[z] += z_w[p]
     pm = np.empty(nm)
     num = 0.0
     for j in range(nm):
@@ -111,16 +134,14 @@ def _flowscope_peel(e1x, e1m, w1, e2m, e2z, w2, nx, nm, nz, alpha, x_ptr, x_edge
             tree_update(tm, j, np.inf)
             order[k] = nx + j
             for p in range(m1_ptr[j], m1_ptr[j + 1]):
-                e = m1_edges[p]
-                i = e1x[e]
+                i = m1_x[p]
                 if alive_x[i]:
-                    sx[i] -= w1[e]
+                    sx[i] -= m1_w[p]
                     tree_update(tx, i, sx[i])
             for p in range(m2_ptr[j], m2_ptr[j + 1]):
-                e = m2_edges[p]
-                z = e2z[e]
+                z = m2_z[p]
                 if alive_z[z]:
-                    sz[z] -= w2[e]
+                    sz[z] -= m2_w[p]
                     tree_update(tz, z, sz[z])
         elif layer == 0:
             i = tree_argmin(tx)
@@ -129,10 +150,9 @@ def _flowscope_peel(e1x, e1m, w1, e2m, e2z, w2, nx, nm, nz, alpha, x_ptr, x_edge
             tree_update(tx, i, np.inf)
             order[k] = i
             for p in range(x_ptr[i], x_ptr[i + 1]):
-                e = x_edges[p]
-                j = e1m[e]
+                j = x_m[p]
                 if alive_m[j]:
-                    f[j] -= w1[e]
+                    f[j] -= x_w[p]
                     new = _mid_priority(f[j], q[j], alpha)
                     num += new - pm[j]
                     pm[j] = new
@@ -144,10 +164,9 @@ def _flowscope_peel(e1x, e1m, w1, e2m, e2z, w2, nx, nm, nz, alpha, x_ptr, x_edge
             tree_update(tz, z, np.inf)
             order[k] = nx + nm + z
             for p in range(z_ptr[z], z_ptr[z + 1]):
-                e = z_edges[p]
-                j = e2m[e]
+                j = z_m[p]
                 if alive_m[j]:
-                    q[j] -= w2[e]
+                    q[j] -= z_w[p]
                     new = _mid_priority(f[j], q[j], alpha)
                     num += new - pm[j]
                     pm[j] = new
@@ -159,6 +178,25 @@ def _flowscope_peel(e1x, e1m, w1, e2m, e2z, w2, nx, nm, nz, alpha, x_ptr, x_edge
             best_g = g
             best_k = k
     return order[:k], best_k, best_g
+
+
+class _Adjacency:
+    """Edge ids grouped by one endpoint (stable, so in edge order within a node), built once;
+    :meth:`alive` gives the lists of the edges still alive, in the same order as a fresh
+    :func:`~launderbench.detectors.graph._common.csr_from_edges` over them."""
+
+    def __init__(self, owner, n):
+        self.n = int(n)
+        self.ptr, self.edges = csr_from_edges(owner, None, n)
+        self.owner = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(self.ptr))
+
+    def alive(self, nbr, w, alive):
+        """``(indptr, neighbour, weight)`` over the edges flagged in ``alive``."""
+        keep = alive[self.edges]
+        e = self.edges[keep]
+        ptr = np.zeros(self.n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(self.owner[keep], minlength=self.n), out=ptr[1:])
+        return ptr, nbr[e], w[e]
 
 
 def flowscope_layers(src, dst, weight, n):
@@ -214,19 +252,15 @@ def flowscope_blocks(src, dst, weight, n, *, alpha=4.0, n_blocks=3):
     nx, nm, nz = len(x_ids), len(m_ids), len(z_ids)
     alive1 = np.ones(len(e1x), dtype=bool)
     alive2 = np.ones(len(e2m), dtype=bool)
+    # adjacency of every layer edge, built once; each block keeps the slots of the edges left
+    adj = [(_Adjacency(e1x, nx), e1m, w1, alive1), (_Adjacency(e1m, nm), e1x, w1, alive1),
+           (_Adjacency(e2m, nm), e2z, w2, alive2), (_Adjacency(e2z, nz), e2m, w2, alive2)]
     blocks = []
     for _ in range(n_blocks):
         if nm == 0 or not (alive1.any() or alive2.any()):
             break
-        a1x, a1m, a1w = e1x[alive1], e1m[alive1], w1[alive1]
-        a2m, a2z, a2w = e2m[alive2], e2z[alive2], w2[alive2]
-        x_ptr, x_edges = csr_from_edges(a1x, a1m, nx)
-        m1_ptr, m1_edges = csr_from_edges(a1m, a1x, nm)
-        m2_ptr, m2_edges = csr_from_edges(a2m, a2z, nm)
-        z_ptr, z_edges = csr_from_edges(a2z, a2m, nz)
-        order, best_k, best_g = _flowscope_peel(
-            a1x, a1m, a1w, a2m, a2z, a2w, nx, nm, nz, float(alpha), x_ptr, x_edges, m1_ptr,
-            m1_edges, m2_ptr, m2_edges, z_ptr, z_edges)
+        lists = [x for a, nbr, w, alive in adj for x in a.alive(nbr, w, alive)]
+        order, best_k, best_g = _peel_kernel(nx, nm, nz, float(alpha), *lists)
         keep = np.ones(nx + nm + nz, dtype=bool)
         keep[order[:best_k]] = False
         in_x, in_m, in_z = keep[:nx], keep[nx:nx + nm], keep[nx + nm:]
