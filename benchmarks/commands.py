@@ -228,6 +228,14 @@ def run_cmd(suite, scenarios, detectors, seeds, transactions, out, config_path, 
 
     if config_path is not None:
         cfg = RunConfig.load(config_path)
+        given = [flag for flag, value, default in (
+            ("--protocol", protocol, "transductive"), ("--train-seed", train_seed, None),
+            ("--train-scenario", train_scenario, None), ("--label-share", label_share, 1.0),
+            ("--label-noise", label_noise, 0.0), ("--label-delay", label_delay, 0.0))
+            if value != default]
+        if given:
+            raise ConfigError(f"{given[0]} cannot change a recorded configuration (--config): "
+                              "its protocol and labels are part of it")
     else:
         runs = None
         if scenarios:

@@ -22,8 +22,9 @@ with three knobs (each off by default):
     2018).
 
 Randomness (which laundering addresses are known, which labels flip) comes from
-``numpy.random.SeedSequence([seed, ...])`` over the address ids, so the same policy and
-dataset always give the same labels. Evaluation always uses the exact truth.
+``numpy.random.SeedSequence`` of the policy's seed, the number of addresses and the dataset's
+content hash, one draw per address id, so the same policy and dataset always give the same
+labels. Evaluation always uses the exact truth.
 
 Labels are one integer per address: 1 illicit, 0 licit, -1 unknown (the Elliptic convention of
 :mod:`launderbench.detectors.base`).
@@ -136,7 +137,9 @@ class LabelPolicy:
         n = len(out)
         if self.exact or n == 0:
             return out
-        rng = np.random.default_rng(np.random.SeedSequence([self.seed, n]))
+        digest = str(ts.meta.get("content_hash") or "")[:8]
+        rng = np.random.default_rng(np.random.SeedSequence(
+            [self.seed, n, int(digest, 16) if digest else 0]))
         u_known, u_flip = rng.random(n), rng.random(n)
         if self.delay_days:
             tx_code = ts.split["transaction"]

@@ -36,7 +36,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from launderbench.simulator.errors import LaunderbenchError
+from launderbench.simulator.errors import ConfigError, LaunderbenchError
 
 from .chance import SHORTCUTS
 from .labels import FULL, LabelPolicy
@@ -223,7 +223,13 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=Path("reports/learned"))
     a = ap.parse_args(argv)
     try:
-        seeds = [int(s) for s in a.seeds.split(",") if s.strip()]
+        try:
+            seeds = [int(s) for s in a.seeds.split(",") if s.strip()]
+        except ValueError:
+            seeds = []
+        if not seeds or min(seeds) < 0:
+            raise ConfigError(f"--seeds: comma-separated non-negative integers, got "
+                              f"{a.seeds!r}")
         train_seed = a.train_seed if a.train_seed is not None else max(seeds) + 1
         over = {"transactions": a.transactions}
         scen = [ScenarioRun(s, over) for s in (a.scenario or laundering_presets())]

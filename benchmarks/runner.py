@@ -139,6 +139,12 @@ class RunConfig:
         if train == run and seed in self.seeds:
             raise ConfigError(f"inductive protocol: the training seed {seed} is also tested on "
                               f"{run.label}; choose a training seed outside the tested seeds")
+        # a dataset directory is one dataset whatever the seed: training on it and testing on
+        # it would fit on the tested labels
+        if any(dataset_path(train, seed) == dataset_path(run, s) for s in self.seeds):
+            raise ConfigError(f"inductive protocol: {train.label} is the tested dataset "
+                              f"{run.label} itself; train on another scenario or dataset "
+                              "(--train-scenario)")
         return train, seed
 
     @classmethod
@@ -240,7 +246,7 @@ def all_detector_names(include_slow: bool = False) -> list[str]:
         try:
             cls = detectors.registry.load(name)
         except ConfigError:
-            out.append(name)  # reported as a failed row by the run, not dropped silently
+            out.append(name)  # a module that does not import: the run refuses it, naming it
             continue
         if not detectors.registry.available(name)[0]:
             continue
@@ -512,6 +518,9 @@ def _fit_data(job: Job, ts, base: dict):
     base["trained_on"] = f"{run.label} seed {seed}"
     path = ensure_dataset(run, seed, Path(job.cache) if job.cache else None)
     train_ts = _taskset(str(path), _meta_hash(path), job.budget)
+    if train_ts.meta.get("content_hash") and \
+            train_ts.meta.get("content_hash") == ts.meta.get("content_hash"):
+        raise ConfigError("inductive protocol: the training dataset is the tested one")
     return training_labels(train_ts, job.labels, part="all"), train_ts.view
 
 
@@ -732,9 +741,12 @@ def run(jobs: list[Job], executor: Executor | None = None,
     for t in jobs:
         seen.setdefault((t.scenario.label, t.seed, t.cache), t)
     # placebos: the baselines and the detectors that learn from labels (with default
-    # parameters) beside benign look-alikes, once per dataset
+    # parameters) beside benign look-alikes, once per dataset; a placebo refits a learner
+    # transductively on exact labels, so learners trained otherwise in this run are left out
+    # (their placebo figures would not be read beside their own results)
     names = sorted({t.detector.name for t in jobs if not t.detector.params
-                    and (t.detector.name in BASELINES or _learns(t.detector))})
+                    and (t.detector.name in BASELINES
+                         or (_learns(t.detector) and t.train is None and t.labels.exact))})
     pjobs = ([(t.scenario, t.seed, t.cache, names, placebos) for t in seen.values()]
              if placebos > 0 and names else [])
     # what the journal has already; the datasets (tested, and training ones of the

@@ -311,6 +311,11 @@ def _cases():
         ("run-inductive-seed-tested", lab + ["--protocol", "inductive", "--train-seed", "0"],
          "also tested", None),
         ("run-bad-protocol", lab + ["--protocol", "magic"], "protocol", None),
+        ("run-inductive-on-its-own-directory", lab + ["--protocol", "inductive"],
+         "tested dataset", None),
+        ("run-config-with-label-option", ["run", "--config", "{res}", "--label-share", "0.5",
+                                          "-o", "{out}", "-q"], "recorded configuration",
+         None),
     ]
     c += [
         ("run-unknown-suite", ["run", "--suite", "nope", "-o", "{out}", "-q"], "unknown suite",

@@ -77,3 +77,9 @@ def test_main_refuses_bad_input(tmp_path, capsys):
                          str(tmp_path / "o")]) == 2
     assert "label share" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("seeds", ["", "a", "-1"])
+def test_main_refuses_bad_seeds(tmp_path, capsys, seeds):
+    assert learned.main(["--seeds", seeds, "--out", str(tmp_path / "o")]) == 2
+    assert "--seeds" in capsys.readouterr().err
