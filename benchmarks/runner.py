@@ -107,6 +107,9 @@ class RunConfig:
     memory: bool = True
     #: placebos per dataset for the baselines (the report's placebo percentiles; 0: none)
     placebos: int = 0
+    #: whether the placebos also cover the detectors that learn (each refitted on every
+    #: placebo's labels: several times the cost of the baselines' placebos)
+    placebo_learners: bool = False
     #: the training labels of detectors that learn (:mod:`launderbench.benchmarks.labels`)
     labels: LabelPolicy = FULL
     #: ``transductive`` or ``inductive`` (:data:`PROTOCOLS`)
@@ -162,12 +165,13 @@ class RunConfig:
         else:
             dets = [DetectorSpec(n) for n in (s.detectors or all_detector_names(s.slow))]
         return cls(suite=name, scenarios=runs, seeds=list(seeds or s.seeds), detectors=dets,
-                   placebos=s.placebos)
+                   placebos=s.placebos, placebo_learners=s.placebo_learners)
 
     def to_dict(self) -> dict:
         return {"suite": self.suite, "scenarios": [r.to_dict() for r in self.scenarios],
                 "seeds": list(self.seeds), "detectors": [d.to_dict() for d in self.detectors],
                 "budget": self.budget, "memory": self.memory, "placebos": self.placebos,
+                "placebo_learners": self.placebo_learners,
                 "labels": self.labels.to_dict(), "protocol": self.protocol,
                 "train_seed": self.train_seed,
                 "train_scenario": self.train_scenario.to_dict() if self.train_scenario else None,
@@ -192,6 +196,7 @@ class RunConfig:
                                   for x in d["detectors"]],
                        budget=d.get("budget", "auto"), memory=bool(d.get("memory", True)),
                        placebos=int(d.get("placebos", 0)),
+                       placebo_learners=bool(d.get("placebo_learners", False)),
                        labels=LabelPolicy.from_dict(d.get("labels")),
                        protocol=d.get("protocol", "transductive"),
                        train_seed=d.get("train_seed"),
@@ -707,7 +712,7 @@ def _dataset_meta(job: Job) -> dict:
 
 def run(jobs: list[Job], executor: Executor | None = None,
         progress: bool = True, placebos: int = 0, journal: Journal | None = None,
-        retries: int = DEFAULT_RETRIES, log=None) -> Results:
+        retries: int = DEFAULT_RETRIES, log=None, placebo_learners: bool = False) -> Results:
     """Run every job: each missing dataset is generated once, as a task of its own, and the
     detectors (and placebo jobs) of a dataset are submitted as soon as it is ready.
 
@@ -721,6 +726,9 @@ def run(jobs: list[Job], executor: Executor | None = None,
         Show a tqdm progress bar.
     placebos : int
         Placebos per dataset against which the run's baselines are read (0: none).
+    placebo_learners : bool
+        Whether the placebos also cover the run's detectors that learn (those fitted
+        transductively on exact labels, as a placebo refits them).
     journal : Journal, optional
         Where each finished job's result is recorded as it completes; jobs already there are
         not run again (resume).
@@ -746,7 +754,8 @@ def run(jobs: list[Job], executor: Executor | None = None,
     # (their placebo figures would not be read beside their own results)
     names = sorted({t.detector.name for t in jobs if not t.detector.params
                     and (t.detector.name in BASELINES
-                         or (_learns(t.detector) and t.train is None and t.labels.exact))})
+                         or (placebo_learners and _learns(t.detector) and t.train is None
+                             and t.labels.exact))})
     pjobs = ([(t.scenario, t.seed, t.cache, names, placebos) for t in seen.values()]
              if placebos > 0 and names else [])
     # what the journal has already; the datasets (tested, and training ones of the
@@ -902,7 +911,7 @@ def run_config(cfg: RunConfig, executor: Executor | None = None, progress: bool 
         raise ConfigError("nothing to run: no detectors")
     validate_detectors(cfg.detectors)
     res = run(cfg.jobs(cache), executor=executor, progress=progress, placebos=cfg.placebos,
-              journal=journal, retries=retries)
+              journal=journal, retries=retries, placebo_learners=cfg.placebo_learners)
     res.config = cfg
     return res
 

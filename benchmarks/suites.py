@@ -57,6 +57,7 @@ class Suite:
     detectors: tuple[str, ...] | None = None  # None: every registered detector
     placebos: int = 0  # benign look-alikes per dataset against which the baselines are read
     slow: bool = False  # with the detectors tagged slow (the graph neural networks)
+    placebo_learners: bool = False  # placebos also for the detectors that learn
 
     def scenario_runs(self) -> list[ScenarioRun]:
         return list(self.scenarios[0]())
@@ -116,7 +117,7 @@ SUITES: dict[str, Suite] = {
                         (_robustness,), (0, 1, 2)),
     "full": Suite("full", "every preset at its own size, three seeds, the slow detectors "
                   "(graph neural networks) included when their extra is installed",
-                  (_full,), (0, 1, 2), placebos=10, slow=True),
+                  (_full,), (0, 1, 2), placebos=10, slow=True, placebo_learners=True),
 }
 
 
