@@ -40,7 +40,14 @@ from launderbench.simulator.errors import ConfigError, LaunderbenchError
 
 from .chance import SHORTCUTS
 from .labels import FULL, LabelPolicy
-from .runner import DetectorSpec, RunConfig, run, validate_detectors
+from .runner import (
+    DetectorSpec,
+    RunConfig,
+    all_detector_names,
+    learns_from_labels,
+    run,
+    validate_detectors,
+)
 from .stats import mean_ci
 from .suites import ScenarioRun, laundering_presets
 
@@ -56,19 +63,7 @@ def learned_detectors(include_slow: bool = False) -> list[str]:
     """Registered detectors that learn from labels and can run here (their extra is
     installed); without ``include_slow``, those tagged ``slow`` (the graph neural networks)
     are left out."""
-    from launderbench import detectors
-
-    out = []
-    for name in sorted(detectors.list_detectors()):
-        try:
-            cls = detectors.registry.load(name)
-        except LaunderbenchError:
-            continue
-        if not cls._tag("needs_labels"):
-            continue
-        if detectors.registry.available(name)[0] and (include_slow or not cls._tag("slow")):
-            out.append(name)
-    return out
+    return [n for n in all_detector_names(include_slow) if learns_from_labels(DetectorSpec(n))]
 
 
 def study_configs(scenarios, seeds, train_seed: int, detectors, train_scenarios=(),

@@ -222,7 +222,7 @@ class RunConfig:
         """One :class:`Job` per scenario, seed and detector (a detector that learns from
         labels carries the label policy and, under the inductive protocol, its training
         dataset)."""
-        learns = [_learns(d) for d in self.detectors]
+        learns = [learns_from_labels(d) for d in self.detectors]
         return [Job(self.suite, run, seed, det, self.budget, self.memory,
                     str(cache) if cache else None,
                     labels=self.labels if learn else FULL,
@@ -231,7 +231,7 @@ class RunConfig:
                 for det, learn in zip(self.detectors, learns)]
 
 
-def _learns(spec: DetectorSpec) -> bool:
+def learns_from_labels(spec: DetectorSpec) -> bool:
     """Whether a detector learns from labels (its ``needs_labels`` tag)."""
     from launderbench import detectors
 
@@ -371,24 +371,22 @@ class Results:
             raise ConfigError(f"corrupt results file {f}: {msg}") from None
         if rows and not {"scenario", "seed", "detector", "task", "metric", "value"} <= set(rows[0]):
             raise ConfigError(f"corrupt results file {f}: not launderbench results")
-        curves = []
-        if (out / "curves.json").is_file():
-            try:
-                curves = json.loads((out / "curves.json").read_text())
-            except (ValueError, OSError) as e:
-                raise ConfigError(f"corrupt {out / 'curves.json'}: {e}") from None
-            if not isinstance(curves, list):
-                raise ConfigError(f"corrupt {out / 'curves.json'}: expected a list")
-        placebos = []
-        if (out / "placebos.json").is_file():
-            try:
-                placebos = json.loads((out / "placebos.json").read_text())
-            except (ValueError, OSError) as e:
-                raise ConfigError(f"corrupt {out / 'placebos.json'}: {e}") from None
-            if not isinstance(placebos, list):
-                raise ConfigError(f"corrupt {out / 'placebos.json'}: expected a list")
+        curves, placebos = _json_list(out / "curves.json"), _json_list(out / "placebos.json")
         cfg = RunConfig.load(out) if (out / "config.json").is_file() else None
         return cls(rows, curves, cfg, placebos)
+
+
+def _json_list(path: Path) -> list:
+    """A JSON list from ``path`` ([] when the file is absent); corrupt is a ConfigError."""
+    if not path.is_file():
+        return []
+    try:
+        out = json.loads(path.read_text())
+    except (ValueError, OSError) as e:
+        raise ConfigError(f"corrupt {path}: {e}") from None
+    if not isinstance(out, list):
+        raise ConfigError(f"corrupt {path}: expected a list")
+    return out
 
 
 #: what a results directory may hold (anything else belongs to someone)
@@ -754,8 +752,8 @@ def run(jobs: list[Job], executor: Executor | None = None,
     # (their placebo figures would not be read beside their own results)
     names = sorted({t.detector.name for t in jobs if not t.detector.params
                     and (t.detector.name in BASELINES
-                         or (placebo_learners and _learns(t.detector) and t.train is None
-                             and t.labels.exact))})
+                         or (placebo_learners and learns_from_labels(t.detector)
+                             and t.train is None and t.labels.exact))})
     pjobs = ([(t.scenario, t.seed, t.cache, names, placebos) for t in seen.values()]
              if placebos > 0 and names else [])
     # what the journal has already; the datasets (tested, and training ones of the
@@ -954,6 +952,6 @@ def _versions() -> dict:
     return out
 
 
-__all__ = ["PROTOCOLS", "check_results_dir", "RESULT_FILES", "RunConfig", "Job", "DetectorSpec", "Results", "run", "run_one", "run_config",
+__all__ = ["PROTOCOLS", "learns_from_labels", "check_results_dir", "RESULT_FILES", "RunConfig", "Job", "DetectorSpec", "Results", "run", "run_one", "run_config",
            "placebo_job", "compare", "COLUMNS", "SHORTCUTS", "Journal", "job_key",
            "placebo_key", "DEFAULT_RETRIES"]
