@@ -80,11 +80,9 @@ def test_features(benchmark, n, level):
 
 @pytest.mark.parametrize("name,params", [
     ("gradient-boosting", {}), ("random-forest", {}),
-    ("gradient-boosting", {"engine": "lightgbm"})], ids=["gb", "rf", "gb-lightgbm"])
+    ("gradient-boosting", {"engine": "sklearn"})], ids=["gb", "rf", "gb-sklearn"])
 @pytest.mark.parametrize("n", SIZES)
 def test_fit(benchmark, n, name, params):
-    if params.get("engine") == "lightgbm":
-        pytest.importorskip("lightgbm")
     view, labels = _data(n)
 
     def fit():
