@@ -61,7 +61,7 @@ def measure(world: World, stream: OpStream) -> tuple[np.ndarray, np.ndarray]:
     n_assets = len(world.assets)
     laund = np.zeros(n_assets)
     benign = np.zeros(n_assets)
-    for b in stream._ops:
+    for b in stream.batches("code", "incident", "asset"):
         keep = b["code"] != OP_ISSUE
         inc = b["incident"] >= 0
         laund += np.bincount(b["asset"][keep & inc], minlength=n_assets)

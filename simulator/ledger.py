@@ -11,7 +11,19 @@ from . import kernel as kn
 from .dataset import Dataset, Spool, Table
 from .errors import ScenarioUnsatisfiable
 from .kernel import ERR_CAPACITY, ERR_HARD_FUNDS, ERR_LINK, OK
-from .ops import FRESH, OP_ISSUE, OP_LINKED, OP_PAY, OpStream, release_free_memory
+from .ops import (
+    _OP_FIELDS,
+    _OUT_FIELDS,
+    _PART_FIELDS,
+    FRESH,
+    OP_ISSUE,
+    OP_LINKED,
+    OP_PAY,
+    SPILLED_BY_NAME,
+    OpStream,
+    SortedOps,
+    release_free_memory,
+)
 from .schema import (
     SCHEMA_VERSION,
     SERVICE_OF_ENTITY,
@@ -75,26 +87,84 @@ def build(world: World, stream: OpStream, *, rng: np.random.Generator, meta: dic
     ops) changes memory use, never the output: the kernel carries its state from one shard
     to the next, and the tables are the same row for row.
     """
-    ops, outs, parts = stream.finalize(horizon)
-    n_ops = len(ops["t"])
-    held = {"ops": ops, "outs": outs, "parts": parts}  # the only references from here on
-    del outs, parts
-    # The kernel never reads these columns: they wait on disk while it runs (out-of-core),
-    # and come back shard by shard for the ops that became transactions.
     spill = str(make_temp_dir("launderbench-ops-"))
     try:
-        for key in _SPILLED:
-            np.save(os.path.join(spill, key + ".npy"), ops.pop(key))
-        release_free_memory()
-        del ops
-        return _build(world, stream, held, n_ops, spill, rng=rng, meta=meta,
+        final = stream.finalize(horizon, spill=spill)
+        if isinstance(final, SortedOps):  # the planned ops went to disk and were sorted there
+            source = _OpsOnDisk(final)
+        else:
+            ops, outs, parts = final
+            del final
+            # The kernel never reads these columns: they wait on disk while it runs
+            # (out-of-core), and come back shard by shard for the ops that became
+            # transactions.
+            for key in _SPILLED:
+                np.save(os.path.join(spill, key + ".npy"), ops.pop(key))
+            release_free_memory()
+            source = _OpsInMemory(ops, outs, parts)
+            del ops, outs, parts
+        return _build(world, stream, source, spill, rng=rng, meta=meta,
                       seed_ops=seed_ops, sink=sink, shard_size=shard_size)
     finally:
         shutil.rmtree(spill, ignore_errors=True)
 
 
 #: op columns kept on disk while the kernel runs
-_SPILLED = ("t", "stage", "typology", "memo")
+_SPILLED = SPILLED_BY_NAME
+
+
+class _OpsInMemory:
+    """The time-ordered ops as columns in memory (what the kernel's set-up reads)."""
+
+    def __init__(self, ops, outs, parts):
+        self.cols = {"op": ops, "out": outs, "part": parts}
+        self.n_ops = len(ops["code"])
+        self.n_parts = len(parts["wallet"])
+
+    def column(self, kind: str, key: str) -> np.ndarray:
+        return self.cols[kind][key]
+
+    def shards(self, step: int):
+        """``(first op, ops, outs, parts)`` per shard; each shard's columns are dropped
+        here once handed over (the columns are cut into shards first, see :func:`_split`)."""
+        cols = self.cols
+        self.cols = None
+        shards = _split(cols["op"], cols["out"], cols["part"], step)
+        del cols
+        shards.reverse()
+        while shards:
+            yield shards.pop()
+
+
+class _OpsOnDisk:
+    """The time-ordered ops in ``.npy`` files (:class:`~launderbench.simulator.ops.SortedOps`):
+    whole columns are read only for the kernel's set-up, one at a time, and each shard's rows
+    when it runs."""
+
+    def __init__(self, sorted_ops: SortedOps):
+        self.ops = sorted_ops
+        self.n_ops, self.n_parts = sorted_ops.n_ops, sorted_ops.n_parts
+
+    def column(self, kind: str, key: str) -> np.ndarray:
+        return self.ops.column(kind, key)
+
+    def shards(self, step: int):
+        n = self.n_ops
+        if n == 0:
+            return
+        starts = np.arange(0, n, step, dtype=np.int64)
+
+        def bounds(key):
+            per = np.add.reduceat(self.ops.column("op", key).astype(np.int64), starts)
+            return np.concatenate([[0], np.cumsum(per)])
+
+        cuts = {"op": np.append(starts, n), "out": bounds("out_count"),
+                "part": bounds("part_count")}
+        fields = {"op": [k for k in _OP_FIELDS if k not in _SPILLED and k != "amount"],
+                  "out": list(_OUT_FIELDS), "part": [*_PART_FIELDS, "denom"]}
+        for j, a in enumerate(starts):
+            yield (int(a), *({k: self.ops.rows(kind, k, cuts[kind][j], cuts[kind][j + 1])
+                              for k in fields[kind]} for kind in ("op", "out", "part")))
 
 
 def _unspill(spill: str, key: str, rows: np.ndarray) -> np.ndarray:
@@ -105,18 +175,22 @@ def _unspill(spill: str, key: str, rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def _build(world, stream, held, n_ops, spill, *, rng, meta, seed_ops, sink, shard_size):
-    ops, outs, parts = held.pop("ops"), held.pop("outs"), held.pop("parts")
+def _build(world, stream, source, spill, *, rng, meta, seed_ops, sink, shard_size):
+    n_ops = source.n_ops
     chain_model, asset_local, asset_native, asset_dust, n_local = _static_tables(world)
 
     n_addr0 = world.addresses.n
     # Exact upper bounds: change (and a fresh change address) only on UTXO PAY/LINKED ops,
-    # one input per account op, at most every UTXO output spent once.
-    utxo_op = chain_model[ops["chain"]] == 0
-    may_change = utxo_op & ((ops["code"] == OP_PAY) | (ops["code"] == OP_LINKED))
-    n_parts = len(parts["wallet"])
-    n_fresh = int((may_change & (ops["change"] == FRESH)).sum()
-                  + (outs["addr"] == FRESH).sum() + 2 * n_parts)
+    # one input per account op, at most every UTXO output spent once. Whole columns are
+    # read one at a time (from disk when the ops are there).
+    utxo_op = chain_model[source.column("op", "chain")] == 0
+    code = source.column("op", "code")
+    may_change = utxo_op & ((code == OP_PAY) | (code == OP_LINKED))
+    del code
+    n_parts = source.n_parts
+    out_addr = source.column("out", "addr")
+    n_fresh = int((may_change & (source.column("op", "change") == FRESH)).sum()
+                  + (out_addr == FRESH).sum() + 2 * n_parts)
     cap_addr = n_addr0 + n_fresh + 8192
     addr_wallet = np.empty(cap_addr, np.int32)
     addr_chain = np.empty(cap_addr, np.int16)
@@ -126,15 +200,18 @@ def _build(world, stream, held, n_ops, spill, *, rng, meta, seed_ops, sink, shar
     addr_slot = np.full(cap_addr, -1, np.int32)
     acct0 = np.flatnonzero(chain_model[addr_chain[:n_addr0]] == 1)
     addr_slot[acct0] = np.arange(len(acct0), dtype=np.int32)
-    acct_op_out = np.repeat(~utxo_op, ops["out_count"])
-    cap_slot = len(acct0) + int((acct_op_out & (outs["addr"] == FRESH)).sum()) + 8192
-    del acct_op_out
-    cap_out = int(ops["out_count"].sum() + may_change.sum() + 2 * n_parts + 16)
-    cap_in = int(ops["out_count"][utxo_op].sum() + may_change.sum() + 2 * n_parts
+    out_count = source.column("op", "out_count")
+    acct_op_out = np.repeat(~utxo_op, out_count)
+    cap_slot = len(acct0) + int((acct_op_out & (out_addr == FRESH)).sum()) + 8192
+    del acct_op_out, out_addr
+    cap_out = int(out_count.sum() + may_change.sum() + 2 * n_parts + 16)
+    cap_in = int(out_count[utxo_op].sum() + may_change.sum() + 2 * n_parts
                  + (~utxo_op).sum() + 16)
-    del utxo_op, may_change
+    del utxo_op, may_change, out_count
     # ops that LINKED ops refer to get a slot for the amount they realise
-    targets = np.unique(ops["link"][ops["link"] >= 0])
+    link = source.column("op", "link")
+    targets = np.unique(link[link >= 0])
+    del link
     rslot = np.full(n_ops, -1, np.int32)
     rslot[targets] = np.arange(len(targets), dtype=np.int32)
 
@@ -144,9 +221,8 @@ def _build(world, stream, held, n_ops, spill, *, rng, meta, seed_ops, sink, shar
     wallet_lifo = np.zeros(n_wallets, np.bool_)
     wallet_lifo[:world.wallets.n] = world.wallets.column("lifo")
     step = n_ops if not shard_size else max(int(shard_size), 1)
-    shards = _split(ops, outs, parts, step)  # takes the columns: each shard's go after it ran
-    del ops, outs, parts
-    shards.reverse()
+    shards = source.shards(max(step, 1))  # each shard's columns go once it ran
+    del source
     # the kernel's state, carried from shard to shard
     st = {
         "w_head": np.full(n_wallets, -1, np.int32), "w_tail": np.full(n_wallets, -1, np.int32),
@@ -163,8 +239,7 @@ def _build(world, stream, held, n_ops, spill, *, rng, meta, seed_ops, sink, shar
     spools = {name: Spool(name, spill if sink is not None else None) for name in SHARDED_TABLES}
     rows = _ShardRows(world, spill, st, spools, cap_addr)
     cap_in_shard = 0
-    while shards:
-        op0, ops, outs, parts = shards.pop()
+    for op0, ops, outs, parts in shards:
         n_c = len(ops["code"])
         ctr[kn.C_OP0] = op0
         ctr[kn.C_OUT] = 0  # cursors into this shard's outputs and participants

@@ -24,6 +24,10 @@ hard ops (laundering) must succeed or the scenario is reported as unsatisfiable.
 
 from __future__ import annotations
 
+import os
+import shutil
+import weakref
+
 import numpy as np
 from numba import njit
 
@@ -106,6 +110,15 @@ _DEFAULTS = {
 }
 
 
+#: bytes of planned ops an :class:`OpStream` holds in memory before it moves them to disk
+#: (``None``: never). Small datasets never reach it, and their ops stay in memory throughout.
+SPILL_BYTES: int | None = 64 << 20
+
+_KINDS = (("op", _OP_FIELDS), ("out", _OUT_FIELDS), ("part", _PART_FIELDS))
+#: op columns the sorted ops on disk keep under their own name (the ledger reads them by row)
+SPILLED_BY_NAME = ("t", "stage", "typology", "memo")
+
+
 def _ids(values) -> np.ndarray:
     """Address or wallet ids (or the placeholders) as int32, refusing what does not fit."""
     arr = np.asarray(values)
@@ -172,6 +185,9 @@ class OpStream:
         self._parts: list[dict[str, np.ndarray]] = []
         self.n = 0
         self._final = None
+        self._buffered = 0  # bytes of the batches in memory
+        self._dir = None  # where batches go once they pass SPILL_BYTES (raw column files)
+        self._on_disk = {"op": 0, "out": 0, "part": 0}  # rows written there
 
     def add(self, *, t, chain, asset, code, src, out_count, out_addr, out_wallet=None,
             out_value, out_incident=None, part_count=None, part_wallet=None, part_addr=None,
@@ -228,18 +244,59 @@ class OpStream:
         self._parts.append(parts)
         idx = np.arange(self.n, self.n + n, dtype=np.int64)
         self.n += n
+        self._buffered += sum(a.nbytes for d in (batch, outs, parts) for a in d.values())
+        if SPILL_BYTES is not None and self._buffered > SPILL_BYTES:
+            self._flush()
         return idx
+
+    def _path(self, kind: str, key: str) -> str:
+        return os.path.join(self._dir, f"{kind}_{key}.bin")
+
+    def _flush(self) -> None:
+        """Append the batches in memory to the raw column files on disk (insertion order)."""
+        if self._dir is None:
+            from .tempdirs import make_temp_dir
+
+            self._dir = str(make_temp_dir("launderbench-plan-"))
+            self._cleanup = weakref.finalize(self, shutil.rmtree, self._dir, True)
+        for (kind, fields), batches in zip(_KINDS, (self._ops, self._outs, self._parts),
+                                           strict=True):
+            for k, dt in fields.items():
+                with open(self._path(kind, k), "ab") as f:
+                    for b in batches:
+                        np.ascontiguousarray(b[k], dtype=dt).tofile(f)
+            self._on_disk[kind] += sum(len(b[next(iter(fields))]) for b in batches)
+        self._ops, self._outs, self._parts = [], [], []
+        self._buffered = 0
+        release_free_memory()
+
+    def _read(self, kind: str, key: str, start: int = 0, count: int = -1) -> np.ndarray:
+        dt = np.dtype(dict(_KINDS)[kind][key])
+        return np.fromfile(self._path(kind, key), dtype=dt, count=count,
+                           offset=start * dt.itemsize)
+
+    def batches(self, *fields: str):
+        """The planned ops' columns ``fields`` (op fields), batch by batch: those on disk in
+        pieces of a million ops, then the batches in memory. For readers that do not depend
+        on the order (sets, counts)."""
+        n = self._on_disk["op"]
+        for a in range(0, n, 1 << 20):
+            yield {k: self._read("op", k, a, min(1 << 20, n - a)) for k in fields}
+        for b in self._ops:
+            yield {k: b[k] for k in fields}
 
     def release(self) -> None:
         """Drop the finalized arrays (after execution), keeping :meth:`position` usable."""
         self._final = ()
+        if self._dir is not None:
+            self._cleanup()
 
     def position(self, idx: np.ndarray) -> np.ndarray:
         """Sorted position of ops given by insertion index (after :meth:`finalize`); -1 for
         ops dropped at the horizon."""
         return self._inv[np.asarray(idx, dtype=np.int64)]
 
-    def finalize(self, horizon: int | None = None) -> tuple[dict, dict, dict]:
+    def finalize(self, horizon: int | None = None, spill: str | None = None):
         """Concatenate and sort by time (stable: insertion order breaks ties).
 
         Returns ``(ops, outs, parts)``, all in time order: the outputs (participants) of op i
@@ -250,11 +307,28 @@ class OpStream:
         (:meth:`position` gives -1 for them). Every op depends only on earlier ops, so what
         is kept is causally complete; funds an op past the horizon would have moved simply
         stay where they are (laundering still under way when the ledger snapshot is taken).
+
+        When the planned ops went to disk (more than :data:`SPILL_BYTES`) and ``spill`` (a
+        directory) is given, they are put in time order out of core, one column at a time,
+        into ``.npy`` files in ``spill`` (:meth:`_finalize_on_disk`), and a
+        :class:`SortedOps` describing them is returned instead of the three dicts; the
+        values are the same.
         """
         if self._final == ():
             raise RuntimeError("the ops were released after execution")
         if self._final is not None:
             return self._final
+        if self._on_disk["op"]:
+            if spill is not None:
+                self._final = self._finalize_on_disk(horizon, spill)
+                return self._final
+            self._flush()  # no directory to sort into: everything back in memory, one batch
+            self._ops = [{k: self._read("op", k) for k in _OP_FIELDS}]
+            self._outs = [{k: self._read("out", k) for k in _OUT_FIELDS}]
+            self._parts = [{k: self._read("part", k) for k in _PART_FIELDS}]
+            self._cleanup()
+            self._dir = None
+            self._on_disk = {"op": 0, "out": 0, "part": 0}
         if self.n == 0:
             ops = {k: np.zeros(0, dt) for k, dt in _OP_FIELDS.items() if k != "amount"}
             parts = {k: np.zeros(0, dt) for k, dt in _PART_FIELDS.items()}
@@ -311,3 +385,91 @@ class OpStream:
         self._final = (ops, outs, parts)
         release_free_memory()
         return self._final
+
+    def _finalize_on_disk(self, horizon, spill: str) -> "SortedOps":
+        """:meth:`finalize` out of core: the same columns in the same time order, written to
+        ``spill`` one at a time (``op_KEY.npy``, ``out_KEY.npy``, ``part_KEY.npy``, and the
+        columns of :data:`SPILLED_BY_NAME` as ``KEY.npy``). In memory at once: the order and
+        its inverse (12 bytes per op), the counts of outputs or participants per op, and one
+        column before and after ordering."""
+        self._flush()
+        n = self._on_disk["op"]
+        t = self._read("op", "t")
+        order = _time_order(t)
+        ts = t[order]
+        del t
+        inv = np.empty(n, np.int32)
+        inv[order] = np.arange(n, dtype=np.int32)
+        keep = n if horizon is None else int(np.searchsorted(ts, horizon, side="left"))
+        if keep < n:
+            inv[inv >= keep] = -1
+            order = order[:keep].copy()
+        self._inv = inv
+        np.save(os.path.join(spill, "t.npy"), ts[:keep])
+        del ts
+        release_free_memory()
+
+        def save(name, arr):
+            np.save(os.path.join(spill, name + ".npy"), arr)
+
+        counts = {}
+        for k in _OP_FIELDS:
+            if k == "t":
+                continue
+            col = self._read("op", k)[order]
+            if k == "link":
+                has = col >= 0
+                col[has] = inv[col[has]]
+                bad = has & ((col >= np.arange(keep)) | (col < 0))
+                if bad.any():
+                    raise ValueError("an op links to an op that does not happen before it")
+                del has, bad
+            if k in ("out_count", "part_count"):
+                counts[k] = col
+            if k == "amount":
+                amount = col  # only CoinJoin ops use it: it moves to their participants
+                continue
+            save(k if k in SPILLED_BY_NAME else "op_" + k, col)
+            del col
+            release_free_memory()
+        save("part_denom", np.repeat(amount, counts["part_count"]))
+        del amount, counts
+        n_rows = {}
+        for kind, fields, count_key in (("out", _OUT_FIELDS, "out_count"),
+                                        ("part", _PART_FIELDS, "part_count")):
+            raw = self._read("op", count_key)  # insertion order, as the rows are
+            for k in fields:
+                col = _in_order(self._read(kind, k), raw, order)
+                n_rows[kind] = len(col)
+                save(f"{kind}_{k}", col)
+                del col
+                release_free_memory()
+            del raw
+        self._cleanup()
+        self._dir = None
+        release_free_memory()
+        return SortedOps(spill, keep, n_rows["out"], n_rows["part"])
+
+
+class SortedOps:
+    """Ops in time order on disk (what :meth:`OpStream.finalize` returns when the planned
+    ops went to disk): ``n_ops`` ops with ``n_outs`` output rows and ``n_parts`` participant
+    rows, one ``.npy`` file per column in ``spill``."""
+
+    def __init__(self, spill: str, n_ops: int, n_outs: int, n_parts: int):
+        self.spill, self.n_ops, self.n_outs, self.n_parts = spill, n_ops, n_outs, n_parts
+
+    def path(self, kind: str, key: str) -> str:
+        name = key if kind == "op" and key in SPILLED_BY_NAME else f"{kind}_{key}"
+        return os.path.join(self.spill, name + ".npy")
+
+    def column(self, kind: str, key: str) -> np.ndarray:
+        """A whole column."""
+        return np.load(self.path(kind, key))
+
+    def rows(self, kind: str, key: str, a: int, b: int) -> np.ndarray:
+        """Rows ``a:b`` of a column (read through a mapping that is closed right after)."""
+        m = np.load(self.path(kind, key), mmap_mode="r")
+        out = np.array(m[a:b])
+        del m
+        return out

@@ -62,7 +62,7 @@ def add_incidents(world, stream, services, incidents: list[dict], difficulty: di
     diff = resolve_difficulty(difficulty)
     scale = _scale(diff, stream.n)
     memo_used = set()
-    for b in stream._ops:
+    for b in stream.batches("memo"):
         memo_used.update(np.unique(b["memo"][b["memo"] >= 0]).tolist())
     seeds_rng = rng.integers(0, 2**63 - 1, len(incidents))
     metas, seeds = [], {}

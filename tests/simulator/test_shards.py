@@ -7,7 +7,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from launderbench.simulator import ledger, make, write
+from launderbench.simulator import ledger, make, ops, write
 from launderbench.simulator.dataset import ROW_GROUP, DatasetWriter, Spool, Table
 
 
@@ -27,6 +27,46 @@ def test_written_files_do_not_depend_on_the_shard_size(tmp_path, scenario, n):
     ds = make(scenario, seed=3, transactions=n, shard_size=0)
     ds.save(tmp_path / "m")
     assert _file_hashes(tmp_path / "m") == hashes[0]
+
+
+@pytest.mark.parametrize("scenario, n", [("benign-v1", 1500), ("ronin-2022-v1", 600),
+                                         ("dmm-bitcoin-2024-v1", 600)])
+def test_ops_on_disk_give_the_same_files(tmp_path, monkeypatch, scenario, n):
+    """Planned ops that go to disk (past ``ops.SPILL_BYTES``) are put in time order there and
+    read back shard by shard: the files are those of ops held in memory throughout."""
+    monkeypatch.setattr(ops, "SPILL_BYTES", None)
+    write(scenario, tmp_path / "memory", seed=3, transactions=n)
+    flushes = []
+    flush = ops.OpStream._flush
+
+    def counting(self):
+        flushes.append(self.n)
+        flush(self)
+
+    monkeypatch.setattr(ops.OpStream, "_flush", counting)
+    hashes = {}
+    for limit, size in ((0, None), (0, 7), (20_000, 0), (20_000, 1000)):
+        monkeypatch.setattr(ops, "SPILL_BYTES", limit)
+        write(scenario, tmp_path / f"disk{limit}-{size}", seed=3, transactions=n,
+              shard_size=size)
+        hashes[(limit, size)] = _file_hashes(tmp_path / f"disk{limit}-{size}")
+    assert len(flushes) > 10  # every batch went to disk with a limit of 0
+    reference = _file_hashes(tmp_path / "memory")
+    assert all(h == reference for h in hashes.values())
+    # in memory (make) with the ops on disk: the same dataset
+    ds = make(scenario, seed=3, transactions=n)
+    ds.save(tmp_path / "m")
+    assert _file_hashes(tmp_path / "m") == reference
+
+
+def test_ops_on_disk_are_removed_after_generation(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(ops, "SPILL_BYTES", 0)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    write("easy-v1", tmp_path / "d", seed=1, transactions=400)
+    assert list((tmp_path / "tmp").iterdir()) == []
 
 
 def test_one_op_shards_in_memory_give_the_same_dataset():
