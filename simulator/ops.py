@@ -386,7 +386,7 @@ class OpStream:
         release_free_memory()
         return self._final
 
-    def _finalize_on_disk(self, horizon, spill: str) -> "SortedOps":
+    def _finalize_on_disk(self, horizon, spill: str) -> SortedOps:
         """:meth:`finalize` out of core: the same columns in the same time order, written to
         ``spill`` one at a time (``op_KEY.npy``, ``out_KEY.npy``, ``part_KEY.npy``, and the
         columns of :data:`SPILLED_BY_NAME` as ``KEY.npy``). In memory at once: the order and
