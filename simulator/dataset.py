@@ -132,7 +132,7 @@ class Table(Mapping):
         for field in schema:
             arr = np.asarray(columns[field.name])
             if pa.types.is_string(field.type):
-                arr = arr.astype(object)
+                arr = arr.astype(object, copy=False)
             else:
                 arr = arr.astype(field.type.to_pandas_dtype(), copy=False)
             if n is None:
@@ -172,7 +172,7 @@ class Table(Mapping):
         for f in schema:
             col = self._cols[f.name]
             if pa.types.is_string(f.type):
-                arrays.append(pa.array(list(col), type=f.type))
+                arrays.append(pa.array(col, type=f.type))  # None: null
             else:
                 arrays.append(pa.array(col, type=f.type))
         return pa.Table.from_arrays(arrays, schema=schema)

@@ -313,9 +313,10 @@ def _build(world, stream, source, spill, *, rng, meta, seed_ops, sink, shard_siz
     aw, ac = addr_wallet[:naddr].copy(), addr_chain[:naddr].copy()
     del addr_wallet, addr_chain, addr_slot
     release_free_memory()
-    perm = rng.permutation(naddr).astype(np.int64)
+    perm = rng.permutation(naddr).astype(np.int64, copy=False)
     remap = {"address_id": perm}
     finals = _final_tables(world, aw, ac, perm, cash, seed_rows, chain_model, rng)
+    del cash, aw, ac  # the generator holds them, and frees what it no longer needs
     if sink is None:
         tables = {name: spools[name].table(remap) for name in SHARDED_TABLES}
         tables.update((name, Table(name, cols)) for name, cols in finals)
@@ -434,6 +435,11 @@ class _ShardRows:
                 np.concatenate([np.zeros(0, np.int32), *self.recv_inc]))
 
 
+#: uniform draws taken at a time for the addresses' attribution (the values do not depend on
+#: it: a generator's doubles come one 64-bit draw each, in order)
+_DRAW_CHUNK = 1 << 20
+
+
 def _final_tables(world: World, aw, ac, perm, cash, seed_rows, chain_model, rng):
     """Yield ``(name, columns)`` of the tables built once every shard ran (addresses and
     their truth, the static tables, seeds). ``perm`` (drawn first from ``rng``) gives the
@@ -460,8 +466,8 @@ def _final_tables(world: World, aw, ac, perm, cash, seed_rows, chain_model, rng)
     e_name = world.entities.column("name")
     a_entity = w_entity[aw]
     a_kind = e_kind[a_entity]
-    role = world.wallets.column("role")[aw].copy()
-    a_inc = world.wallets.column("incident")[aw].astype(np.int32)
+    role = world.wallets.column("role")[aw]
+    a_inc = world.wallets.column("incident")[aw].astype(np.int32, copy=False)
     # Addresses of cash-out services that receive integration outputs and nothing untainted
     # (a deposit address the launderer uses alone) become CASHOUT; shared endpoints such as
     # a desk's or an escrow's public address, used by benign customers too, stay benign.
@@ -473,21 +479,34 @@ def _final_tables(world: World, aw, ac, perm, cash, seed_rows, chain_model, rng)
     for addr, (r, inc) in world.role_overrides.items():
         role[addr] = r
         a_inc[addr] = inc
-    del recv, recv_inc, is_cash
+    del recv, recv_inc, is_cash, clean_in, cash
     service = np.zeros(naddr, np.int8)
     for ek, sk in SERVICE_OF_ENTITY.items():
         service[a_kind == ek] = sk
-    attributed = rng.random(naddr) < world.wallets.column("attribution")[aw]
-    service = np.where(attributed, service, ServiceKind.NONE).astype(np.int8)
-    names = np.where(service != ServiceKind.NONE, e_name[a_entity], None)
+    del a_kind
+    # whether each address's service is publicly attributed: one uniform draw per address,
+    # taken in pieces (the same draws as one call) to spare a float per address
+    attribution = world.wallets.column("attribution")
+    for a in range(0, naddr, _DRAW_CHUNK):
+        b = min(a + _DRAW_CHUNK, naddr)
+        service[a:b][rng.random(b - a) >= attribution[aw[a:b]]] = ServiceKind.NONE
+    del aw
+    service_pub = service[inv]
+    del service
+    names = np.full(naddr, None, dtype=object)
+    named = np.flatnonzero(service_pub != ServiceKind.NONE)
+    names[named] = e_name[a_entity[inv[named]]]
+    del named
     yield "addresses", {
         "address_id": np.arange(naddr), "chain_id": ac[inv],
-        "service_kind": service[inv], "service_name": names[inv],
+        "service_kind": service_pub, "service_name": names,
     }
+    del names, service_pub, ac
     yield "address_truth", {
         "address_id": np.arange(naddr), "entity_id": a_entity[inv], "role": role[inv],
         "incident_id": a_inc[inv],
     }
+    del a_entity, role, a_inc, inv
     yield "entities", {
         "entity_id": np.arange(world.entities.n), "kind": e_kind, "name": e_name,
     }

@@ -294,7 +294,13 @@ class OpStream:
     def position(self, idx: np.ndarray) -> np.ndarray:
         """Sorted position of ops given by insertion index (after :meth:`finalize`); -1 for
         ops dropped at the horizon."""
-        return self._inv[np.asarray(idx, dtype=np.int64)]
+        idx = np.asarray(idx, dtype=np.int64)
+        if isinstance(self._inv, str):  # on disk (ops sorted out of core)
+            inv = np.load(self._inv, mmap_mode="r")
+            out = np.array(inv[idx])
+            del inv
+            return out
+        return self._inv[idx]
 
     def finalize(self, horizon: int | None = None, spill: str | None = None):
         """Concatenate and sort by time (stable: insertion order breaks ties).
@@ -404,7 +410,6 @@ class OpStream:
         if keep < n:
             inv[inv >= keep] = -1
             order = order[:keep].copy()
-        self._inv = inv
         np.save(os.path.join(spill, "t.npy"), ts[:keep])
         del ts
         release_free_memory()
@@ -434,6 +439,12 @@ class OpStream:
             release_free_memory()
         save("part_denom", np.repeat(amount, counts["part_count"]))
         del amount, counts
+        # the inverse is read for a few announced ops only (:meth:`position`): it waits on
+        # disk
+        self._inv = os.path.join(spill, "inverse_order.npy")
+        np.save(self._inv, inv)
+        del inv
+        release_free_memory()
         n_rows = {}
         for kind, fields, count_key in (("out", _OUT_FIELDS, "out_count"),
                                         ("part", _PART_FIELDS, "part_count")):
