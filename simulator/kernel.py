@@ -99,9 +99,11 @@ C_OUT, C_PART, C_NTX, C_NIN, C_NOUT, C_NLINK, C_NADDR, C_NSLOT = 0, 1, 2, 3, 4, 
 C_TX0, C_IN0, C_OUT0, C_LINK0 = 8, 9, 10, 11
 #: where the call stopped: the next op to execute, the status and the failing op
 #: (op and output indices of this call are local to the arrays passed; ``C_OP0`` is the
-#: global index of its op 0, by which ``op_rslot``, ``op_tx`` and links count)
+#: global index of its op 0, by which ``op_rslot`` and links count)
 C_NEXT, C_STATUS, C_BAD, C_OP0 = 12, 13, 14, 15
-N_CTR = 16
+#: room for transactions in all (at most one per op)
+C_CAPTX = 16
+N_CTR = 17
 
 
 @njit(cache=True)
@@ -121,8 +123,9 @@ def execute(
     # balance row of each account-chain address (-1 on UTXO chains)
     addr_slot,
     # state carried across calls: coins per wallet, balances, every output's coin fields,
-    # what each linked-to op realised, the transaction of each op, the counters
-    w_head, w_tail, w_bal, bal, o_next, o_amount, o_addr, o_tx, o_idx, realized, op_tx, ctr,
+    # what each op with a slot (``op_rslot``: linked-to and announced ops) realised and the
+    # transaction it became, the counters
+    w_head, w_tail, w_bal, bal, o_next, o_amount, o_addr, o_tx, o_idx, realized, slot_tx, ctr,
     # this call's rows (indexed from the shard's first global row, ctr[C_TX0] etc.)
     tx_op, tx_fee, tx_nin, tx_nout,
     in_tx, in_idx, in_addr, in_amount, in_spent,
@@ -137,7 +140,7 @@ def execute(
     """
     cap_addr = addr_wallet.shape[0]
     cap_slot = bal.shape[0]
-    cap_tx_g = op_tx.shape[0]
+    cap_tx_g = ctr[C_CAPTX]
     cap_out_g = o_next.shape[0]
     cap_in_s = in_tx.shape[0]
     cap_out_s = o_inc.shape[0]
@@ -369,7 +372,8 @@ def execute(
         t = ntx
         ntx += 1
         tx_op[t - tx0] = gi
-        op_tx[gi] = t
+        if op_rslot[gi] >= 0:
+            slot_tx[op_rslot[gi]] = t
         ni = 0
         no = 0
         if code == OP_COINJOIN:
@@ -524,7 +528,7 @@ def execute(
         if code == OP_LINKED:
             ref = op_link[i]
             l_kind[nlink - link0] = op_link_kind[i]
-            l_in[nlink - link0] = op_tx[ref]
+            l_in[nlink - link0] = slot_tx[op_rslot[ref]]
             l_out[nlink - link0] = t
             l_inc[nlink - link0] = op_incident[i]
             l_ain[nlink - link0] = realized[op_rslot[ref]]

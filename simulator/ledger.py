@@ -208,9 +208,13 @@ def _build(world, stream, source, spill, *, rng, meta, seed_ops, sink, shard_siz
     cap_in = int(out_count[utxo_op].sum() + may_change.sum() + 2 * n_parts
                  + (~utxo_op).sum() + 16)
     del utxo_op, may_change, out_count
-    # ops that LINKED ops refer to get a slot for the amount they realise
+    # ops that LINKED ops refer to get a slot for the amount they realise and the transaction
+    # they become, and so do the announced thefts (for the seeds table)
     link = source.column("op", "link")
-    targets = np.unique(link[link >= 0])
+    seed_pos = {inc: stream.position(np.asarray(idx, np.int64))
+                for inc, idx in sorted((seed_ops or {}).items())}
+    targets = np.unique(np.concatenate(
+        [link[link >= 0], *(p[p >= 0] for p in seed_pos.values())]).astype(np.int64))
     del link
     rslot = np.full(n_ops, -1, np.int32)
     rslot[targets] = np.arange(len(targets), dtype=np.int32)
@@ -230,12 +234,14 @@ def _build(world, stream, source, spill, *, rng, meta, seed_ops, sink, shard_siz
         "o_next": np.full(cap_out, -1, np.int32), "o_amount": np.empty(cap_out, np.int64),
         "o_addr": np.empty(cap_out, np.int32), "o_tx": np.empty(cap_out, np.int32),
         "o_idx": np.empty(cap_out, np.int32), "realized": np.zeros(len(targets) + 1, np.int64),
-        "op_tx": np.full(max(n_ops, 1), -1, np.int32), "ctr": np.zeros(kn.N_CTR, np.int64),
+        "slot_tx": np.full(len(targets) + 1, -1, np.int32),
+        "ctr": np.zeros(kn.N_CTR, np.int64),
     }
     del targets
     ctr = st["ctr"]
     ctr[kn.C_NADDR] = n_addr0
     ctr[kn.C_NSLOT] = len(acct0)
+    ctr[kn.C_CAPTX] = max(n_ops, 1)
     spools = {name: Spool(name, spill if sink is not None else None) for name in SHARDED_TABLES}
     rows = _ShardRows(world, spill, st, spools, cap_addr)
     cap_in_shard = 0
@@ -275,7 +281,7 @@ def _build(world, stream, source, spill, *, rng, meta, seed_ops, sink, shard_siz
                 addr_wallet, addr_chain, wallet_incident, wallet_main, wallet_lifo, addr_slot,
                 st["w_head"], st["w_tail"], st["w_bal"], st["bal"], st["o_next"],
                 st["o_amount"], st["o_addr"], st["o_tx"], st["o_idx"], st["realized"],
-                st["op_tx"], ctr, *buf.values(),
+                st["slot_tx"], ctr, *buf.values(),
             )
             if ctr[kn.C_STATUS] != OK:
                 bad = int(ctr[kn.C_BAD])
@@ -295,13 +301,12 @@ def _build(world, stream, source, spill, *, rng, meta, seed_ops, sink, shard_siz
     ntx, nin, nout, nlink, naddr = (int(ctr[c]) for c in (
         kn.C_NTX, kn.C_NIN, kn.C_NOUT, kn.C_NLINK, kn.C_NADDR))
     seed_rows = []
-    op_tx = st["op_tx"]
-    for inc, idx in sorted((seed_ops or {}).items()):
-        pos = stream.position(np.asarray(idx, np.int64))
-        txs = op_tx[pos[pos >= 0]]  # a hack op past the horizon was never announced
+    for inc, pos in seed_pos.items():
+        # a hack op past the horizon was never announced, one that was skipped never ran
+        txs = st["slot_tx"][rslot[pos[pos >= 0]]]
         seed_rows += [(inc, int(t)) for t in txs if t >= 0]
     cash = rows.cashout()
-    del rslot, st, op_tx, rows
+    del rslot, st, rows
     stream.release()  # the stream cached the op arrays: now nothing holds them
     release_free_memory()
     meta = dict(meta)
