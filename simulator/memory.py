@@ -1,9 +1,9 @@
 """How much memory a scenario needs, and whether this machine has it.
 
-Generation holds every op and the kernel's state in memory (the tables go to disk shard by
-shard, docs/generation.md "Sharded generation"): about 190 bytes per generated transaction
-above a fixed base (10 million benign transactions peaked at 1.9 GiB, docs/speed.md); the
-estimate counts 240. Incidents add their benign look-alikes
+Generation keeps its planned ops on disk past 64 MiB and the tables go to disk shard by shard
+(docs/generation.md "Sharded generation"); what stays in memory is mostly the kernel's state:
+about 100 bytes per generated transaction above a fixed base (10 million benign transactions
+peaked at 1.1 GiB, 50 million at 4.5 GiB; docs/speed.md). The estimate counts 150. Incidents add their benign look-alikes
 (``twin_share``) and their own flows; at small sizes these can outnumber the benign traffic
 several times over, so the estimate takes a generous factor for them. The estimate errs
 high: it only has to stop requests that cannot fit (a hundred million days, a trillion
@@ -18,7 +18,7 @@ from .errors import ConfigError
 
 __all__ = ["estimate_bytes", "available_bytes", "check_memory", "BYTES_PER_TRANSACTION"]
 
-BYTES_PER_TRANSACTION = 240
+BYTES_PER_TRANSACTION = 150
 BASE_BYTES = 300 * 2**20
 #: environment variable that skips the check (the CLI's --no-memory-check sets it too)
 SKIP_ENV = "LAUNDERBENCH_NO_MEMORY_CHECK"

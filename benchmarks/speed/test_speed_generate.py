@@ -12,8 +12,7 @@ regression fails): timings on a shared machine are too noisy to assert.
 
 By default this runs at 1e4 and 1e5 so that `make test` stays fast (there with
 --benchmark-disable, once each); `LAUNDERBENCH_BENCH_FULL=1 make bench` adds 1e6, 1e7 and
-5e7 (the last needs about 9 GiB, more than the memory estimate's guess of 18 GiB, and 3 to
-14 minutes: run it alone).
+5e7 (the last needs about 4.6 GiB and 3 to 4 minutes on a quiet machine: run it alone).
 """
 
 import gc
@@ -55,7 +54,7 @@ def _warm():
 @pytest.mark.parametrize("n", SIZES)
 def test_generate_and_write(benchmark, tmp_path, monkeypatch, n):
     """Generate ``n`` benign transactions and stream the dataset to Parquet (the CLI path)."""
-    if n > 10_000_000:  # measured: about 190 bytes per transaction, not the estimate's 360
+    if n > 10_000_000:  # measured: about 100 bytes per transaction, the estimate counts 225
         monkeypatch.setenv("LAUNDERBENCH_NO_MEMORY_CHECK", "1")
     gc.collect()
     release_free_memory()
