@@ -68,16 +68,19 @@ def generate(scenario: Scenario, seed: int = 0, progress: bool = False, out=None
            if economy is not scenario.economy else {}),
         "split": time_bounds(world.t0, span),
     }
-    if out is None:
-        ds = ledger.build(world, stream, rng=np.random.default_rng(ss_ledger), meta=meta,
-                          seed_ops=seed_ops, horizon=t_end, shard_size=shard)
-        bar.update(2)
-        bar.close()
-        return ds
-    with DatasetWriter(out) as writer:
-        meta = ledger.build(world, stream, rng=np.random.default_rng(ss_ledger), meta=meta,
-                            seed_ops=seed_ops, sink=writer, horizon=t_end, shard_size=shard)
-        meta = writer.finish(meta)
+    try:
+        if out is None:
+            ds = ledger.build(world, stream, rng=np.random.default_rng(ss_ledger), meta=meta,
+                              seed_ops=seed_ops, horizon=t_end, shard_size=shard)
+            bar.update(2)
+            bar.close()
+            return ds
+        with DatasetWriter(out) as writer:
+            meta = ledger.build(world, stream, rng=np.random.default_rng(ss_ledger), meta=meta,
+                                seed_ops=seed_ops, sink=writer, horizon=t_end, shard_size=shard)
+            meta = writer.finish(meta)
+    finally:
+        stream.close()
     bar.update(2)
     bar.close()
     return meta
@@ -89,14 +92,18 @@ def _plan(scenario: Scenario, economy, ss_econ, ss_laund, with_twins: bool = Tru
     ``(world, stream, incidents_meta, seed_ops)``."""
     world = World()
     stream = OpStream()
-    services = build_economy(world, stream, economy, np.random.default_rng(ss_econ))
-    if not scenario.incidents:
-        return world, stream, [], {}
-    from . import laundering
+    try:
+        services = build_economy(world, stream, economy, np.random.default_rng(ss_econ))
+        if not scenario.incidents:
+            return world, stream, [], {}
+        from . import laundering
 
-    metas, seed_ops = laundering.add_incidents(
-        world, stream, services, list(scenario.incidents), dict(scenario.difficulty),
-        np.random.default_rng(ss_laund), with_twins=with_twins)
+        metas, seed_ops = laundering.add_incidents(
+            world, stream, services, list(scenario.incidents), dict(scenario.difficulty),
+            np.random.default_rng(ss_laund), with_twins=with_twins)
+    except BaseException:
+        stream.close()  # planned ops on disk go at once, not when the traceback is dropped
+        raise
     return world, stream, metas, seed_ops
 
 
@@ -112,10 +119,14 @@ def _scoped(scenario: Scenario, ss_econ, ss_laund, ss_ledger):
     for _ in range(footprint.ROUNDS):
         world, stream, _, _ = _plan(scenario, economy, ss_econ, ss_laund, with_twins=False)
         economy = footprint.calibrated(economy, world, *footprint.measure(world, stream))
+        stream.close()
     # the value level: one run of the kernel on the calibrated mix
     world, stream, _, seed_ops = _plan(scenario, economy, ss_econ, ss_laund, with_twins=False)
-    ds = ledger.build(world, stream, rng=np.random.default_rng(ss_ledger), meta={},
-                      seed_ops=seed_ops, horizon=world.t0 + economy.days * 86_400)
+    try:
+        ds = ledger.build(world, stream, rng=np.random.default_rng(ss_ledger), meta={},
+                          seed_ops=seed_ops, horizon=world.t0 + economy.days * 86_400)
+    finally:
+        stream.close()
     r = np.clip(footprint.value_ratio(ds) ** footprint.VALUE_MATCH,
                 1 / footprint.MAX_VALUE_SCALE, footprint.MAX_VALUE_SCALE)
     return dataclasses.replace(economy, value_scale=float(economy.value_scale * r))

@@ -335,6 +335,7 @@ def _build(world, stream, source, spill, *, rng, meta, seed_ops, sink, shard_siz
         release_free_memory()
     for name, cols in finals:
         sink(name, Table(name, cols))
+        del cols  # before the next table is built
     return meta
 
 

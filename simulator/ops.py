@@ -286,16 +286,25 @@ class OpStream:
             yield {k: b[k] for k in fields}
 
     def release(self) -> None:
-        """Drop the finalized arrays (after execution), keeping :meth:`position` usable."""
+        """Drop the finalized arrays (after execution). :meth:`position` stays usable as long
+        as the directory the ops were sorted into exists (ops sorted in memory: always)."""
         self._final = ()
+        self.close()
+
+    def close(self) -> None:
+        """Remove the planned ops' files on disk, if any (at once, rather than when the stream
+        is collected: generation calls it on success and on error)."""
         if self._dir is not None:
             self._cleanup()
+            self._dir = None
 
     def position(self, idx: np.ndarray) -> np.ndarray:
         """Sorted position of ops given by insertion index (after :meth:`finalize`); -1 for
         ops dropped at the horizon."""
         idx = np.asarray(idx, dtype=np.int64)
         if isinstance(self._inv, str):  # on disk (ops sorted out of core)
+            if not os.path.exists(self._inv):
+                raise RuntimeError("the ops' positions were removed with their directory")
             inv = np.load(self._inv, mmap_mode="r")
             out = np.array(inv[idx])
             del inv
@@ -332,8 +341,7 @@ class OpStream:
             self._ops = [{k: self._read("op", k) for k in _OP_FIELDS}]
             self._outs = [{k: self._read("out", k) for k in _OUT_FIELDS}]
             self._parts = [{k: self._read("part", k) for k in _PART_FIELDS}]
-            self._cleanup()
-            self._dir = None
+            self.close()
             self._on_disk = {"op": 0, "out": 0, "part": 0}
         if self.n == 0:
             ops = {k: np.zeros(0, dt) for k, dt in _OP_FIELDS.items() if k != "amount"}
@@ -417,7 +425,6 @@ class OpStream:
         def save(name, arr):
             np.save(os.path.join(spill, name + ".npy"), arr)
 
-        counts = {}
         for k in _OP_FIELDS:
             if k == "t":
                 continue
@@ -429,16 +436,14 @@ class OpStream:
                 if bad.any():
                     raise ValueError("an op links to an op that does not happen before it")
                 del has, bad
-            if k in ("out_count", "part_count"):
-                counts[k] = col
             if k == "amount":
-                amount = col  # only CoinJoin ops use it: it moves to their participants
-                continue
-            save(k if k in SPILLED_BY_NAME else "op_" + k, col)
+                # only CoinJoin ops use it: it moves to their participants' rows
+                col = np.repeat(col, self._read("op", "part_count")[order])
+                save("part_denom", col)
+            else:
+                save(k if k in SPILLED_BY_NAME else "op_" + k, col)
             del col
             release_free_memory()
-        save("part_denom", np.repeat(amount, counts["part_count"]))
-        del amount, counts
         # the inverse is read for a few announced ops only (:meth:`position`): it waits on
         # disk
         self._inv = os.path.join(spill, "inverse_order.npy")
@@ -456,8 +461,7 @@ class OpStream:
                 del col
                 release_free_memory()
             del raw
-        self._cleanup()
-        self._dir = None
+        self.close()
         release_free_memory()
         return SortedOps(spill, keep, n_rows["out"], n_rows["part"])
 

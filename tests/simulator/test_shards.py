@@ -40,17 +40,19 @@ def test_ops_on_disk_give_the_same_files(tmp_path, monkeypatch, scenario, n):
     flush = ops.OpStream._flush
 
     def counting(self):
-        flushes.append(self.n)
+        flushes[-1] += 1
         flush(self)
 
     monkeypatch.setattr(ops.OpStream, "_flush", counting)
     hashes = {}
     for limit, size in ((0, None), (0, 7), (20_000, 0), (20_000, 1000)):
         monkeypatch.setattr(ops, "SPILL_BYTES", limit)
+        flushes.append(0)
         write(scenario, tmp_path / f"disk{limit}-{size}", seed=3, transactions=n,
               shard_size=size)
         hashes[(limit, size)] = _file_hashes(tmp_path / f"disk{limit}-{size}")
-    assert len(flushes) > 10  # every batch went to disk with a limit of 0
+    # with a limit of 0 every batch went to disk; with 20 kB some did, not all
+    assert flushes[0] > 10 and 0 < flushes[2] < flushes[0], flushes
     reference = _file_hashes(tmp_path / "memory")
     assert all(h == reference for h in hashes.values())
     # in memory (make) with the ops on disk: the same dataset
@@ -59,14 +61,37 @@ def test_ops_on_disk_give_the_same_files(tmp_path, monkeypatch, scenario, n):
     assert _file_hashes(tmp_path / "m") == reference
 
 
-def test_ops_on_disk_are_removed_after_generation(tmp_path, monkeypatch):
+def test_ops_on_disk_are_removed_after_generation_and_on_error(tmp_path, monkeypatch):
     import tempfile
+
+    from launderbench.simulator import tempdirs
 
     monkeypatch.setattr(ops, "SPILL_BYTES", 0)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
+    made = []
+    make_temp_dir = tempdirs.make_temp_dir
+
+    def recording(prefix, where=None):
+        made.append(prefix)
+        return make_temp_dir(prefix, where)
+
+    monkeypatch.setattr(tempdirs, "make_temp_dir", recording)
     write("easy-v1", tmp_path / "d", seed=1, transactions=400)
+    assert "launderbench-plan-" in made  # the ops did go to disk
     assert list((tmp_path / "tmp").iterdir()) == []
+
+    # an error while the ops are on disk (putting them in time order): the files go at once,
+    # while the error (and its traceback, which holds the stream) is still alive
+    def failing(*args, **kwargs):
+        raise RuntimeError("sorting failed")
+
+    monkeypatch.setattr(ops, "_in_order", failing)
+    with pytest.raises(RuntimeError, match="sorting failed") as err:
+        write("easy-v1", tmp_path / "e", seed=1, transactions=400)
+    assert list((tmp_path / "tmp").iterdir()) == []
+    assert not (tmp_path / "e").exists()
+    del err
 
 
 def test_one_op_shards_in_memory_give_the_same_dataset():
