@@ -58,7 +58,12 @@ def cli():
               help="Ops the ledger kernel runs at a time (0: all at once); changes memory "
                    "use, never the dataset.  [default: 262144]")
 def generate(scenario, transactions, seed, out, quiet, no_memory_check, shard_size):
-    """Generate a labelled ledger and write it as Parquet + meta.json."""
+    """Generate a labelled ledger and write it as Parquet + meta.json.
+
+    Large ledgers use memory of about 100 bytes per transaction and, while they are
+    generated, temporary disk of about 340 bytes per transaction in $TMPDIR (else /tmp);
+    the files there are removed at the end.
+    """
     import os
 
     from launderbench.simulator import write
