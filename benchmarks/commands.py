@@ -6,13 +6,14 @@ adds them to the ``launderbench`` group (this module never imports the group).
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from pathlib import Path
 
 import click
 
-from launderbench.simulator.errors import ConfigError
+from launderbench.simulator.errors import ConfigError, LaunderbenchError
 
 from .edu_commands import EDU_COMMANDS
 
@@ -258,6 +259,7 @@ def run_cmd(suite, scenarios, detectors, seeds, transactions, out, config_path, 
                         label_share, label_noise, label_delay)
     out = out or Path("reports") / cfg.suite
     check_results_dir(out)  # refused now rather than after the run
+    made_out = not out.exists()  # then everything in it is this run's
     journal = Journal(out / "journal", resume=resume)
     if resume:
         click.echo(f"resume: {len(journal)} finished task(s) journaled in {journal.path}",
@@ -269,6 +271,12 @@ def run_cmd(suite, scenarios, detectors, seeds, transactions, out, config_path, 
     try:
         res = run_config(cfg, executor=executor, progress=not quiet, cache=cache,
                          journal=journal, retries=retries)
+    except LaunderbenchError:
+        # a user error stops the run: nothing half-written stays (the journal entries of
+        # tasks that finished first), in a directory this run made
+        if made_out:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     finally:
         if close is not None:
             close()

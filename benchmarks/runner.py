@@ -853,7 +853,9 @@ def run(jobs: list[Job], executor: Executor | None = None,
                 submit(task)
         while running:
             done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            for f in done:
+            # in the order they were submitted, not the set's: the same run handles its
+            # results (and meets a user error) in the same order every time
+            for f in [g for g in running if g in done]:
                 task = running.pop(f)
                 try:
                     value = f.result()

@@ -584,3 +584,29 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatc
     assert e.value.code == 2 and len(err.strip().splitlines()) == 1
     assert "No space left on device" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_run_stopped_by_a_user_error_leaves_no_journal(tmp_path, capsys):
+    """A task that finished before a user error stopped the run was journaled; the run's
+    output directory, which the run made, goes whole (nothing half-written is left), while
+    a directory that existed before keeps what it held."""
+    from launderbench.simulator import write
+
+    good, bad = tmp_path / "good", tmp_path / "bad"
+    write("easy-v1", good, seed=0, transactions=300)
+    write("easy-v1", bad, seed=0, transactions=300)
+    _meta_split(bad)
+    out = tmp_path / "out"
+    argv = ["run", "--scenario", str(good), "--scenario", str(bad), "--seeds", "0",
+            "--detector", "random", "-o", str(out), "-q", "--no-memory"]
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    assert "split" in capsys.readouterr().err
+    assert not out.exists()
+    # the same with an output directory the user made: it stays, with what it held
+    out.mkdir()
+    (out / "journal").mkdir()
+    with pytest.raises(SystemExit):
+        main(argv)
+    assert out.is_dir()
