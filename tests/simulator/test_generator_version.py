@@ -38,7 +38,7 @@ def _numpy_minor():
                     reason=f"hashes recorded with numpy {NUMPY[0]}.{NUMPY[1]}, "
                            f"running {np.__version__}")
 @pytest.mark.parametrize("key", sorted(PINNED.get(GENERATOR_VERSION, {})), ids=str)
-@pytest.mark.parametrize("spill", [None, 0], ids=["ops-in-memory", "ops-on-disk"])
+@pytest.mark.parametrize("spill", [None, 20_000], ids=["ops-in-memory", "ops-on-disk"])
 def test_generated_data_is_pinned_to_the_generator_version(monkeypatch, key, spill):
     monkeypatch.setattr(ops, "SPILL_BYTES", spill)
     scenario, n, seed = key

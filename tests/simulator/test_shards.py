@@ -29,8 +29,7 @@ def test_written_files_do_not_depend_on_the_shard_size(tmp_path, scenario, n):
     assert _file_hashes(tmp_path / "m") == hashes[0]
 
 
-@pytest.mark.parametrize("scenario, n", [("benign-v1", 1500), ("ronin-2022-v1", 600),
-                                         ("dmm-bitcoin-2024-v1", 600)])
+@pytest.mark.parametrize("scenario, n", [("benign-v1", 1500), ("ronin-2022-v1", 600)])
 def test_ops_on_disk_give_the_same_files(tmp_path, monkeypatch, scenario, n):
     """Planned ops that go to disk (past ``ops.SPILL_BYTES``) are put in time order there and
     read back shard by shard: the files are those of ops held in memory throughout."""
