@@ -98,7 +98,7 @@ def build(world: World, stream: OpStream, *, rng: np.random.Generator, meta: dic
             # The kernel never reads these columns: they wait on disk while it runs
             # (out-of-core), and come back shard by shard for the ops that became
             # transactions.
-            for key in _SPILLED:
+            for key in SPILLED_BY_NAME:
                 np.save(os.path.join(spill, key + ".npy"), ops.pop(key))
             release_free_memory()
             source = _OpsInMemory(ops, outs, parts)
@@ -109,8 +109,6 @@ def build(world: World, stream: OpStream, *, rng: np.random.Generator, meta: dic
         shutil.rmtree(spill, ignore_errors=True)
 
 
-#: op columns kept on disk while the kernel runs
-_SPILLED = SPILLED_BY_NAME
 
 
 class _OpsInMemory:
@@ -153,14 +151,10 @@ class _OpsOnDisk:
         if n == 0:
             return
         starts = np.arange(0, n, step, dtype=np.int64)
-
-        def bounds(key):
-            per = np.add.reduceat(self.ops.column("op", key).astype(np.int64), starts)
-            return np.concatenate([[0], np.cumsum(per)])
-
-        cuts = {"op": np.append(starts, n), "out": bounds("out_count"),
-                "part": bounds("part_count")}
-        fields = {"op": [k for k in _OP_FIELDS if k not in _SPILLED and k != "amount"],
+        cuts = {"op": np.append(starts, n),
+                "out": _row_cuts(self.ops.column("op", "out_count"), starts),
+                "part": _row_cuts(self.ops.column("op", "part_count"), starts)}
+        fields = {"op": [k for k in _OP_FIELDS if k not in SPILLED_BY_NAME and k != "amount"],
                   "out": list(_OUT_FIELDS), "part": [*_PART_FIELDS, "denom"]}
         for j, a in enumerate(starts):
             yield (int(a), *({k: self.ops.rows(kind, k, cuts[kind][j], cuts[kind][j + 1])
@@ -339,6 +333,13 @@ def _build(world, stream, source, spill, *, rng, meta, seed_ops, sink, shard_siz
     return meta
 
 
+def _row_cuts(counts: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Where each shard's rows (outputs or participants, ``counts`` per op) begin, and the
+    end: shards start at the ops ``starts``."""
+    per = np.add.reduceat(counts.astype(np.int64), starts)
+    return np.concatenate([[0], np.cumsum(per)])
+
+
 def _split(ops: dict, outs: dict, parts: dict, step: int) -> list:
     """The op columns (and their outputs' and participants' rows) cut into shards of ``step``
     ops: ``[(first op, ops, outs, parts), ...]``. The columns are taken out of the given
@@ -350,11 +351,8 @@ def _split(ops: dict, outs: dict, parts: dict, step: int) -> list:
     if len(starts) == 1:
         return [(0, *({k: cols.pop(k) for k in list(cols)} for cols in (ops, outs, parts)))]
 
-    def bounds(counts):
-        per = np.add.reduceat(counts.astype(np.int64), starts)
-        return np.concatenate([[0], np.cumsum(per)])
-
-    cuts = (np.append(starts, n), bounds(ops["out_count"]), bounds(ops["part_count"]))
+    cuts = (np.append(starts, n), _row_cuts(ops["out_count"], starts),
+            _row_cuts(ops["part_count"], starts))
     shards = [(int(a), {}, {}, {}) for a in starts]
     for which, (cols, cut) in enumerate(zip((ops, outs, parts), cuts, strict=True)):
         for k in list(cols):

@@ -172,6 +172,16 @@ def _time_order(t: np.ndarray) -> np.ndarray:
     return order
 
 
+def _remap_links(link: np.ndarray, inv: np.ndarray) -> None:
+    """Turn ``link`` (ops in time order, each linking to an insertion index or -1) into
+    sorted positions, in place, through ``inv`` (insertion index -> sorted position, -1 for
+    an op past the horizon); refuse a link to an op that does not happen before it."""
+    has = link >= 0
+    link[has] = inv[link[has]]
+    if (has & ((link >= np.arange(len(link))) | (link < 0))).any():
+        raise ValueError("an op links to an op that does not happen before it")
+
+
 class OpStream:
     """Accumulates batches of ops (struct of arrays) and returns them sorted by time.
 
@@ -391,11 +401,7 @@ class OpStream:
         # only CoinJoin ops use ``amount`` (the round's denomination): it moves to their
         # participants' rows, sparing a column over every op
         parts["denom"] = np.repeat(ops.pop("amount"), ops["part_count"])
-        has = ops["link"] >= 0
-        ops["link"][has] = inv[ops["link"][has]]
-        bad = has & ((ops["link"] >= np.arange(len(order))) | (ops["link"] < 0))
-        if bad.any():
-            raise ValueError("an op links to an op that does not happen before it")
+        _remap_links(ops["link"], inv)
         self._final = (ops, outs, parts)
         release_free_memory()
         return self._final
@@ -430,12 +436,7 @@ class OpStream:
                 continue
             col = self._read("op", k)[order]
             if k == "link":
-                has = col >= 0
-                col[has] = inv[col[has]]
-                bad = has & ((col >= np.arange(keep)) | (col < 0))
-                if bad.any():
-                    raise ValueError("an op links to an op that does not happen before it")
-                del has, bad
+                _remap_links(col, inv)
             if k == "amount":
                 # only CoinJoin ops use it: it moves to their participants' rows
                 col = np.repeat(col, self._read("op", "part_count")[order])

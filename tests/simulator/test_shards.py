@@ -177,3 +177,42 @@ def test_cli_shard_size_gives_the_same_files(tmp_path):
     r = subprocess.run([sys.executable, "-m", "launderbench", "generate", "--shard-size", "-3",
                         "-o", str(tmp_path / "c")], capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and "shard-size" in r.stderr
+
+
+def test_finalize_gives_the_same_columns_from_memory_from_disk_and_sorted_on_disk(
+        tmp_path, monkeypatch):
+    """The three ways to put the planned ops in time order agree column by column: in memory,
+    read back from disk into memory (``finalize()`` without a directory), and out of core
+    (``finalize(spill=...)``), with a horizon that drops the last ops."""
+    import numpy as np
+
+    from launderbench.simulator.generate import _plan, _scenario
+
+    scenario = _scenario("ronin-2022-v1", {"transactions": 600})
+
+    def planned(limit):
+        monkeypatch.setattr(ops, "SPILL_BYTES", limit)
+        ss = np.random.SeedSequence(4).spawn(3)
+        return _plan(scenario, scenario.economy, ss[0], ss[1])[1]
+
+    memory = planned(None)
+    horizon = int(np.quantile(np.concatenate([b["t"] for b in memory.batches("t")]), 0.9))
+    ref_ops, ref_outs, ref_parts = memory.finalize(horizon)
+    back = planned(0)
+    assert back._on_disk["op"] > 0
+    got_ops, got_outs, got_parts = back.finalize(horizon)
+    spill = tmp_path / "sorted"
+    spill.mkdir()
+    disk = planned(0)
+    sorted_ops = disk.finalize(horizon, spill=str(spill))
+    assert isinstance(sorted_ops, ops.SortedOps) and sorted_ops.n_ops == len(ref_ops["t"])
+    for kind, ref, got in (("op", ref_ops, got_ops), ("out", ref_outs, got_outs),
+                           ("part", ref_parts, got_parts)):
+        for k, col in ref.items():
+            assert np.array_equal(got[k], col), (kind, k)
+            assert np.array_equal(sorted_ops.column(kind, k), col), (kind, k)
+    some = np.arange(0, memory.n, 97)
+    assert np.array_equal(disk.position(some), memory.position(some))
+    assert (memory.position(some) == -1).any()  # the horizon dropped some
+    for s in (memory, back, disk):
+        s.close()
