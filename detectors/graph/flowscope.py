@@ -49,9 +49,7 @@ more than the first.
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 from numba import njit
-from scipy.sparse.csgraph import connected_components
 
 from launderbench.simulator.errors import ConfigError
 
@@ -95,7 +93,8 @@ def _peel_kernel(nx, nm, nz, alpha, x_ptr, x_m, x_w, m1_ptr, m1_x, m1_w, m2_ptr,
     order, key, dptr, dval, pm0 = _peel_sequence(
         nx, nm, nz, alpha, x_ptr, x_m, x_w, m1_ptr, m1_x, m1_w, m2_ptr, m2_z, m2_w,
         z_ptr, z_m, z_w)
-    stop, best_k, best_g = _replay(order, dptr, dval, _sequential_sum(pm0), nx, nm, nz)
+    stop, best_k, best_g = _replay(order, dptr[:-1], dptr[1:], dval, _sequential_sum(pm0),
+                                   nx, nm, nz)
     return order[:stop], best_k, best_g
 
 
@@ -231,10 +230,11 @@ def _sequential_sum(values):
 
 
 @njit(cache=True)
-def _replay(order, dptr, dval, num0, nx, nm, nz):
+def _replay(order, start, stop, pool, num0, nx, nm, nz):
     """The reference's stop and best set from a removal order: removes until a layer is empty,
-    adding each step's changes to the numerator of g in order, and keeps the latest step with
-    the highest g (``>=``). Returns ``(steps until the stop, best_k, best_g)``."""
+    adding each step's changes to the numerator of g (``pool[start[k]:stop[k]]`` for step
+    ``k``) in order, and keeps the latest step with the highest g (``>=``). Returns ``(steps
+    until the stop, best_k, best_g)``."""
     left_x, left_m, left_z = nx, nm, nz
     num = num0
     best_g = -np.inf
@@ -242,8 +242,8 @@ def _replay(order, dptr, dval, num0, nx, nm, nz):
     k = 0
     while left_x > 0 and left_m > 0 and left_z > 0:
         v = order[k]
-        for p in range(dptr[k], dptr[k + 1]):
-            num += dval[p]
+        for p in range(start[k], stop[k]):
+            num += pool[p]
         if v < nx:
             left_x -= 1
         elif v < nx + nm:
@@ -279,48 +279,31 @@ def _goes_first(a, ka, b, kb, nx, nm, alpha):
 
 
 @njit(cache=True)
-def _merge(order, key, dptr, dval, drop, new_order, new_key, new_dptr, new_dval, nx, nm,
+def _merge(order, key, start, stop, drop, new_order, new_key, new_start, new_stop, nx, nm,
            alpha):
     """The removal order of the whole graph after the parts flagged in ``drop`` were searched
     again: the old order without them, merged with their new order (``new_*``) by taking, at
-    each step, whichever next node the reference removes first (:func:`_goes_first`)."""
-    nd = len(new_dval)
-    for k in range(len(order)):
-        if not drop[order[k]]:
-            nd += dptr[k + 1] - dptr[k]
-    out = np.empty(len(order), dtype=np.int64)
-    out_key = np.empty(len(order))
-    out_ptr = np.zeros(len(order) + 1, dtype=np.int64)
-    out_val = np.empty(nd)
+    each step, whichever next node the reference removes first (:func:`_goes_first`). Each
+    step keeps its span of recorded changes (``start``, ``stop``)."""
+    n = len(order)
+    out = np.empty(n, dtype=np.int64)
+    out_key = np.empty(n)
+    out_start = np.empty(n, dtype=np.int64)
+    out_stop = np.empty(n, dtype=np.int64)
     a = 0
     b = 0
-    k = 0
-    d = 0
-    while True:
-        while a < len(order) and drop[order[a]]:
+    for k in range(n):
+        while a < n and drop[order[a]]:
             a += 1
-        take_old = a < len(order)
-        if take_old and b < len(new_order):
-            take_old = _goes_first(order[a], key[a], new_order[b], new_key[b], nx, nm, alpha)
-        elif not take_old and b >= len(new_order):
-            break
-        if take_old:
-            out[k] = order[a]
-            out_key[k] = key[a]
-            for p in range(dptr[a], dptr[a + 1]):
-                out_val[d] = dval[p]
-                d += 1
+        if a < n and (b == len(new_order) or _goes_first(order[a], key[a], new_order[b],
+                                                         new_key[b], nx, nm, alpha)):
+            out[k], out_key[k], out_start[k], out_stop[k] = order[a], key[a], start[a], stop[a]
             a += 1
         else:
-            out[k] = new_order[b]
-            out_key[k] = new_key[b]
-            for p in range(new_dptr[b], new_dptr[b + 1]):
-                out_val[d] = new_dval[p]
-                d += 1
+            out[k], out_key[k] = new_order[b], new_key[b]
+            out_start[k], out_stop[k] = new_start[b], new_stop[b]
             b += 1
-        k += 1
-        out_ptr[k] = d
-    return out[:k], out_key[:k], out_ptr[:k + 1], out_val[:d]
+    return out, out_key, out_start, out_stop
 
 
 def flowscope_layers(src, dst, weight, n):
@@ -375,83 +358,122 @@ def flowscope_blocks(src, dst, weight, n, *, alpha=4.0, n_blocks=3):
     x_ids, m_ids, z_ids, e1x, e1m, w1, e2m, e2z, w2 = flowscope_layers(src, dst, weight, n)
     nx, nm, nz = len(x_ids), len(m_ids), len(z_ids)
     size = nx + nm + nz
-    # layer edges as pairs of node ids (source i -> i, middle j -> nx + j, sink k -> nx+nm+k)
-    a1, b1 = e1x, nx + e1m
-    a2, b2 = nx + e2m, nx + nm + e2z
-    alive1 = np.ones(len(e1x), dtype=bool)
-    alive2 = np.ones(len(e2m), dtype=bool)
-    part = np.zeros(size, dtype=np.int64)  # connected parts of the graph left
-    redo = np.ones(size, dtype=bool)  # nodes whose removal order must be found again
+    graph = _LayerGraph(nx, nm, nz, e1x, e1m, w1, e2m, e2z, w2)
+    redo = np.arange(size)  # nodes whose removal order must be found (again)
     pm0 = np.zeros(nm)  # middle priorities before any removal
     seq = None
     blocks = []
     for b in range(n_blocks):
-        if nm == 0 or not (alive1.any() or alive2.any()):
+        if nm == 0 or not graph.alive.any():
             break
-        sub = _Part(redo, nx, nm, nz, a1, b1, w1, alive1, a2, b2, w2, alive2)
-        order, key, dptr, dval, sub_pm0 = _peel_sequence(*sub.sizes, float(alpha), *sub.lists)
-        order = sub.node[order]
-        pm0[sub.node[sub.middles] - nx] = sub_pm0
+        sizes, node, lists = graph.part(redo)
+        order, key, dptr, dval, sub_pm0 = _peel_sequence(*sizes, float(alpha), *lists)
+        order = node[order]
+        pm0[node[sizes[0]:sizes[0] + sizes[1]] - nx] = sub_pm0
         if seq is None:
-            seq = (order, key, dptr, dval)
+            seq = (order, key, dptr[:-1], dptr[1:])
+            pool = dval
         else:
-            seq = _merge(*seq, redo, order, key, dptr, dval, nx, nm, float(alpha))
-        _, best_k, best_g = _replay(seq[0], seq[2], seq[3], _sequential_sum(pm0), nx, nm, nz)
-        keep = np.ones(size, dtype=bool)
-        keep[seq[0][:best_k]] = False
-        in_x, in_m, in_z = keep[:nx], keep[nx:nx + nm], keep[nx + nm:]
-        blocks.append({"x": x_ids[in_x], "m": m_ids[in_m], "z": z_ids[in_z],
-                       "score": float(best_g)})
+            drop = np.zeros(size, dtype=bool)
+            drop[redo] = True
+            seq = _merge(*seq, drop, order, key, dptr[:-1] + len(pool), dptr[1:] + len(pool),
+                         nx, nm, float(alpha))
+            pool = np.concatenate([pool, dval])
+        _, best_k, best_g = _replay(seq[0], seq[2], seq[3], pool, _sequential_sum(pm0),
+                                    nx, nm, nz)
+        block = np.sort(seq[0][best_k:])
+        blocks.append({"x": x_ids[block[block < nx]],
+                       "m": m_ids[block[(block >= nx) & (block < nx + nm)] - nx],
+                       "z": z_ids[block[block >= nx + nm] - nx - nm], "score": float(best_g)})
         if b + 1 < n_blocks:
             # the next search redoes only the connected parts that held the block
-            if b == 0:
-                part = _parts(np.ones(size, dtype=bool), a1, b1, alive1, a2, b2, alive2)
-            hit = np.zeros(part.max() + 1, dtype=bool)
-            hit[part[keep]] = True
-            redo = hit[part]
+            redo = np.sort(_reach(block, graph.ptr, graph.nbr, graph.edge, graph.alive))
         # the reference's del_block: every edge touching a node of the block goes
-        alive1 &= ~(keep[a1] | keep[b1])
-        alive2 &= ~(keep[a2] | keep[b2])
-        if b + 1 < n_blocks:
-            part[redo] = part.max() + 1 + _parts(redo, a1, b1, alive1, a2, b2, alive2)
+        graph.alive[graph.edge[_spans(graph.ptr, block)]] = False
     return blocks
 
 
-class _Part:
-    """The subgraph on the nodes flagged in ``redo`` (whole connected parts, so no edge left
-    crosses its border), numbered per layer in the order of the whole graph, with the
-    adjacency lists :func:`_peel_sequence` takes (each node's edges in edge order, as in the
-    whole graph). ``node`` maps its node ids to the whole graph's."""
+class _LayerGraph:
+    """The three-layer graph as node ids (source ``i`` -> ``i``, middle ``j`` -> ``nx + j``,
+    sink ``k`` -> ``nx + nm + k``) and edge ids (layer-1 edges first, then layer 2), with each
+    node's incident edges (``edge[ptr[v]:ptr[v + 1]]``, in edge order; ``nbr``: the other ends)
+    and the flags of the edges still alive."""
 
-    def __init__(self, redo, nx, nm, nz, a1, b1, w1, alive1, a2, b2, w2, alive2):
-        self.node = np.flatnonzero(redo)
-        local = np.cumsum(redo) - 1
-        sx = int(redo[:nx].sum())
-        sm = int(redo[nx:nx + nm].sum())
-        sz = len(self.node) - sx - sm
-        self.sizes = (sx, sm, sz)
-        self.middles = np.arange(sx, sx + sm)
-        e1 = np.flatnonzero(alive1 & redo[a1])
-        e2 = np.flatnonzero(alive2 & redo[a2])
-        x, m1 = local[a1[e1]], local[b1[e1]] - sx
-        m2, z = local[a2[e2]] - sx, local[b2[e2]] - sx - sm
-        self.lists = []
-        for owner, nbr, w, n in ((x, m1, w1[e1], sx), (m1, x, w1[e1], sm),
-                                 (m2, z, w2[e2], sm), (z, m2, w2[e2], sz)):
+    def __init__(self, nx, nm, nz, e1x, e1m, w1, e2m, e2z, w2):
+        self.nx, self.nm, self.nz = nx, nm, nz
+        self.tail = np.concatenate([e1x, nx + e2m])  # source, or middle for layer 2
+        self.head = np.concatenate([nx + e1m, nx + nm + e2z])
+        self.w = np.concatenate([w1, w2])
+        self.n1 = len(e1x)
+        self.alive = np.ones(len(self.tail), dtype=bool)
+        size = nx + nm + nz
+        ends = np.concatenate([self.tail, self.head])
+        self.ptr, slots = csr_from_edges(ends, None, size)
+        self.edge = slots % len(self.tail)
+        self.nbr = np.concatenate([self.head, self.tail])[slots]
+        self.local = np.empty(size, dtype=np.int64)
+
+    def part(self, nodes):
+        """The subgraph on ``nodes`` (sorted ids forming whole connected parts of the graph
+        left, so no alive edge crosses its border), numbered per layer in the whole graph's
+        order. Returns ``(sizes, node, lists)``: its layer sizes, the whole graph's id of each
+        of its nodes, and the adjacency lists :func:`_peel_sequence` takes (each node's edges
+        in edge order, as in the whole graph)."""
+        nx, nm = self.nx, self.nm
+        sx = int(np.searchsorted(nodes, nx))
+        sm = int(np.searchsorted(nodes, nx + nm)) - sx
+        sizes = (sx, sm, len(nodes) - sx - sm)
+        if len(nodes) == len(self.local):
+            e = np.flatnonzero(self.alive)
+        else:
+            # each edge once: layer-1 edges from their source, layer-2 from their middle node
+            tails = nodes[nodes < nx + nm]
+            e = self.edge[_spans(self.ptr, tails)]
+            owner = np.repeat(tails, self.ptr[tails + 1] - self.ptr[tails])
+            e = np.sort(e[self.alive[e] & (self.tail[e] == owner)])
+        self.local[nodes] = np.arange(len(nodes))
+        first = e < self.n1
+        e1, e2 = e[first], e[~first]
+        x, m1 = self.local[self.tail[e1]], self.local[self.head[e1]] - sx
+        m2, z = self.local[self.tail[e2]] - sx, self.local[self.head[e2]] - sx - sizes[1]
+        lists = []
+        for owner, other, w, n in ((x, m1, self.w[e1], sx), (m1, x, self.w[e1], sm),
+                                   (m2, z, self.w[e2], sm), (z, m2, self.w[e2], sizes[2])):
             ptr, edges = csr_from_edges(owner, None, n)
-            self.lists += [ptr, nbr[edges], w[edges]]
+            lists += [ptr, other[edges], w[edges]]
+        return sizes, nodes, lists
 
 
-def _parts(nodes, a1, b1, alive1, a2, b2, alive2):
-    """Connected-part labels (0, 1, ...) of the flagged nodes in the graph of the edges alive,
-    one per flagged node in id order; every alive edge that touches a flagged node must have
-    both ends flagged."""
-    ids = np.flatnonzero(nodes)
-    local = np.cumsum(nodes) - 1
-    e1 = alive1 & nodes[a1]
-    e2 = alive2 & nodes[a2]
-    a = local[np.concatenate([a1[e1], a2[e2]])]
-    b = local[np.concatenate([b1[e1], b2[e2]])]
-    n = len(ids)
-    graph = sp.coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n)).tocsr()
-    return connected_components(graph, directed=False)[1].astype(np.int64)
+def _spans(ptr, nodes):
+    """The positions ``ptr[v]:ptr[v + 1]`` of every node ``v`` in ``nodes``, concatenated."""
+    lo, hi = ptr[nodes], ptr[nodes + 1]
+    n = hi - lo
+    return np.repeat(lo - np.cumsum(n) + n, n) + np.arange(n.sum())
+
+
+@njit(cache=True)
+def _reach(start, ptr, nbr, edge, alive):
+    """The nodes connected to ``start`` by alive edges (``start`` included)."""
+    seen = np.zeros(len(ptr) - 1, dtype=np.bool_)
+    stack = np.empty(len(ptr) - 1, dtype=np.int64)
+    top = 0
+    for v in start:
+        if not seen[v]:
+            seen[v] = True
+            stack[top] = v
+            top += 1
+    found = 0
+    out = np.empty(len(ptr) - 1, dtype=np.int64)
+    while top > 0:
+        top -= 1
+        v = stack[top]
+        out[found] = v
+        found += 1
+        for p in range(ptr[v], ptr[v + 1]):
+            if alive[edge[p]]:
+                u = nbr[p]
+                if not seen[u]:
+                    seen[u] = True
+                    stack[top] = u
+                    top += 1
+    return out[:found]
