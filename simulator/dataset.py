@@ -282,6 +282,11 @@ class ObservableView:
             self._cache["transfers"] = _address_transfers(self)
         return self._cache["transfers"]
 
+    def clear_cache(self) -> None:
+        """Forget the derived arrays built so far (transfers, leg indexes and the like), for
+        example to time a detector from scratch on a view other detectors have used."""
+        self._cache.clear()
+
     def __repr__(self) -> str:
         return (
             f"ObservableView(transactions={self.n_transactions}, addresses={self.n_addresses}, "

@@ -36,6 +36,18 @@ def test_observable_view_has_no_truth(small):
     assert "incidents" not in view.meta
 
 
+def test_clear_cache_rebuilds_the_same_derived_arrays(small):
+    view = small.observable()
+    first = view.transfers()
+    assert view.transfers() is first  # cached
+    view.clear_cache()
+    again = view.transfers()
+    assert again is not first
+    assert first.keys() == again.keys()
+    for key in first:
+        assert np.array_equal(first[key], again[key]), key
+
+
 #: every metadata key a detector may read, and nothing more (see schema.OBSERVABLE_META_KEYS)
 ALLOWED_META = {"scenario", "description", "sources", "source", "schema_version",
                 "generator_version", "enums", "split", "t0", "partial"}
