@@ -61,6 +61,7 @@ from ._common import (
     tree_build,
     tree_update,
 )
+from .peeling import PartGraph, merge_orders, replay, sequential_sum, spans
 
 
 @njit(cache=True)
@@ -93,9 +94,14 @@ def _peel_kernel(nx, nm, nz, alpha, x_ptr, x_m, x_w, m1_ptr, m1_x, m1_w, m2_ptr,
     order, key, dptr, dval, pm0 = _peel_sequence(
         nx, nm, nz, alpha, x_ptr, x_m, x_w, m1_ptr, m1_x, m1_w, m2_ptr, m2_z, m2_w,
         z_ptr, z_m, z_w)
-    stop, best_k, best_g = _replay(order, dptr[:-1], dptr[1:], dval, _sequential_sum(pm0),
-                                   nx, nm, nz)
+    stop, best_k, best_g = replay(order, dptr[:-1], dptr[1:], dval, sequential_sum(pm0),
+                                  _bounds(nx, nm, nz), np.array([nx, nm, nz]), False, False)
     return order[:stop], best_k, best_g
+
+
+@njit(cache=True)
+def _bounds(nx, nm, nz):
+    return np.array([0, nx, nx + nm, nx + nm + nz])
 
 
 @njit(cache=True)
@@ -113,8 +119,9 @@ def _peel_sequence(nx, nm, nz, alpha, x_ptr, x_m, x_w, m1_ptr, m1_x, m1_w, m2_pt
 
     The source and sink trees hold the remaining weights; they are compared with the middle
     tree after multiplying by ``1 + alpha``. The loop does not stop when a layer is empty
-    (:func:`_replay` does): the rest of the order is what a later search needs when this
-    graph is one part of a larger one (see :func:`flowscope_blocks`).
+    (:func:`~launderbench.detectors.graph.peeling.replay` does): the rest of the order is what
+    a later search needs when this graph is one part of a larger one (see
+    :mod:`~launderbench.detectors.graph.peeling`).
 
     Returns ``(order, key, dptr, dval, pm0)``: the node removed at each step (ids as in
     :func:`_flowscope_peel`), its priority when removed (the tree value, before the
@@ -220,92 +227,6 @@ def _peel_sequence(nx, nm, nz, alpha, x_ptr, x_m, x_w, m1_ptr, m1_x, m1_w, m2_pt
     return order, key, dptr, dval[:nd], pm0
 
 
-@njit(cache=True)
-def _sequential_sum(values):
-    """Left-to-right float sum, the order the reference's loop adds in (``np.sum`` pairs)."""
-    total = 0.0
-    for v in values:
-        total += v
-    return total
-
-
-@njit(cache=True)
-def _replay(order, start, stop, pool, num0, nx, nm, nz):
-    """The reference's stop and best set from a removal order: removes until a layer is empty,
-    adding each step's changes to the numerator of g (``pool[start[k]:stop[k]]`` for step
-    ``k``) in order, and keeps the latest step with the highest g (``>=``). Returns ``(steps
-    until the stop, best_k, best_g)``."""
-    left_x, left_m, left_z = nx, nm, nz
-    num = num0
-    best_g = -np.inf
-    best_k = 0
-    k = 0
-    while left_x > 0 and left_m > 0 and left_z > 0:
-        v = order[k]
-        for p in range(start[k], stop[k]):
-            num += pool[p]
-        if v < nx:
-            left_x -= 1
-        elif v < nx + nm:
-            left_m -= 1
-        else:
-            left_z -= 1
-        k += 1
-        left = left_x + left_m + left_z
-        g = num / left if left > 0 else 0.0
-        if g >= best_g:
-            best_g = g
-            best_k = k
-    return k, best_k, best_g
-
-
-@njit(cache=True)
-def _goes_first(a, ka, b, kb, nx, nm, alpha):
-    """Whether the reference removes node ``a`` (priority ``ka``) before node ``b`` when each
-    is the next removal of its own part of the graph: within a layer the lower priority, then
-    the lower id; across layers the lower of the compared values (``1 + alpha`` times a
-    source's or sink's priority, a middle node's own), then sources, sinks, middle nodes."""
-    la = 0 if a < nx else (1 if a < nx + nm else 2)
-    lb = 0 if b < nx else (1 if b < nx + nm else 2)
-    if la == lb:
-        return ka < kb or (ka == kb and a < b)
-    va = ka if la == 1 else ka * (1.0 + alpha)
-    vb = kb if lb == 1 else kb * (1.0 + alpha)
-    if va != vb:
-        return va < vb
-    rank_a = 2 if la == 1 else la // 2  # source 0, sink 1, middle 2
-    rank_b = 2 if lb == 1 else lb // 2
-    return rank_a < rank_b
-
-
-@njit(cache=True)
-def _merge(order, key, start, stop, drop, new_order, new_key, new_start, new_stop, nx, nm,
-           alpha):
-    """The removal order of the whole graph after the parts flagged in ``drop`` were searched
-    again: the old order without them, merged with their new order (``new_*``) by taking, at
-    each step, whichever next node the reference removes first (:func:`_goes_first`). Each
-    step keeps its span of recorded changes (``start``, ``stop``)."""
-    n = len(order)
-    out = np.empty(n, dtype=np.int64)
-    out_key = np.empty(n)
-    out_start = np.empty(n, dtype=np.int64)
-    out_stop = np.empty(n, dtype=np.int64)
-    a = 0
-    b = 0
-    for k in range(n):
-        while a < n and drop[order[a]]:
-            a += 1
-        if a < n and (b == len(new_order) or _goes_first(order[a], key[a], new_order[b],
-                                                         new_key[b], nx, nm, alpha)):
-            out[k], out_key[k], out_start[k], out_stop[k] = order[a], key[a], start[a], stop[a]
-            a += 1
-        else:
-            out[k], out_key[k] = new_order[b], new_key[b]
-            out_start[k], out_stop[k] = new_start[b], new_stop[b]
-            b += 1
-    return out, out_key, out_start, out_stop
-
-
 def flowscope_layers(src, dst, weight, n):
     """The three-layer graph of a transfer graph (see the module docstring).
 
@@ -358,7 +279,13 @@ def flowscope_blocks(src, dst, weight, n, *, alpha=4.0, n_blocks=3):
     x_ids, m_ids, z_ids, e1x, e1m, w1, e2m, e2z, w2 = flowscope_layers(src, dst, weight, n)
     nx, nm, nz = len(x_ids), len(m_ids), len(z_ids)
     size = nx + nm + nz
-    graph = _LayerGraph(nx, nm, nz, e1x, e1m, w1, e2m, e2z, w2)
+    graph = PartGraph(np.concatenate([e1x, nx + e2m]), np.concatenate([nx + e1m, nx + nm + e2z]),
+                      size)
+    weight = np.concatenate([w1, w2])
+    bounds = _bounds(nx, nm, nz)
+    factor = np.array([1.0 + alpha, 1.0, 1.0 + alpha])
+    rank = np.array([0, 2, 1])  # on a tie: sources, then sinks, then middle nodes
+    counts = np.array([nx, nm, nz])
     redo = np.arange(size)  # nodes whose removal order must be found (again)
     pm0 = np.zeros(nm)  # middle priorities before any removal
     seq = None
@@ -366,114 +293,50 @@ def flowscope_blocks(src, dst, weight, n, *, alpha=4.0, n_blocks=3):
     for b in range(n_blocks):
         if nm == 0 or not graph.alive.any():
             break
-        sizes, node, lists = graph.part(redo)
+        edges = np.flatnonzero(graph.alive) if b == 0 else graph.edges_of(redo)
+        sizes, lists = _part_lists(redo, edges, graph, weight, nx, nm, len(e1x))
         order, key, dptr, dval, sub_pm0 = _peel_sequence(*sizes, float(alpha), *lists)
-        order = node[order]
-        pm0[node[sizes[0]:sizes[0] + sizes[1]] - nx] = sub_pm0
+        order = redo[order]
+        pm0[redo[sizes[0]:sizes[0] + sizes[1]] - nx] = sub_pm0
         if seq is None:
             seq = (order, key, dptr[:-1], dptr[1:])
             pool = dval
         else:
             drop = np.zeros(size, dtype=bool)
             drop[redo] = True
-            seq = _merge(*seq, drop, order, key, dptr[:-1] + len(pool), dptr[1:] + len(pool),
-                         nx, nm, float(alpha))
+            seq = merge_orders(*seq, drop, order, key, dptr[:-1] + len(pool),
+                               dptr[1:] + len(pool), bounds, factor, rank)
             pool = np.concatenate([pool, dval])
-        _, best_k, best_g = _replay(seq[0], seq[2], seq[3], pool, _sequential_sum(pm0),
-                                    nx, nm, nz)
+        _, best_k, best_g = replay(seq[0], seq[2], seq[3], pool, sequential_sum(pm0), bounds,
+                                   counts, False, False)
         block = np.sort(seq[0][best_k:])
         blocks.append({"x": x_ids[block[block < nx]],
                        "m": m_ids[block[(block >= nx) & (block < nx + nm)] - nx],
                        "z": z_ids[block[block >= nx + nm] - nx - nm], "score": float(best_g)})
         if b + 1 < n_blocks:
             # the next search redoes only the connected parts that held the block
-            redo = np.sort(_reach(block, graph.ptr, graph.nbr, graph.edge, graph.alive))
+            redo = graph.parts_of(block)
         # the reference's del_block: every edge touching a node of the block goes
-        graph.alive[graph.edge[_spans(graph.ptr, block)]] = False
+        graph.alive[graph.edge[spans(graph.ptr, block)]] = False
     return blocks
 
 
-class _LayerGraph:
-    """The three-layer graph as node ids (source ``i`` -> ``i``, middle ``j`` -> ``nx + j``,
-    sink ``k`` -> ``nx + nm + k``) and edge ids (layer-1 edges first, then layer 2), with each
-    node's incident edges (``edge[ptr[v]:ptr[v + 1]]``, in edge order; ``nbr``: the other ends)
-    and the flags of the edges still alive."""
-
-    def __init__(self, nx, nm, nz, e1x, e1m, w1, e2m, e2z, w2):
-        self.nx, self.nm, self.nz = nx, nm, nz
-        self.tail = np.concatenate([e1x, nx + e2m])  # source, or middle for layer 2
-        self.head = np.concatenate([nx + e1m, nx + nm + e2z])
-        self.w = np.concatenate([w1, w2])
-        self.n1 = len(e1x)
-        self.alive = np.ones(len(self.tail), dtype=bool)
-        size = nx + nm + nz
-        ends = np.concatenate([self.tail, self.head])
-        self.ptr, slots = csr_from_edges(ends, None, size)
-        self.edge = slots % len(self.tail)
-        self.nbr = np.concatenate([self.head, self.tail])[slots]
-        self.local = np.empty(size, dtype=np.int64)
-
-    def part(self, nodes):
-        """The subgraph on ``nodes`` (sorted ids forming whole connected parts of the graph
-        left, so no alive edge crosses its border), numbered per layer in the whole graph's
-        order. Returns ``(sizes, node, lists)``: its layer sizes, the whole graph's id of each
-        of its nodes, and the adjacency lists :func:`_peel_sequence` takes (each node's edges
-        in edge order, as in the whole graph)."""
-        nx, nm = self.nx, self.nm
-        sx = int(np.searchsorted(nodes, nx))
-        sm = int(np.searchsorted(nodes, nx + nm)) - sx
-        sizes = (sx, sm, len(nodes) - sx - sm)
-        if len(nodes) == len(self.local):
-            e = np.flatnonzero(self.alive)
-        else:
-            # each edge once: layer-1 edges from their source, layer-2 from their middle node
-            tails = nodes[nodes < nx + nm]
-            e = self.edge[_spans(self.ptr, tails)]
-            owner = np.repeat(tails, self.ptr[tails + 1] - self.ptr[tails])
-            e = np.sort(e[self.alive[e] & (self.tail[e] == owner)])
-        self.local[nodes] = np.arange(len(nodes))
-        first = e < self.n1
-        e1, e2 = e[first], e[~first]
-        x, m1 = self.local[self.tail[e1]], self.local[self.head[e1]] - sx
-        m2, z = self.local[self.tail[e2]] - sx, self.local[self.head[e2]] - sx - sizes[1]
-        lists = []
-        for owner, other, w, n in ((x, m1, self.w[e1], sx), (m1, x, self.w[e1], sm),
-                                   (m2, z, self.w[e2], sm), (z, m2, self.w[e2], sizes[2])):
-            ptr, edges = csr_from_edges(owner, None, n)
-            lists += [ptr, other[edges], w[edges]]
-        return sizes, nodes, lists
-
-
-def _spans(ptr, nodes):
-    """The positions ``ptr[v]:ptr[v + 1]`` of every node ``v`` in ``nodes``, concatenated."""
-    lo, hi = ptr[nodes], ptr[nodes + 1]
-    n = hi - lo
-    return np.repeat(lo - np.cumsum(n) + n, n) + np.arange(n.sum())
-
-
-@njit(cache=True)
-def _reach(start, ptr, nbr, edge, alive):
-    """The nodes connected to ``start`` by alive edges (``start`` included)."""
-    seen = np.zeros(len(ptr) - 1, dtype=np.bool_)
-    stack = np.empty(len(ptr) - 1, dtype=np.int64)
-    top = 0
-    for v in start:
-        if not seen[v]:
-            seen[v] = True
-            stack[top] = v
-            top += 1
-    found = 0
-    out = np.empty(len(ptr) - 1, dtype=np.int64)
-    while top > 0:
-        top -= 1
-        v = stack[top]
-        out[found] = v
-        found += 1
-        for p in range(ptr[v], ptr[v + 1]):
-            if alive[edge[p]]:
-                u = nbr[p]
-                if not seen[u]:
-                    seen[u] = True
-                    stack[top] = u
-                    top += 1
-    return out[:found]
+def _part_lists(nodes, edges, graph, weight, nx, nm, n1):
+    """The layer sizes of the subgraph on ``nodes`` (sorted ids of whole connected parts) and
+    the adjacency lists :func:`_peel_sequence` takes, its nodes numbered per layer in the whole
+    graph's order and each node's ``edges`` (all of the part's, in edge order) in that order."""
+    sx = int(np.searchsorted(nodes, nx))
+    sm = int(np.searchsorted(nodes, nx + nm)) - sx
+    sz = len(nodes) - sx - sm
+    local = np.empty(graph.n, dtype=np.int64)
+    local[nodes] = np.arange(len(nodes))
+    first = edges < n1
+    e1, e2 = edges[first], edges[~first]
+    x, m1 = local[graph.tail[e1]], local[graph.head[e1]] - sx
+    m2, z = local[graph.tail[e2]] - sx, local[graph.head[e2]] - sx - sm
+    lists = []
+    for owner, other, w, n in ((x, m1, weight[e1], sx), (m1, x, weight[e1], sm),
+                               (m2, z, weight[e2], sm), (z, m2, weight[e2], sz)):
+        ptr, order = csr_from_edges(owner, None, n)
+        lists += [ptr, other[order], w[order]]
+    return (sx, sm, sz), lists

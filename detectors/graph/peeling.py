@@ -1,0 +1,193 @@
+"""Repeated greedy peeling that searches again only the connected parts a block changed.
+
+FlowScope and Fraudar find several blocks by greedy peeling: remove the node of lowest
+priority, update its neighbours, keep the densest set seen; then delete some edges of the
+block and peel the whole graph again. A node's priority depends only on its own edges, so on
+a graph made of several connected parts the greedy order is the interleaving of each part's
+own greedy order: at every step the next node of whichever part the rule removes first. A
+block's deletion changes only the parts that held it. The next search can therefore peel those
+parts again, keep every other part's order from the search before, merge the two orders with
+the rule (:func:`merge_orders`), and replay the merged order to find the densest set
+(:func:`replay`). The result is the full search's to the bit, provided that the peeling kernel
+records, for every removal, the changes it made to the density's numerator in the order it
+made them, and that the parts' orders run until every node is removed (the stop rule is
+applied by :func:`replay`, on the whole graph).
+
+Layers (FlowScope's sources, middle nodes and sinks; Fraudar's rows and columns) are ranges
+of node ids given by ``bounds`` (layer ``L`` holds ids ``bounds[L]`` to ``bounds[L + 1] - 1``).
+The rule that picks the next node, shared by both methods: within a layer the lowest priority,
+then the lowest id; across layers the lowest of ``priority * factor[layer]``, then the lowest
+``rank[layer]``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def sequential_sum(values):
+    """Left-to-right float sum, the order a peeling loop adds in (``np.sum`` adds in pairs)."""
+    total = 0.0
+    for v in values:
+        total += v
+    return total
+
+
+@njit(cache=True)
+def _layer(v, bounds):
+    layer = 0
+    while v >= bounds[layer + 1]:
+        layer += 1
+    return layer
+
+
+@njit(cache=True)
+def goes_first(a, ka, b, kb, bounds, factor, rank):
+    """Whether node ``a`` (priority ``ka``) is removed before node ``b`` (priority ``kb``) when
+    each is the next removal of its own part of the graph (the rule in the module docstring)."""
+    la = _layer(a, bounds)
+    lb = _layer(b, bounds)
+    if la == lb:
+        return ka < kb or (ka == kb and a < b)
+    va = ka * factor[la]
+    vb = kb * factor[lb]
+    if va != vb:
+        return va < vb
+    return rank[la] < rank[lb]
+
+
+@njit(cache=True)
+def merge_orders(order, key, start, stop, drop, new_order, new_key, new_start, new_stop,
+                 bounds, factor, rank):
+    """The removal order of the whole graph after the nodes flagged in ``drop`` (whole parts)
+    were peeled again: the old order without them merged with their new order (``new_*``),
+    taking at each step whichever next node :func:`goes_first`. ``key`` is a node's priority
+    when removed; ``start`` and ``stop`` its span of recorded changes, carried along."""
+    n = 0
+    for v in order:
+        if not drop[v]:
+            n += 1
+    n += len(new_order)
+    out = np.empty(n, dtype=np.int64)
+    out_key = np.empty(n)
+    out_start = np.empty(n, dtype=np.int64)
+    out_stop = np.empty(n, dtype=np.int64)
+    a = 0
+    b = 0
+    for k in range(n):
+        while a < len(order) and drop[order[a]]:
+            a += 1
+        if a < len(order) and (b == len(new_order) or goes_first(
+                order[a], key[a], new_order[b], new_key[b], bounds, factor, rank)):
+            out[k], out_key[k], out_start[k], out_stop[k] = order[a], key[a], start[a], stop[a]
+            a += 1
+        else:
+            out[k], out_key[k] = new_order[b], new_key[b]
+            out_start[k], out_stop[k] = new_start[b], new_stop[b]
+            b += 1
+    return out, out_key, out_start, out_stop
+
+
+@njit(cache=True)
+def replay(order, start, stop, pool, num0, bounds, counts, strict, whole_set):
+    """The densest set of a removal order, as the peeling loop finds it.
+
+    Removes in ``order`` while every layer still holds a node (``counts``: nodes per layer
+    before any removal), adds each step's changes to the numerator (``pool[start[k]:
+    stop[k]]``, in order, from ``num0``) and evaluates the density ``num / nodes left`` after
+    every removal. The best set is the latest with a density above (``strict``) or at least
+    (otherwise) the best so far; with ``whole_set`` the set before any removal is the first
+    candidate, otherwise the best starts at minus infinity. Returns ``(steps until the stop,
+    removals before the best set, its density)``.
+    """
+    left = counts.copy()
+    total = left.sum()
+    empty = 0  # layers without a node
+    for c in left:
+        empty += c == 0
+    num = num0
+    best_g = num0 / total if whole_set and total > 0 else -np.inf
+    best_k = 0
+    k = 0
+    while empty == 0:
+        for p in range(start[k], stop[k]):
+            num += pool[p]
+        layer = _layer(order[k], bounds)
+        left[layer] -= 1
+        empty += left[layer] == 0
+        total -= 1
+        k += 1
+        g = num / total if total > 0 else 0.0
+        if g > best_g or (not strict and g == best_g):
+            best_g = g
+            best_k = k
+    return k, best_k, best_g
+
+
+class PartGraph:
+    """A graph whose nodes are ``0..n-1`` and whose edges run ``tail -> head``, with the flags
+    of the edges still alive and each node's incident edges (``edge[ptr[v]:ptr[v + 1]]`` in
+    edge order, ``other`` their other ends), for finding the connected parts a block touches
+    and the edges of a set of parts."""
+
+    def __init__(self, tail, head, n):
+        from ._common import csr_from_edges
+
+        self.tail = np.asarray(tail, dtype=np.int64)
+        self.head = np.asarray(head, dtype=np.int64)
+        self.n = int(n)
+        self.alive = np.ones(len(self.tail), dtype=bool)
+        self.ptr, slots = csr_from_edges(np.concatenate([self.tail, self.head]), None, n)
+        self.edge = slots % max(len(self.tail), 1)
+        self.other = np.concatenate([self.head, self.tail])[slots]
+
+    def parts_of(self, nodes):
+        """The sorted ids of every node connected to ``nodes`` by alive edges (``nodes``
+        included)."""
+        return np.sort(_reach(np.asarray(nodes, dtype=np.int64), self.ptr, self.other,
+                              self.edge, self.alive))
+
+    def edges_of(self, nodes):
+        """The alive edges with their tail in ``nodes`` (sorted ids), in edge order; for whole
+        parts, every alive edge of them."""
+        e = self.edge[spans(self.ptr, nodes)]
+        owner = np.repeat(nodes, self.ptr[nodes + 1] - self.ptr[nodes])
+        return np.sort(e[self.alive[e] & (self.tail[e] == owner)])
+
+
+def spans(ptr, nodes):
+    """The positions ``ptr[v]:ptr[v + 1]`` of every node ``v`` in ``nodes``, concatenated."""
+    lo, hi = ptr[nodes], ptr[nodes + 1]
+    n = hi - lo
+    return np.repeat(lo - np.cumsum(n) + n, n) + np.arange(n.sum())
+
+
+@njit(cache=True)
+def _reach(start, ptr, other, edge, alive):
+    """The nodes connected to ``start`` by alive edges (``start`` included), unsorted."""
+    n = len(ptr) - 1
+    seen = np.zeros(n, dtype=np.bool_)
+    stack = np.empty(n, dtype=np.int64)
+    out = np.empty(n, dtype=np.int64)
+    top = 0
+    for v in start:
+        if not seen[v]:
+            seen[v] = True
+            stack[top] = v
+            top += 1
+    found = 0
+    while top > 0:
+        top -= 1
+        v = stack[top]
+        out[found] = v
+        found += 1
+        for p in range(ptr[v], ptr[v + 1]):
+            if alive[edge[p]]:
+                u = other[p]
+                if not seen[u]:
+                    seen[u] = True
+                    stack[top] = u
+                    top += 1
+    return out[:found]
