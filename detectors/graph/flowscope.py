@@ -35,15 +35,11 @@ After each block, every edge that touches one of its nodes is deleted (a layer-1
 source or middle node is in the block, a layer-2 edge whose middle or sink node is in it) and
 the search is repeated on the remaining edges, ``k`` times, as the reference does.
 
-Later searches are computed incrementally, with the same result to the bit. A node's priority
-depends only on its neighbours, so on a graph of several connected parts the greedy order is
-the interleaving of each part's own greedy order, taking at every step whichever part's next
-node is removed first by the reference's rule. Deleting a block's edges changes only the
-parts that held the block; the next search peels those parts again, keeps every other part's
-order from the previous search, and replays the merged order (the changes to g's numerator are
-recorded per removal and added in the same order) to find the best set. On a ledger of 1e6
-transactions, whose blocks sit in parts of a few thousand nodes, the ten searches cost little
-more than the first.
+Later searches are computed incrementally, with the same result to the bit: deleting a
+block's edges changes only the connected parts that held it, so the next search peels those
+parts again and merges their order into the other parts' order from the search before
+(:mod:`~launderbench.detectors.graph.peeling`). On a ledger of 1e6 transactions, whose blocks
+sit in parts of a few thousand nodes, the ten searches cost little more than the first.
 """
 
 from __future__ import annotations

@@ -16,7 +16,10 @@ reference code (``greedy.py``: ``fastGreedyDecreasing``), a row is removed befor
 tie, the lowest index first within a side, the full set is a candidate, a later set replaces
 the best only when strictly denser (``>``), and peeling stops as soon as one side is empty.
 Several blocks are found by deleting the edges inside each found block and running again on
-the remaining matrix, column weights recomputed (the reference's ``detectMultiple``).
+the remaining matrix, column weights recomputed (the reference's ``detectMultiple``). The
+searches after the first peel again only the connected parts that held the last block and
+merge their order into the rest (:mod:`~launderbench.detectors.graph.peeling`; the same blocks
+to the bit).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from ._common import (
     tree_build,
     tree_update,
 )
+from .peeling import PartGraph, merge_orders, replay, sequential_sum, spans
 
 COLUMN_WEIGHTS = ("log", "none")
 
@@ -41,60 +45,79 @@ COLUMN_WEIGHTS = ("log", "none")
 @njit(cache=True)
 def _fraudar_peel(rows, cols, w, n_rows, n_cols, prior_r, prior_c, r_ptr, r_edges, c_ptr,
                   c_edges):
-    """Greedy peeling. Returns (order of removal as signed ids, best number removed, best g).
+    """One search of the reference: the peeling until a side is empty, and its best set.
 
-    Row ``i`` is encoded as ``i`` and column ``j`` as ``n_rows + j`` in the removal order.
+    Returns (order of removal, best number removed, best g); row ``i`` is encoded as ``i`` and
+    column ``j`` as ``n_rows + j`` in the order. Takes the edges and their adjacency (edge ids
+    per row and per column, in edge order) and runs :func:`_fraudar_sequence`.
     """
-    pr = prior_r.copy()  # current priority = prior + weight of edges to alive neighbours
+    f = sequential_sum(w, sequential_sum(prior_r) + sequential_sum(prior_c))
+    order, key, dptr, dval = _fraudar_sequence(
+        n_rows, n_cols, prior_r, prior_c, r_ptr, cols[r_edges], w[r_edges], c_ptr,
+        rows[c_edges], w[c_edges])
+    stop, best_k, best_g = replay(order, dptr[:-1], dptr[1:], dval, f,
+                                  np.array([0, n_rows, n_rows + n_cols]),
+                                  np.array([n_rows, n_cols]), True, True)
+    return order[:stop], best_k, best_g
+
+
+@njit(cache=True)
+def _fraudar_sequence(n_rows, n_cols, prior_r, prior_c, r_ptr, r_col, r_w, c_ptr, c_row, c_w):
+    """The reference's greedy loop, run until every node is removed, with what replaying it
+    needs (see :mod:`~launderbench.detectors.graph.peeling`).
+
+    ``r_col[r_ptr[i]:r_ptr[i + 1]]`` are the columns of row ``i`` with the edge weights
+    ``r_w[...]``, in edge order; ``c_row`` and ``c_w`` the same per column. A node's priority
+    is its prior plus the weight of its remaining edges (what removing it takes from ``f``).
+    Returns ``(order, key, dptr, dval)``: the node removed at each step (row ``i`` as ``i``,
+    column ``j`` as ``n_rows + j``), its priority then, and the change to ``f`` it made
+    (``dval[dptr[k]:dptr[k + 1]]``, one value per step).
+    """
+    pr = prior_r.copy()
     pc = prior_c.copy()
-    f = prior_r.sum() + prior_c.sum()
-    for e in range(len(rows)):
-        pr[rows[e]] += w[e]
-        pc[cols[e]] += w[e]
-        f += w[e]
+    for i in range(n_rows):
+        for p in range(r_ptr[i], r_ptr[i + 1]):
+            pr[i] += r_w[p]
+    for j in range(n_cols):
+        for p in range(c_ptr[j], c_ptr[j + 1]):
+            pc[j] += c_w[p]
     alive_r = np.ones(n_rows, dtype=np.bool_)
     alive_c = np.ones(n_cols, dtype=np.bool_)
     tr = tree_build(pr)
     tc = tree_build(pc)
     size = n_rows + n_cols
-    best_g = f / size
-    best_k = 0
     order = np.empty(size, dtype=np.int64)
+    key = np.empty(size)
+    dval = np.empty(size)
     left_r, left_c = n_rows, n_cols
-    k = 0
-    while left_r > 0 and left_c > 0:  # the reference stops when one side is empty
-        if tr[1] <= tc[1]:
+    for k in range(size):
+        if tr[1] <= tc[1]:  # a row on a tie, as the reference
             i = tree_argmin(tr)
-            f -= pr[i]
+            key[k] = pr[i]
+            dval[k] = -pr[i]  # f - pr[i], to the bit
             alive_r[i] = False
             left_r -= 1
             tree_update(tr, i, np.inf)
             order[k] = i
             for p in range(r_ptr[i], r_ptr[i + 1]):
-                e = r_edges[p]
-                j = cols[e]
+                j = r_col[p]
                 if alive_c[j]:
-                    pc[j] -= w[e]
+                    pc[j] -= r_w[p]
                     tree_update(tc, j, pc[j])
         else:
             j = tree_argmin(tc)
-            f -= pc[j]
+            key[k] = pc[j]
+            dval[k] = -pc[j]
             alive_c[j] = False
             left_c -= 1
             tree_update(tc, j, np.inf)
             order[k] = n_rows + j
             for p in range(c_ptr[j], c_ptr[j + 1]):
-                e = c_edges[p]
-                i = rows[e]
+                i = c_row[p]
                 if alive_r[i]:
-                    pr[i] -= w[e]
+                    pr[i] -= c_w[p]
                     tree_update(tr, i, pr[i])
-        k += 1
-        g = f / (left_r + left_c)
-        if g > best_g:
-            best_g = g
-            best_k = k
-    return order[:k], best_k, best_g
+    return order, key, np.arange(size + 1), dval
 
 
 def fraudar_blocks(src, dst, n, *, n_blocks=3, column_weights="log", prior=None):
@@ -126,37 +149,62 @@ def fraudar_blocks(src, dst, n, *, n_blocks=3, column_weights="log", prior=None)
     prior = np.zeros(n) if prior is None else np.asarray(prior, dtype=np.float64)
     if prior.shape != (n,):
         raise ConfigError("prior must have shape (n_addresses,)")
-    alive = np.ones(len(s), dtype=bool)
+    # nodes: address a as a sender (row) is a, as a receiver (column) n + a
+    graph = PartGraph(s, n + d, 2 * n)
+    bounds = np.array([0, n, 2 * n])
+    factor = np.ones(2)
+    rank = np.array([0, 1])  # a row before a column on a tie
+    redo = None  # nodes whose removal order must be found (again); None: all
+    seq = None
     blocks = []
-    for _ in range(n_blocks):
-        es, ed = s[alive], d[alive]
-        if len(es) == 0:
+    for b in range(n_blocks):
+        alive = graph.alive
+        if not alive.any():
             break
-        # compact the live rows and columns
-        r_ids, rows = dense_relabel(es, n)
-        c_ids, cols = dense_relabel(ed, n)
-        nr, nc = len(r_ids), len(c_ids)
         if column_weights == "log":
-            deg = np.bincount(cols, minlength=nc).astype(np.float64)
-            w = 1.0 / np.log(deg + 5.0)
-            w = w[cols]
+            deg = np.bincount(d[alive], minlength=n).astype(np.float64)
+            w = (1.0 / np.log(deg + 5.0))[d]
         else:
-            w = np.ones(len(cols))
-        r_ptr, r_edges = csr_from_edges(rows, cols, nr)
-        c_ptr, c_edges = csr_from_edges(cols, rows, nc)
-        order, best_k, best_g = _fraudar_peel(
-            rows.astype(np.int64), cols.astype(np.int64), w, nr, nc, prior[r_ids].copy(),
-            prior[c_ids].copy(), r_ptr, r_edges, c_ptr, c_edges)
-        keep = np.ones(nr + nc, dtype=bool)
-        keep[order[:best_k]] = False
-        br = r_ids[keep[:nr]]
-        bc = c_ids[keep[nr:]]
+            w = np.ones(len(d))
+        # f of the whole matrix left, summed as the reference does
+        live_rows = np.flatnonzero(np.bincount(s[alive], minlength=n))
+        live_cols = np.flatnonzero(np.bincount(d[alive], minlength=n))
+        f = sequential_sum(w[alive], sequential_sum(prior[live_rows])
+                           + sequential_sum(prior[live_cols]))
+        counts = np.array([len(live_rows), len(live_cols)])
+        # the removal order of the parts to search, merged into the order of the others
+        edges = np.flatnonzero(alive) if redo is None else graph.edges_of(redo)
+        r_ids, rows = dense_relabel(s[edges], n)
+        c_ids, cols = dense_relabel(d[edges], n)
+        nr, nc = len(r_ids), len(c_ids)
+        r_ptr, r_edges = csr_from_edges(rows, None, nr)
+        c_ptr, c_edges = csr_from_edges(cols, None, nc)
+        we = w[edges]
+        order, key, dptr, dval = _fraudar_sequence(
+            nr, nc, prior[r_ids], prior[c_ids], r_ptr, cols[r_edges], we[r_edges], c_ptr,
+            rows[c_edges], we[c_edges])
+        order = np.concatenate([r_ids, n + c_ids])[order]
+        if seq is None:
+            seq = (order, key, dptr[:-1], dptr[1:])
+            pool = dval
+        else:
+            drop = np.zeros(2 * n, dtype=bool)
+            drop[redo] = True
+            seq = merge_orders(*seq, drop, order, key, dptr[:-1] + len(pool),
+                               dptr[1:] + len(pool), bounds, factor, rank)
+            pool = np.concatenate([pool, dval])
+        _, best_k, best_g = replay(seq[0], seq[2], seq[3], pool, f, bounds, counts, True,
+                                   True)
+        block = np.sort(seq[0][best_k:])
+        br, bc = block[block < n], block[block >= n] - n
         if best_g <= 0 or len(br) == 0 or len(bc) == 0:
             break
         blocks.append({"rows": br, "cols": bc, "score": float(best_g)})
-        in_r = np.zeros(n, dtype=bool)
-        in_r[br] = True
-        in_c = np.zeros(n, dtype=bool)
-        in_c[bc] = True
-        alive &= ~(in_r[s] & in_c[d])
+        if b + 1 < n_blocks:
+            # the next search redoes only the connected parts that held the block
+            redo = graph.parts_of(block)
+        # the reference's detectMultiple: the edges inside the block go
+        inside = graph.edge[spans(graph.ptr, br)]
+        inside = inside[np.isin(graph.head[inside], n + bc)]
+        graph.alive[inside] = False
     return blocks

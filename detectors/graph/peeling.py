@@ -27,9 +27,9 @@ from numba import njit
 
 
 @njit(cache=True)
-def sequential_sum(values):
-    """Left-to-right float sum, the order a peeling loop adds in (``np.sum`` adds in pairs)."""
-    total = 0.0
+def sequential_sum(values, total=0.0):
+    """Left-to-right float sum from ``total``, the order a peeling loop adds in (``np.sum``
+    adds in pairs)."""
     for v in values:
         total += v
     return total
