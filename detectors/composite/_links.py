@@ -385,20 +385,40 @@ def _row_ranks(cols) -> np.ndarray:
     key = np.zeros(len(cols[0]), dtype=np.int64)
     span = 1
     for c in cols:
-        c_u, c_r = np.unique(np.asarray(c, dtype=np.int64), return_inverse=True)
-        span *= max(len(c_u), 1)
+        c_r, n_u = _dense_ranks(np.asarray(c, dtype=np.int64))
+        span *= max(n_u, 1)
         if span >= 2**62:  # too many distinct rows to pack: sort the rows themselves
             return np.unique(np.stack(cols, axis=1), axis=0, return_inverse=True)[1].ravel()
-        key = key * len(c_u) + c_r.ravel()
-    return np.unique(key, return_inverse=True)[1].ravel()
+        key = key * n_u + c_r
+    return _dense_ranks(key)[0]
+
+
+def _dense_ranks(values):
+    """``(rank of each value among the distinct values, number of distinct values)``, as
+    ``np.unique(values, return_inverse=True)`` gives them; by marking the values present and
+    counting, without a sort, when their range is at most a few times their number."""
+    if len(values) == 0:
+        return values.copy(), 0
+    lo = int(values.min())
+    width = int(values.max()) - lo + 1
+    if width > 8 * len(values) + 1024:
+        uniq, inverse = np.unique(values, return_inverse=True)
+        return inverse.ravel(), len(uniq)
+    present = np.zeros(width, dtype=bool)
+    present[values - lo] = True
+    rank = np.cumsum(present) - 1
+    return rank[values - lo], int(rank[-1]) + 1
 
 
 def _unique_rows(cols):
     """``np.unique(np.stack(cols, axis=1), axis=0, return_counts=True)`` for int columns, by
     packing the rows into one int64 key."""
     rows = np.stack(cols, axis=1)
-    _, first, cnt = np.unique(_row_ranks(cols), return_index=True, return_counts=True)
-    return rows[first], cnt
+    ranks = _row_ranks(cols)
+    n = int(ranks.max()) + 1 if len(ranks) else 0
+    first = np.full(n, len(ranks), dtype=np.int64)
+    np.minimum.at(first, ranks, np.arange(len(ranks)))
+    return rows[first], np.bincount(ranks, minlength=n)
 
 
 #: Payouts per block of the value index of :func:`_band_candidates`.
