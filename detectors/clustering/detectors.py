@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from launderbench.detectors.arrays import unique_sorted
 from launderbench.simulator.schema import ServiceKind
 
 from ..base import Detector, Scores
@@ -81,4 +82,4 @@ class ClusterExpansion(Detector):
                                      deposit_only_forwards=bool(self.deposit_only_forwards))
         score = lift_to_entities(got, clusters, how="sum")
         return Scores(address=score, info={"clusters": clusters,
-                                           "seed_receivers": np.unique(recv)})
+                                           "seed_receivers": unique_sorted(recv)})

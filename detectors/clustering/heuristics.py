@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from launderbench.detectors.arrays import unique_sorted
 from launderbench.simulator.schema import ServiceKind
 from launderbench.simulator.split import first_appearance
 
@@ -97,7 +98,7 @@ def change_pairs(view, skip_coinjoin=True):
     ok &= np.bincount(outs["tx_id"], minlength=n_tx) >= 2
     # (c) no self-change: no output address is an input address of the same transaction
     n_addr = max(view.n_addresses, 1)
-    in_key = np.unique(ins["tx_id"] * n_addr + ins["address_id"])
+    in_key = unique_sorted(ins["tx_id"] * n_addr + ins["address_id"])
     out_key = outs["tx_id"] * n_addr + outs["address_id"]
     self_change = np.isin(out_key, in_key)
     ok[outs["tx_id"][self_change]] = False

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from launderbench.detectors.arrays import unique_sorted
 from launderbench.simulator.schema import ServiceKind
 
 from ..bridges.assign import take_in_order
@@ -78,7 +79,7 @@ def fan_counts(view):
     tr = view.transfers()
     keep = tr["src"] != tr["dst"]
     src, dst, usd = tr["src"][keep], tr["dst"][keep], tr["usd"][keep]
-    pairs = np.unique(src * np.int64(n) + dst)
+    pairs = unique_sorted(src * np.int64(n) + dst)
     recipients = np.bincount(pairs // n, minlength=n)
     senders = np.bincount(pairs % n, minlength=n)
     inflow = np.bincount(dst, weights=usd, minlength=n)
@@ -296,7 +297,7 @@ def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0
     outs = view.outputs
     tx_asset = np.asarray(view.transactions["asset_id"], dtype=np.int64)
     out_usd = outs["amount"] * price[outs["asset_id"]]
-    d_usd = np.bincount(np.searchsorted(np.unique(d_tx), d_tx), weights=out_usd[d_out])
+    d_usd = np.bincount(np.searchsorted(unique_sorted(d_tx), d_tx), weights=out_usd[d_out])
     d_tx_u, first = np.unique(d_tx, return_index=True)
     d_pool = pool[d_addr[first]]
     d_wild = wild[d_addr[first]]

@@ -36,6 +36,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from launderbench.detectors.arrays import unique_sorted
 from launderbench.simulator.errors import ConfigError
 from launderbench.simulator.schema import ServiceKind
 
@@ -340,7 +341,7 @@ class Investigator(Detector):
         stop_addr = attributed.copy()
         if len(l_out):
             ins_ = view.inputs
-            payers = np.unique(ins_["address_id"][np.isin(ins_["tx_id"], l_out)])
+            payers = unique_sorted(ins_["address_id"][np.isin(ins_["tx_id"], l_out)])
             stop_addr[payers] = True
         stop_out = stop_addr[outs["address_id"]]
         # what a link's incoming transaction paid into the service: outputs to stop addresses
@@ -465,7 +466,7 @@ def _distinct_senders(view, first_in, among) -> np.ndarray:
     n = view.n_addresses
     s = first_in[outs["tx_id"]]
     ok = (s >= 0) & among[outs["address_id"]]
-    key = np.unique(outs["address_id"][ok] * np.int64(max(n, 1)) + s[ok])
+    key = unique_sorted(outs["address_id"][ok] * np.int64(max(n, 1)) + s[ok])
     return np.bincount(key // max(n, 1), minlength=n)
 
 
@@ -483,7 +484,7 @@ def _consolidations(view, tainted_cj_out, spent, spends, stop_addr, k_min, cj_tx
     if not hit.any():
         return np.zeros(n_tx, dtype=bool), np.zeros(0, np.int64)
     s_tx, s_out = ins["tx_id"][hit], spent[hit]  # (spending tx, CoinJoin output)
-    m = np.isin(outs["tx_id"], np.unique(s_tx))
+    m = np.isin(outs["tx_id"], unique_sorted(s_tx))
     o_tx, o_addr = outs["tx_id"][m], outs["address_id"][m]
     keep = ~stop_addr[o_addr]
     o_tx, o_addr = o_tx[keep], o_addr[keep]
@@ -503,5 +504,5 @@ def _consolidations(view, tainted_cj_out, spent, spends, stop_addr, k_min, cj_tx
     agg = n_src >= k_min
     cons = np.zeros(n_tx, dtype=bool)
     cons[rep_tx[agg[rep_addr]]] = True
-    used = np.unique(s_out[cons[s_tx]])
+    used = unique_sorted(s_out[cons[s_tx]])
     return cons, used

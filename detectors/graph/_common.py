@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from launderbench.detectors.arrays import unique_sorted
 from launderbench.simulator.errors import ConfigError
 
 WEIGHTS = ("usd", "amount", "count")
@@ -179,7 +180,7 @@ def block_scores(view, blocks, sides):
     tr = view.transfers()
     src, dst, tid = tr["src"], tr["dst"], tr["tx_id"]
     for b in blocks:
-        members = np.unique(np.concatenate([b[k] for pair in sides for k in pair]))
+        members = unique_sorted(np.concatenate([b[k] for pair in sides for k in pair]))
         addr[members] = np.maximum(addr[members], b["score"])
         inside = np.zeros(len(src), dtype=bool)
         for a_key, b_key in sides:

@@ -36,6 +36,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from launderbench.detectors.arrays import unique_sorted
 from launderbench.simulator.schema import HOUR, ChainModel
 
 __all__ = ["address_features", "transaction_features", "ADDRESS_LOCAL", "AGGREGATED",
@@ -227,7 +228,7 @@ def _seed_hops(view, parts) -> np.ndarray:
     if not len(seeds) or not n_addr:
         return hops
     frontier = np.zeros(n_addr, dtype=bool)
-    frontier[parts["b_out"][np.unique(seeds)].indices] = True
+    frontier[parts["b_out"][unique_sorted(seeds)].indices] = True
     gt = parts["graph"].T.tocsr()
     for h in range(1, SEED_HOPS + 1):
         hops[frontier] = h

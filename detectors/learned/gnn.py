@@ -37,6 +37,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from launderbench.detectors.arrays import unique_sorted
 from launderbench.simulator.errors import ConfigError
 
 from ..base import Detector, Scores
@@ -66,7 +67,7 @@ def address_graph(view) -> np.ndarray:
     keep = a != b
     lo, hi = np.minimum(a, b)[keep], np.maximum(a, b)[keep]
     n = max(view.n_addresses, 1)
-    pairs = np.unique(lo * n + hi)
+    pairs = unique_sorted(lo * n + hi)
     lo, hi = pairs // n, pairs % n
     return np.stack([np.concatenate([lo, hi]), np.concatenate([hi, lo])])
 

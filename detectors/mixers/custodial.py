@@ -6,6 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from launderbench.detectors.arrays import unique_sorted
 from launderbench.detectors.base import Detector, Scores
 from launderbench.detectors.bridges.assign import METHODS, assign
 from launderbench.detectors.patterns._common import (
@@ -182,7 +183,7 @@ class CustodialFlow(Detector):
         big = np.int64(max(pay["asset"].max(), dep["asset"].max()) + 1)
         kp = pay["service"] * big + pay["asset"]
         kd = dep["service"] * big + dep["asset"]
-        groups = np.unique(kp)
+        groups = unique_sorted(kp)
         r_p = np.searchsorted(groups, kp)
         r_d = np.minimum(np.searchsorted(groups, kd), len(groups) - 1)
         valid = groups[r_d] == kd

@@ -9,6 +9,7 @@ import scipy.sparse as sp
 from numba import njit
 from scipy.sparse.csgraph import connected_components
 
+from launderbench.detectors.arrays import unique_sorted
 from launderbench.detectors.base import Detector, Scores
 from launderbench.detectors.patterns._common import (
     check_number,
@@ -283,7 +284,7 @@ class TornadoHeuristics(Detector):
             L_d.append(di)
             L_w.append(wi)
             L_s.append(sc)
-            info["n_links"][h] = int(len(np.unique(di * np.int64(len(wd["tx"]) + 1) + wi)))
+            info["n_links"][h] = int(len(unique_sorted(di * np.int64(len(wd["tx"]) + 1) + wi)))
 
         if "address" in hs:
             i, j = equi_join(wd["pool"] * np.int64(n) + wd["addr"],
@@ -338,7 +339,7 @@ class TornadoHeuristics(Detector):
         if len(a):
             g = sp.coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
             _, lab = connected_components(g, directed=True, connection="weak")
-            members = np.unique(np.r_[a, b])
+            members = unique_sorted(np.r_[a, b])
             lab_m = lab[members]
             o = np.argsort(lab_m, kind="stable")
             groups = np.split(members[o], np.flatnonzero(np.diff(lab_m[o])) + 1)
@@ -349,7 +350,7 @@ class TornadoHeuristics(Detector):
     def _linked(view, dep, wd, k_link, add):
         n = view.n_addresses
         tr = view.transfers()
-        pools = np.unique(np.r_[dep["pool"], wd["pool"]])
+        pools = unique_sorted(np.r_[dep["pool"], wd["pool"]])
         src = np.asarray(tr["src"], dtype=np.int64)
         dst = np.asarray(tr["dst"], dtype=np.int64)
         # only transfers between a depositor and a recipient can link them
@@ -373,7 +374,7 @@ class TornadoHeuristics(Detector):
         u, cnt = np.unique(key[first], return_counts=True)
         u = u[cnt >= k_link]
         a, b = u // n, u % n
-        u = np.unique(np.minimum(a, b) * np.int64(n) + np.maximum(a, b))  # either direction
+        u = unique_sorted(np.minimum(a, b) * np.int64(n) + np.maximum(a, b))  # either direction
         pairs = np.stack([u // n, u % n], axis=1)
         if len(pairs) == 0:
             return

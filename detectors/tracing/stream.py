@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from launderbench.detectors.arrays import unique_sorted
 from launderbench.simulator.chunks import Chunk, ChunkedView
 from launderbench.simulator.errors import ConfigError
 
@@ -136,7 +137,7 @@ def trace_chunks(source, policy: str = "haircut", *, max_hops: int | None = None
     utxo_chain = cv.utxo_chains()
     price = cv.usd_per_base_unit()
     n_assets = int(max(cv.assets["asset_id"].max(initial=-1) + 1, 1))
-    seed_ids = np.unique(np.asarray(cv.seeds["tx_id"], np.int64))
+    seed_ids = unique_sorted(np.asarray(cv.seeds["tx_id"], np.int64))
     svc_stop = np.zeros(cv.n_addresses, dtype=bool)
     if stop_at_services:
         svc_stop = np.isin(cv.addresses["service_kind"], np.asarray(STOP_SERVICES, np.int64))
@@ -182,7 +183,7 @@ def trace_chunks(source, policy: str = "haircut", *, max_hops: int | None = None
         in_spent = np.full(len(spent), -1, dtype=np.int64)
         in_spent[in_chunk] = by_id[pos[in_chunk]]
         carried = live.find(np.where(in_chunk | (spent < 0), -1, spent))
-        used = np.unique(carried[carried >= 0])
+        used = unique_sorted(carried[carried >= 0])
         extra = np.searchsorted(used, carried[carried >= 0])
         in_spent[carried >= 0] = n_out + extra
         n_rows = n_out + len(used)
