@@ -57,7 +57,11 @@ from ._common import (
     tree_build,
     tree_update,
 )
-from .peeling import PartGraph, merge_orders, replay, sequential_sum, spans
+from .peeling import PartGraph, merge_many, merge_orders, replay, sequential_sum, spans
+
+#: nodes peeled together in the first search: whole connected parts, grouped up to this many
+#: so that each peeling's trees stay in the cache, then merged (one part may be larger)
+GROUP_NODES = 1 << 15
 
 
 @njit(cache=True)
@@ -282,22 +286,31 @@ def flowscope_blocks(src, dst, weight, n, *, alpha=4.0, n_blocks=3):
     factor = np.array([1.0 + alpha, 1.0, 1.0 + alpha])
     rank = np.array([0, 2, 1])  # on a tie: sources, then sinks, then middle nodes
     counts = np.array([nx, nm, nz])
-    redo = np.arange(size)  # nodes whose removal order must be found (again)
     pm0 = np.zeros(nm)  # middle priorities before any removal
-    seq = None
+    local = np.empty(size, dtype=np.int64)
+
+    def peel(nodes, edges):
+        """The removal order of whole parts (sorted node ids, their edges), pm0 updated."""
+        sizes, lists = _part_lists(nodes, edges, graph, weight, nx, nm, len(e1x), local)
+        order, key, dptr, dval, part_pm0 = _peel_sequence(*sizes, float(alpha), *lists)
+        pm0[nodes[sizes[0]:sizes[0] + sizes[1]] - nx] = part_pm0
+        return nodes[order], key, dptr, dval
+
+    redo = None  # the nodes to search again: whole parts that held the last block
     blocks = []
     for b in range(n_blocks):
         if nm == 0 or not graph.alive.any():
             break
-        edges = np.flatnonzero(graph.alive) if b == 0 else graph.edges_of(redo)
-        sizes, lists = _part_lists(redo, edges, graph, weight, nx, nm, len(e1x))
-        order, key, dptr, dval, sub_pm0 = _peel_sequence(*sizes, float(alpha), *lists)
-        order = redo[order]
-        pm0[redo[sizes[0]:sizes[0] + sizes[1]] - nx] = sub_pm0
-        if seq is None:
-            seq = (order, key, dptr[:-1], dptr[1:])
-            pool = dval
+        if redo is None:  # group by group of whole parts, merged
+            seqs = [peel(nodes, edges) for nodes, edges in graph.groups(GROUP_NODES)]
+            lengths = np.cumsum([0] + [len(q[3]) for q in seqs[:-1]])
+            parts = [np.concatenate(c) for c in zip(*(
+                (o, k, d[:-1] + at, d[1:] + at) for (o, k, d, _), at in zip(seqs, lengths)))]
+            pool = np.concatenate([q[3] for q in seqs])
+            ptr = np.cumsum([0] + [len(q[0]) for q in seqs])
+            seq = merge_many(*parts, ptr, bounds, factor, rank) if len(seqs) > 1 else parts
         else:
+            order, key, dptr, dval = peel(redo, graph.edges_of(redo))
             drop = np.zeros(size, dtype=bool)
             drop[redo] = True
             seq = merge_orders(*seq, drop, order, key, dptr[:-1] + len(pool),
@@ -317,14 +330,13 @@ def flowscope_blocks(src, dst, weight, n, *, alpha=4.0, n_blocks=3):
     return blocks
 
 
-def _part_lists(nodes, edges, graph, weight, nx, nm, n1):
+def _part_lists(nodes, edges, graph, weight, nx, nm, n1, local):
     """The layer sizes of the subgraph on ``nodes`` (sorted ids of whole connected parts) and
     the adjacency lists :func:`_peel_sequence` takes, its nodes numbered per layer in the whole
     graph's order and each node's ``edges`` (all of the part's, in edge order) in that order."""
     sx = int(np.searchsorted(nodes, nx))
     sm = int(np.searchsorted(nodes, nx + nm)) - sx
     sz = len(nodes) - sx - sm
-    local = np.empty(graph.n, dtype=np.int64)
     local[nodes] = np.arange(len(nodes))
     first = edges < n1
     e1, e2 = edges[first], edges[~first]

@@ -91,6 +91,68 @@ def merge_orders(order, key, start, stop, drop, new_order, new_key, new_start, n
 
 
 @njit(cache=True)
+def merge_many(order, key, start, stop, ptr, bounds, factor, rank):
+    """The removal order of a graph from the orders of groups of its parts (group ``g``:
+    positions ``ptr[g]:ptr[g + 1]`` of the arrays), taking at each step whichever group's next
+    node :func:`goes_first` (a heap of the groups). Returns the merged arrays."""
+    n = ptr[-1]
+    groups = len(ptr) - 1
+    pos = ptr[:-1].copy()
+    heap = np.empty(groups, dtype=np.int64)
+    size = 0
+    for g in range(groups):
+        if pos[g] < ptr[g + 1]:
+            heap[size] = g
+            size += 1
+            _sift_up(heap, size - 1, pos, order, key, bounds, factor, rank)
+    out = np.empty(n, dtype=np.int64)
+    out_key = np.empty(n)
+    out_start = np.empty(n, dtype=np.int64)
+    out_stop = np.empty(n, dtype=np.int64)
+    for k in range(n):
+        g = heap[0]
+        p = pos[g]
+        out[k], out_key[k], out_start[k], out_stop[k] = order[p], key[p], start[p], stop[p]
+        pos[g] += 1
+        if pos[g] == ptr[g + 1]:
+            size -= 1
+            heap[0] = heap[size]
+        _sift_down(heap, size, pos, order, key, bounds, factor, rank)
+    return out, out_key, out_start, out_stop
+
+
+@njit(cache=True)
+def _before(g, h, pos, order, key, bounds, factor, rank):
+    return goes_first(order[pos[g]], key[pos[g]], order[pos[h]], key[pos[h]], bounds, factor,
+                      rank)
+
+
+@njit(cache=True)
+def _sift_up(heap, i, pos, order, key, bounds, factor, rank):
+    while i > 0:
+        parent = (i - 1) // 2
+        if not _before(heap[i], heap[parent], pos, order, key, bounds, factor, rank):
+            break
+        heap[i], heap[parent] = heap[parent], heap[i]
+        i = parent
+
+
+@njit(cache=True)
+def _sift_down(heap, size, pos, order, key, bounds, factor, rank):
+    i = 0
+    while True:
+        first = i
+        for c in (2 * i + 1, 2 * i + 2):
+            if c < size and _before(heap[c], heap[first], pos, order, key, bounds, factor,
+                                    rank):
+                first = c
+        if first == i:
+            return
+        heap[i], heap[first] = heap[first], heap[i]
+        i = first
+
+
+@njit(cache=True)
 def replay(order, start, stop, pool, num0, bounds, counts, strict, whole_set):
     """The densest set of a removal order, as the peeling loop finds it.
 
@@ -149,6 +211,23 @@ class PartGraph:
         return np.sort(_reach(np.asarray(nodes, dtype=np.int64), self.ptr, self.other,
                               self.edge, self.alive))
 
+    def groups(self, max_nodes):
+        """The nodes cut into groups of whole connected parts (alive edges), each of at most
+        ``max_nodes`` nodes unless one part alone is larger: a list of ``(nodes, edges)``, the
+        sorted ids of a group's nodes and its alive edges in edge order. Peeling group by group
+        keeps each peeling's trees small enough for the cache."""
+        from ._common import csr_from_edges
+
+        label, n_parts = _labels(self.ptr, self.other, self.edge, self.alive)
+        group = _pack(np.bincount(label, minlength=n_parts), int(max_nodes))[label]
+        n_groups = int(group.max()) + 1 if len(group) else 0
+        ptr, nodes = csr_from_edges(group, None, n_groups)
+        alive = np.flatnonzero(self.alive)
+        e_ptr, e_at = csr_from_edges(group[self.tail[alive]], None, n_groups)
+        edges = alive[e_at]
+        return [(nodes[ptr[g]:ptr[g + 1]], edges[e_ptr[g]:e_ptr[g + 1]])
+                for g in range(n_groups)]
+
     def edges_of(self, nodes):
         """The alive edges with their tail in ``nodes`` (sorted ids), in edge order; for whole
         parts, every alive edge of them."""
@@ -191,3 +270,47 @@ def _reach(start, ptr, other, edge, alive):
                     stack[top] = u
                     top += 1
     return out[:found]
+
+
+@njit(cache=True)
+def _labels(ptr, other, edge, alive):
+    """Connected-part label of every node (alive edges), numbered in order of each part's
+    lowest id; and the number of parts."""
+    n = len(ptr) - 1
+    label = np.full(n, -1, dtype=np.int64)
+    stack = np.empty(n, dtype=np.int64)
+    parts = 0
+    for root in range(n):
+        if label[root] >= 0:
+            continue
+        label[root] = parts
+        stack[0] = root
+        top = 1
+        while top > 0:
+            top -= 1
+            v = stack[top]
+            for p in range(ptr[v], ptr[v + 1]):
+                if alive[edge[p]]:
+                    u = other[p]
+                    if label[u] < 0:
+                        label[u] = parts
+                        stack[top] = u
+                        top += 1
+        parts += 1
+    return label, parts
+
+
+@njit(cache=True)
+def _pack(sizes, cap):
+    """Group of each part: parts in order, a new group when the next part would take the
+    current one past ``cap`` nodes."""
+    group = np.empty(len(sizes), dtype=np.int64)
+    g = 0
+    filled = 0
+    for p in range(len(sizes)):
+        if filled > 0 and filled + sizes[p] > cap:
+            g += 1
+            filled = 0
+        group[p] = g
+        filled += sizes[p]
+    return group

@@ -189,12 +189,16 @@ def flowscope_blocks_searching_everything(src, dst, w, n, alpha, n_blocks):
     return blocks
 
 
+@pytest.mark.parametrize("group_nodes", [flowscope.GROUP_NODES, 3])
 @pytest.mark.parametrize("weights", ["ones", "small-integers", "lognormal"])
-def test_flowscope_later_searches_redo_only_the_parts_that_changed_to_the_bit(weights):
-    """After the first search, :func:`flowscope_blocks` peels again only the connected parts
-    that held the block and merges their new removal order into the old one. On random graphs
-    of many parts, with ties (equal weights) and every alpha, its blocks and scores must equal,
-    to the bit, those of the reference's loop that peels the whole graph for every block."""
+def test_flowscope_later_searches_redo_only_the_parts_that_changed_to_the_bit(
+        weights, group_nodes, monkeypatch):
+    """The first search of :func:`flowscope_blocks` peels groups of whole connected parts and
+    merges their orders; the later ones peel again only the parts that held the last block and
+    merge their new order into the old one. On random graphs of many parts, with ties (equal
+    weights) and every alpha, with one group or many, its blocks and scores must equal, to the
+    bit, those of the reference's loop that peels the whole graph for every block."""
+    monkeypatch.setattr(flowscope, "GROUP_NODES", group_nodes)
     rng = np.random.default_rng(11)
     for trial in range(60):
         n = int(rng.integers(4, 80))
