@@ -35,11 +35,13 @@ After each block, every edge that touches one of its nodes is deleted (a layer-1
 source or middle node is in the block, a layer-2 edge whose middle or sink node is in it) and
 the search is repeated on the remaining edges, ``k`` times, as the reference does.
 
-Later searches are computed incrementally, with the same result to the bit: deleting a
-block's edges changes only the connected parts that held it, so the next search peels those
-parts again and merges their order into the other parts' order from the search before
-(:mod:`~launderbench.detectors.graph.peeling`). On a ledger of 1e6 transactions, whose blocks
-sit in parts of a few thousand nodes, the ten searches cost little more than the first.
+The searches are computed part by part, with the same result to the bit
+(:mod:`~launderbench.detectors.graph.peeling`): the first peels groups of whole connected parts
+of at most :data:`GROUP_NODES` nodes (one larger part alone), whose trees fit in the cache, and
+merges their orders; deleting a block's edges changes only the parts that held it, so the next
+search peels those parts again and merges their order into the other parts' order from the
+search before. On a ledger of 1e6 transactions, whose blocks sit in parts of a few thousand
+nodes, the ten searches cost little more than the first.
 """
 
 from __future__ import annotations

@@ -4,11 +4,12 @@ FlowScope and Fraudar find several blocks by greedy peeling: remove the node of 
 priority, update its neighbours, keep the densest set seen; then delete some edges of the
 block and peel the whole graph again. A node's priority depends only on its own edges, so on
 a graph made of several connected parts the greedy order is the interleaving of each part's
-own greedy order: at every step the next node of whichever part the rule removes first. A
-block's deletion changes only the parts that held it. The next search can therefore peel those
-parts again, keep every other part's order from the search before, merge the two orders with
-the rule (:func:`merge_orders`), and replay the merged order to find the densest set
-(:func:`replay`). The result is the full search's to the bit, provided that the peeling kernel
+own greedy order: at every step the next node of whichever part the rule removes first. So a
+search can peel groups of whole parts, each small enough for its trees to stay in the cache,
+and merge the groups' orders (:meth:`PartGraph.groups`, :func:`merge_many`). And a block's
+deletion changes only the parts that held it: the next search can peel those parts again, keep
+every other part's order from the search before, merge the two orders (:func:`merge_orders`),
+and replay the merged order to find the densest set (:func:`replay`). The result is the full search's to the bit, provided that the peeling kernel
 records, for every removal, the changes it made to the density's numerator in the order it
 made them, and that the parts' orders run until every node is removed (the stop rule is
 applied by :func:`replay`, on the whole graph).
