@@ -274,18 +274,26 @@ def flowscope_blocks(src, dst, weight, n, *, alpha=4.0, n_blocks=3):
     list of dict with ``x``, ``m``, ``z`` (address ids per layer) and ``score`` (g(S)); as in
     the reference, a block's score may be zero or negative (no dense balanced flow was left).
     """
-    if alpha < 0:
-        raise ConfigError(f"alpha must be >= 0, got {alpha}")
+    alpha = float(alpha)  # one float for the kernel and the merge's comparisons
+    if not alpha >= 0 or alpha == np.inf:
+        raise ConfigError(f"alpha must be a finite number >= 0, got {alpha}")
     if n_blocks < 1:
         raise ConfigError(f"n_blocks must be >= 1, got {n_blocks}")
     x_ids, m_ids, z_ids, e1x, e1m, w1, e2m, e2z, w2 = flowscope_layers(src, dst, weight, n)
+    # every priority is at most the total weight times 1 + alpha in size: finite, so that an
+    # empty layer's tree (infinite) is never taken for a node
+    with np.errstate(over="ignore"):
+        total = (w1.sum() + w2.sum()) * (1.0 + alpha)
+    if not np.isfinite(total):
+        raise ConfigError("flowscope: the transfer weights must be finite, and their total "
+                          "times 1 + alpha too")
     nx, nm, nz = len(x_ids), len(m_ids), len(z_ids)
     size = nx + nm + nz
     graph = PartGraph(np.concatenate([e1x, nx + e2m]), np.concatenate([nx + e1m, nx + nm + e2z]),
                       size)
     weight = np.concatenate([w1, w2])
     bounds = _bounds(nx, nm, nz)
-    factor = np.array([1.0 + alpha, 1.0, 1.0 + alpha])
+    factor = np.array([1.0 + alpha, 1.0, 1.0 + alpha])  # as the kernel multiplies
     rank = np.array([0, 2, 1])  # on a tie: sources, then sinks, then middle nodes
     counts = np.array([nx, nm, nz])
     pm0 = np.zeros(nm)  # middle priorities before any removal
@@ -294,7 +302,7 @@ def flowscope_blocks(src, dst, weight, n, *, alpha=4.0, n_blocks=3):
     def peel(nodes, edges):
         """The removal order of whole parts (sorted node ids, their edges), pm0 updated."""
         sizes, lists = _part_lists(nodes, edges, graph, weight, nx, nm, len(e1x), local)
-        order, key, dptr, dval, part_pm0 = _peel_sequence(*sizes, float(alpha), *lists)
+        order, key, dptr, dval, part_pm0 = _peel_sequence(*sizes, alpha, *lists)
         pm0[nodes[sizes[0]:sizes[0] + sizes[1]] - nx] = part_pm0
         return nodes[order], key, dptr, dval
 

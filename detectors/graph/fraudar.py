@@ -43,25 +43,6 @@ COLUMN_WEIGHTS = ("log", "none")
 
 
 @njit(cache=True)
-def _fraudar_peel(rows, cols, w, n_rows, n_cols, prior_r, prior_c, r_ptr, r_edges, c_ptr,
-                  c_edges):
-    """One search of the reference: the peeling until a side is empty, and its best set.
-
-    Returns (order of removal, best number removed, best g); row ``i`` is encoded as ``i`` and
-    column ``j`` as ``n_rows + j`` in the order. Takes the edges and their adjacency (edge ids
-    per row and per column, in edge order) and runs :func:`_fraudar_sequence`.
-    """
-    f = sequential_sum(w, sequential_sum(prior_r) + sequential_sum(prior_c))
-    order, key, dptr, dval = _fraudar_sequence(
-        n_rows, n_cols, prior_r, prior_c, r_ptr, cols[r_edges], w[r_edges], c_ptr,
-        rows[c_edges], w[c_edges])
-    stop, best_k, best_g = replay(order, dptr[:-1], dptr[1:], dval, f,
-                                  np.array([0, n_rows, n_rows + n_cols]),
-                                  np.array([n_rows, n_cols]), True, True)
-    return order[:stop], best_k, best_g
-
-
-@njit(cache=True)
 def _fraudar_sequence(n_rows, n_cols, prior_r, prior_c, r_ptr, r_col, r_w, c_ptr, c_row, c_w):
     """The reference's greedy loop, run until every node is removed, with what replaying it
     needs (see :mod:`~launderbench.detectors.graph.peeling`).
@@ -149,6 +130,12 @@ def fraudar_blocks(src, dst, n, *, n_blocks=3, column_weights="log", prior=None)
     prior = np.zeros(n) if prior is None else np.asarray(prior, dtype=np.float64)
     if prior.shape != (n,):
         raise ConfigError("prior must have shape (n_addresses,)")
+    with np.errstate(over="ignore"):
+        total = np.abs(prior).sum() + len(s)
+    if not np.isfinite(total):  # NaN or infinite priors, or too large a total
+        # every priority (prior plus edge weights below 1) stays finite, so that an empty
+        # side's tree (infinite) is never taken for a node
+        raise ConfigError("prior must be finite, and its total too")
     # nodes: address a as a sender (row) is a, as a receiver (column) n + a
     graph = PartGraph(s, n + d, 2 * n)
     bounds = np.array([0, n, 2 * n])
@@ -158,7 +145,7 @@ def fraudar_blocks(src, dst, n, *, n_blocks=3, column_weights="log", prior=None)
     seq = None
     blocks = []
     for b in range(n_blocks):
-        alive = graph.alive
+        alive = graph.alive  # the edges left (changed in place after each block)
         if not alive.any():
             break
         if column_weights == "log":

@@ -26,6 +26,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._common import csr_from_edges
+
 
 @njit(cache=True)
 def sequential_sum(values, total=0.0):
@@ -196,8 +198,6 @@ class PartGraph:
     and the edges of a set of parts."""
 
     def __init__(self, tail, head, n):
-        from ._common import csr_from_edges
-
         self.tail = np.asarray(tail, dtype=np.int64)
         self.head = np.asarray(head, dtype=np.int64)
         self.n = int(n)
@@ -217,8 +217,6 @@ class PartGraph:
         ``max_nodes`` nodes unless one part alone is larger: a list of ``(nodes, edges)``, the
         sorted ids of a group's nodes and its alive edges in edge order. Peeling group by group
         keeps each peeling's trees small enough for the cache."""
-        from ._common import csr_from_edges
-
         label, n_parts = _labels(self.ptr, self.other, self.edge, self.alive)
         group = _pack(np.bincount(label, minlength=n_parts), int(max_nodes))[label]
         n_groups = int(group.max()) + 1 if len(group) else 0

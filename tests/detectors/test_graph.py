@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 
+import _peeling_reference as reference
 import networkx as nx
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from launderbench import detectors
-from launderbench.detectors.graph import flowscope, fraudar
+from launderbench.detectors.graph import flowscope
 from launderbench.detectors.graph._common import aggregate_pairs, csr_from_edges
 from launderbench.detectors.graph.flowscope import flowscope_blocks
 from launderbench.detectors.graph.fraudar import fraudar_blocks
@@ -164,7 +165,8 @@ def test_flowscope_reported_score_is_the_objective(edges, alpha):
 
 
 def flowscope_blocks_searching_everything(src, dst, w, n, alpha, n_blocks):
-    """The reference's loop as written: every search peels the whole graph left."""
+    """The reference's loop as written, with the package's kernel before 0.7.2: every search
+    peels the whole graph left."""
     x_ids, m_ids, z_ids, e1x, e1m, w1, e2m, e2z, w2 = flowscope.flowscope_layers(src, dst, w, n)
     nx_, nm, nz = len(x_ids), len(m_ids), len(z_ids)
     alive1 = np.ones(len(e1x), dtype=bool)
@@ -175,10 +177,12 @@ def flowscope_blocks_searching_everything(src, dst, w, n, alpha, n_blocks):
             break
         l1, l2 = np.flatnonzero(alive1), np.flatnonzero(alive2)
         x1, m1, v1, m2, z2, v2 = e1x[l1], e1m[l1], w1[l1], e2m[l2], e2z[l2], w2[l2]
-        order, best_k, best_g = flowscope._flowscope_peel(
-            x1, m1, v1, m2, z2, v2, nx_, nm, nz, alpha, *csr_from_edges(x1, None, nx_),
-            *csr_from_edges(m1, None, nm), *csr_from_edges(m2, None, nm),
-            *csr_from_edges(z2, None, nz))
+        lists = []
+        for owner, other, w_, size in ((x1, m1, v1, nx_), (m1, x1, v1, nm), (m2, z2, v2, nm),
+                                       (z2, m2, v2, nz)):
+            ptr, edges = csr_from_edges(owner, None, size)
+            lists += [ptr, other[edges], w_[edges]]
+        order, best_k, best_g = reference.flowscope_search(nx_, nm, nz, float(alpha), *lists)
         keep = np.ones(nx_ + nm + nz, dtype=bool)
         keep[order[:best_k]] = False
         in_x, in_m, in_z = keep[:nx_], keep[nx_:nx_ + nm], keep[nx_ + nm:]
@@ -277,9 +281,42 @@ def test_fraudar_greedy_is_a_2_approximation(pairs):
     assert blk["score"] == pytest.approx(fraudar_g(s, d, blk))
 
 
+def test_flowscope_alpha_of_any_number_type_orders_parts_as_the_kernel(monkeypatch):
+    """The merge of the parts' orders compares ``1 + alpha`` times a priority as the kernel
+    does: with a float32 ``alpha`` (1 + alpha differs in float32) the blocks are those of the
+    reference's loop with the same alpha as a Python float (a review's case)."""
+    monkeypatch.setattr(flowscope, "GROUP_NODES", 1)
+    p = 1.10000001
+    edges = [(0, 2, 1.0), (1, 2, 1.0), (2, 3, 2.0), (4, 5, p), (5, 6, p), (7, 8, 1000.0),
+             (8, 9, 1000.0), (0, 8, 1.0)]
+    src, dst, w = (np.array(c) for c in zip(*edges))
+    alpha = np.float32(0.1)
+    got = flowscope_blocks(src, dst, w, 10, alpha=alpha, n_blocks=3)
+    want = flowscope_blocks_searching_everything(src, dst, w, 10, float(alpha), 3)
+    assert [(b["x"].tolist(), b["m"].tolist(), b["z"].tolist(), b["score"]) for b in got] == \
+        [(b["x"].tolist(), b["m"].tolist(), b["z"].tolist(), b["score"]) for b in want]
+
+
+@pytest.mark.parametrize("call", [
+    lambda: flowscope_blocks([0, 0, 1, 2], [1, 2, 3, 3], [1e308] * 4, 4, n_blocks=1),
+    lambda: flowscope_blocks([0, 1], [1, 2], [1.0, np.inf], 3),
+    lambda: flowscope_blocks([0, 1], [1, 2], [1.0, 1.0], 3, alpha=np.inf),
+    lambda: flowscope_blocks([0, 1], [1, 2], [1.0, 1.0], 3, alpha=np.nan),
+    lambda: fraudar_blocks([0], [1], 2, prior=[0.0, np.inf]),
+    lambda: fraudar_blocks([0], [1], 2, prior=[np.nan, 0.0]),
+    lambda: fraudar_blocks([0], [1], 2, prior=[1e308, 1e308]),
+])
+def test_peeling_refuses_infinite_priorities(call):
+    """An infinite priority would tie with the infinite root of an emptied layer's tree; the
+    weights, ``alpha`` and priors must keep every priority finite (a review's cases)."""
+    with pytest.raises(ConfigError):
+        call()
+
+
 def fraudar_blocks_searching_everything(src, dst, n, n_blocks, column_weights, prior):
-    """The reference's ``detectMultiple`` as written: every search peels the whole matrix
-    left, its live rows and columns renumbered and the column weights recomputed."""
+    """The reference's ``detectMultiple`` as written, with the package's kernel before 0.7.2:
+    every search peels the whole matrix left, its live rows and columns renumbered and the
+    column weights recomputed."""
     s, d, _ = aggregate_pairs(src, dst, np.ones(len(src)), n)
     alive = np.ones(len(s), dtype=bool)
     blocks = []
@@ -290,7 +327,7 @@ def fraudar_blocks_searching_everything(src, dst, n, n_blocks, column_weights, p
         c_ids, cols = np.unique(d[alive], return_inverse=True)
         deg = np.bincount(cols, minlength=len(c_ids)).astype(np.float64)
         w = (1.0 / np.log(deg + 5.0))[cols] if column_weights == "log" else np.ones(len(cols))
-        order, best_k, best_g = fraudar._fraudar_peel(
+        order, best_k, best_g = reference.fraudar_search(
             rows, cols, w, len(r_ids), len(c_ids), prior[r_ids].copy(), prior[c_ids].copy(),
             *csr_from_edges(rows, None, len(r_ids)), *csr_from_edges(cols, None, len(c_ids)))
         keep = np.ones(len(r_ids) + len(c_ids), dtype=bool)
