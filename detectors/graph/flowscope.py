@@ -261,10 +261,11 @@ def flowscope_blocks(src, dst, weight, n, *, alpha=4.0, n_blocks=3):
     src, dst : int arrays of shape (E,)
         Transfers between address ids ``0..n-1``; equal pairs are summed, self-loops dropped.
     weight : float array of shape (E,)
-        Value moved (USD).
+        Value moved (USD); pairs whose summed weight is not positive are dropped. The total,
+        times ``1 + alpha``, must be finite (``ConfigError`` otherwise).
     n : int
     alpha : float, default 4.0
-        Penalty on the in/out imbalance of middle nodes (the reference default).
+        Penalty on the in/out imbalance of middle nodes (the reference default); finite.
     n_blocks : int
         Blocks to search for (the reference's ``k``). The search ends early when no edge is
         left.

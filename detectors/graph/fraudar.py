@@ -116,7 +116,8 @@ def fraudar_blocks(src, dst, n, *, n_blocks=3, column_weights="log", prior=None)
         ``log`` is Fraudar's ``1/log(deg + 5)``; ``none`` weighs every edge 1 (plain average
         degree density, the paper's non-camouflage-resistant baseline).
     prior : float array of shape (n,), optional
-        Node suspiciousness priors ``a_i``, applied to both the sender and receiver copy.
+        Node suspiciousness priors ``a_i``, applied to both the sender and receiver copy;
+        finite, with a finite total (``ConfigError`` otherwise).
 
     Returns
     -------
