@@ -207,8 +207,11 @@ def _build(world, stream, source, spill, *, rng, meta, seed_ops, sink, shard_siz
     link = source.column("op", "link")
     seed_pos = {inc: stream.position(np.asarray(idx, np.int64))
                 for inc, idx in sorted((seed_ops or {}).items())}
-    targets = np.unique(np.concatenate(
+    # sorted distinct positions; a sort, since numpy 2.4's plain np.unique hashes and is many
+    # times slower on millions of mostly distinct ids
+    targets = np.sort(np.concatenate(
         [link[link >= 0], *(p[p >= 0] for p in seed_pos.values())]).astype(np.int64))
+    targets = targets[np.r_[True, targets[1:] != targets[:-1]]] if len(targets) else targets
     del link
     rslot = np.full(n_ops, -1, np.int32)
     rslot[targets] = np.arange(len(targets), dtype=np.int32)
