@@ -9,12 +9,13 @@ dataset holds its size within 15%. Each benchmark times one fit and one score (t
 is in the benchmark's ``extra_info``), after one untimed run of the detector on another dataset
 of the smallest size, so that imports and numba functions loaded from their cache are not
 counted, and from a view without derived arrays (``ObservableView.clear_cache``), so that each
-detector pays for the transfers and leg indexes it builds, whichever ran before it. `make test` runs the 1e4 size once per detector with
---benchmark-disable;
+detector pays for the transfers and leg indexes it builds, whichever ran before it. `make test`
+runs the 1e4 size once per detector with --benchmark-disable;
 `make bench` (LAUNDERBENCH_BENCH_FULL=1) runs all three sizes and prints the table with the
 measured growth with size (`python -m launderbench.benchmarks.benchtable reports/bench.json`).
 """
 
+import functools
 import os
 
 import numpy as np
@@ -35,7 +36,6 @@ if os.environ.get("LAUNDERBENCH_BENCH_FULL"):
 
 _CACHE: dict = {}
 _WARM: set = set()  # detectors already run once in this process
-_WARMUP: dict = {}
 
 
 def _medium(n: int, seed: int = 0):
@@ -44,10 +44,10 @@ def _medium(n: int, seed: int = 0):
     return ds.observable(), (np.asarray(at["incident_id"]) >= 0).astype(np.int64)
 
 
+@functools.cache
 def _warmup():
-    if "warmup" not in _WARMUP:
-        _WARMUP["warmup"] = _medium(SIZES[0], seed=1)
-    return _WARMUP["warmup"]
+    """Another dataset of the smallest size, for the untimed first run of each detector."""
+    return _medium(SIZES[0], seed=1)
 
 
 def _data(n: int):

@@ -26,6 +26,7 @@ from launderbench.detectors.arrays import unique_sorted
 from launderbench.simulator.schema import ServiceKind
 
 from ..bridges.assign import take_in_order
+from ..graph._common import dense_relabel
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 #: Services whose payouts a payment into an unattributed intake endpoint may match.
@@ -396,19 +397,18 @@ def _row_ranks(cols) -> np.ndarray:
 
 def _dense_ranks(values):
     """``(rank of each value among the distinct values, number of distinct values)``, as
-    ``np.unique(values, return_inverse=True)`` gives them; by marking the values present and
-    counting, without a sort, when their range is at most a few times their number."""
+    ``np.unique(values, return_inverse=True)`` gives them; without a sort
+    (:func:`~launderbench.detectors.graph._common.dense_relabel`) when their range is at most
+    a few times their number."""
     if len(values) == 0:
         return values.copy(), 0
     lo = int(values.min())
     width = int(values.max()) - lo + 1
     if width > 8 * len(values) + 1024:
-        uniq, inverse = np.unique(values, return_inverse=True)
-        return inverse.ravel(), len(uniq)
-    present = np.zeros(width, dtype=bool)
-    present[values - lo] = True
-    rank = np.cumsum(present) - 1
-    return rank[values - lo], int(rank[-1]) + 1
+        uniq, rank = np.unique(values, return_inverse=True)
+        return rank.ravel(), len(uniq)
+    uniq, rank = dense_relabel(values - lo, width)
+    return rank, len(uniq)
 
 
 def _unique_rows(cols):

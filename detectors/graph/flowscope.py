@@ -59,7 +59,7 @@ from ._common import (
     tree_build,
     tree_update,
 )
-from .peeling import PartGraph, merge_many, merge_orders, replay, sequential_sum, spans
+from .peeling import PartGraph, RemovalOrder, replay, sequential_sum, spans
 
 #: nodes peeled together in the first search: whole connected parts, grouped up to this many
 #: so that each peeling's trees stay in the cache, then merged (one part may be larger)
@@ -307,29 +307,18 @@ def flowscope_blocks(src, dst, weight, n, *, alpha=4.0, n_blocks=3):
         pm0[nodes[sizes[0]:sizes[0] + sizes[1]] - nx] = part_pm0
         return nodes[order], key, dptr, dval
 
+    removal = RemovalOrder(bounds, factor, rank)
     redo = None  # the nodes to search again: whole parts that held the last block
     blocks = []
     for b in range(n_blocks):
         if nm == 0 or not graph.alive.any():
             break
         if redo is None:  # group by group of whole parts, merged
-            seqs = [peel(nodes, edges) for nodes, edges in graph.groups(GROUP_NODES)]
-            lengths = np.cumsum([0] + [len(q[3]) for q in seqs[:-1]])
-            parts = [np.concatenate(c) for c in zip(*(
-                (o, k, d[:-1] + at, d[1:] + at) for (o, k, d, _), at in zip(seqs, lengths)))]
-            pool = np.concatenate([q[3] for q in seqs])
-            ptr = np.cumsum([0] + [len(q[0]) for q in seqs])
-            seq = merge_many(*parts, ptr, bounds, factor, rank) if len(seqs) > 1 else parts
+            removal.first([peel(nodes, edges) for nodes, edges in graph.groups(GROUP_NODES)])
         else:
-            order, key, dptr, dval = peel(redo, graph.edges_of(redo))
-            drop = np.zeros(size, dtype=bool)
-            drop[redo] = True
-            seq = merge_orders(*seq, drop, order, key, dptr[:-1] + len(pool),
-                               dptr[1:] + len(pool), bounds, factor, rank)
-            pool = np.concatenate([pool, dval])
-        _, best_k, best_g = replay(seq[0], seq[2], seq[3], pool, sequential_sum(pm0), bounds,
-                                   counts, False, False)
-        block = np.sort(seq[0][best_k:])
+            removal.replace(redo, *peel(redo, graph.edges_of(redo)))
+        best_k, best_g = removal.best(sequential_sum(pm0), counts, False, False)
+        block = removal.after(best_k)
         blocks.append({"x": x_ids[block[block < nx]],
                        "m": m_ids[block[(block >= nx) & (block < nx + nm)] - nx],
                        "z": z_ids[block[block >= nx + nm] - nx - nm], "score": float(best_g)})

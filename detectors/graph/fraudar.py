@@ -37,7 +37,7 @@ from ._common import (
     tree_build,
     tree_update,
 )
-from .peeling import PartGraph, merge_orders, replay, sequential_sum, spans
+from .peeling import PartGraph, RemovalOrder, sequential_sum, spans
 
 COLUMN_WEIGHTS = ("log", "none")
 
@@ -142,8 +142,8 @@ def fraudar_blocks(src, dst, n, *, n_blocks=3, column_weights="log", prior=None)
     bounds = np.array([0, n, 2 * n])
     factor = np.ones(2)
     rank = np.array([0, 1])  # a row before a column on a tie
+    removal = RemovalOrder(bounds, factor, rank)
     redo = None  # nodes whose removal order must be found (again); None: all
-    seq = None
     blocks = []
     for b in range(n_blocks):
         alive = graph.alive  # the edges left (changed in place after each block)
@@ -172,18 +172,12 @@ def fraudar_blocks(src, dst, n, *, n_blocks=3, column_weights="log", prior=None)
             nr, nc, prior[r_ids], prior[c_ids], r_ptr, cols[r_edges], we[r_edges], c_ptr,
             rows[c_edges], we[c_edges])
         order = np.concatenate([r_ids, n + c_ids])[order]
-        if seq is None:
-            seq = (order, key, dptr[:-1], dptr[1:])
-            pool = dval
+        if redo is None:
+            removal.first([(order, key, dptr, dval)])
         else:
-            drop = np.zeros(2 * n, dtype=bool)
-            drop[redo] = True
-            seq = merge_orders(*seq, drop, order, key, dptr[:-1] + len(pool),
-                               dptr[1:] + len(pool), bounds, factor, rank)
-            pool = np.concatenate([pool, dval])
-        _, best_k, best_g = replay(seq[0], seq[2], seq[3], pool, f, bounds, counts, True,
-                                   True)
-        block = np.sort(seq[0][best_k:])
+            removal.replace(redo, order, key, dptr, dval)
+        best_k, best_g = removal.best(f, counts, True, True)
+        block = removal.after(best_k)
         br, bc = block[block < n], block[block >= n] - n
         if best_g <= 0 or len(br) == 0 or len(bc) == 0:
             break

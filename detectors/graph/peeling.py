@@ -191,6 +191,54 @@ def replay(order, start, stop, pool, num0, bounds, counts, strict, whole_set):
     return k, best_k, best_g
 
 
+class RemovalOrder:
+    """The removal order of a whole graph, built from its parts' orders and kept from one
+    search to the next.
+
+    A part's order comes from a peeling kernel as ``(order, key, dptr, dval)``: the nodes in
+    the order removed, each one's priority then, and each step's changes to the numerator
+    (``dval[dptr[k]:dptr[k + 1]]``). The changes of every step are kept in one pool, and each
+    step keeps its span there. ``bounds``, ``factor`` and ``rank`` are the rule's (module
+    docstring).
+    """
+
+    def __init__(self, bounds, factor, rank):
+        self.bounds, self.factor, self.rank = bounds, factor, rank
+        self.steps = None  # (node, priority, start, stop) per step
+        self.pool = np.zeros(0)
+
+    def first(self, parts):
+        """The first search: the orders of groups of whole parts, merged."""
+        at = np.cumsum([0] + [len(p[3]) for p in parts])
+        self.pool = np.concatenate([p[3] for p in parts])
+        steps = [(o, k, d[:-1] + a, d[1:] + a) for (o, k, d, _), a in zip(parts, at)]
+        if len(steps) == 1:
+            self.steps = steps[0]
+            return
+        ptr = np.cumsum([0] + [len(s[0]) for s in steps])
+        self.steps = merge_many(*(np.concatenate(c) for c in zip(*steps)), ptr, self.bounds,
+                                self.factor, self.rank)
+
+    def replace(self, nodes, order, key, dptr, dval):
+        """A later search: the parts on ``nodes`` were peeled again and have this order."""
+        drop = np.zeros(int(self.bounds[-1]), dtype=bool)
+        drop[nodes] = True
+        at = len(self.pool)
+        self.steps = merge_orders(*self.steps, drop, order, key, dptr[:-1] + at,
+                                  dptr[1:] + at, self.bounds, self.factor, self.rank)
+        self.pool = np.concatenate([self.pool, dval])
+
+    def best(self, num0, counts, strict, whole_set):
+        """``(removals before the densest set, its density)``: :func:`replay` of the order."""
+        _, best_k, best_g = replay(self.steps[0], self.steps[2], self.steps[3], self.pool,
+                                   num0, self.bounds, counts, strict, whole_set)
+        return best_k, best_g
+
+    def after(self, k):
+        """The sorted ids of the nodes left after the first ``k`` removals."""
+        return np.sort(self.steps[0][k:])
+
+
 class PartGraph:
     """A graph whose nodes are ``0..n-1`` and whose edges run ``tail -> head``, with the flags
     of the edges still alive and each node's incident edges (``edge[ptr[v]:ptr[v + 1]]`` in
