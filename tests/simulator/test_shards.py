@@ -120,7 +120,17 @@ def test_shards_that_stop_early_for_room_give_the_same_dataset(monkeypatch):
     assert any(nxt == i0 for i0, _, nxt in calls)  # and some buffer had to grow
 
 
-def test_a_table_written_in_pieces_has_the_bytes_of_the_whole_table(tmp_path):
+@pytest.mark.parametrize("whole_bytes", [0, 1 << 30])
+def test_a_table_written_in_pieces_has_the_bytes_of_the_whole_table(tmp_path, monkeypatch,
+                                                                    whole_bytes):
+    """Read back one row group at a time (past ``WHOLE_TABLE_BYTES``) or whole."""
+    from launderbench.simulator import dataset
+
+    monkeypatch.setattr(dataset, "WHOLE_TABLE_BYTES", whole_bytes)
+    reads = []
+    read = Spool.read
+    monkeypatch.setattr(Spool, "read", lambda self, col, a, b, remap=None: (
+        reads.append(b - a), read(self, col, a, b, remap))[1])
     rng = np.random.default_rng(0)
     n = ROW_GROUP + 12_345  # two row groups
     cols = {"output_id": np.sort(rng.choice(4 * n, n, replace=False)),
@@ -138,6 +148,9 @@ def test_a_table_written_in_pieces_has_the_bytes_of_the_whole_table(tmp_path):
     assert piece == (tmp_path / "whole.parquet").read_bytes()
     assert got == whole.digest()
     assert pq.ParquetFile(tmp_path / "whole.parquet").metadata.num_row_groups == 2
+    # whole: each of the 3 columns read once; in pieces: twice (hash, file), per row group
+    assert sorted(reads) == (sorted([n] * 3) if whole_bytes else
+                             sorted([ROW_GROUP, 12_345] * 6))
 
 
 def test_remapped_column_matches_in_memory_and_on_disk(tmp_path):
