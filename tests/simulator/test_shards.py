@@ -229,3 +229,43 @@ def test_finalize_gives_the_same_columns_from_memory_from_disk_and_sorted_on_dis
     assert (memory.position(some) == -1).any()  # the horizon dropped some
     for s in (memory, back, disk):
         s.close()
+
+
+def test_written_files_do_not_depend_on_the_write_threads(tmp_path, monkeypatch):
+    """The spooled tables written by worker threads while the address tables are built:
+    the same files as one after another."""
+    monkeypatch.setattr(ops, "SPILL_BYTES", 0)  # spooled tables from column files on disk
+    hashes = {}
+    for threads in (1, 2, 3):
+        monkeypatch.setattr(ledger, "WRITE_THREADS", threads)
+        write("ronin-2022-v1", tmp_path / f"t{threads}", seed=3, transactions=800)
+        hashes[threads] = _file_hashes(tmp_path / f"t{threads}")
+    assert "inputs.parquet" in hashes[1]
+    assert hashes[2] == hashes[1] and hashes[3] == hashes[1]
+
+
+@pytest.mark.parametrize("failing", ["outputs", "addresses"])
+def test_a_failed_write_leaves_nothing_behind(tmp_path, monkeypatch, failing):
+    """A table that fails to write, in a worker thread (spooled) or in the building thread
+    (address tables): the error reaches the caller, and neither a dataset nor its temporary
+    directory is left."""
+    from launderbench.simulator import dataset
+
+    monkeypatch.setattr(ledger, "WRITE_THREADS", 2)
+    call, spool = dataset.DatasetWriter.__call__, dataset.DatasetWriter.write_spool
+
+    def broken_call(self, name, table):
+        if name == failing:
+            raise OSError(28, "No space left on device")
+        return call(self, name, table)
+
+    def broken_spool(self, name, sp, remap=None):
+        if name == failing:
+            raise OSError(28, "No space left on device")
+        return spool(self, name, sp, remap)
+
+    monkeypatch.setattr(dataset.DatasetWriter, "__call__", broken_call)
+    monkeypatch.setattr(dataset.DatasetWriter, "write_spool", broken_spool)
+    with pytest.raises(OSError, match="No space"):
+        write("benign-v1", tmp_path / "out", seed=1, transactions=600)
+    assert list(tmp_path.iterdir()) == []
