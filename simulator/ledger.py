@@ -323,68 +323,17 @@ def _build(world, stream, source, spill, *, rng, meta, seed_ops, sink, shard_siz
         tables = {name: spools[name].table(remap) for name in SHARDED_TABLES}
         tables.update((name, Table(name, cols)) for name, cols in finals)
         return Dataset(tables, meta)
-    _write_tables(sink, spools, remap, finals)
-    return meta
-
-
-def _write_tables(sink, spools, remap, finals) -> None:
-    """Hand every table to ``sink``: the spooled ones (:data:`SHARDED_TABLES`), then the
-    address tables that ``finals`` builds one at a time.
-
-    A :class:`~launderbench.simulator.dataset.DatasetWriter` writes the spooled tables from
-    their column files (``write_spool``). With :data:`WRITE_THREADS` above 1, worker threads
-    write them, the largest first, while this thread builds and writes the address tables:
-    the files are independent of one another, so their bytes do not depend on it, and most
-    of the work (Parquet encoding, zstd, sha256, reading the column files) releases the GIL.
-    """
     write_spool = getattr(sink, "write_spool", None)
-
-    def spooled(name):
-        if write_spool is None:
-            sink(name, spools[name].table(remap))
-        else:
+    for name in SHARDED_TABLES:
+        if write_spool is not None:
             write_spool(name, spools[name], remap)
+        else:
+            sink(name, spools[name].table(remap))
         release_free_memory()
-
-    threads = WRITE_THREADS if write_spool is not None else 1
-    if threads < 2:
-        for name in SHARDED_TABLES:
-            spooled(name)
-        _write_finals(sink, finals)
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    order = sorted(SHARDED_TABLES, key=lambda n: -spools[n].n * spools[n].row_bytes)
-    with ThreadPoolExecutor(threads, thread_name_prefix="launderbench-write") as pool:
-        jobs = [pool.submit(spooled, name) for name in order]
-        try:
-            _write_finals(sink, finals)
-        except BaseException:
-            for job in jobs:  # those not started; the pool waits for the running ones
-                job.cancel()
-            raise
-        for job in jobs:
-            job.result()
-
-
-def _write_finals(sink, finals) -> None:
-    """Build and write the address tables one at a time."""
     for name, cols in finals:
         sink(name, Table(name, cols))
         del cols  # before the next table is built
-
-
-def _available_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-#: threads that write a generated dataset's tables (:func:`_write_tables`; 1: one after
-#: another, in this thread). The files do not depend on it. Measured at 1M transactions on
-#: the project's 2-core machine: 2 threads take 15% less wall time and 3% more CPU time.
-WRITE_THREADS = min(2, _available_cpus())
+    return meta
 
 
 def _row_cuts(counts: np.ndarray, starts: np.ndarray) -> np.ndarray:
