@@ -229,3 +229,28 @@ def test_finalize_gives_the_same_columns_from_memory_from_disk_and_sorted_on_dis
     assert (memory.position(some) == -1).any()  # the horizon dropped some
     for s in (memory, back, disk):
         s.close()
+
+
+@pytest.mark.parametrize("failing", ["outputs", "addresses"])
+def test_a_failed_write_leaves_nothing_behind(tmp_path, monkeypatch, failing):
+    """A table that fails to write (spooled, or an address table): the error reaches the
+    caller, and neither a dataset nor its temporary directory is left."""
+    from launderbench.simulator import dataset
+
+    call, spool = dataset.DatasetWriter.__call__, dataset.DatasetWriter.write_spool
+
+    def broken_call(self, name, table):
+        if name == failing:
+            raise OSError(28, "No space left on device")
+        return call(self, name, table)
+
+    def broken_spool(self, name, sp, remap=None):
+        if name == failing:
+            raise OSError(28, "No space left on device")
+        return spool(self, name, sp, remap)
+
+    monkeypatch.setattr(dataset.DatasetWriter, "__call__", broken_call)
+    monkeypatch.setattr(dataset.DatasetWriter, "write_spool", broken_spool)
+    with pytest.raises(OSError, match="No space"):
+        write("benign-v1", tmp_path / "out", seed=1, transactions=600)
+    assert list(tmp_path.iterdir()) == []
