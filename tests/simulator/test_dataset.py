@@ -27,6 +27,28 @@ def test_roundtrip(small, tmp_path):
             assert a.dtype == b.dtype and np.array_equal(a, b), (name, col)
 
 
+def test_files_are_zstd_with_integers_delta_encoded(small, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    small.save(tmp_path / "d")
+    seen = set()
+    for f in sorted((tmp_path / "d").glob("*.parquet")):
+        meta = pq.ParquetFile(f).metadata
+        if meta.num_rows == 0:  # no data pages to encode
+            continue
+        schema = pq.read_schema(f)
+        for j in range(meta.num_columns):
+            col = meta.row_group(0).column(j)
+            assert col.compression == "ZSTD"
+            if pa.types.is_integer(schema.field(col.path_in_schema).type):
+                assert "DELTA_BINARY_PACKED" in col.encodings, (f.name, col.path_in_schema)
+                seen.add(f.stem)
+            else:
+                assert "DELTA_BINARY_PACKED" not in col.encodings
+    assert {"transactions", "inputs", "outputs", "addresses"} <= seen
+
+
 def test_observable_view_has_no_truth(small):
     view = small.observable()
     for name in TRUTH_TABLES:
