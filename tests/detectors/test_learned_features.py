@@ -120,3 +120,29 @@ def test_features_of_a_prefix_do_not_see_later_transactions(tiny):
     X, names = address_features(cut)
     assert _col(X, names, "hold_mean")[i["b"]] == MISSING
     assert _col(X, names, "n_spent")[i["b"]] == 0
+
+
+def test_row_max_folds_as_numpy_maximum():
+    """The compiled row maximum against ``np.maximum.reduceat`` over each row's neighbours:
+    NaNs, signed zeros, ties, empty rows and duplicate columns included."""
+    import scipy.sparse as sp
+
+    from launderbench.detectors.learned.features import _row_max
+
+    rng = np.random.default_rng(0)
+    for trial in range(40):
+        n_rows, n_cols, k = rng.integers(1, 60), rng.integers(1, 40), rng.integers(1, 5)
+        nnz = int(rng.integers(0, 3 * n_rows))
+        m = sp.csr_matrix((np.ones(nnz, np.float32), (rng.integers(0, n_rows, nnz),
+                                                      rng.integers(0, n_cols, nnz))),
+                          shape=(n_rows, n_cols))
+        values = rng.choice(np.array([-1.5, -0.0, 0.0, 0.5, 2.0, np.nan], np.float32),
+                            size=(n_cols, k), p=[0.2, 0.2, 0.2, 0.2, 0.1, 0.1])
+        want = np.zeros((n_rows, k), np.float32)
+        nz = np.flatnonzero(np.diff(m.indptr) > 0)
+        if len(nz):
+            want[nz] = np.maximum.reduceat(values[m.indices], m.indptr[nz], axis=0)
+        got = _row_max(m, values)
+        assert got.dtype == np.float32 and got.shape == want.shape
+        # equal values and NaNs where numpy has them (-0.0 and 0.0 are equal values)
+        assert np.array_equal(got, want, equal_nan=True), trial
