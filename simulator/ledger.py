@@ -109,8 +109,6 @@ def build(world: World, stream: OpStream, *, rng: np.random.Generator, meta: dic
         shutil.rmtree(spill, ignore_errors=True)
 
 
-
-
 class _OpsInMemory:
     """The time-ordered ops as columns in memory (what the kernel's set-up reads)."""
 

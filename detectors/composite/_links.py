@@ -298,8 +298,8 @@ def amount_time_links(view, kinds=(ServiceKind.MIXER, ServiceKind.BRIDGE), phi=0
     outs = view.outputs
     tx_asset = np.asarray(view.transactions["asset_id"], dtype=np.int64)
     out_usd = outs["amount"] * price[outs["asset_id"]]
-    d_usd = np.bincount(np.searchsorted(unique_sorted(d_tx), d_tx), weights=out_usd[d_out])
-    d_tx_u, first = np.unique(d_tx, return_index=True)
+    d_tx_u, first, d_rank = np.unique(d_tx, return_index=True, return_inverse=True)
+    d_usd = np.bincount(d_rank.ravel(), weights=out_usd[d_out])
     d_pool = pool[d_addr[first]]
     d_wild = wild[d_addr[first]]
     if extra_payer is not None:  # a desk's payout endpoint may be unattributed as well

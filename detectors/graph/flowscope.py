@@ -59,7 +59,7 @@ from ._common import (
     tree_build,
     tree_update,
 )
-from .peeling import PartGraph, RemovalOrder, replay, sequential_sum, spans
+from .peeling import PartGraph, RemovalOrder, sequential_sum, spans
 
 #: nodes peeled together in the first search: whole connected parts, grouped up to this many
 #: so that each peeling's trees stay in the cache, then merged (one part may be larger)
@@ -69,41 +69,6 @@ GROUP_NODES = 1 << 15
 @njit(cache=True)
 def _mid_priority(f, q, alpha):
     return min(f, q) - alpha * abs(f - q)
-
-
-def _flowscope_peel(e1x, e1m, w1, e2m, e2z, w2, nx, nm, nz, alpha, x_ptr, x_edges, m1_ptr,
-                    m1_edges, m2_ptr, m2_edges, z_ptr, z_edges):
-    """Greedy peeling of the reference. Returns (removal order, best number removed, best g).
-
-    Node ids in the order: source ``i`` -> ``i``, middle ``j`` -> ``nx + j``,
-    sink ``k`` -> ``nx + nm + k``. Takes the layer edges and their adjacency
-    (:func:`~launderbench.detectors.graph._common.csr_from_edges`, edge ids per node) and runs
-    :func:`_peel_kernel` on the neighbours and weights gathered per node.
-    """
-    return _peel_kernel(nx, nm, nz, float(alpha),
-                        x_ptr, e1m[x_edges], w1[x_edges], m1_ptr, e1x[m1_edges], w1[m1_edges],
-                        m2_ptr, e2z[m2_edges], w2[m2_edges], z_ptr, e2m[z_edges], w2[z_edges])
-
-
-@njit(cache=True)
-def _peel_kernel(nx, nm, nz, alpha, x_ptr, x_m, x_w, m1_ptr, m1_x, m1_w, m2_ptr, m2_z, m2_w,
-                 z_ptr, z_m, z_w):
-    """One search of the reference: the peeling until a layer is empty, and its best set.
-
-    Returns ``(order, best_k, best_g)``: the nodes removed until the first layer is empty, how
-    many of them leave the best set, and its g. See :func:`_peel_sequence` for the arguments.
-    """
-    order, key, dptr, dval, pm0 = _peel_sequence(
-        nx, nm, nz, alpha, x_ptr, x_m, x_w, m1_ptr, m1_x, m1_w, m2_ptr, m2_z, m2_w,
-        z_ptr, z_m, z_w)
-    stop, best_k, best_g = replay(order, dptr[:-1], dptr[1:], dval, sequential_sum(pm0),
-                                  _bounds(nx, nm, nz), np.array([nx, nm, nz]), False, False)
-    return order[:stop], best_k, best_g
-
-
-@njit(cache=True)
-def _bounds(nx, nm, nz):
-    return np.array([0, nx, nx + nm, nx + nm + nz])
 
 
 @njit(cache=True)
@@ -125,8 +90,8 @@ def _peel_sequence(nx, nm, nz, alpha, x_ptr, x_m, x_w, m1_ptr, m1_x, m1_w, m2_pt
     a later search needs when this graph is one part of a larger one (see
     :mod:`~launderbench.detectors.graph.peeling`).
 
-    Returns ``(order, key, dptr, dval, pm0)``: the node removed at each step (ids as in
-    :func:`_flowscope_peel`), its priority when removed (the tree value, before the
+    Returns ``(order, key, dptr, dval, pm0)``: the node removed at each step (source ``i`` as
+    ``i``, middle node ``j`` as ``nx + j``, sink ``k`` as ``nx + nm + k``), its priority when removed (the tree value, before the
     ``1 + alpha`` factor), the changes to the numerator of g that each removal made, in the
     order they were made (``dval[dptr[k]:dptr[k + 1]]`` for step ``k``), and the middle
     nodes' priorities before any removal.
@@ -293,7 +258,7 @@ def flowscope_blocks(src, dst, weight, n, *, alpha=4.0, n_blocks=3):
     graph = PartGraph(np.concatenate([e1x, nx + e2m]), np.concatenate([nx + e1m, nx + nm + e2z]),
                       size)
     weight = np.concatenate([w1, w2])
-    bounds = _bounds(nx, nm, nz)
+    bounds = np.array([0, nx, nx + nm, size])
     factor = np.array([1.0 + alpha, 1.0, 1.0 + alpha])  # as the kernel multiplies
     rank = np.array([0, 2, 1])  # on a tie: sources, then sinks, then middle nodes
     counts = np.array([nx, nm, nz])

@@ -153,6 +153,7 @@ def _csr_row_max(indptr, indices, values, out):
     """``out[r]`` = the column-wise maximum of the rows ``values[indices[indptr[r]:indptr[r +
     1]]]``, as ``np.maximum`` folds them (a NaN stays NaN, of equal values the later one, which
     tells -0.0 from 0.0); empty rows are left as they are.
+
     One pass over each row's neighbours, where ``np.maximum.reduceat`` first copies their
     rows out (twice as slow at 1e6)."""
     k = values.shape[1]

@@ -511,20 +511,23 @@ def test_reference_flowscope_tie_order_and_best_update():
     x_ids, m_ids, z_ids, e1x, e1m, w1, e2m, e2z, w2 = flowscope.flowscope_layers(
         src, dst, np.ones(len(src)), 6)
     nx, nm, nz = len(x_ids), len(m_ids), len(z_ids)
-    order, best_k, best_g = flowscope._flowscope_peel(
-        e1x, e1m, w1, e2m, e2z, w2, nx, nm, nz, 0.0, *csr_from_edges(e1x, e1m, nx),
-        *csr_from_edges(e1m, e1x, nm), *csr_from_edges(e2m, e2z, nm),
-        *csr_from_edges(e2z, e2m, nz))
+    lists = []
+    for owner, other, w, n_own in ((e1x, e1m, w1, nx), (e1m, e1x, w1, nm), (e2m, e2z, w2, nm),
+                                   (e2z, e2m, w2, nz)):
+        ptr, edges = csr_from_edges(owner, None, n_own)
+        lists += [ptr, other[edges], w[edges]]
+    order = flowscope._peel_sequence(nx, nm, nz, 0.0, *lists)[0]
     ids = np.r_[x_ids, m_ids, z_ids]
-    assert ids[order].tolist() == [0, 1, 2, 3]
-    assert best_k == 3 and best_g == pytest.approx(5 / 3)
+    assert ids[order[:4]].tolist() == [0, 1, 2, 3]  # then the source layer is empty
+    (blk,) = flowscope.flowscope_blocks(src, dst, np.ones(len(src)), 6, alpha=0.0, n_blocks=1)
+    assert (blk["x"].tolist(), blk["m"].tolist(), blk["z"].tolist()) == ([3], [4], [5])
+    assert blk["score"] == pytest.approx(5 / 3)  # the best set: x1, m1, z1 removed
     # >= (addresses x1=0, m1=1, m2=2, m3=3, z1=4)
     pairs = [(0, 1)] * 6 + [(0, 2)] * 2 + [(0, 3)] + [(1, 4)] * 6 + [(2, 4)] * 2 + [(3, 4)]
     src, dst = (np.array(c) for c in zip(*pairs))
     (blk,) = flowscope.flowscope_blocks(src, dst, np.ones(len(src)), 5, alpha=4.0, n_blocks=1)
     assert (blk["x"].tolist(), blk["m"].tolist(), blk["z"].tolist()) == ([0], [1], [4])
     assert blk["score"] == 2.0
-
 
 
 def test_reference_fraudar_greedy_and_multiple_blocks():
